@@ -1,0 +1,148 @@
+/**
+ * buildApp(deps): the one way to assemble the service. Used by the server, the CLI, the simulator and
+ * the tests. It registers plugins and routes; it does no I/O of its own (migrations run before it).
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import { TypeBoxValidatorCompiler, registerAjvFormats } from '@fastify/type-provider-typebox';
+import { createHash } from 'node:crypto';
+import type { Config } from './config.js';
+import type { Database } from './platform/db/database.js';
+import type { Clock } from './platform/clock.js';
+import type { Logger } from './platform/logger.js';
+import { newRequestId } from './platform/ids.js';
+import { AppError, sendProblem, toAppError } from './platform/http/errors.js';
+import { ProblemSchema } from './platform/http/schemas.js';
+import authPlugin from './platform/http/auth.js';
+import idempotencyPlugin from './platform/http/idempotency.js';
+import metricsPlugin from './platform/http/metrics.js';
+import { pendingMigrations } from './platform/db/migrate.js';
+import { AgentsService } from './modules/agents/agents.service.js';
+import { agentsRoutes } from './modules/agents/agents.routes.js';
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  clock: Clock;
+  logger: Logger;
+  /** The operator's key (resolved by the caller: from config or the generated key file). */
+  adminKey: string;
+  /**
+   * Resolves once the schema is migrated. Until then /healthz answers, /readyz is 503 and API
+   * routes answer 503, so the port opens at once even while a first start initialises the database.
+   */
+  ready?: Promise<void>;
+}
+
+export interface Services {
+  agents: AgentsService;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+    deps: AppDeps;
+  }
+}
+
+registerAjvFormats();
+
+export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Services {
+  const agents = new AgentsService(deps.database, deps.clock);
+  return { agents };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database, clock, logger } = deps;
+  const services = createServices(deps);
+
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => newRequestId(),
+    logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  app.decorate('services', services);
+  app.decorate('deps', deps);
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.addSchema(ProblemSchema);
+  // Only JSON bodies: anything else is 415, not a string that fails validation.
+  app.removeContentTypeParser(['text/plain']);
+
+  let isReady = deps.ready === undefined;
+  deps.ready?.then(() => { isReady = true; }, () => undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (!isReady && request.url.startsWith('/v1/')) {
+      throw new AppError('service_unavailable', 'the database is still starting; retry shortly');
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = toAppError(err);
+    if (e.statusCode >= 500) request.log.error({ err }, 'unhandled error');
+    return sendProblem(request, reply, e);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'agent-economy API',
+        version: '0.1.0',
+        description:
+          'The economy of a marketplace where autonomous AI agents buy and sell AI compute for AITBC tokens. ' +
+          'Amounts are decimal strings in AITBC (up to 8 decimals). Errors are application/problem+json with a stable `code`. ' +
+          'Every mutating request accepts an `Idempotency-Key` header.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An agent API key or the operator ADMIN_KEY' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
+
+  const adminKeyHash = createHash('sha256').update(`Bearer ${deps.adminKey}`).digest('hex');
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (req) => {
+        const h = req.headers.authorization;
+        return h ? `key:${createHash('sha256').update(h).digest('hex').slice(0, 32)}` : `ip:${req.ip}`;
+      },
+      allowList: (req) => {
+        const h = req.headers.authorization;
+        return h !== undefined && createHash('sha256').update(h).digest('hex') === adminKeyHash;
+      },
+      errorResponseBuilder: (_req, ctx) =>
+        new AppError('rate_limited', `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+    });
+  }
+  await app.register(metricsPlugin, { poolStats: () => database.stats(), dbKind: database.kind });
+  await app.register(authPlugin, { adminKey: deps.adminKey, keys: { findAgentByKeyHash: (h) => services.agents.findByKeyHash(h) } });
+  await app.register(idempotencyPlugin, { db: database.db, clock });
+
+  app.get('/healthz', { schema: { hide: true }, config: { rateLimit: false } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
+    if (!isReady) return reply.code(503).send({ status: 'starting', database: database.kind });
+    try {
+      await database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+      const pending = await pendingMigrations(database.db);
+      if (pending.length > 0) return reply.code(503).send({ status: 'migrations_pending', database: database.kind, pending });
+      return { status: 'ready', database: database.kind };
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed');
+      return reply.code(503).send({ status: 'database_unreachable', database: database.kind });
+    }
+  });
+
+  await app.register(agentsRoutes, { agents: services.agents });
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,132 @@
+/**
+ * The only place that knows PGlite from PostgreSQL. Both backends return the same JS types:
+ * int8 -> bigint, numeric -> string, timestamptz -> Date, jsonb -> parsed value.
+ */
+import { mkdirSync } from 'node:fs';
+import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { DB } from './schema.js';
+
+export type DbKind = 'pglite' | 'postgres';
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+export interface TxOptions {
+  /** Maximum attempts for serialization failures and deadlocks (PostgreSQL only). */
+  maxAttempts?: number;
+  isolation?: 'read committed' | 'repeatable read' | 'serializable';
+}
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly kind: DbKind;
+  /**
+   * Runs `fn` in one transaction. On PostgreSQL, deadlocks (40P01) and serialization failures (40001)
+   * are retried with the same inputs, so `fn` must be safe to run again from the start. On PGlite
+   * transactions are serialised by the dialect's connection mutex: they cannot interleave.
+   */
+  transaction<T>(fn: (tx: Transaction<DB>) => Promise<T>, opts?: TxOptions): Promise<T>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const RETRYABLE = new Set(['40001', '40P01']);
+
+export function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE.has(code);
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; undefined means PGlite. */
+  url?: string | undefined;
+  /** PGlite data directory; undefined means in memory. */
+  dataDir?: string | undefined;
+  poolSize?: number;
+}
+
+export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
+  return opts.url ? createPostgres(opts.url, opts.poolSize ?? 20) : createPglite(opts.dataDir);
+}
+
+async function createPglite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pglite = new PGlite({
+    ...(dataDir ? { dataDir } : {}),
+    parsers: { [pgliteTypes.INT8]: (v: string) => BigInt(v) },
+  });
+  // Not awaiting waitReady: the dialect waits for it on first use, so the server can listen meanwhile.
+  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
+  let active = 0;
+  let waiting = 0;
+  return {
+    db,
+    kind: 'pglite',
+    async transaction(fn) {
+      waiting++;
+      let started = false;
+      try {
+        return await db.transaction().execute(async (tx) => {
+          waiting--;
+          started = true;
+          active++;
+          try {
+            return await fn(tx);
+          } finally {
+            active--;
+          }
+        });
+      } finally {
+        if (!started) waiting--;
+      }
+    },
+    stats: () => ({ total: 1, idle: active > 0 ? 0 : 1, waiting }),
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function createPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  pool.on('error', () => {
+    /* idle client errors are reported on the next query */
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    async transaction(fn, opts) {
+      const max = opts?.maxAttempts ?? 8;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          let b = db.transaction();
+          if (opts?.isolation) b = b.setIsolationLevel(opts.isolation);
+          return await b.execute(fn);
+        } catch (err) {
+          if (!isRetryable(err) || attempt >= max) throw err;
+          // Jittered exponential backoff, at most ~50 ms.
+          const delay = Math.min(50, 2 ** attempt) * (0.5 + Math.random());
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    },
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async close() {
+      await db.destroy();
+    },
+  };
+}
