@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AgentsTable, DB } from '../../platform/db/schema.js';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
@@ -37,7 +37,7 @@ export const agentsRepository = {
     if (f.country) q = q.where('country', '=', f.country);
     if (f.region) q = q.where('region', '=', f.region);
     if (f.status) q = q.where('status', '=', f.status as AgentRow['status']);
-    if (f.category) q = q.where('categories', '@>', [f.category] as never);
+    if (f.category) q = q.where(sql<boolean>`categories @> ARRAY[${f.category}]::text[]`);
     if (f.afterId) q = q.where('id', '>', f.afterId);
     return q.orderBy('id').limit(f.limit).execute();
   },

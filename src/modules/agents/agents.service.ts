@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { ISO_COUNTRIES } from '../../platform/countries.js';
 import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
@@ -8,10 +9,8 @@ import { agentsRepository as repo, type AgentRow } from './agents.repository.js'
 import type { Agent, AgentCreate, AgentListQuery, AgentPatch, Profile } from './agents.schemas.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
-/** ISO 3166-1 alpha-2: an assigned code has a name in ICU's region data. */
 export function isIsoCountry(code: string): boolean {
-  return /^[A-Z]{2}$/.test(code) && regionNames.of(code) !== code;
+  return ISO_COUNTRIES.has(code);
 }
 
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

@@ -67,7 +67,9 @@ export default fp<{ adminKey: string; keys: KeyLookup; cacheTtlMs?: number }>(
     });
     app.decorateRequest('principal', null as never);
 
-    app.addHook('onRequest', async (request: FastifyRequest) => {
+    // Added per route (onRoute), after hooks already there such as the rate limiter's, so that
+    // failed authentications count against the caller's rate limit.
+    const authenticate = async (request: FastifyRequest) => {
       request.principal = { kind: 'anonymous' };
       const header = request.headers.authorization;
       if (header !== undefined) {
@@ -97,6 +99,10 @@ export default fp<{ adminKey: string; keys: KeyLookup; cacheTtlMs?: number }>(
       if (p.kind === 'anonymous') throw new AppError('unauthorized', 'an API key is required');
       if (need === 'admin' && p.kind !== 'admin') throw new AppError('forbidden', 'operator key required');
       if (need === 'agent' && p.kind !== 'agent') throw new AppError('forbidden', 'an agent key is required');
+    };
+    app.addHook('onRoute', (route) => {
+      const existing = route.onRequest;
+      route.onRequest = existing === undefined ? [authenticate] : [...(Array.isArray(existing) ? existing : [existing]), authenticate];
     });
   },
   { name: 'auth' },

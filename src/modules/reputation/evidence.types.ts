@@ -1,0 +1,111 @@
+/**
+ * Plain-data evidence items consumed by the pure reputation core.
+ *
+ * Every item carries `at` (epoch milliseconds, the time the fact was recorded) and a `type`
+ * discriminator. Amounts are integer base units (`bigint`, 1 AITBC = 100_000_000 units).
+ * Nothing here knows about a database: the integrator maps its rows to these shapes.
+ */
+
+export type AgentId = string;
+
+/** 1 AITBC in base units. */
+export const AITBC = 100_000_000n;
+export const DAY_MS = 86_400_000;
+
+/** A settled or failed trade. The buyer paid the seller; the seller is the one being evaluated. */
+export interface TradeOutcome {
+  readonly type: 'trade';
+  readonly id: string;
+  readonly at: number;
+  readonly buyerId: AgentId;
+  readonly sellerId: AgentId;
+  readonly success: boolean;
+  readonly latencyMs: number;
+  /** 0..1 */
+  readonly accuracy: number;
+  readonly slaMet: boolean;
+  /** base units */
+  readonly amount: bigint;
+  /** Set by the integrator (e.g. from `findSameOwnerClusters` or account metadata). Counts zero. */
+  readonly sameOwnerSuspected?: boolean;
+}
+
+/** A measurement by one of the operator's probe agents (the trusted seed of the trust graph). */
+export interface ProbeMeasurement {
+  readonly type: 'probe';
+  readonly at: number;
+  readonly agentId: AgentId;
+  readonly probeId: AgentId;
+  readonly responseMs: number;
+  readonly available: boolean;
+  /** 0..1, accuracy on known-answer tasks */
+  readonly accuracy: number;
+}
+
+/** One rating per settled trade and side, by a party of that trade about the other party. */
+export interface Rating {
+  readonly type: 'rating';
+  readonly at: number;
+  readonly raterId: AgentId;
+  readonly rateeId: AgentId;
+  readonly tradeId: string;
+  /** integer 1..5 */
+  readonly stars: number;
+}
+
+export type CommunityKind = 'forum' | 'knowledge_sharing' | 'mentorship' | 'voting';
+export const COMMUNITY_KINDS: readonly CommunityKind[] = ['forum', 'knowledge_sharing', 'mentorship', 'voting'];
+
+/** Reported by the operator or an integration. */
+export interface CommunityAction {
+  readonly type: 'community';
+  readonly at: number;
+  readonly agentId: AgentId;
+  readonly kind: CommunityKind;
+}
+
+export type ReliabilityKind = 'uptime' | 'maintenance' | 'security' | 'backup';
+export const RELIABILITY_KINDS: readonly ReliabilityKind[] = ['uptime', 'maintenance', 'security', 'backup'];
+
+/** Reported by the operator or an integration; value 0..1 (1 = fully compliant). */
+export interface ReliabilityAttestation {
+  readonly type: 'reliability';
+  readonly at: number;
+  readonly agentId: AgentId;
+  readonly kind: ReliabilityKind;
+  readonly value: number;
+}
+
+export type DisputeResult = 'won' | 'lost' | 'settled';
+
+/** The outcome of a dispute, from the point of view of `agentId`. */
+export interface DisputeOutcome {
+  readonly type: 'dispute';
+  readonly at: number;
+  readonly agentId: AgentId;
+  readonly outcome: DisputeResult;
+  readonly filedBy: AgentId;
+  readonly tradeId?: string;
+}
+
+export type Evidence =
+  | TradeOutcome
+  | ProbeMeasurement
+  | Rating
+  | CommunityAction
+  | ReliabilityAttestation
+  | DisputeOutcome;
+
+export type EvidenceType = Evidence['type'];
+
+/** Every reason a piece of evidence can be discounted; reported by `explain`. */
+export type DiscountReason =
+  | 'same_owner' // trade flagged as same owner: counts zero
+  | 'closed_loop' // trade closed a token loop (or lies on a loop pair): counts zero
+  | 'tainted_pair' // pair was earlier marked same-owner / loop: counts zero
+  | 'low_trust_producer' // producer's global trust below the reference: partial weight
+  | 'repeated_pair' // repeated evidence from the same counterparty: diminishing weight
+  | 'rating_inconsistent' // rating contradicts the objective trade outcome
+  | 'rating_not_party' // rater/ratee are not the two parties of the trade: counts zero
+  | 'rating_duplicate' // second rating for the same trade and side: counts zero
+  | 'gain_capped'; // score held back by the daily gain cap

@@ -1,0 +1,170 @@
+/**
+ * The 0-1000 trust score from one agent's sufficient statistics (pure, no state).
+ *
+ * score = clamp(500 + performance(+-200) + transactions(+-150) + community(+-100)
+ *               + reliability(+-50) + disputes(+-50), 0, 1000)
+ *
+ * Every component is built from channels (see `channelValue`): a smooth curve of a trust-weighted,
+ * time-decayed mean, pulled toward the pessimistic prior -1 by a confidence weight
+ * mass / (mass + k). With no evidence every component is at -range, so a newcomer's raw score is
+ * clamp(500 - 550) = 0 = the lowest score anyone can have: re-registering never raises a score.
+ * Because all statistics of one agent decay by the same factor, decay leaves every mean unchanged
+ * and only lowers confidence: without new evidence the raw score never rises.
+ */
+import {
+  BASE_SCORE,
+  COMMUNITY_POINTS,
+  COMMUNITY_SCALE,
+  RANGE,
+  RELIABILITY_POINTS,
+  accuracyCurve,
+  availabilityCurve,
+  channelValue,
+  confidence,
+  disputeCurve,
+  successCurve,
+} from './params.js';
+import type { ReputationParams } from './params.js';
+
+/** Offsets of the per-agent statistics in one flat record (all decay with the same factor). */
+export const F = {
+  tradeMass: 0, // sum over buyer pairs of W / sqrt(n)
+  tradeLatency: 1, // ... of sum(w * latencyCurve) / sqrt(n)
+  tradeAccuracy: 2,
+  tradeSuccess: 3,
+  probeMass: 4,
+  probeLatency: 5,
+  probeAccuracy: 6,
+  probeAvailable: 7,
+  ratingMass: 8,
+  ratingSum: 9, // sum of w * (stars - 1) / 4
+  disputeLost: 10,
+  disputeWon: 11,
+  community0: 12, // 4 kinds, decayed counts
+  reliabilityW0: 16, // 4 kinds, decayed counts
+  reliabilityX0: 20, // 4 kinds, decayed sum of values
+} as const;
+export const STAT_FIELDS = 24;
+
+export interface ComponentValues {
+  readonly performance: number;
+  readonly transactions: number;
+  readonly community: number;
+  readonly reliability: number;
+  readonly disputes: number;
+  /** clamp(500 + sum, 0, 1000), before the daily gain cap */
+  readonly raw: number;
+}
+
+export interface ChannelDetail {
+  readonly mass: number; // effective (trust-weighted, decayed, pair-diminished) evidence mass
+  readonly mean: number | null; // weighted mean of the raw measure (null without evidence)
+  readonly goodness: number; // curve of the mean, 0..1
+  readonly confidence: number; // mass / (mass + k)
+  readonly value: number; // -1..1
+}
+
+export interface ComponentDetail {
+  readonly performance: { latency: ChannelDetail; accuracy: ChannelDetail; availability: ChannelDetail };
+  readonly transactions: { success: ChannelDetail };
+  readonly community: { ratings: ChannelDetail; actions: number };
+  readonly reliability: { byKind: readonly ChannelDetail[] };
+  readonly disputes: { lostRate: ChannelDetail };
+}
+
+const W_LAT = 0.3;
+const W_ACC = 0.4;
+const W_AVAIL = 0.3;
+const W_RATINGS = 0.7;
+const W_ACTIONS = 0.3;
+
+function channel(mass: number, sum: number, k: number, curve: (x: number) => number): ChannelDetail {
+  const m = mass > 0 ? mass : 0;
+  const mean = m > 0 ? sum / m : null;
+  const goodness = mean === null ? 0 : curve(mean);
+  return { mass: m, mean, goodness, confidence: confidence(m, k), value: channelValue(m, goodness, k) };
+}
+
+const identity = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
+
+/**
+ * Components from statistics scaled by `scale` (the common decay factor to the evaluation time;
+ * pass 1 for statistics already decayed).
+ */
+export function componentDetail(s: ArrayLike<number>, o: number, scale: number, p: ReputationParams): ComponentDetail {
+  const g = (i: number): number => s[o + i]! * scale;
+  const tM = g(F.tradeMass);
+  const pM = g(F.probeMass);
+  const latency = channel(tM + pM, g(F.tradeLatency) + g(F.probeLatency), p.kPerformance, identity);
+  const accuracy = channel(tM + pM, g(F.tradeAccuracy) + g(F.probeAccuracy), p.kPerformance, accuracyCurve);
+  const availability = channel(pM, g(F.probeAvailable), p.kPerformance, availabilityCurve);
+  const success = channel(tM, g(F.tradeSuccess), p.kSuccess, successCurve);
+  const ratings = channel(g(F.ratingMass), g(F.ratingSum), p.kRatings, identity);
+  let actions = 0;
+  let pts = 0;
+  const cp = [COMMUNITY_POINTS.forum, COMMUNITY_POINTS.knowledge_sharing, COMMUNITY_POINTS.mentorship, COMMUNITY_POINTS.voting];
+  for (let k = 0; k < 4; k++) {
+    const c = g(F.community0 + k);
+    actions += cp[k]! * (1 - Math.exp(-(c > 0 ? c : 0) / COMMUNITY_SCALE));
+    pts += cp[k]!;
+  }
+  const actionsValue = 2 * (actions / pts) - 1;
+  const byKind: ChannelDetail[] = [];
+  for (let k = 0; k < 4; k++) byKind.push(channel(g(F.reliabilityW0 + k), g(F.reliabilityX0 + k), p.kReliability, identity));
+  const lost = g(F.disputeLost);
+  const won = g(F.disputeWon);
+  const dMass = tM + lost + won;
+  // mean = share of lost-dispute weight, curve maps a low loss rate to high goodness
+  const lostRate = channel(dMass, lost, p.kDisputes, disputeCurve);
+  return {
+    performance: { latency, accuracy, availability },
+    transactions: { success },
+    community: { ratings, actions: actionsValue },
+    reliability: { byKind },
+    disputes: { lostRate },
+  };
+}
+
+export function componentsFromDetail(d: ComponentDetail): ComponentValues {
+  const perf =
+    RANGE.performance *
+    (W_LAT * d.performance.latency.value + W_ACC * d.performance.accuracy.value + W_AVAIL * d.performance.availability.value);
+  const tx = RANGE.transactions * d.transactions.success.value;
+  const comm = RANGE.community * (W_RATINGS * d.community.ratings.value + W_ACTIONS * d.community.actions);
+  const rp = [RELIABILITY_POINTS.uptime, RELIABILITY_POINTS.maintenance, RELIABILITY_POINTS.security, RELIABILITY_POINTS.backup];
+  let rel = 0;
+  let rsum = 0;
+  for (let k = 0; k < 4; k++) {
+    rel += rp[k]! * d.reliability.byKind[k]!.value;
+    rsum += rp[k]!;
+  }
+  rel = (RANGE.reliability * rel) / rsum;
+  const disp = RANGE.disputes * d.disputes.lostRate.value;
+  const sum = BASE_SCORE + perf + tx + comm + rel + disp;
+  const raw = sum < 0 ? 0 : sum > 1000 ? 1000 : sum;
+  return { performance: perf, transactions: tx, community: comm, reliability: rel, disputes: disp, raw };
+}
+
+/** Raw score (before the daily cap) of the statistics at offset o, scaled by `scale`. */
+export function rawScore(s: ArrayLike<number>, o: number, scale: number, p: ReputationParams): number {
+  return componentsFromDetail(componentDetail(s, o, scale, p)).raw;
+}
+
+/** Raw score of an agent with no evidence at all: the floor. */
+export function newcomerScore(p: ReputationParams): number {
+  return rawScore(new Float64Array(STAT_FIELDS), 0, 1, p);
+}
+
+export type TrustLevel = 'unrated' | 'bronze' | 'silver' | 'gold' | 'platinum';
+
+/** Levels by score band, as the plan's reward tiers (silver 600, gold 750, platinum 900). */
+export function trustLevel(score: number, observations: number): TrustLevel {
+  if (observations === 0) return 'unrated';
+  if (score >= 900) return 'platinum';
+  if (score >= 750) return 'gold';
+  if (score >= 600) return 'silver';
+  return 'bronze';
+}
+
+/** Goodness of the dispute "mean" is computed on the lost share; exported for explain. */
+export { disputeCurve, successCurve, availabilityCurve, accuracyCurve };
