@@ -1,0 +1,137 @@
+/**
+ * Published metrics and explanations (plain JSON-able data) for one agent.
+ */
+import type { ReputationEngine, AgentCounts, RecentItem } from './engine.js';
+import type { AgentId, DiscountReason } from './evidence.types.js';
+import { RANGE } from './params.js';
+import { accuracyCurve, availabilityCurve, trustLevel } from './trust-score.js';
+import type { ChannelDetail, ComponentValues, TrustLevel } from './trust-score.js';
+
+export interface Metric {
+  /** null when there are no observations */
+  readonly value: number | null;
+  readonly observations: number;
+}
+
+export interface PublishedReputation {
+  readonly agentId: AgentId;
+  readonly trustScore: number; // integer 0..1000
+  readonly level: TrustLevel;
+  /** 0..5 stars: latency, accuracy and availability goodness (no prior) */
+  readonly performanceRating: Metric;
+  /** 0..100 %: trust-weighted, decayed probe availability (uptime attestations when never probed) */
+  readonly reliability: Metric;
+  /** 0..5: trust-weighted Bayesian average of ratings, prior 3 stars with weight kRatings */
+  readonly communityRating: Metric;
+  readonly observations: number;
+}
+
+const PRIOR_STARS = 3;
+
+export function publishedReputation(engine: ReputationEngine, agentId: AgentId, now: number): PublishedReputation {
+  const view = engine.score(agentId, now);
+  const a = engine.indexOf(agentId);
+  const d = a === undefined ? undefined : engine.detailAt(a, now);
+  const counts = a === undefined ? undefined : engine.counts(a);
+  const trustScore = Math.round(view.score);
+  if (d === undefined || counts === undefined) {
+    const none = { value: null, observations: 0 };
+    return { agentId, trustScore, level: 'unrated', performanceRating: none, reliability: none, communityRating: none, observations: 0 };
+  }
+  const perf = d.performance;
+  const perfObs = counts.tradesAsSeller + counts.probes;
+  let performanceValue: number | null = null;
+  if (perf.latency.mean !== null && perf.accuracy.mean !== null) {
+    const avail = perf.availability.mean === null ? null : availabilityCurve(perf.availability.mean);
+    const g =
+      avail === null
+        ? (0.3 * perf.latency.goodness + 0.4 * accuracyCurve(perf.accuracy.mean)) / 0.7
+        : 0.3 * perf.latency.goodness + 0.4 * accuracyCurve(perf.accuracy.mean) + 0.3 * avail;
+    performanceValue = round2(5 * g);
+  }
+  let reliabilityValue: number | null = null;
+  let reliabilityObs = counts.probes;
+  if (perf.availability.mean !== null) reliabilityValue = round2(100 * perf.availability.mean);
+  else if (d.reliability.byKind[0]!.mean !== null) {
+    reliabilityValue = round2(100 * d.reliability.byKind[0]!.mean);
+    reliabilityObs = counts.reliability;
+  }
+  const r = d.community.ratings;
+  const k = engine.params.kRatings;
+  const communityValue = counts.ratingsReceived === 0 ? null : round2((r.mass * (1 + 4 * (r.mean ?? 0)) + k * PRIOR_STARS) / (r.mass + k));
+  return {
+    agentId,
+    trustScore,
+    level: trustLevel(view.score, view.observations),
+    performanceRating: { value: performanceValue, observations: perfObs },
+    reliability: { value: reliabilityValue, observations: reliabilityObs },
+    communityRating: { value: communityValue, observations: counts.ratingsReceived },
+    observations: view.observations,
+  };
+}
+
+export interface ComponentExplanation {
+  readonly name: keyof typeof RANGE;
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+  readonly channels: Readonly<Record<string, ChannelDetail | number>>;
+}
+
+export interface Explanation {
+  readonly agentId: AgentId;
+  readonly at: number;
+  readonly score: number;
+  readonly raw: number;
+  readonly gainCapped: boolean;
+  readonly components: readonly ComponentExplanation[];
+  readonly counts: Readonly<AgentCounts> | null;
+  readonly discounted: Readonly<Partial<Record<DiscountReason, number>>>;
+  readonly recent: readonly RecentItem[];
+  readonly globalTrust: { trust: number; weight: number; preTrusted: boolean };
+  readonly notes: readonly string[];
+}
+
+/** Why is this agent's score what it is? Each component, the evidence behind it, what was discounted. */
+export function explain(engine: ReputationEngine, agentId: AgentId, now: number): Explanation {
+  const view = engine.score(agentId, now);
+  const a = engine.indexOf(agentId);
+  const d = a === undefined ? undefined : engine.detailAt(a, now);
+  const c: ComponentValues = view.components;
+  const components: ComponentExplanation[] = [];
+  const range = (name: keyof typeof RANGE, value: number, channels: Record<string, ChannelDetail | number>): void => {
+    components.push({ name, value: round2(value), min: -RANGE[name], max: RANGE[name], channels });
+  };
+  range('performance', c.performance, d ? { ...d.performance } : {});
+  range('transactions', c.transactions, d ? { ...d.transactions } : {});
+  range('community', c.community, d ? { ratings: d.community.ratings, actions: d.community.actions } : {});
+  range(
+    'reliability',
+    c.reliability,
+    d ? { uptime: d.reliability.byKind[0]!, maintenance: d.reliability.byKind[1]!, security: d.reliability.byKind[2]!, backup: d.reliability.byKind[3]! } : {},
+  );
+  range('disputes', c.disputes, d ? { lostRate: d.disputes.lostRate } : {});
+  const notes: string[] = [];
+  if (a === undefined || d === undefined) notes.push('no evidence yet: newcomers start at the floor (0) and rise as trusted evidence arrives');
+  if (view.gainCapped) notes.push(`raw score ${round2(view.raw)} held back by the daily gain cap of ${engine.params.dailyGainCap} points`);
+  for (const comp of components) {
+    if (comp.value < comp.min * 0.5) notes.push(`${comp.name} is near its floor: little or poor evidence (few observations are pulled toward the pessimistic prior)`);
+  }
+  return {
+    agentId,
+    at: now,
+    score: round2(view.score),
+    raw: round2(view.raw),
+    gainCapped: view.gainCapped,
+    components,
+    counts: a === undefined ? null : engine.counts(a),
+    discounted: a === undefined ? {} : engine.discounts(a),
+    recent: a === undefined ? [] : engine.recent(a),
+    globalTrust: engine.trustOf(agentId),
+    notes,
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
