@@ -2,21 +2,34 @@
  * In-memory matching index. The DB-backed service keeps one of these, calling `upsert`/`remove` whenever a
  * listing changes, and answers `GET /v1/trade-requests/{id}/matches` with `index.match(request, opts)`.
  *
- * Layout: one bucket per (category, region). A bucket stores its listings column-wise in typed arrays
- * (price, status, validity, interned seller / GPU model / model name ids, VRAM, GPU count, context,
- * available capacity, latency, trust, availability, newcomer fields) so a query is a tight loop over
- * numbers. A query scans only buckets of the request's category whose region is allowed and not excluded,
- * and keeps the best `limit` in a bounded min-heap (root = worst kept; a listing enters only if it beats
- * the root). Removal is swap-with-last, O(1). Only when diagnostics are wanted (fewer than `limit` qualify)
- * does a second pass classify every listing of the category by its first failing constraint.
+ * Layout
+ * - One bucket per (category, region, GPU model, model name). A bucket stores its listings column-wise in
+ *   Float64Arrays (price, status, validity, seller id, VRAM, GPU count, context, available capacity,
+ *   latency, trust, availability, newcomer fields), kept SORTED BY PRICE (binary-search insert, shifting
+ *   removal: O(bucket size) memmove, buckets hold hundreds of listings).
+ * - Each bucket keeps lazily recomputed statistics over its active listings (min price, max VRAM / GPU
+ *   count / context / free capacity / trust / availability, min latency, newcomer presence).
  *
- * Results are identical to `matchListings` over the same listings (same scoring code, same total order).
+ * Query
+ * 1. Buckets are selected by category, then skipped whole when their region is excluded or not allowed,
+ *    their model / GPU model is not the one asked for, or their statistics prove no listing can pass a
+ *    hard constraint (e.g. max VRAM below the minimum, min price above the budget).
+ * 2. For each remaining bucket an upper bound of the score is computed from its statistics (every factor
+ *    is monotone in its input). Buckets are scanned best bound first.
+ * 3. Inside a bucket, listings are scanned by ascending price up to the budget; once the top-k heap is
+ *    full, the scan stops as soon as the price-dependent bound falls below the worst kept score, and a
+ *    bucket whose bound is below it is skipped. Kept: a bounded min-heap of size `limit`.
+ * Pruning never changes the returned candidates (same scores, same total order as `matchListings`), only
+ * the `qualified` count, which is then a lower bound (`qualifiedExact: false`; `exactCount: true` disables
+ * pruning). When fewer than `limit` qualify nothing was pruned, and a diagnostics pass classifies every
+ * listing of the category by its first failing constraint.
  */
 import {
   CONSTRAINTS,
   FACTORS,
   buildDiagnostics,
   combine,
+  drawExploration,
   finishResult,
   prepareQuery,
   rawFactors,
@@ -26,6 +39,26 @@ import type { Category, Listing, TradeRequest } from './trading.types.js';
 
 const STATUS_CODE = { active: 0, paused: 1, withdrawn: 2 } as const;
 const C = Object.fromEntries(CONSTRAINTS.map((c, i) => [c, i])) as Record<ConstraintKey, number>;
+/** Float slack for bound comparisons (bounds are summed in another order than scores). */
+const EPS = 1e-9;
+
+const COLUMNS = [
+  'price',
+  'status',
+  'validFrom',
+  'validUntil',
+  'seller',
+  'vram',
+  'gpuCount',
+  'ctx',
+  'available',
+  'latency',
+  'trust',
+  'availability',
+  'createdAt',
+  'trades',
+] as const;
+type Column = (typeof COLUMNS)[number];
 
 interface Loc {
   bucket: Bucket;
@@ -34,129 +67,145 @@ interface Loc {
 
 class Bucket {
   n = 0;
-  price: Float64Array;
-  status: Uint8Array;
-  validFrom: Float64Array;
-  validUntil: Float64Array;
-  seller: Int32Array;
-  gpu: Int32Array;
-  model: Int32Array;
-  vram: Float64Array;
-  gpuCount: Float64Array;
-  ctx: Float64Array;
-  available: Float64Array;
-  latency: Float64Array;
-  trust: Float64Array;
-  availability: Float64Array;
-  createdAt: Float64Array;
-  trades: Float64Array;
+  c: Record<Column, Float64Array>;
   listings: Listing[] = [];
   locs: Loc[] = [];
+  // statistics over active listings (recomputed lazily)
+  dirty = true;
+  active = 0;
+  minPrice = Infinity;
+  maxVram = NaN;
+  maxGpu = NaN;
+  maxCtx = NaN;
+  maxAvailable = -Infinity;
+  maxTrust = -Infinity;
+  maxAvailability = -Infinity;
+  minLatency = Infinity;
+  maxCreatedAt = -Infinity;
+  minTrades = Infinity;
 
   constructor(
     readonly category: Category,
     readonly region: string,
-    cap = 16,
+    readonly gpuModel: string | undefined,
+    readonly modelName: string | undefined,
   ) {
-    this.price = new Float64Array(cap);
-    this.status = new Uint8Array(cap);
-    this.validFrom = new Float64Array(cap);
-    this.validUntil = new Float64Array(cap);
-    this.seller = new Int32Array(cap);
-    this.gpu = new Int32Array(cap);
-    this.model = new Int32Array(cap);
-    this.vram = new Float64Array(cap);
-    this.gpuCount = new Float64Array(cap);
-    this.ctx = new Float64Array(cap);
-    this.available = new Float64Array(cap);
-    this.latency = new Float64Array(cap);
-    this.trust = new Float64Array(cap);
-    this.availability = new Float64Array(cap);
-    this.createdAt = new Float64Array(cap);
-    this.trades = new Float64Array(cap);
+    this.c = Object.fromEntries(COLUMNS.map((k) => [k, new Float64Array(8)])) as Record<Column, Float64Array>;
   }
 
-  private grow(): void {
-    const cap = this.price.length * 2;
-    const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    const f64 = (n: number) => new Float64Array(n);
-    const i32 = (n: number) => new Int32Array(n);
-    this.price = g(this.price, f64);
-    this.status = g(this.status, (n) => new Uint8Array(n));
-    this.validFrom = g(this.validFrom, f64);
-    this.validUntil = g(this.validUntil, f64);
-    this.seller = g(this.seller, i32);
-    this.gpu = g(this.gpu, i32);
-    this.model = g(this.model, i32);
-    this.vram = g(this.vram, f64);
-    this.gpuCount = g(this.gpuCount, f64);
-    this.ctx = g(this.ctx, f64);
-    this.available = g(this.available, f64);
-    this.latency = g(this.latency, f64);
-    this.trust = g(this.trust, f64);
-    this.availability = g(this.availability, f64);
-    this.createdAt = g(this.createdAt, f64);
-    this.trades = g(this.trades, f64);
-  }
-
-  append(loc: Loc): number {
-    if (this.n === this.price.length) this.grow();
-    const i = this.n++;
-    this.locs[i] = loc;
-    return i;
-  }
-
-  write(i: number, l: Listing, seller: number, gpu: number, model: number): void {
-    this.listings[i] = l;
-    this.price[i] = Number(l.pricePerUnit);
-    this.status[i] = STATUS_CODE[l.status];
-    this.validFrom[i] = l.validFrom;
-    this.validUntil[i] = l.validUntil;
-    this.seller[i] = seller;
-    this.gpu[i] = gpu;
-    this.model[i] = model;
-    this.vram[i] = l.spec.vramGb ?? NaN;
-    this.gpuCount[i] = l.spec.gpuCount ?? NaN;
-    this.ctx[i] = l.spec.contextSize ?? NaN;
-    this.available[i] = l.capacityTotal - l.capacityReserved;
-    this.latency[i] = l.sla.maxLatencyMs;
-    this.trust[i] = l.sellerTrust;
-    this.availability[i] = l.sla.availability;
-    this.createdAt[i] = l.sellerCreatedAt;
-    this.trades[i] = l.sellerCompletedTrades ?? NaN;
-  }
-
-  /** Swap-remove slot i; fixes the moved listing's Loc. */
-  removeAt(i: number): void {
-    const last = --this.n;
-    if (i !== last) {
-      this.price[i] = this.price[last] as number;
-      this.status[i] = this.status[last] as number;
-      this.validFrom[i] = this.validFrom[last] as number;
-      this.validUntil[i] = this.validUntil[last] as number;
-      this.seller[i] = this.seller[last] as number;
-      this.gpu[i] = this.gpu[last] as number;
-      this.model[i] = this.model[last] as number;
-      this.vram[i] = this.vram[last] as number;
-      this.gpuCount[i] = this.gpuCount[last] as number;
-      this.ctx[i] = this.ctx[last] as number;
-      this.available[i] = this.available[last] as number;
-      this.latency[i] = this.latency[last] as number;
-      this.trust[i] = this.trust[last] as number;
-      this.availability[i] = this.availability[last] as number;
-      this.createdAt[i] = this.createdAt[last] as number;
-      this.trades[i] = this.trades[last] as number;
-      this.listings[i] = this.listings[last] as Listing;
-      const moved = this.locs[last] as Loc;
-      moved.slot = i;
-      this.locs[i] = moved;
+  private ensureCapacity(): void {
+    const cap = this.c.price.length;
+    if (this.n < cap) return;
+    for (const k of COLUMNS) {
+      const next = new Float64Array(cap * 2);
+      next.set(this.c[k]);
+      this.c[k] = next;
     }
-    this.listings.length = last;
-    this.locs.length = last;
+  }
+
+  /** First slot whose price is > p (insertion point keeping the bucket sorted). */
+  private upperBound(p: number): number {
+    const price = this.c.price;
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((price[mid] as number) <= p) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insert(l: Listing, seller: number, loc: Loc): void {
+    this.ensureCapacity();
+    const p = Number(l.pricePerUnit);
+    const at = this.upperBound(p);
+    if (at < this.n) for (const k of COLUMNS) this.c[k].copyWithin(at + 1, at, this.n);
+    this.listings.splice(at, 0, l);
+    this.locs.splice(at, 0, loc);
+    this.n++;
+    for (let j = at; j < this.n; j++) (this.locs[j] as Loc).slot = j;
+    loc.bucket = this;
+    this.write(at, l, seller);
+  }
+
+  /** Overwrites slot i in place (caller guarantees the price did not change). */
+  write(i: number, l: Listing, seller: number): void {
+    const c = this.c;
+    this.listings[i] = l;
+    c.price[i] = Number(l.pricePerUnit);
+    c.status[i] = STATUS_CODE[l.status];
+    c.validFrom[i] = l.validFrom;
+    c.validUntil[i] = l.validUntil;
+    c.seller[i] = seller;
+    c.vram[i] = l.spec.vramGb ?? NaN;
+    c.gpuCount[i] = l.spec.gpuCount ?? NaN;
+    c.ctx[i] = l.spec.contextSize ?? NaN;
+    c.available[i] = l.capacityTotal - l.capacityReserved;
+    c.latency[i] = l.sla.maxLatencyMs;
+    c.trust[i] = l.sellerTrust;
+    c.availability[i] = l.sla.availability;
+    c.createdAt[i] = l.sellerCreatedAt;
+    c.trades[i] = l.sellerCompletedTrades ?? NaN;
+    this.dirty = true;
+  }
+
+  removeAt(i: number): void {
+    if (i + 1 < this.n) for (const k of COLUMNS) this.c[k].copyWithin(i, i + 1, this.n);
+    this.listings.splice(i, 1);
+    this.locs.splice(i, 1);
+    this.n--;
+    for (let j = i; j < this.n; j++) (this.locs[j] as Loc).slot = j;
+    this.dirty = true;
+  }
+
+  refreshStats(): void {
+    if (!this.dirty) return;
+    const c = this.c;
+    let active = 0;
+    let minPrice = Infinity;
+    let maxVram = NaN;
+    let maxGpu = NaN;
+    let maxCtx = NaN;
+    let maxAvailable = -Infinity;
+    let maxTrust = -Infinity;
+    let maxAvailability = -Infinity;
+    let minLatency = Infinity;
+    let maxCreatedAt = -Infinity;
+    let minTrades = Infinity;
+    // NaN-aware max: NaN (attribute missing) only when every value is missing
+    const mx = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : a > b ? a : b);
+    const mn = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : a < b ? a : b);
+    for (let i = 0; i < this.n; i++) {
+      if (c.status[i] !== 0) continue;
+      active++;
+      const p = c.price[i] as number;
+      if (p < minPrice) minPrice = p;
+      maxVram = mx(maxVram, c.vram[i] as number);
+      maxGpu = mx(maxGpu, c.gpuCount[i] as number);
+      maxCtx = mx(maxCtx, c.ctx[i] as number);
+      maxAvailable = mx(maxAvailable, c.available[i] as number);
+      maxTrust = mx(maxTrust, c.trust[i] as number);
+      maxAvailability = mx(maxAvailability, c.availability[i] as number);
+      minLatency = mn(minLatency, c.latency[i] as number);
+      maxCreatedAt = mx(maxCreatedAt, c.createdAt[i] as number);
+      const t = c.trades[i] as number;
+      if (t < minTrades) minTrades = t;
+    }
+    Object.assign(this, {
+      active,
+      minPrice,
+      maxVram,
+      maxGpu,
+      maxCtx,
+      maxAvailable,
+      maxTrust,
+      maxAvailability,
+      minLatency,
+      maxCreatedAt,
+      minTrades,
+      dirty: false,
+    });
   }
 }
 
@@ -243,8 +292,7 @@ class TopK {
   }
 }
 
-function intern(map: Map<string, number>, key: string | undefined): number {
-  if (key === undefined) return -1;
+function intern(map: Map<string, number>, key: string): number {
   let id = map.get(key);
   if (id === undefined) {
     id = map.size;
@@ -253,13 +301,21 @@ function intern(map: Map<string, number>, key: string | undefined): number {
   return id;
 }
 
+interface Plan {
+  bucket: Bucket;
+  regionRank: number;
+  modelRank: number;
+  /** Upper bound of any score in the bucket. */
+  bound: number;
+  /** Upper bound of the non-price part of the score (weighted). */
+  rest: number;
+}
+
 export class ListingIndex {
   private readonly byId = new Map<string, Loc>();
   private readonly buckets = new Map<string, Bucket>();
   private readonly byCategory = new Map<Category, Bucket[]>();
   private readonly sellers = new Map<string, number>();
-  private readonly gpuModels = new Map<string, number>();
-  private readonly modelNames = new Map<string, number>();
 
   static from(listings: Iterable<Listing>): ListingIndex {
     const idx = new ListingIndex();
@@ -292,23 +348,26 @@ export class ListingIndex {
     this.upsert(listing);
   }
 
-  /** Adds or replaces a listing (the index keeps a reference; pass a fresh object on every change). */
+  /**
+   * Adds or replaces a listing. The index keeps a reference to the object: pass a fresh object on every
+   * change (never mutate an indexed listing in place).
+   */
   upsert(listing: Listing): void {
-    const bucket = this.bucketFor(listing.category, listing.region);
+    const bucket = this.bucketFor(listing);
     const seller = intern(this.sellers, listing.sellerId);
-    const gpu = intern(this.gpuModels, listing.spec.gpuModel);
-    const model = intern(this.modelNames, listing.spec.modelName);
-    let loc = this.byId.get(listing.id);
-    if (loc && loc.bucket !== bucket) {
-      loc.bucket.removeAt(loc.slot);
-      loc.bucket = bucket;
-      loc.slot = bucket.append(loc);
-    } else if (!loc) {
-      loc = { bucket, slot: -1 };
-      loc.slot = bucket.append(loc);
-      this.byId.set(listing.id, loc);
+    const loc = this.byId.get(listing.id);
+    if (loc && loc.bucket === bucket && bucket.c.price[loc.slot] === Number(listing.pricePerUnit)) {
+      bucket.write(loc.slot, listing, seller);
+      return;
     }
-    bucket.write(loc.slot, listing, seller, gpu, model);
+    if (loc) {
+      loc.bucket.removeAt(loc.slot);
+      bucket.insert(listing, seller, loc);
+    } else {
+      const fresh: Loc = { bucket, slot: -1 };
+      bucket.insert(listing, seller, fresh);
+      this.byId.set(listing.id, fresh);
+    }
   }
 
   /** Removes a listing; returns false if it was not indexed. */
@@ -330,53 +389,78 @@ export class ListingIndex {
     for (const b of this.buckets.values()) yield* b.listings;
   }
 
-  private bucketFor(category: Category, region: string): Bucket {
-    const key = `${category}\u0000${region}`;
+  private bucketFor(l: Listing): Bucket {
+    const key = [l.category, l.region, l.spec.gpuModel ?? '', l.spec.modelName ?? ''].join('\u0000');
     let b = this.buckets.get(key);
     if (!b) {
-      b = new Bucket(category, region);
+      b = new Bucket(l.category, l.region, l.spec.gpuModel, l.spec.modelName);
       this.buckets.set(key, b);
-      let list = this.byCategory.get(category);
+      let list = this.byCategory.get(l.category);
       if (!list) {
         list = [];
-        this.byCategory.set(category, list);
+        this.byCategory.set(l.category, list);
       }
       list.push(b);
     }
     return b;
   }
 
-  /** Top-`limit` matches; same result as `matchListings(request, [...index.listings()], opts)`. */
+  /** Top-`limit` matches; same candidates as `matchListings(request, [...index.listings()], opts)`. */
   match(request: TradeRequest, opts: MatchOptions): MatchResult {
     const q = prepareQuery(request, opts);
+    const exploration = drawExploration(q);
     const buckets = this.byCategory.get(request.category) ?? [];
     const buyer = this.sellers.get(request.buyerId) ?? -1;
-    const modelId = q.hasModelName ? (this.modelNames.get(request.spec.modelName as string) ?? -2) : -1;
-    let modelRank: Int32Array | null = null;
-    if (q.modelPref.length > 0) {
-      modelRank = new Int32Array(this.gpuModels.size).fill(-1);
-      q.modelPref.forEach((name, j) => {
-        const id = this.gpuModels.get(name);
-        if (id !== undefined && modelRank && modelRank[id] === -1) modelRank[id] = j;
-      });
-    }
-    const top = new TopK(q.limit);
-    const newcomers = q.explorationShare > 0 ? new TopK(q.limit) : null;
-    let qualified = 0;
+    const raw = new Float64Array(FACTORS.length);
+    const plans: Plan[] = [];
     for (const b of buckets) {
       if (b.n === 0 || q.excluded.has(b.region)) continue;
       const regionRank = q.regionPref.indexOf(b.region);
       if (q.regionPref.length > 0 && regionRank < 0) continue;
-      qualified += scanBucket(b, q, buyer, modelId, modelRank, regionRank, top, newcomers);
+      if (q.hasModelName && b.modelName !== request.spec.modelName) continue;
+      const modelRank = b.gpuModel === undefined ? -1 : q.modelPref.indexOf(b.gpuModel);
+      if (q.modelPref.length > 0 && modelRank < 0) continue;
+      b.refreshStats();
+      if (b.active === 0) continue;
+      if (q.hasMinVram && !(b.maxVram >= q.minVram)) continue;
+      if (q.hasMinGpu && !(b.maxGpu >= q.minGpu)) continue;
+      if (q.hasMinCtx && !(b.maxCtx >= q.minCtx)) continue;
+      if (!(b.maxAvailable >= q.quantity)) continue;
+      if (b.minPrice > q.budgetMaxF) continue;
+      if (q.hasMaxLatency && !(b.minLatency <= q.maxLatency)) continue;
+      if (q.hasMinTrust && !(b.maxTrust >= q.minTrust)) continue;
+      rawFactors(raw, q, b.minPrice, modelRank, b.maxVram, b.maxGpu, b.maxCtx, b.maxTrust, regionRank, b.minLatency, b.maxAvailable, b.maxAvailability);
+      const bound = combine(raw, q.w);
+      raw[0] = 0;
+      plans.push({ bucket: b, regionRank, modelRank, bound, rest: combine(raw, q.w) });
     }
-    const wantDiagnostics = q.diagnostics === 'always' || (q.diagnostics === 'auto' && qualified < q.limit);
+    plans.sort((x, y) => y.bound - x.bound);
+    const top = new TopK(q.limit);
+    const newcomers = exploration.triggered ? new TopK(q.limit) : null;
+    const prune = !q.exactCount;
+    let qualified = 0;
+    let pruned = false;
+    for (const plan of plans) {
+      const b = plan.bucket;
+      const mayHaveNewcomers =
+        newcomers !== null && (b.maxCreatedAt >= q.newcomerMinCreatedAt || b.minTrades < q.newcomerMaxTrades);
+      const floor = () => (mayHaveNewcomers ? Math.min(top.floor(), (newcomers as TopK).floor()) : top.floor());
+      if (prune && plan.bound + EPS < floor()) {
+        pruned = true;
+        continue;
+      }
+      const r = scanBucket(b, q, buyer, plan, top, mayHaveNewcomers ? newcomers : null, prune);
+      qualified += r.qualified;
+      if (r.pruned) pruned = true;
+    }
     let diagnostics = null;
-    if (wantDiagnostics) {
+    if (q.diagnostics === 'always' || (q.diagnostics === 'auto' && qualified < q.limit)) {
+      // fewer than `limit` qualified => nothing was pruned and `qualified` is exact
       const counts = new Int32Array(CONSTRAINTS.length);
       let inCategory = 0;
       for (const b of buckets) {
         inCategory += b.n;
-        classifyBucket(b, q, buyer, modelId, modelRank, counts);
+        classifyBucket(b, q, buyer, counts);
       }
       counts[C.category] = this.byId.size - inCategory;
       const byConstraint = Object.fromEntries(CONSTRAINTS.map((c, i) => [c, counts[i] as number])) as Record<
@@ -385,46 +469,51 @@ export class ListingIndex {
       >;
       diagnostics = buildDiagnostics(request.category, this.byId.size, qualified, byConstraint);
     }
-    return finishResult(q, top.sorted(), newcomers ? newcomers.sorted() : [], qualified, diagnostics);
+    return finishResult(q, exploration, top.sorted(), newcomers ? newcomers.sorted() : [], qualified, !pruned, diagnostics);
   }
 }
 
-/** Hot loop: offers every qualifying listing of a bucket (region already known to pass) to the heaps. */
+/**
+ * Hot loop over one bucket (region, model and GPU model already known to pass), by ascending price up to
+ * the budget. Offers qualifying listings to the heaps; with `prune`, stops once the price-dependent bound
+ * drops below the worst kept score.
+ */
 function scanBucket(
   b: Bucket,
   q: PreparedQuery,
   buyer: number,
-  modelId: number,
-  modelRank: Int32Array | null,
-  regionRank: number,
+  plan: Plan,
   top: TopK,
   newcomers: TopK | null,
-): number {
-  const { now, quantity, budgetMaxF, budgetMax, minVram, minGpu, minCtx, maxLatency, minTrust } = q;
-  const { hasModelName, hasMinVram, hasMinGpu, hasMinCtx, hasMaxLatency, hasMinTrust } = q;
-  const { price, status, validFrom, validUntil, seller, gpu, model, vram, gpuCount, ctx } = b;
-  const { available, latency, trust, availability, createdAt, trades, listings } = b;
+  prune: boolean,
+): { qualified: number; pruned: boolean } {
+  const { now, quantity, budgetMaxF, budgetMinF, budgetMax, minVram, minGpu, minCtx, maxLatency, minTrust } = q;
+  const { hasMinVram, hasMinGpu, hasMinCtx, hasMaxLatency, hasMinTrust } = q;
+  const { price, status, validFrom, validUntil, seller, vram, gpuCount, ctx } = b.c;
+  const { available, latency, trust, availability, createdAt, trades } = b.c;
+  const listings = b.listings;
+  const { modelRank, regionRank, rest } = plan;
   const raw = new Float64Array(FACTORS.length);
   const w = q.w;
+  const w0 = w[0] as number;
+  const span = budgetMaxF - budgetMinF;
+  let floor = newcomers ? Math.min(top.floor(), newcomers.floor()) : top.floor();
   let qualified = 0;
   for (let i = 0, n = b.n; i < n; i++) {
-    if (status[i] !== 0) continue;
-    const t = now;
-    if (!(t >= (validFrom[i] as number) && t < (validUntil[i] as number))) continue;
-    if (seller[i] === buyer) continue;
-    if (hasModelName && model[i] !== modelId) continue;
-    let rank = -1;
-    if (modelRank !== null) {
-      const g = gpu[i] as number;
-      rank = g < 0 ? -1 : (modelRank[g] ?? -1);
-      if (rank < 0) continue;
+    const p = price[i] as number;
+    if (p > budgetMaxF) break; // sorted by price: everything after is over budget
+    if (prune && floor > -Infinity) {
+      const pf = p <= budgetMinF || span <= 0 ? 1 : (budgetMaxF - p) / span;
+      if (pf * w0 + rest + EPS < floor) return { qualified, pruned: true };
     }
+    if (status[i] !== 0) continue;
+    if (!(now >= (validFrom[i] as number) && now < (validUntil[i] as number))) continue;
+    if (seller[i] === buyer) continue;
     if (hasMinVram && !((vram[i] as number) >= minVram)) continue;
     if (hasMinGpu && !((gpuCount[i] as number) >= minGpu)) continue;
     if (hasMinCtx && !((ctx[i] as number) >= minCtx)) continue;
     if (!((available[i] as number) >= quantity)) continue;
-    const p = price[i] as number;
-    if (p > budgetMaxF || (p === budgetMaxF && (listings[i] as Listing).pricePerUnit > budgetMax)) continue;
+    if (p === budgetMaxF && (listings[i] as Listing).pricePerUnit > budgetMax) continue;
     if (hasMaxLatency && !((latency[i] as number) <= maxLatency)) continue;
     if (hasMinTrust && !((trust[i] as number) >= minTrust)) continue;
     qualified++;
@@ -432,7 +521,7 @@ function scanBucket(
       raw,
       q,
       p,
-      rank,
+      modelRank,
       vram[i] as number,
       gpuCount[i] as number,
       ctx[i] as number,
@@ -451,41 +540,37 @@ function scanBucket(
     ) {
       newcomers.offer(s, p, listings[i] as Listing);
     }
+    floor = newcomers ? Math.min(top.floor(), newcomers.floor()) : top.floor();
   }
-  return qualified;
+  return { qualified, pruned: false };
 }
 
 /** Diagnostics pass: counts each non-qualifying listing of a bucket under its first failing constraint. */
-function classifyBucket(
-  b: Bucket,
-  q: PreparedQuery,
-  buyer: number,
-  modelId: number,
-  modelRank: Int32Array | null,
-  counts: Int32Array,
-): void {
+function classifyBucket(b: Bucket, q: PreparedQuery, buyer: number, counts: Int32Array): void {
+  const c = b.c;
   const regionExcluded = q.excluded.has(b.region);
   const regionNotAllowed = q.regionPref.length > 0 && !q.regionPref.includes(b.region);
+  const modelNameMismatch = q.hasModelName && b.modelName !== q.req.spec.modelName;
+  const gpuNotAccepted = q.modelPref.length > 0 && (b.gpuModel === undefined || !q.modelPref.includes(b.gpuModel));
   for (let i = 0; i < b.n; i++) {
-    let c: number;
-    const p = b.price[i] as number;
-    const g = b.gpu[i] as number;
-    if (b.status[i] !== 0) c = C.status;
-    else if (!(q.now >= (b.validFrom[i] as number) && q.now < (b.validUntil[i] as number))) c = C.validity;
-    else if (b.seller[i] === buyer) c = C.own_listing;
-    else if (q.hasModelName && b.model[i] !== modelId) c = C.model_name;
-    else if (modelRank !== null && (g < 0 || (modelRank[g] ?? -1) < 0)) c = C.gpu_model;
-    else if (q.hasMinVram && !((b.vram[i] as number) >= q.minVram)) c = C.min_vram;
-    else if (q.hasMinGpu && !((b.gpuCount[i] as number) >= q.minGpu)) c = C.min_gpu_count;
-    else if (q.hasMinCtx && !((b.ctx[i] as number) >= q.minCtx)) c = C.min_context;
-    else if (!((b.available[i] as number) >= q.quantity)) c = C.capacity;
+    let k: number;
+    const p = c.price[i] as number;
+    if (c.status[i] !== 0) k = C.status;
+    else if (!(q.now >= (c.validFrom[i] as number) && q.now < (c.validUntil[i] as number))) k = C.validity;
+    else if (c.seller[i] === buyer) k = C.own_listing;
+    else if (modelNameMismatch) k = C.model_name;
+    else if (gpuNotAccepted) k = C.gpu_model;
+    else if (q.hasMinVram && !((c.vram[i] as number) >= q.minVram)) k = C.min_vram;
+    else if (q.hasMinGpu && !((c.gpuCount[i] as number) >= q.minGpu)) k = C.min_gpu_count;
+    else if (q.hasMinCtx && !((c.ctx[i] as number) >= q.minCtx)) k = C.min_context;
+    else if (!((c.available[i] as number) >= q.quantity)) k = C.capacity;
     else if (p > q.budgetMaxF || (p === q.budgetMaxF && (b.listings[i] as Listing).pricePerUnit > q.budgetMax)) {
-      c = C.budget;
-    } else if (regionExcluded) c = C.region_excluded;
-    else if (regionNotAllowed) c = C.region_not_allowed;
-    else if (q.hasMaxLatency && !((b.latency[i] as number) <= q.maxLatency)) c = C.latency;
-    else if (q.hasMinTrust && !((b.trust[i] as number) >= q.minTrust)) c = C.min_trust;
+      k = C.budget;
+    } else if (regionExcluded) k = C.region_excluded;
+    else if (regionNotAllowed) k = C.region_not_allowed;
+    else if (q.hasMaxLatency && !((c.latency[i] as number) <= q.maxLatency)) k = C.latency;
+    else if (q.hasMinTrust && !((c.trust[i] as number) >= q.minTrust)) k = C.min_trust;
     else continue;
-    counts[c] = (counts[c] as number) + 1;
+    counts[k] = (counts[k] as number) + 1;
   }
 }

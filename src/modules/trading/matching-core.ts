@@ -82,6 +82,8 @@ export interface MatchOptions {
   newcomer?: { maxCompletedTrades?: number; maxAgeMs?: number };
   /** 'auto' (default): diagnostics only when fewer than `limit` qualify. */
   diagnostics?: 'auto' | 'always' | 'never';
+  /** ListingIndex only: scan every candidate so `qualified` is exact (disables score-bound pruning). */
+  exactCount?: boolean;
 }
 
 export interface ScoreFactor {
@@ -131,8 +133,12 @@ export interface MatchDiagnostics {
 export interface MatchResult {
   requestId: string;
   candidates: MatchCandidate[];
-  /** Listings that passed every hard constraint. */
+  /**
+   * Listings that passed every hard constraint. Exact when `qualifiedExact`; otherwise (the index skipped
+   * listings that provably could not enter the top `limit`) a lower bound, and at least `limit`.
+   */
   qualified: number;
+  qualifiedExact: boolean;
   /** Normalised weights used. */
   weights: MatchWeights;
   exploration: ExplorationInfo;
@@ -172,6 +178,7 @@ export interface PreparedQuery {
   newcomerMaxTrades: number;
   newcomerMinCreatedAt: number;
   diagnostics: 'auto' | 'always' | 'never';
+  exactCount: boolean;
 }
 
 export function normaliseWeights(partial?: Partial<MatchWeights>): MatchWeights {
@@ -230,6 +237,7 @@ export function prepareQuery(req: TradeRequest, opts: MatchOptions): PreparedQue
     newcomerMaxTrades: opts.newcomer?.maxCompletedTrades ?? DEFAULT_NEWCOMER.maxCompletedTrades,
     newcomerMinCreatedAt: opts.now - (opts.newcomer?.maxAgeMs ?? DEFAULT_NEWCOMER.maxAgeMs),
     diagnostics: opts.diagnostics ?? 'auto',
+    exactCount: opts.exactCount ?? (opts.diagnostics === 'always'),
   };
 }
 
@@ -386,33 +394,42 @@ export function compareScored(a: Scored, b: Scored): number {
 }
 
 /**
- * Builds the final result from the top `limit` (ranked) and the top `limit` newcomers (ranked).
- * Exploration: when share > 0, exactly one RNG draw per query. If roll < share, the last slot goes to the
- * best-ranked newcomer that is not already in the first limit-1 slots (if it is not already in the last slot).
+ * Exploration draw: exactly one RNG draw per query when share > 0 (none otherwise), made BEFORE scanning so
+ * the index only tracks newcomers when exploration triggers. Deterministic for a seeded rng.
+ */
+export function drawExploration(q: PreparedQuery): ExplorationInfo {
+  const info: ExplorationInfo = { share: q.explorationShare, roll: null, triggered: false, listingId: null };
+  if (q.explorationShare > 0 && q.rng) {
+    info.roll = q.rng();
+    info.triggered = info.roll < q.explorationShare;
+  }
+  return info;
+}
+
+/**
+ * Builds the final result from the top `limit` (ranked) and, when exploration triggered, the top `limit`
+ * newcomers (ranked). The last slot then goes to the best-ranked newcomer that is not already in the first
+ * limit-1 slots (unless it already holds the last slot by rank).
  */
 export function finishResult(
   q: PreparedQuery,
+  exploration: ExplorationInfo,
   top: Scored[],
   newcomers: Scored[],
   qualified: number,
+  qualifiedExact: boolean,
   diagnostics: MatchDiagnostics | null,
 ): MatchResult {
-  const exploration: ExplorationInfo = { share: q.explorationShare, roll: null, triggered: false, listingId: null };
   let picked: Scored[] = top;
   let explorer: Scored | null = null;
-  if (q.explorationShare > 0 && q.rng) {
-    const roll = q.rng();
-    exploration.roll = roll;
-    exploration.triggered = roll < q.explorationShare;
-    if (exploration.triggered) {
-      const head = top.slice(0, q.limit - 1);
-      const headIds = new Set(head.map((c) => c.listing.id));
-      const cand = newcomers.find((c) => !headIds.has(c.listing.id));
-      if (cand && top[q.limit - 1]?.listing.id !== cand.listing.id) {
-        explorer = cand;
-        picked = [...head, cand];
-        exploration.listingId = cand.listing.id;
-      }
+  if (exploration.triggered) {
+    const head = top.slice(0, q.limit - 1);
+    const headIds = new Set(head.map((c) => c.listing.id));
+    const cand = newcomers.find((c) => !headIds.has(c.listing.id));
+    if (cand && top[q.limit - 1]?.listing.id !== cand.listing.id) {
+      explorer = cand;
+      picked = [...head, cand];
+      exploration.listingId = cand.listing.id;
     }
   }
   const raw = new Float64Array(FACTORS.length);
@@ -430,7 +447,7 @@ export function finishResult(
       listing: c.listing,
     };
   });
-  return { requestId: q.req.id, candidates, qualified, weights: q.weights, exploration, diagnostics };
+  return { requestId: q.req.id, candidates, qualified, qualifiedExact, weights: q.weights, exploration, diagnostics };
 }
 
 export function emptyCounts(): Record<ConstraintKey, number> {

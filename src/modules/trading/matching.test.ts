@@ -38,10 +38,20 @@ function summary(r: MatchResult) {
     ids: r.candidates.map((c) => c.listingId),
     scores: r.candidates.map((c) => c.score),
     explored: r.candidates.map((c) => c.viaExploration),
-    qualified: r.qualified,
     exploration: r.exploration,
     diagnostics: r.diagnostics,
   };
+}
+
+/** The index may prune (qualified is then a lower bound, at least `limit`); otherwise counts are equal. */
+function expectQualified(array: MatchResult, index: MatchResult, limit = 5) {
+  expect(array.qualifiedExact).toBe(true);
+  if (index.qualifiedExact) {
+    expect(index.qualified).toBe(array.qualified);
+  } else {
+    expect(index.qualified).toBeLessThanOrEqual(array.qualified);
+    expect(index.qualified).toBeGreaterThanOrEqual(limit);
+  }
 }
 
 function base(over: Partial<Listing> = {}): Listing {
@@ -155,6 +165,11 @@ describe('ListingIndex', () => {
         const b = idx.match(req, { ...o, rng: mulberry32(seed) });
         expect(summary(b)).toEqual(summary(a));
         expect(b.candidates.map((c) => c.breakdown)).toEqual(a.candidates.map((c) => c.breakdown));
+        expectQualified(a, b);
+        const exact = idx.match(req, { ...o, exactCount: true, rng: mulberry32(seed) });
+        expect(exact.qualifiedExact).toBe(true);
+        expect(exact.qualified).toBe(a.qualified);
+        expect(summary(exact)).toEqual(summary(a));
       }),
       { numRuns: 300 },
     );
@@ -183,6 +198,10 @@ describe('ListingIndex', () => {
         const a = matchListings(req, [...byId.values()], { now: NOW, diagnostics: 'always' });
         const b = idx.match(req, { now: NOW, diagnostics: 'always' });
         expect(summary(b)).toEqual(summary(a));
+        expect(b.qualified).toBe(a.qualified);
+        const pruned = idx.match(req, { now: NOW });
+        expect(summary(pruned).ids).toEqual(summary(a).ids);
+        expectQualified(a, pruned);
       }),
       { numRuns: 200 },
     );

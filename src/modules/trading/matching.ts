@@ -12,6 +12,7 @@ import {
   breakdownOf,
   combine,
   compareScored,
+  drawExploration,
   emptyCounts,
   finishResult,
   firstFailingConstraint,
@@ -63,12 +64,13 @@ export function matchListings(request: TradeRequest, listings: readonly Listing[
   }
   qualified.sort(compareScored);
   const top = qualified.slice(0, q.limit);
-  const newcomers = q.explorationShare > 0 ? qualified.filter((c) => isNewcomer(q, c.listing)).slice(0, q.limit) : [];
+  const exploration = drawExploration(q);
+  const newcomers = exploration.triggered ? qualified.filter((c) => isNewcomer(q, c.listing)).slice(0, q.limit) : [];
   const wantDiagnostics = q.diagnostics === 'always' || (q.diagnostics === 'auto' && qualified.length < q.limit);
   const diagnostics = wantDiagnostics
     ? buildDiagnostics(request.category, listings.length, qualified.length, counts)
     : null;
-  return finishResult(q, top, newcomers, qualified.length, diagnostics);
+  return finishResult(q, exploration, top, newcomers, qualified.length, true, diagnostics);
 }
 
 /** Why does (or doesn't) this listing match? First failing constraint, and the score breakdown if none. */
