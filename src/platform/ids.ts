@@ -45,3 +45,16 @@ export function newApiKey(prefix = 'ak'): string {
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
+
+/**
+ * A deterministic UUID (version 8 layout) derived from a name, e.g. `expire:<pending id>`. Used for
+ * transfers whose id must be the same in every process and on every retry, so that running the same
+ * work twice is a no-op.
+ */
+export function uuidFromName(name: string): string {
+  const b = createHash('sha256').update(name).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

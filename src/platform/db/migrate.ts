@@ -6,9 +6,11 @@
 import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migration';
 import * as m0001 from './migrations/0001-foundation.js';
+import * as m0002 from './migrations/0002-ledger.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
+  '0002-ledger': m0002,
 };
 
 function migrator(db: Kysely<any>): Migrator {
