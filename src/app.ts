@@ -21,6 +21,14 @@ import metricsPlugin from './platform/http/metrics.js';
 import { pendingMigrations } from './platform/db/migrate.js';
 import { AgentsService } from './modules/agents/agents.service.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
+import { LedgerService, walletAccountId } from './modules/ledger/ledger.service.js';
+import { EscrowService } from './modules/ledger/escrow.service.js';
+import { LocalBridge } from './modules/ledger/bridge.service.js';
+import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { createReputationService, reputationRoutes, type ReputationService } from './modules/reputation/reputation.module.js';
+import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
+import type { BackgroundJob } from './modules/module.js';
+import { formatAmount } from './platform/money.js';
 
 export interface AppDeps {
   config: Config;
@@ -38,6 +46,13 @@ export interface AppDeps {
 
 export interface Services {
   agents: AgentsService;
+  ledger: LedgerService;
+  escrow: EscrowService;
+  bridge: LocalBridge;
+  reputation: ReputationService;
+  trading: TradingService;
+  /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
+  jobs: BackgroundJob[];
 }
 
 declare module 'fastify' {
@@ -50,8 +65,35 @@ declare module 'fastify' {
 registerAjvFormats();
 
 export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Services {
-  const agents = new AgentsService(deps.database, deps.clock);
-  return { agents };
+  const { database, clock } = deps;
+  const agents = new AgentsService(database, clock);
+  const ledger = new LedgerService(database, clock);
+  const escrow = new EscrowService(database, clock, ledger);
+  const bridge = new LocalBridge(database, clock, ledger);
+  agents.onCreated.push(async (tx, agent) => { await ledger.openWallet(tx, agent.id); });
+  agents.contributors.push({
+    section: 'economicHistory',
+    contribute: async (agent) => {
+      const acct = await ledger.getAccount(walletAccountId(agent.id));
+      const totals = await ledger.totals(walletAccountId(agent.id));
+      return {
+        balance: formatAmount(acct ? acct.credits_posted - acct.debits_posted : 0n),
+        available: formatAmount(acct ? acct.credits_posted - acct.debits_posted - acct.debits_pending : 0n),
+        totalEarnings: formatAmount(totals.earned),
+        totalSpent: formatAmount(totals.spent),
+        transactionCount: totals.count,
+      };
+    },
+  });
+  const reputation = createReputationService({ database, clock, agents });
+  const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation });
+  const jobs: BackgroundJob[] = [
+    { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
+    { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
+    ...reputation.jobs,
+    ...trading.jobs,
+  ];
+  return { agents, ledger, escrow, bridge, reputation, trading, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -144,5 +186,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(agentsRoutes, { agents: services.agents });
+  await app.register(ledgerRoutes, { services });
+  await app.register(reputationRoutes, { reputation: services.reputation });
+  await app.register(tradingRoutes, { trading: services.trading });
   return app as unknown as FastifyInstance;
 }

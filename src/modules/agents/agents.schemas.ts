@@ -119,8 +119,10 @@ export const Profile = Type.Object({
     observations: Type.Integer(),
   }),
   economicHistory: Type.Object({
-    totalEarnings: Type.String({ description: 'AITBC received from trades' }),
-    totalSpent: Type.String({ description: 'AITBC paid for trades' }),
+    balance: Type.Optional(Type.String({ description: 'Wallet balance (posted)' })),
+    available: Type.Optional(Type.String({ description: 'Balance minus holds' })),
+    totalEarnings: Type.String({ description: 'AITBC received from trades and payments, net of platform fees' }),
+    totalSpent: Type.String({ description: 'AITBC paid for trades and payments, net of refunds' }),
     transactionCount: Type.Integer(),
     successRate: Nullable(Type.Number({ description: '0-1 share of settled trades that succeeded' })),
     disputes: Type.Object({ opened: Type.Integer(), won: Type.Integer(), lost: Type.Integer() }),

@@ -28,8 +28,27 @@ export const SYSTEM_ACCOUNTS = {
   bridge: uuidFromName('account:system:bridge'),
 } as const;
 
-export const walletAccountId = (agentId: string) => uuidFromName(`account:wallet:${agentId}`);
-export const escrowAccountId = (escrowId: string) => uuidFromName(`account:escrow:${escrowId}`);
+/** An account's id is derived from its key, so every process names the same account the same way. */
+export const accountIdFromKey = (key: string) => uuidFromName(`account:${key}`);
+export const walletAccountId = (agentId: string) => accountIdFromKey(`wallet:${agentId}`);
+export const escrowAccountId = (escrowId: string) => accountIdFromKey(`escrow:${escrowId}`);
+
+export interface HistoryRow {
+  seq: bigint;
+  transferId: string;
+  kind: NewTransfer['kind'];
+  code: string;
+  side: 'debit' | 'credit';
+  counterpartyAccountId: string;
+  counterpartyKey: string;
+  amount: bigint;
+  pendingDelta: bigint;
+  postedDelta: bigint;
+  balanceAfter: bigint;
+  availableAfter: bigint;
+  reference: string | null;
+  createdAt: Date;
+}
 
 export type Outcome =
   | { id: string; status: 'created' | 'exists'; transfer: StoredTransfer }
@@ -233,6 +252,86 @@ export class LedgerService {
   async getTransfer(id: string): Promise<StoredTransfer | undefined> {
     const r = await this.database.db.selectFrom('ledger_transfers').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? toStored(r) : undefined;
+  }
+
+  /** An account's entries, newest first, keyset-paginated on the entry sequence. */
+  async history(accountId: string, opts: { beforeSeq?: bigint; limit: number }): Promise<HistoryRow[]> {
+    let q = this.database.db.selectFrom('ledger_entries as e')
+      .innerJoin('ledger_transfers as t', 't.id', 'e.transfer_id')
+      .innerJoin('ledger_accounts as c', (j) => j.on((eb) => eb('c.id', '=', eb.case().when('e.side', '=', 'debit').then(eb.ref('t.credit_account_id')).else(eb.ref('t.debit_account_id')).end())))
+      .select(['e.seq', 'e.transfer_id', 't.kind', 't.code', 'e.side', 'c.id as cp_id', 'c.key as cp_key', 't.amount', 'e.pending_delta', 'e.posted_delta',
+        'e.balance_after', 'e.available_after', 't.reference', 'e.created_at'])
+      .where('e.account_id', '=', accountId)
+      .orderBy('e.seq', 'desc')
+      .limit(opts.limit);
+    if (opts.beforeSeq !== undefined) q = q.where('e.seq', '<', opts.beforeSeq);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      seq: r.seq, transferId: r.transfer_id, kind: r.kind, code: r.code, side: r.side, counterpartyAccountId: r.cp_id, counterpartyKey: r.cp_key,
+      amount: r.amount, pendingDelta: r.pending_delta, postedDelta: r.posted_delta, balanceAfter: r.balance_after, availableAfter: r.available_after,
+      reference: r.reference, createdAt: r.created_at,
+    }));
+  }
+
+  /** Trade money in and out of a wallet: earned (payments and escrow releases received), spent (paid, net of refunds). */
+  async totals(accountId: string): Promise<{ earned: bigint; spent: bigint; count: number }> {
+    const r = (await sql<{ earned: bigint | null; spent: bigint | null; refunds: bigint | null; n: bigint }>`
+      SELECT
+        sum(CASE WHEN e.side = 'credit' AND t.code IN ('payment', 'escrow_release') THEN e.posted_delta ELSE 0 END)::int8 AS earned,
+        sum(CASE WHEN e.side = 'debit' AND t.code IN ('payment', 'escrow_fund') THEN e.posted_delta ELSE 0 END)::int8 AS spent,
+        sum(CASE WHEN e.side = 'credit' AND t.code = 'escrow_refund' THEN e.posted_delta ELSE 0 END)::int8 AS refunds,
+        count(*)::int8 AS n
+      FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
+      WHERE e.account_id = ${accountId}::uuid`.execute(this.database.db)).rows[0];
+    return { earned: r?.earned ?? 0n, spent: (r?.spent ?? 0n) - (r?.refunds ?? 0n), count: Number(r?.n ?? 0n) };
+  }
+
+  /**
+   * Checks the ledger's invariants from the stored data: balances sum to zero, every transfer's
+   * entries balance, cached counters equal the sums of entries, no wallet or escrow below zero
+   * counting holds, each hold resolved at most once. Returns the violations (empty when sound).
+   */
+  async audit(): Promise<{ ok: boolean; violations: string[]; accounts: number; transfers: number; supply: bigint }> {
+    const db = this.database.db;
+    const violations: string[] = [];
+    const sums = (await sql<{ n: bigint; bal: bigint | null; dp: bigint | null; cp: bigint | null }>`
+      SELECT count(*)::int8 AS n, sum(credits_posted - debits_posted)::int8 AS bal, sum(debits_pending)::int8 AS dp, sum(credits_pending)::int8 AS cp
+      FROM ledger_accounts`.execute(db)).rows[0]!;
+    if ((sums.bal ?? 0n) !== 0n) violations.push(`posted balances sum to ${sums.bal}, not 0`);
+    if ((sums.dp ?? 0n) !== (sums.cp ?? 0n)) violations.push(`pending debits ${sums.dp} differ from pending credits ${sums.cp}`);
+    const drift = (await sql<{ id: string }>`
+      SELECT a.id FROM ledger_accounts a LEFT JOIN (
+        SELECT account_id,
+          sum(CASE WHEN side = 'debit' THEN posted_delta ELSE 0 END)::int8 AS dpo,
+          sum(CASE WHEN side = 'credit' THEN posted_delta ELSE 0 END)::int8 AS cpo,
+          sum(CASE WHEN side = 'debit' THEN pending_delta ELSE 0 END)::int8 AS dp,
+          sum(CASE WHEN side = 'credit' THEN pending_delta ELSE 0 END)::int8 AS cp
+        FROM ledger_entries GROUP BY account_id) e ON e.account_id = a.id
+      WHERE a.debits_posted <> coalesce(e.dpo, 0) OR a.credits_posted <> coalesce(e.cpo, 0)
+         OR a.debits_pending <> coalesce(e.dp, 0) OR a.credits_pending <> coalesce(e.cp, 0)
+      LIMIT 20`.execute(db)).rows;
+    for (const d of drift) violations.push(`account ${d.id}: cached counters differ from its entries`);
+    const unbalanced = (await sql<{ transfer_id: string }>`
+      SELECT transfer_id FROM ledger_entries GROUP BY transfer_id
+      HAVING count(*) <> 2
+        OR sum(CASE WHEN side = 'debit' THEN posted_delta ELSE -posted_delta END) <> 0
+        OR sum(CASE WHEN side = 'debit' THEN pending_delta ELSE -pending_delta END) <> 0
+      LIMIT 20`.execute(db)).rows;
+    for (const u of unbalanced) violations.push(`transfer ${u.transfer_id}: entries do not balance`);
+    const missing = (await sql<{ id: string }>`
+      SELECT t.id FROM ledger_transfers t WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transfer_id = t.id) LIMIT 20`.execute(db)).rows;
+    for (const m of missing) violations.push(`transfer ${m.id}: has no entries`);
+    const negative = (await sql<{ id: string }>`
+      SELECT id FROM ledger_accounts WHERE no_overdraft AND credits_posted - debits_posted - debits_pending < 0 LIMIT 20`.execute(db)).rows;
+    for (const n of negative) violations.push(`account ${n.id}: below zero counting holds`);
+    const escrows = (await sql<{ id: string }>`
+      SELECT s.id FROM escrows s JOIN ledger_accounts a ON a.id = s.account_id
+      WHERE s.amount <> s.released + s.refunded + (a.credits_posted - a.debits_posted) LIMIT 20`.execute(db)).rows;
+    for (const e of escrows) violations.push(`escrow ${e.id}: amount differs from released + refunded + held`);
+    const treasury = await db.selectFrom('ledger_accounts').select(['credits_posted', 'debits_posted']).where('kind', 'in', ['treasury', 'bridge']).execute();
+    const supply = -treasury.reduce((s, a) => s + a.credits_posted - a.debits_posted, 0n);
+    const transfers = (await sql<{ n: bigint }>`SELECT count(*)::int8 AS n FROM ledger_transfers`.execute(db)).rows[0]!.n;
+    return { ok: violations.length === 0, violations, accounts: Number(sums.n), transfers: Number(transfers), supply };
   }
 
   newTransferId(): string {

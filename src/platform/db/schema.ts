@@ -1,8 +1,10 @@
 /** Row types of every table, as both backends return them (see database.ts for the type parsers). */
 import type { ColumnType, Generated } from 'kysely';
+import type { ReputationTables } from '../../modules/reputation/reputation.tables.js';
+import type { TradingTables } from '../../modules/trading/trading.tables.js';
 
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-type Json<T> = ColumnType<T, string, string>;
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+export type Json<T> = ColumnType<T, string, string>;
 
 export interface AgentsTable {
   id: string;
@@ -101,6 +103,7 @@ export interface EscrowsTable {
   expires_at: Timestamp | null;
   review_window_ms: bigint;
   auto_release_at: Timestamp | null;
+  version: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -129,7 +132,8 @@ export interface WithdrawalsTable {
   updated_at: Timestamp;
 }
 
-export interface DB {
+/** Every table; modules declare theirs in their own *.tables.ts. */
+export interface DB extends ReputationTables, TradingTables {
   agents: AgentsTable;
   idempotency_keys: IdempotencyKeysTable;
   ledger_accounts: LedgerAccountsTable;

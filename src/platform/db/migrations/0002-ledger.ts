@@ -85,6 +85,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       expires_at timestamptz,
       review_window_ms bigint NOT NULL,
       auto_release_at timestamptz,
+      version integer NOT NULL DEFAULT 0,
       created_at timestamptz NOT NULL,
       updated_at timestamptz NOT NULL,
       CHECK (released + refunded <= amount)

@@ -1,0 +1,286 @@
+/**
+ * Escrow: a state machine (escrow.ts) over one ledger account per escrow.
+ *
+ * Funding is a posted transfer payer wallet -> escrow account, so the tokens are out of the payer's
+ * reach and in an account that can never go negative; every release is one linked (atomic) ledger
+ * step escrow -> payee (net) + escrow -> fees (fee); every refund is escrow -> payer. The escrow row is
+ * locked (FOR UPDATE) for each transition, and the ledger legs get ids derived from the escrow id and
+ * its version, so a transition retried after a deadlock or a crash reuses the same transfer ids.
+ * Invariant: amount = released + refunded + balance of the escrow account (released includes fees).
+ * See docs/decisions.md ("Escrow is a posted transfer into a per-escrow account").
+ */
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type { Clock } from '../../platform/clock.js';
+import { uuidFromName, uuidv7 } from '../../platform/ids.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
+import type { Principal } from '../../platform/http/auth.js';
+import { LedgerService, SYSTEM_ACCOUNTS, walletAccountId, type Tx } from './ledger.service.js';
+import type { TransferInput } from './ledger.engine.js';
+import { TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
+
+export const DEFAULT_FEE_BPS = 250;
+export const DEFAULT_REVIEW_WINDOW_MS = 24 * 3600_000;
+
+/** Who moves an escrow: an agent, the operator, or the service's own timers. */
+export type EscrowActor = Principal | { kind: 'system' };
+
+export interface EscrowCreate {
+  id?: string;
+  payerAgentId: string;
+  payeeAgentId: string;
+  amount: bigint;
+  feeBps?: number;
+  reference?: string | null;
+  /** Refund to the payer if not delivered by then. */
+  expiresAt?: Date | null;
+  /** After delivery, release automatically after this long unless disputed. */
+  reviewWindowMs?: number;
+}
+
+export interface EscrowView {
+  id: string;
+  accountId: string;
+  payerAgentId: string;
+  payeeAgentId: string;
+  amount: bigint;
+  released: bigint;
+  refunded: bigint;
+  fees: bigint;
+  remaining: bigint;
+  feeBps: number;
+  state: EscrowState;
+  reference: string | null;
+  expiresAt: Date | null;
+  reviewWindowMs: number;
+  autoReleaseAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EscrowEventView {
+  seq: bigint;
+  fromState: string | null;
+  toState: string;
+  action: string;
+  actor: string;
+  amount: bigint | null;
+  detail: Record<string, unknown> | null;
+  at: Date;
+}
+
+export interface EscrowActOptions {
+  /** release: a milestone amount (gross, fee included); default everything remaining. */
+  amount?: bigint;
+  /** resolve: the operator's decision. split: `payeeAmount` of the remaining goes to the payee. */
+  outcome?: 'release' | 'refund' | 'split';
+  payeeAmount?: bigint;
+  reason?: string | null;
+}
+
+type Row = {
+  id: string; account_id: string; payer_agent_id: string; payee_agent_id: string; amount: bigint; released: bigint; refunded: bigint;
+  fees: bigint; fee_bps: number; state: string; reference: string | null; expires_at: Date | null; review_window_ms: bigint;
+  auto_release_at: Date | null; version: number; created_at: Date; updated_at: Date;
+};
+
+function view(r: Row): EscrowView {
+  return {
+    id: r.id, accountId: r.account_id, payerAgentId: r.payer_agent_id, payeeAgentId: r.payee_agent_id, amount: r.amount,
+    released: r.released, refunded: r.refunded, fees: r.fees, remaining: r.amount - r.released - r.refunded, feeBps: r.fee_bps,
+    state: r.state as EscrowState, reference: r.reference, expiresAt: r.expires_at, reviewWindowMs: Number(r.review_window_ms),
+    autoReleaseAt: r.auto_release_at, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+const actorName = (a: EscrowActor) => (a.kind === 'agent' ? `agent:${a.agentId}` : a.kind);
+
+/** Which party may take an action (the operator may always, the timers only their own). */
+function allowed(action: EscrowAction, actor: EscrowActor, row: Row): boolean {
+  if (actor.kind === 'system') return action === 'expire' || action === 'auto_release';
+  if (actor.kind === 'admin') return action !== 'expire' && action !== 'auto_release';
+  if (actor.kind !== 'agent') return false;
+  const payer = actor.agentId === row.payer_agent_id;
+  const payee = actor.agentId === row.payee_agent_id;
+  switch (action) {
+    case 'deliver': return payee;
+    case 'release': return payer;
+    case 'refund': return payee;
+    case 'dispute': return payer || payee;
+    default: return false;
+  }
+}
+
+export class EscrowService {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly ledger: LedgerService,
+  ) {}
+
+  create(input: EscrowCreate, actor: EscrowActor): Promise<EscrowView> {
+    return this.database.transaction((tx) => this.createIn(tx, input, actor));
+  }
+
+  /** Creates and funds an escrow inside the caller's transaction; throws insufficient_funds. */
+  async createIn(tx: Tx, input: EscrowCreate, actor: EscrowActor): Promise<EscrowView> {
+    if (input.amount <= 0n) throw new AppError('validation_failed', 'amount must be greater than zero');
+    if (input.payerAgentId === input.payeeAgentId) throw new AppError('validation_failed', 'payer and payee must differ');
+    const now = this.clock.now();
+    if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new AppError('validation_failed', 'expiresAt must be in the future');
+    const id = input.id ?? uuidv7(this.clock);
+    const payee = await tx.selectFrom('agents').select(['id', 'status']).where('id', '=', input.payeeAgentId).executeTakeFirst();
+    if (!payee) throw notFound('agent', input.payeeAgentId);
+    if (payee.status !== 'active') throw new AppError('unprocessable', `agent ${input.payeeAgentId} is deactivated`);
+    const accountId = await this.ledger.openEscrowAccount(tx, id);
+    const row = await tx.insertInto('escrows').values({
+      id, account_id: accountId, payer_agent_id: input.payerAgentId, payee_agent_id: input.payeeAgentId, amount: input.amount,
+      fee_bps: input.feeBps ?? DEFAULT_FEE_BPS, state: 'held', reference: input.reference ?? null, expires_at: input.expiresAt ?? null,
+      review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS), auto_release_at: null, created_at: now, updated_at: now,
+    }).returningAll().executeTakeFirstOrThrow();
+    const [fund] = await this.ledger.executeIn(tx, [{
+      id: uuidFromName(`escrow:${id}:fund`), kind: 'posted', debitAccountId: walletAccountId(input.payerAgentId), creditAccountId: accountId,
+      amount: input.amount, code: 'escrow_fund', reference: `escrow:${id}`,
+    }]);
+    if (fund?.status === 'rejected') {
+      throw fund.code === 'insufficient_funds'
+        ? new AppError('insufficient_funds', `the payer's available balance is below ${input.amount} units`)
+        : new AppError('unprocessable', `funding the escrow failed: ${fund.code}`);
+    }
+    await this.event(tx, id, null, 'held', 'create', actor, input.amount, null, now);
+    return view(row as Row);
+  }
+
+  async get(id: string): Promise<EscrowView> {
+    const r = await this.database.db.selectFrom('escrows').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) throw notFound('escrow', id);
+    return view(r as Row);
+  }
+
+  async events(id: string): Promise<EscrowEventView[]> {
+    const rows = await this.database.db.selectFrom('escrow_events').selectAll().where('escrow_id', '=', id).orderBy('seq').execute();
+    return rows.map((e) => ({
+      seq: e.seq, fromState: e.from_state, toState: e.to_state, action: e.action, actor: e.actor, amount: e.amount,
+      detail: e.detail, at: e.at,
+    }));
+  }
+
+  act(id: string, action: EscrowAction, actor: EscrowActor, opts: EscrowActOptions = {}): Promise<EscrowView> {
+    return this.database.transaction((tx) => this.actIn(tx, id, action, actor, opts));
+  }
+
+  /** One transition, inside the caller's transaction. */
+  async actIn(tx: Tx, id: string, action: EscrowAction, actor: EscrowActor, opts: EscrowActOptions = {}): Promise<EscrowView> {
+    const locked = await sql<Row>`SELECT * FROM escrows WHERE id = ${id}::uuid FOR UPDATE`.execute(tx);
+    const row = locked.rows[0];
+    if (!row) throw notFound('escrow', id);
+    if (actor.kind === 'agent' && actor.agentId !== row.payer_agent_id && actor.agentId !== row.payee_agent_id) {
+      throw new AppError('forbidden', 'only the payer, the payee or the operator may act on this escrow');
+    }
+    if (!allowed(action, actor, row)) {
+      throw new AppError('forbidden', `${actorName(actor)} may not ${action} this escrow`);
+    }
+    const from = row.state as EscrowState;
+    let to = nextEscrowState(from, action);
+    if (!to) throw new AppError('invalid_transition', `cannot ${action} an escrow that is ${from}`, { state: from, action });
+    const now = this.clock.now();
+    if (action === 'expire' && (!row.expires_at || row.expires_at.getTime() > now.getTime())) {
+      throw new AppError('invalid_transition', 'the escrow has not reached its delivery deadline', { state: from, action });
+    }
+    if (action === 'auto_release' && (!row.auto_release_at || row.auto_release_at.getTime() > now.getTime())) {
+      throw new AppError('invalid_transition', 'the review window has not passed', { state: from, action });
+    }
+    // Delivery after the deadline is too late: the payer's refund right has already arisen.
+    if (action === 'deliver' && row.expires_at && row.expires_at.getTime() <= now.getTime()) {
+      throw new AppError('invalid_transition', 'the delivery deadline has passed', { state: from, action });
+    }
+
+    const remaining = row.amount - row.released - row.refunded;
+    let toPayee = 0n; // gross, fee included
+    let toPayer = 0n;
+    switch (action) {
+      case 'release': {
+        toPayee = opts.amount ?? remaining;
+        if (toPayee <= 0n || toPayee > remaining) {
+          throw new AppError('validation_failed', `a release must be between 0 and the remaining ${remaining} units`);
+        }
+        if (toPayee < remaining) to = from; // milestone: a part is paid, the escrow stays open
+        break;
+      }
+      case 'auto_release':
+      case 'resolve_release':
+        toPayee = remaining;
+        break;
+      case 'refund':
+      case 'expire':
+      case 'resolve_refund':
+        toPayer = remaining;
+        break;
+      case 'resolve_split': {
+        const p = opts.payeeAmount;
+        if (p === undefined || p < 0n || p > remaining) {
+          throw new AppError('validation_failed', `a split needs payeeAmount between 0 and the remaining ${remaining} units`);
+        }
+        toPayee = p;
+        toPayer = remaining - p;
+        break;
+      }
+      default:
+        break;
+    }
+    const fee = feeOf(toPayee, row.fee_bps);
+    const legs: TransferInput[] = [];
+    const legId = (leg: string) => uuidFromName(`escrow:${id}:v${row.version}:${leg}`);
+    const ref = `escrow:${id}`;
+    if (toPayee - fee > 0n) legs.push({ id: legId('payee'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: walletAccountId(row.payee_agent_id), amount: toPayee - fee, code: 'escrow_release', reference: ref });
+    if (fee > 0n) legs.push({ id: legId('fee'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: SYSTEM_ACCOUNTS.fees, amount: fee, code: 'platform_fee', reference: ref });
+    if (toPayer > 0n) legs.push({ id: legId('payer'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: walletAccountId(row.payer_agent_id), amount: toPayer, code: 'escrow_refund', reference: ref });
+    if (legs.length) {
+      const outcomes = await this.ledger.executeIn(tx, legs, { atomic: true });
+      const bad = outcomes.find((o) => o.status === 'rejected');
+      if (bad && bad.status === 'rejected') throw new Error(`escrow ${id}: ledger rejected ${bad.id}: ${bad.code}`);
+    }
+    const autoReleaseAt = to === 'delivered' && from !== 'delivered' ? new Date(now.getTime() + Number(row.review_window_ms)) : to === 'delivered' ? row.auto_release_at : null;
+    const updated = await tx.updateTable('escrows').set({
+      state: to, released: row.released + toPayee, refunded: row.refunded + toPayer, fees: row.fees + fee,
+      auto_release_at: autoReleaseAt, version: row.version + 1, updated_at: now,
+    }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    const detail: Record<string, unknown> = {};
+    if (toPayee) { detail.toPayee = (toPayee - fee).toString(); detail.fee = fee.toString(); }
+    if (toPayer) detail.toPayer = toPayer.toString();
+    if (opts.reason) detail.reason = opts.reason;
+    await this.event(tx, id, from, to, action, actor, toPayee + toPayer || null, Object.keys(detail).length ? detail : null, now);
+    return view(updated as Row);
+  }
+
+  /** Fires due timers: deliveries past their deadline refund, reviews past their window release. */
+  async runDue(limit = 200): Promise<{ expired: number; released: number }> {
+    const now = this.clock.now();
+    const db = this.database.db;
+    const [expiring, releasing] = await Promise.all([
+      db.selectFrom('escrows').select('id').where('state', '=', 'held').where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute(),
+      db.selectFrom('escrows').select('id').where('state', '=', 'delivered').where('auto_release_at', '<=', now).orderBy('auto_release_at').limit(limit).execute(),
+    ]);
+    let expired = 0;
+    let released = 0;
+    const system: EscrowActor = { kind: 'system' };
+    for (const e of expiring) {
+      try { await this.act(e.id, 'expire', system); expired++; } catch (err) { if (!(err instanceof AppError)) throw err; }
+    }
+    for (const e of releasing) {
+      try { await this.act(e.id, 'auto_release', system); released++; } catch (err) { if (!(err instanceof AppError)) throw err; }
+    }
+    return { expired, released };
+  }
+
+  private async event(tx: Tx, escrowId: string, from: string | null, to: string, action: string, actor: EscrowActor, amount: bigint | null, detail: Record<string, unknown> | null, at: Date) {
+    await tx.insertInto('escrow_events').values({
+      escrow_id: escrowId, from_state: from, to_state: to, action, actor: actorName(actor), amount,
+      detail: detail ? JSON.stringify(detail) : null, at,
+    }).execute();
+  }
+
+  isTerminal(state: EscrowState): boolean {
+    return TERMINAL.has(state);
+  }
+}
