@@ -4,7 +4,10 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './platform/logger.js';
 import { migrateToLatest } from './platform/db/migrate.js';
-import { openDatabase, startServer } from './server.js';
+import { openDatabase, resolveAdminKey, startServer } from './server.js';
+import { createServices } from './app.js';
+import { systemClock } from './platform/clock.js';
+import { formatAmount, isAmount, parseAmount } from './platform/money.js';
 
 function config(): Config {
   try {
@@ -47,6 +50,51 @@ program
       const res = await migrateToLatest(database.db);
       const applied = res.results?.map((r) => r.migrationName) ?? [];
       logger.info({ applied, database: database.kind }, applied.length ? `applied ${applied.length} migration(s)` : 'schema is up to date');
+    } finally {
+      await database.close();
+    }
+  });
+
+program
+  .command('mint')
+  .description('Mint AITBC from the treasury to an agent (operator; for development and grants)')
+  .argument('<agentId>', 'the agent to credit')
+  .argument('<amount>', 'AITBC, a decimal with up to 8 places, e.g. 1000 or 12.5')
+  .option('--memo <text>', 'stored with the transfer')
+  .option('--url <url>', 'a running server to ask (default http://127.0.0.1:$PORT); if none answers, the database is written directly')
+  .action(async (agentId: string, amount: string, opts: { memo?: string; url?: string }) => {
+    if (!isAmount(amount) || parseAmount(amount) <= 0n) {
+      process.stderr.write(`amount must be a positive AITBC amount with up to 8 decimals, got ${amount}\n`);
+      process.exit(2);
+    }
+    const cfg = config();
+    const logger = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel);
+    const adminKey = resolveAdminKey(cfg, logger);
+    const url = opts.url ?? `http://127.0.0.1:${cfg.port}`;
+    let res: Response | undefined;
+    try {
+      res = await fetch(`${url}/v1/admin/mint`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ agentId, amount, ...(opts.memo ? { memo: opts.memo } : {}) }),
+      });
+    } catch {
+      res = undefined; // no server: write the database directly
+    }
+    if (res) {
+      const body = await res.text();
+      process.stdout.write(`${body}\n`);
+      process.exit(res.ok ? 0 : 1);
+    }
+    const database = await openDatabase(cfg);
+    try {
+      await migrateToLatest(database.db);
+      const services = createServices({ database, clock: systemClock });
+      const t = await services.bridge.mint({ agentId, amount: parseAmount(amount), memo: opts.memo ?? null });
+      process.stdout.write(`${JSON.stringify({ id: t.id, agentId, amount: formatAmount(t.amount), code: t.code })}\n`);
+    } catch (err) {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
     } finally {
       await database.close();
     }

@@ -44,7 +44,32 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, opts: { clock?: Clock; logger?: Logger } = {}): Promise<RunningServer> {
+/**
+ * Runs the modules' periodic work (hold expiry, escrow timers, recomputes) on timers. A job never
+ * overlaps itself; jobs are written to be safe when several processes run them at once.
+ */
+export function startJobs(app: FastifyInstance, logger: Logger): () => void {
+  const timers: NodeJS.Timeout[] = [];
+  let stopped = false;
+  for (const job of app.services.jobs) {
+    let running = false;
+    const t = setInterval(() => {
+      if (running || stopped) return;
+      running = true;
+      job.run()
+        .catch((err: unknown) => logger.error({ err, job: job.name }, 'background job failed'))
+        .finally(() => { running = false; });
+    }, job.intervalMs);
+    t.unref();
+    timers.push(t);
+  }
+  return () => {
+    stopped = true;
+    for (const t of timers) clearInterval(t);
+  };
+}
+
+export async function startServer(config: Config, opts: { clock?: Clock; logger?: Logger; jobs?: boolean } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const adminKey = resolveAdminKey(config, logger);
   const database = await openDatabase(config);
@@ -58,10 +83,12 @@ export async function startServer(config: Config, opts: { clock?: Clock; logger?
   logger.info(`agent-economy listening on ${address} (database: ${database.kind}); docs at ${address}/docs`);
   await ready;
   logger.info('ready');
+  const stopJobs = opts.jobs === false ? () => undefined : startJobs(app, logger);
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    stopJobs();
     await app.close();
     await database.close();
   };

@@ -241,14 +241,16 @@ export async function ledgerRoutes(fastify: FastifyInstance, opts: { services: S
     app.post(`/v1/escrows/:id/${a.action}`, {
       schema: {
         tags: escrowTags, summary: a.summary, description: `${a.description} Illegal transitions are 409 invalid_transition.`,
-        params: IdParams, headers: IdemHeader, body: Type.Optional(EscrowActionBody), security: AuthHeader,
+        params: IdParams, headers: IdemHeader, body: EscrowActionBody, security: AuthHeader,
         response: { 200: Escrow, ...errors(400, 401, 403, 404, 409) },
       },
       config: { auth: 'authenticated' },
+      // The body is optional: a bare POST is an empty object.
+      preValidation: async (req) => { req.body ??= {}; },
     }, async (req) => {
-      if (a.action !== 'release' && req.body?.amount !== undefined) throw new AppError('validation_failed', `${a.action} takes no amount`);
-      const amount = req.body?.amount !== undefined ? parseAmount(req.body.amount) : undefined;
-      const e = await escrow.act(req.params.id, a.action, req.principal, { amount, reason: req.body?.reason ?? null });
+      if (a.action !== 'release' && req.body.amount !== undefined) throw new AppError('validation_failed', `${a.action} takes no amount`);
+      const amount = req.body.amount !== undefined ? parseAmount(req.body.amount) : undefined;
+      const e = await escrow.act(req.params.id, a.action, req.principal, { amount, reason: req.body.reason ?? null });
       return escrowJson(e, await escrow.events(e.id));
     });
   }

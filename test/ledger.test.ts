@@ -1,0 +1,297 @@
+/** The ledger's HTTP API: balances, payments, history, escrow, mint, deposits, withdrawals, batches. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
+
+let t: TestApp;
+type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
+
+beforeAll(async () => { t = await buildTestApp(); });
+afterAll(async () => { await t.close(); });
+
+async function mint(agentId: string, amount: string) {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/admin/mint', headers: t.admin, payload: { agentId, amount } });
+  expect(res.statusCode).toBe(201);
+  return res.json();
+}
+async function balance(a: Agent) {
+  const res = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/balance`, headers: a.auth });
+  expect(res.statusCode).toBe(200);
+  return res.json() as { balance: string; available: string; held: string };
+}
+async function pay(from: Agent, to: Agent, amount: string, id?: string) {
+  return t.app.inject({ method: 'POST', url: '/v1/transfers', headers: from.auth, payload: { to: to.id, amount, ...(id ? { id } : {}) } });
+}
+async function audit() {
+  const res = await t.app.inject({ method: 'GET', url: '/v1/admin/ledger/audit', headers: t.admin });
+  expect(res.statusCode).toBe(200);
+  return res.json() as { ok: boolean; violations: string[]; supply: string };
+}
+
+describe('balances and payments', () => {
+  let a: Agent;
+  let b: Agent;
+  let c: Agent;
+  beforeAll(async () => {
+    [a, b, c] = [await t.registerAgent(), await t.registerAgent(), await t.registerAgent()];
+  });
+
+  it('opens a wallet at registration, readable only by its agent and the operator', async () => {
+    expect(await balance(a)).toMatchObject({ balance: '0', available: '0', held: '0' });
+    const other = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/balance`, headers: b.auth });
+    expect(problem(other)).toMatchObject({ status: 403, code: 'forbidden' });
+    const anon = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/balance` });
+    expect(problem(anon)).toMatchObject({ status: 401, code: 'unauthorized' });
+    const admin = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/balance`, headers: t.admin });
+    expect(admin.statusCode).toBe(200);
+  });
+
+  it('mints only for the operator and only to existing agents', async () => {
+    const byAgent = await t.app.inject({ method: 'POST', url: '/v1/admin/mint', headers: a.auth, payload: { agentId: a.id, amount: '5' } });
+    expect(problem(byAgent)).toMatchObject({ status: 403 });
+    const unknown = await t.app.inject({ method: 'POST', url: '/v1/admin/mint', headers: t.admin, payload: { agentId: randomUUID(), amount: '5' } });
+    expect(problem(unknown)).toMatchObject({ status: 404, code: 'not_found' });
+    await mint(a.id, '100.5');
+    expect(await balance(a)).toMatchObject({ balance: '100.5', available: '100.5' });
+  });
+
+  it('pays exactly, and a retry with the same id returns the original transfer', async () => {
+    const id = randomUUID();
+    const first = await pay(a, b, '10.25', id);
+    expect(first.statusCode).toBe(201);
+    expect(first.json()).toMatchObject({ id, amount: '10.25', code: 'payment', kind: 'posted' });
+    const again = await pay(a, b, '10.25', id);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual(first.json());
+    const different = await pay(a, b, '10.26', id);
+    expect(problem(different)).toMatchObject({ status: 409, code: 'conflict' });
+    expect((await balance(a)).balance).toBe('90.25');
+    expect((await balance(b)).balance).toBe('10.25');
+  });
+
+  it('rejects overdrafts, and a retry of a rejected id stays rejected even after funding', async () => {
+    const id = randomUUID();
+    const over = await pay(b, c, '10.25000001', id);
+    expect(problem(over)).toMatchObject({ status: 422, code: 'insufficient_funds' });
+    await mint(b.id, '100');
+    const retry = await pay(b, c, '10.25000001', id);
+    expect(problem(retry)).toMatchObject({ status: 422, code: 'insufficient_funds' });
+    const fetched = await t.app.inject({ method: 'GET', url: `/v1/transfers/${id}`, headers: t.admin });
+    expect(fetched.statusCode).toBe(404);
+    expect((await balance(c)).balance).toBe('0');
+  });
+
+  it('refuses bad amounts, self-payment and unknown payees with 4xx and changes nothing', async () => {
+    const before = await balance(a);
+    for (const amount of ['0', '-1', '1.123456789', '1e3', ' 1', '12345678901']) {
+      const res = await pay(a, b, amount);
+      expect(res.statusCode, amount).toBe(400);
+    }
+    const numeric = await t.app.inject({ method: 'POST', url: '/v1/transfers', headers: a.auth, payload: { to: b.id, amount: 5 } });
+    expect(numeric.statusCode).toBe(400);
+    expect(problem(await pay(a, a, '1'))).toMatchObject({ status: 400 });
+    const ghost = await t.app.inject({ method: 'POST', url: '/v1/transfers', headers: a.auth, payload: { to: randomUUID(), amount: '1' } });
+    expect(problem(ghost)).toMatchObject({ status: 404 });
+    const extra = await t.app.inject({ method: 'POST', url: '/v1/transfers', headers: a.auth, payload: { to: b.id, amount: '1', from: c.id } });
+    expect(extra.statusCode).toBe(400);
+    const admin = await t.app.inject({ method: 'POST', url: '/v1/transfers', headers: t.admin, payload: { to: b.id, amount: '1' } });
+    expect(admin.statusCode).toBe(403);
+    expect(await balance(a)).toEqual({ ...before, asOf: expect.any(String) });
+  });
+
+  it('shows a transfer to its parties and the operator only', async () => {
+    const res = await pay(a, b, '1');
+    const id = res.json().id as string;
+    for (const [who, status] of [[a.auth, 200], [b.auth, 200], [t.admin, 200], [c.auth, 403]] as const) {
+      const r = await t.app.inject({ method: 'GET', url: `/v1/transfers/${id}`, headers: who });
+      expect(r.statusCode).toBe(status);
+    }
+  });
+
+  it('lists the wallet history newest first with balances after, paginated and as CSV', async () => {
+    const page1 = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/transfers?limit=2`, headers: a.auth });
+    expect(page1.statusCode).toBe(200);
+    const p1 = page1.json() as { data: Array<{ seq: string; amount: string; direction: string; balanceAfter: string; counterparty: string }>; nextCursor: string };
+    expect(p1.data).toHaveLength(2);
+    expect(p1.data[0]).toMatchObject({ direction: 'out', amount: '1', balanceAfter: '89.25', counterparty: `wallet:${b.id}` });
+    const page2 = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/transfers?limit=2&cursor=${p1.nextCursor}`, headers: a.auth });
+    const p2 = page2.json() as typeof p1;
+    expect(p2.data.map((d) => d.balanceAfter)).toEqual(['100.5']);
+    expect(p2.nextCursor).toBeNull();
+    expect(BigInt(p2.data[0]!.seq)).toBeLessThan(BigInt(p1.data[1]!.seq));
+    const csv = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/transfers?format=csv`, headers: a.auth });
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    const lines = csv.body.trim().split('\n');
+    expect(lines[0]).toBe('seq,transferId,createdAt,kind,code,direction,counterparty,amount,held,balanceAfter,availableAfter,reference');
+    expect(lines).toHaveLength(4);
+    const bad = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/transfers?cursor=zzz`, headers: a.auth });
+    expect(problem(bad)).toMatchObject({ status: 400 });
+    const other = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/transfers`, headers: b.auth });
+    expect(other.statusCode).toBe(403);
+  });
+
+  it('keeps the books balanced', async () => {
+    expect(await audit()).toMatchObject({ ok: true, violations: [], supply: '200.5' });
+  });
+});
+
+describe('escrow', () => {
+  let payer: Agent;
+  let payee: Agent;
+  let stranger: Agent;
+  beforeAll(async () => {
+    [payer, payee, stranger] = [await t.registerAgent(), await t.registerAgent(), await t.registerAgent()];
+    await mint(payer.id, '1000');
+  });
+  const open = async (body: Record<string, unknown>) =>
+    t.app.inject({ method: 'POST', url: '/v1/escrows', headers: payer.auth, payload: { payee: payee.id, ...body } });
+  const act = (who: Agent | Record<string, string>, id: string, action: string, payload?: Record<string, unknown>) =>
+    t.app.inject({ method: 'POST', url: `/v1/escrows/${id}/${action}`, headers: 'auth' in who ? (who as Agent).auth : who as Record<string, string>, ...(payload ? { payload } : {}) });
+
+  it('holds, delivers and releases, paying the payee minus the 2.5% fee in one step', async () => {
+    const res = await open({ amount: '100' });
+    expect(res.statusCode).toBe(201);
+    const e = res.json();
+    expect(e).toMatchObject({ state: 'held', amount: '100', remaining: '100', feeBps: 250 });
+    expect((await balance(payer)).balance).toBe('900');
+    expect(problem(await act(payer, e.id, 'deliver'))).toMatchObject({ status: 403 });
+    expect(problem(await act(stranger, e.id, 'dispute'))).toMatchObject({ status: 403 });
+    const d = await act(payee, e.id, 'deliver');
+    expect(d.json()).toMatchObject({ state: 'delivered' });
+    expect(d.json().autoReleaseAt).toBe(new Date(t.clock.now().getTime() + 86400_000).toISOString());
+    const r = await act(payer, e.id, 'release');
+    expect(r.json()).toMatchObject({ state: 'released', released: '100', fees: '2.5', remaining: '0' });
+    expect(r.json().events.map((v: { toState: string }) => v.toState)).toEqual(['held', 'delivered', 'released']);
+    expect((await balance(payee)).balance).toBe('97.5');
+    const again = await act(payer, e.id, 'release');
+    expect(problem(again)).toMatchObject({ status: 409, code: 'invalid_transition' });
+  });
+
+  it('releases milestones in parts and keeps the escrow open until the last', async () => {
+    const e = (await open({ amount: '10' })).json();
+    const m1 = await act(payer, e.id, 'release', { amount: '4' });
+    expect(m1.json()).toMatchObject({ state: 'held', released: '4', remaining: '6', fees: '0.1' });
+    const tooMuch = await act(payer, e.id, 'release', { amount: '6.00000001' });
+    expect(problem(tooMuch)).toMatchObject({ status: 400 });
+    const m2 = await act(payer, e.id, 'release', { amount: '6' });
+    expect(m2.json()).toMatchObject({ state: 'released', released: '10', remaining: '0', fees: '0.25' });
+  });
+
+  it('releases automatically after the review window, and refunds at the delivery deadline', async () => {
+    const delivered = (await open({ amount: '20', reviewWindowSeconds: 60 })).json();
+    await act(payee, delivered.id, 'deliver');
+    const late = (await open({ amount: '30', expiresAt: new Date(t.clock.now().getTime() + 3600_000).toISOString() })).json();
+    const payerBefore = BigInt((await balance(payer)).balance.replace('.', ''));
+    t.clock.advance(61_000);
+    expect(await t.app.services.escrow.runDue()).toMatchObject({ released: 1, expired: 0 });
+    t.clock.advance(3600_000);
+    const tooLate = await act(payee, late.id, 'deliver');
+    expect(problem(tooLate)).toMatchObject({ status: 409, code: 'invalid_transition' });
+    expect(await t.app.services.escrow.runDue()).toMatchObject({ released: 0, expired: 1 });
+    const d = (await t.app.inject({ method: 'GET', url: `/v1/escrows/${delivered.id}`, headers: payee.auth })).json();
+    expect(d).toMatchObject({ state: 'released', released: '20' });
+    expect(d.events.at(-1)).toMatchObject({ action: 'auto_release', actor: 'system' });
+    const l = (await t.app.inject({ method: 'GET', url: `/v1/escrows/${late.id}`, headers: payer.auth })).json();
+    expect(l).toMatchObject({ state: 'expired', refunded: '30' });
+    expect(BigInt((await balance(payer)).balance.replace('.', '')) - payerBefore).toBe(30n);
+  });
+
+  it('pauses timers in a dispute and lets only the operator resolve it, here with a split', async () => {
+    const e = (await open({ amount: '50', reviewWindowSeconds: 10 })).json();
+    await act(payee, e.id, 'deliver');
+    expect((await act(payer, e.id, 'dispute', { reason: 'results were wrong' })).json()).toMatchObject({ state: 'disputed' });
+    t.clock.advance(60_000);
+    expect(await t.app.services.escrow.runDue()).toMatchObject({ released: 0 });
+    expect(problem(await act(payer, e.id, 'release'))).toMatchObject({ code: 'invalid_transition' });
+    const byAgent = await t.app.inject({ method: 'POST', url: `/v1/escrows/${e.id}/resolve`, headers: payer.auth, payload: { outcome: 'refund' } });
+    expect(byAgent.statusCode).toBe(403);
+    const payeeBefore = (await balance(payee)).balance;
+    const res = await t.app.inject({ method: 'POST', url: `/v1/escrows/${e.id}/resolve`, headers: t.admin, payload: { outcome: 'split', payeeAmount: '20' } });
+    expect(res.json()).toMatchObject({ state: 'resolved_split', released: '20', refunded: '30', fees: '0.5', remaining: '0' });
+    expect(Number((await balance(payee)).balance) - Number(payeeBefore)).toBeCloseTo(19.5, 8);
+  });
+
+  it('refuses an escrow the payer cannot fund, and replays an idempotent release', async () => {
+    const poor = await open({ amount: '100000' });
+    expect(problem(poor)).toMatchObject({ status: 422, code: 'insufficient_funds' });
+    const e = (await open({ amount: '8' })).json();
+    const headers = { ...payer.auth, 'idempotency-key': 'rel-1' };
+    const r1 = await t.app.inject({ method: 'POST', url: `/v1/escrows/${e.id}/release`, headers, payload: { amount: '3' } });
+    const r2 = await t.app.inject({ method: 'POST', url: `/v1/escrows/${e.id}/release`, headers, payload: { amount: '3' } });
+    expect(r1.statusCode).toBe(200);
+    expect(r2.body).toBe(r1.body);
+    expect(r2.json()).toMatchObject({ released: '3', remaining: '5' });
+  });
+
+  it('keeps the books balanced', async () => {
+    expect(await audit()).toMatchObject({ ok: true, violations: [] });
+  });
+});
+
+describe('bridge and batches', () => {
+  let a: Agent;
+  let b: Agent;
+  beforeAll(async () => { [a, b] = [await t.registerAgent(), await t.registerAgent()]; });
+
+  it('credits a confirmed deposit once per chain transaction', async () => {
+    const body = { chainTxId: '0xabc', agentId: a.id, amount: '40' };
+    const first = await t.app.inject({ method: 'POST', url: '/v1/admin/deposits', headers: t.admin, payload: body });
+    const second = await t.app.inject({ method: 'POST', url: '/v1/admin/deposits', headers: t.admin, payload: body });
+    expect(first.statusCode).toBe(201);
+    expect(second.statusCode).toBe(200);
+    expect(second.json().id).toBe(first.json().id);
+    expect((await balance(a)).balance).toBe('40');
+    const changed = await t.app.inject({ method: 'POST', url: '/v1/admin/deposits', headers: t.admin, payload: { ...body, amount: '41' } });
+    expect(changed.statusCode).toBe(409);
+  });
+
+  it('holds a withdrawal until the operator completes or fails it', async () => {
+    const w = await t.app.inject({ method: 'POST', url: '/v1/withdrawals', headers: a.auth, payload: { amount: '15', address: 'aitbc1qxyz' } });
+    expect(w.statusCode).toBe(201);
+    expect(await balance(a)).toMatchObject({ balance: '40', available: '25', held: '15' });
+    const over = await t.app.inject({ method: 'POST', url: '/v1/withdrawals', headers: a.auth, payload: { amount: '25.00000001', address: 'x' } });
+    expect(problem(over)).toMatchObject({ code: 'insufficient_funds' });
+    const done = await t.app.inject({ method: 'POST', url: `/v1/admin/withdrawals/${w.json().id}/complete`, headers: t.admin, payload: { chainTxId: '0xdef' } });
+    expect(done.json()).toMatchObject({ state: 'completed', chainTxId: '0xdef' });
+    expect(await balance(a)).toMatchObject({ balance: '25', available: '25', held: '0' });
+    const failAfter = await t.app.inject({ method: 'POST', url: `/v1/admin/withdrawals/${w.json().id}/fail`, headers: t.admin, payload: { reason: 'x' } });
+    expect(problem(failAfter)).toMatchObject({ code: 'invalid_transition' });
+
+    const w2 = (await t.app.inject({ method: 'POST', url: '/v1/withdrawals', headers: a.auth, payload: { amount: '5', address: 'y' } })).json();
+    await t.app.inject({ method: 'POST', url: `/v1/admin/withdrawals/${w2.id}/fail`, headers: t.admin, payload: { reason: 'chain congested' } });
+    expect(await balance(a)).toMatchObject({ balance: '25', available: '25' });
+    const list = await t.app.inject({ method: 'GET', url: '/v1/withdrawals', headers: b.auth });
+    expect(list.json().data).toEqual([]);
+  });
+
+  it('runs thousands of transfers in one batch, and a re-run is a no-op', async () => {
+    const fund = await t.app.inject({
+      method: 'POST', url: '/v1/admin/transfers/batch', headers: t.admin,
+      payload: { transfers: [{ id: randomUUID(), from: 'system:treasury', to: 'system:rewards', amount: '3001', code: 'reward_pool' }] },
+    });
+    expect(fund.json()).toMatchObject({ created: 1 });
+    const transfers = Array.from({ length: 2000 }, (_, i) => ({ id: randomUUID(), from: 'system:rewards', to: `wallet:${i % 2 ? a.id : b.id}`, amount: '1.5', code: 'reward' }));
+    const first = await t.app.inject({ method: 'POST', url: '/v1/admin/transfers/batch', headers: t.admin, payload: { transfers } });
+    expect(first.json()).toMatchObject({ created: 2000, existing: 0, rejected: 0 });
+    const rerun = await t.app.inject({ method: 'POST', url: '/v1/admin/transfers/batch', headers: t.admin, payload: { transfers } });
+    expect(rerun.json()).toMatchObject({ created: 0, existing: 2000, rejected: 0 });
+    expect((await balance(b)).balance).toBe('1500');
+    const overdraw = await t.app.inject({
+      method: 'POST', url: '/v1/admin/transfers/batch', headers: t.admin,
+      payload: { atomic: true, transfers: [
+        { id: randomUUID(), from: 'system:rewards', to: `wallet:${a.id}`, amount: '1' },
+        { id: randomUUID(), from: 'system:rewards', to: `wallet:${b.id}`, amount: '1000' },
+      ] },
+    });
+    expect(overdraw.json()).toMatchObject({ created: 0, rejected: 2 });
+    expect(overdraw.json().results.map((r: { code: string }) => r.code)).toEqual(['linked_transfer_failed', 'insufficient_funds']);
+    expect((await balance(a)).balance).toBe('1525');
+  });
+
+  it('shows live economic history in the profile and keeps the books balanced', async () => {
+    const p = (await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/profile`, headers: a.auth })).json();
+    expect(p.sections.economicHistory).toBe('live');
+    expect(p.economicHistory).toMatchObject({ balance: '1525', available: '1525' });
+    expect(await audit()).toMatchObject({ ok: true, violations: [] });
+  });
+});
