@@ -328,9 +328,9 @@ export class ReputationEngine {
   }
 
   private scaleAt(a: number, t: number): number {
+    // a read at a time before the agent's latest evidence sees the state as of that evidence
     const dt = t - this.ref[a]!;
-    if (dt < 0) throw new RangeError('cannot evaluate a score before the agent\'s latest evidence');
-    return dt === 0 ? 1 : Math.exp(-this.mu * dt);
+    return dt <= 0 ? 1 : Math.exp(-this.mu * dt);
   }
 
   /** Update a (subject, producer, kind) pair with one observation; O(1). Returns the repeat count before. */
@@ -468,7 +468,10 @@ export class ReputationEngine {
     }
     const tw = this.weightOf(b, s);
     const w = tw * amountWeight(ev.amount);
-    const prev = this.updatePair(KIND_TRADE, s, b, ev.at, w, latencyCurve(ev.latencyMs), clamp01(ev.accuracy), success);
+    // a failed trade delivered nothing: no credit for latency or accuracy
+    const lat = ev.success ? latencyCurve(ev.latencyMs) : 0;
+    const acc = ev.success ? clamp01(ev.accuracy) : 0;
+    const prev = this.updatePair(KIND_TRADE, s, b, ev.at, w, lat, acc, success);
     const discounts: DiscountReason[] = [];
     if (tw < 1) discounts.push('low_trust_producer');
     if (prev >= 0.5) discounts.push('repeated_pair');
@@ -598,10 +601,9 @@ export class ReputationEngine {
 
   /** C(day(now) - 1) + G, the most the published score may be at `now`. */
   private capLimit(a: number, now: number): number {
-    const day = Math.floor(now / this.params.dayMs);
     const cd = this.capDay[a]!;
     if (cd < 0) return 0;
-    if (day < cd) throw new RangeError('cannot evaluate a score before the agent\'s latest evidence');
+    const day = Math.max(cd, Math.floor(now / this.params.dayMs));
     const base = day === cd ? this.capBase[a]! : this.cappedBefore(a, day);
     return base + this.params.dailyGainCap;
   }

@@ -124,12 +124,13 @@ export function clamp01(x: number): number {
 
 /**
  * Value of one evidence channel in [-1, 1]: the curve of the weighted mean, pulled toward the
- * pessimistic prior -1 by confidence = mass / (mass + k). Non-decreasing in mass (for any mean)
- * and in goodness; equal to -1 with no evidence.
+ * pessimistic prior -1 by confidence = goodMass / (goodMass + k), where goodMass is the weighted
+ * amount of *favourable* evidence (sum of x for a measure x in 0..1 where 1 is best). Counting only
+ * favourable evidence in the confidence makes the value exactly monotone: bad evidence leaves the
+ * confidence unchanged and lowers the mean; good evidence raises both. Equal to -1 with no evidence.
  */
-export function channelValue(mass: number, goodness: number, k: number): number {
-  const m = mass > 0 ? mass : 0;
-  const conf = m / (m + k);
+export function channelValue(goodMass: number, goodness: number, k: number): number {
+  const conf = confidence(goodMass, k);
   return conf * (2 * goodness - 1) + (1 - conf) * -1;
 }
 

@@ -60,7 +60,7 @@ export interface ChannelDetail {
   readonly mass: number; // effective (trust-weighted, decayed, pair-diminished) evidence mass
   readonly mean: number | null; // weighted mean of the raw measure (null without evidence)
   readonly goodness: number; // curve of the mean, 0..1
-  readonly confidence: number; // mass / (mass + k)
+  readonly confidence: number; // goodMass / (goodMass + k): favourable evidence only
   readonly value: number; // -1..1
 }
 
@@ -78,11 +78,16 @@ const W_AVAIL = 0.3;
 const W_RATINGS = 0.7;
 const W_ACTIONS = 0.3;
 
-function channel(mass: number, sum: number, k: number, curve: (x: number) => number): ChannelDetail {
-  const m = mass > 0 ? mass : 0;
-  const mean = m > 0 ? sum / m : null;
+/**
+ * One channel: `sum` is the weighted sum of the measure over `mass`; `goodMass` the weighted amount of
+ * favourable evidence (= sum for measures where 1 is best). Rounding residues below 1e-9 count as 0.
+ */
+function channel(mass: number, sum: number, k: number, curve: (x: number) => number, goodMass: number = sum): ChannelDetail {
+  const m = mass > 1e-9 ? mass : 0;
+  const mean = m > 0 ? Math.min(1, Math.max(0, sum / m)) : null;
   const goodness = mean === null ? 0 : curve(mean);
-  return { mass: m, mean, goodness, confidence: confidence(m, k), value: channelValue(m, goodness, k) };
+  const gm = m > 0 && goodMass > 0 ? Math.min(goodMass, m) : 0;
+  return { mass: m, mean, goodness, confidence: confidence(gm, k), value: channelValue(gm, goodness, k) };
 }
 
 const identity = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
@@ -113,9 +118,12 @@ export function componentDetail(s: ArrayLike<number>, o: number, scale: number, 
   for (let k = 0; k < 4; k++) byKind.push(channel(g(F.reliabilityW0 + k), g(F.reliabilityX0 + k), p.kReliability, identity));
   const lost = g(F.disputeLost);
   const won = g(F.disputeWon);
-  const dMass = tM + lost + won;
-  // mean = share of lost-dispute weight, curve maps a low loss rate to high goodness
-  const lostRate = channel(dMass, lost, p.kDisputes, disputeCurve);
+  // successful trade mass (failed trades are no evidence of clean dealing) plus dispute weight;
+  // mean = share of lost-dispute weight, curve maps a low loss rate to high goodness; the favourable
+  // evidence is everything but the lost share
+  const okTrades = g(F.tradeSuccess);
+  const dMass = okTrades + lost + won;
+  const lostRate = channel(dMass, lost, p.kDisputes, disputeCurve, okTrades + won);
   return {
     performance: { latency, accuracy, availability },
     transactions: { success },

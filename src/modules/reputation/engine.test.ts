@@ -1,0 +1,319 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ReputationEngine, OutOfOrderEvidenceError } from './engine.js';
+import { AITBC, DAY_MS, type Evidence, type TradeOutcome } from './evidence.types.js';
+import { explain, publishedReputation } from './explain.js';
+
+const H = 3_600_000;
+const PROBE = 'probe';
+const params = { preTrusted: [PROBE] };
+
+/** A well-behaved market: probes measure every provider, a few buyers trade and rate. */
+function market(days: number, providers: Record<string, number>, opts: { buyers?: number; perDay?: number; start?: number } = {}): Evidence[] {
+  const out: Evidence[] = [];
+  const buyers = opts.buyers ?? 6;
+  const perDay = opts.perDay ?? 6;
+  let n = 0;
+  const t0 = opts.start ?? 0;
+  for (let d = 0; d < days; d++) {
+    for (const [p, q] of Object.entries(providers)) {
+      const base = t0 + d * DAY_MS;
+      out.push({ type: 'probe', at: base + H, agentId: p, probeId: PROBE, responseMs: 40, available: true, accuracy: q });
+      for (let k = 0; k < perDay; k++) {
+        const at = base + 2 * H + k * H + Object.keys(providers).indexOf(p) * 10;
+        const buyer = `buyer-${(d + k) % buyers}`;
+        const ok = ((d * 7 + k * 13 + p.length) % 100) / 100 < q;
+        const id = `${p}-${d}-${k}`;
+        out.push({ type: 'trade', id, at, buyerId: buyer, sellerId: p, success: ok, latencyMs: 40, accuracy: ok ? q : 0, slaMet: ok, amount: 10n * AITBC });
+        out.push({ type: 'rating', at: at + 1, raterId: buyer, rateeId: p, tradeId: id, stars: ok ? 5 : 1 });
+      }
+    }
+  }
+  return out.sort((x, y) => x.at - y.at);
+}
+
+function replay(evidence: readonly Evidence[], p = params): ReputationEngine {
+  const e = new ReputationEngine(p);
+  for (const ev of evidence) e.apply(ev);
+  return e;
+}
+
+// ------------------------------------------------------------------ random logs for properties
+
+const agents = ['a', 'b', 'c', 'd', 'e', PROBE];
+const arbEvidenceStep = fc.oneof(
+  fc.record({
+    type: fc.constant('trade' as const), dt: fc.integer({ min: 1, max: 6 * H }), buyer: fc.constantFrom(...agents), seller: fc.constantFrom(...agents),
+    success: fc.boolean(), latencyMs: fc.integer({ min: 1, max: 500 }), accuracy: fc.double({ min: 0, max: 1, noNaN: true }), slaMet: fc.boolean(),
+    amount: fc.bigInt({ min: 0n, max: 1000n * AITBC }), same: fc.boolean(),
+  }),
+  fc.record({ type: fc.constant('probe' as const), dt: fc.integer({ min: 1, max: 6 * H }), agent: fc.constantFrom(...agents), available: fc.boolean(), responseMs: fc.integer({ min: 1, max: 500 }), accuracy: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  fc.record({ type: fc.constant('rating' as const), dt: fc.integer({ min: 1, max: 6 * H }), rater: fc.constantFrom(...agents), back: fc.nat(20), stars: fc.integer({ min: 1, max: 5 }) }),
+  fc.record({ type: fc.constant('community' as const), dt: fc.integer({ min: 1, max: 6 * H }), agent: fc.constantFrom(...agents), kind: fc.constantFrom('forum' as const, 'knowledge_sharing' as const, 'mentorship' as const, 'voting' as const) }),
+  fc.record({ type: fc.constant('reliability' as const), dt: fc.integer({ min: 1, max: 6 * H }), agent: fc.constantFrom(...agents), kind: fc.constantFrom('uptime' as const, 'maintenance' as const, 'security' as const, 'backup' as const), value: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  fc.record({ type: fc.constant('dispute' as const), dt: fc.integer({ min: 1, max: 6 * H }), agent: fc.constantFrom(...agents), outcome: fc.constantFrom('won' as const, 'lost' as const, 'settled' as const), filer: fc.constantFrom(...agents) }),
+);
+
+const arbLog = fc.array(arbEvidenceStep, { maxLength: 120 }).map((steps) => {
+  const out: Evidence[] = [];
+  const trades: TradeOutcome[] = [];
+  let at = 0;
+  for (const s of steps) {
+    at += s.dt;
+    switch (s.type) {
+      case 'trade': {
+        const t: TradeOutcome = { type: 'trade', id: `t${out.length}`, at, buyerId: s.buyer, sellerId: s.seller, success: s.success, latencyMs: s.latencyMs, accuracy: s.accuracy, slaMet: s.slaMet, amount: s.amount, ...(s.same ? { sameOwnerSuspected: true } : {}) };
+        trades.push(t);
+        out.push(t);
+        break;
+      }
+      case 'probe': out.push({ type: 'probe', at, agentId: s.agent, probeId: PROBE, responseMs: s.responseMs, available: s.available, accuracy: s.accuracy }); break;
+      case 'rating': {
+        const t = trades[trades.length - 1 - (s.back % Math.max(1, trades.length))];
+        if (t) out.push({ type: 'rating', at, raterId: s.rater, rateeId: s.rater === t.buyerId ? t.sellerId : t.buyerId, tradeId: t.id, stars: s.stars });
+        break;
+      }
+      case 'community': out.push({ type: 'community', at, agentId: s.agent, kind: s.kind }); break;
+      case 'reliability': out.push({ type: 'reliability', at, agentId: s.agent, kind: s.kind, value: s.value }); break;
+      case 'dispute': out.push({ type: 'dispute', at, agentId: s.agent, outcome: s.outcome, filedBy: s.filer }); break;
+    }
+  }
+  return out;
+});
+
+describe('ReputationEngine: incremental update equals full recompute', () => {
+  it('applying evidence one at a time (with reads and epoch jobs in between) equals recompute from the log', () => {
+    fc.assert(fc.property(arbLog, fc.array(fc.nat(), { maxLength: 10 }), (log, readPoints) => {
+      const inc = new ReputationEngine(params);
+      const reads = new Set(readPoints.map((r) => r % Math.max(1, log.length)));
+      log.forEach((ev, i) => {
+        inc.apply(ev);
+        if (reads.has(i)) {
+          for (const a of agents) inc.score(a, ev.at + 3 * DAY_MS);
+          inc.advanceTo(ev.at); // the daily job
+        }
+      });
+      const full = ReputationEngine.recompute([...log].reverse(), params); // recompute sorts the log by time
+      const now = (log[log.length - 1]?.at ?? 0) + H;
+      for (const a of agents) {
+        const x = inc.score(a, now);
+        const y = full.score(a, now);
+        expect(x.score).toBe(y.score);
+        expect(x.raw).toBe(y.raw);
+        expect(x.components).toEqual(y.components);
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('recompute of the same log in the same order is bit-identical', () => {
+    fc.assert(fc.property(arbLog, (log) => {
+      const a = replay(log);
+      const b = ReputationEngine.recompute(log, params);
+      expect(b.stateDigest()).toEqual(a.stateDigest());
+    }), { numRuns: 100 });
+  });
+
+  it('scores always lie in 0..1000 and components in their ranges', () => {
+    fc.assert(fc.property(arbLog, fc.integer({ min: 0, max: 200 * DAY_MS }), (log, later) => {
+      const e = replay(log);
+      const now = (log[log.length - 1]?.at ?? 0) + later;
+      for (const a of agents) {
+        const v = e.score(a, now);
+        expect(v.score).toBeGreaterThanOrEqual(0);
+        expect(v.score).toBeLessThanOrEqual(1000);
+        expect(v.score).toBeLessThanOrEqual(v.raw + 1e-9);
+        expect(Math.abs(v.components.performance)).toBeLessThanOrEqual(200 + 1e-9);
+        expect(Math.abs(v.components.transactions)).toBeLessThanOrEqual(150 + 1e-9);
+        expect(e.scoreOf(a, now)).toBeCloseTo(v.score, 9);
+      }
+    }), { numRuns: 100 });
+  });
+
+  it('rejects evidence older than the last applied', () => {
+    const e = new ReputationEngine(params);
+    e.apply({ type: 'community', at: 10, agentId: 'a', kind: 'forum' });
+    expect(() => e.apply({ type: 'community', at: 5, agentId: 'a', kind: 'forum' })).toThrow(OutOfOrderEvidenceError);
+    expect(() => e.apply({ type: 'community', at: Number.NaN, agentId: 'a', kind: 'forum' })).toThrow(RangeError);
+  });
+});
+
+describe('ReputationEngine: behaviour', () => {
+  it('ranks providers by their true quality', () => {
+    const e = replay(market(30, { p99: 0.99, p90: 0.9, p70: 0.7, p40: 0.4 }));
+    const now = 30 * DAY_MS;
+    const s = ['p99', 'p90', 'p70', 'p40'].map((p) => e.scoreOf(p, now));
+    expect(s[0]).toBeGreaterThan(s[1]!);
+    expect(s[1]).toBeGreaterThan(s[2]!);
+    expect(s[2]).toBeGreaterThan(s[3]!);
+  });
+
+  it('a newcomer starts below the median of established agents, so re-registering never raises a score', () => {
+    const e = replay(market(30, { p1: 0.99, p2: 0.95, p3: 0.9, p4: 0.5, p5: 0.3 }));
+    const now = 30 * DAY_MS;
+    const scores = ['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => e.scoreOf(p, now)).sort((x, y) => x - y);
+    const median = scores[2]!;
+    expect(e.scoreOf('brand-new', now)).toBe(0);
+    expect(e.scoreOf('brand-new', now)).toBeLessThan(median);
+    // even the worst established agent is not below a fresh identity
+    expect(scores[0]).toBeGreaterThanOrEqual(e.scoreOf('brand-new', now));
+  });
+
+  it('gains are capped per day while losses apply at once', () => {
+    const log = market(20, { p: 0.99, other: 0.95 });
+    const e = new ReputationEngine({ ...params, dailyGainCap: 50 });
+    let capped = 0;
+    let endOfPrevDay = 0; // C(d - 1): the published score at the last instant of the previous day
+    let day = 0;
+    for (const ev of log) {
+      const d = Math.floor(ev.at / DAY_MS);
+      if (d !== day) {
+        endOfPrevDay = e.scoreOf('p', d * DAY_MS - 1);
+        day = d;
+      }
+      e.apply(ev);
+      expect(e.scoreOf('p', ev.at)).toBeLessThanOrEqual(endOfPrevDay + 50 + 1e-9);
+      if (e.score('p', ev.at).gainCapped) capped++;
+    }
+    expect(capped).toBeGreaterThan(0);
+    const end = 20 * DAY_MS;
+    const before = e.score('p', end);
+    expect(before.score).toBeGreaterThan(300);
+    // after day 1 the published score never exceeded 50 on day 0, 100 by day 1, ...
+    const fresh = replay(market(1, { p: 0.99, other: 0.95 }), { ...params, dailyGainCap: 50 });
+    expect(fresh.scoreOf('p', DAY_MS - 1)).toBeLessThanOrEqual(50);
+    // three failed big trades and a lost dispute land immediately
+    let at = end;
+    for (let k = 0; k < 3; k++) {
+      at += 1000;
+      e.apply({ type: 'trade', id: `bad${k}`, at, buyerId: `buyer-${k}`, sellerId: 'p', success: false, latencyMs: 0, accuracy: 0, slaMet: false, amount: 500n * AITBC });
+    }
+    e.apply({ type: 'dispute', at: at + 1, agentId: 'p', outcome: 'lost', filedBy: 'buyer-0' });
+    const after = e.score('p', at + 1);
+    expect(after.score).toBeLessThan(before.score - 20);
+  });
+
+  it('decay: without new evidence the raw score only falls, toward the floor', () => {
+    const e = replay(market(20, { p: 0.99, other: 0.95 }));
+    let prev = Infinity;
+    for (let d = 20; d < 400; d += 10) {
+      const r = e.score('p', d * DAY_MS).raw;
+      expect(r).toBeLessThanOrEqual(prev + 1e-9);
+      prev = r;
+    }
+    expect(e.score('p', 400 * DAY_MS).raw).toBeLessThan(50);
+    // the half-life: a second agent with the same evidence shifted by one half-life scores the same later
+    const shifted = replay(market(20, { p: 0.99, other: 0.95 }, { start: 30 * DAY_MS }));
+    expect(shifted.score('p', 80 * DAY_MS).raw).toBeCloseTo(e.score('p', 50 * DAY_MS).raw, 6);
+  });
+
+  it('repeated trades with the same counterparty count less and less', () => {
+    const one = new ReputationEngine(params);
+    const many = new ReputationEngine(params);
+    for (const e of [one, many]) e.apply({ type: 'probe', at: 0, agentId: 'p', probeId: PROBE, responseMs: 30, available: true, accuracy: 1 });
+    for (const e of [one, many]) e.apply({ type: 'probe', at: 1, agentId: 'b0', probeId: PROBE, responseMs: 30, available: true, accuracy: 1 });
+    for (let k = 0; k < 16; k++) {
+      const at = DAY_MS + k;
+      // one buyer 16 times vs 16 different (equally trusted) buyers
+      one.apply({ type: 'trade', id: `o${k}`, at, buyerId: PROBE, sellerId: 'p', success: true, latencyMs: 30, accuracy: 1, slaMet: true, amount: 0n });
+      many.apply({ type: 'trade', id: `m${k}`, at, buyerId: k === 0 ? PROBE : `${PROBE}-${k}`, sellerId: 'p', success: true, latencyMs: 30, accuracy: 1, slaMet: true, amount: 0n });
+    }
+    const a = one.score('p', DAY_MS + 100);
+    const ex = explain(one, 'p', DAY_MS + 100);
+    expect(ex.discounted.repeated_pair).toBe(15);
+    // 16 trades with one buyer weigh sqrt(16) = 4 trades
+    const mass = (ex.components[1]!.channels.success as { mass: number }).mass;
+    expect(mass).toBeCloseTo(4, 6);
+    expect(a.raw).toBeGreaterThan(0);
+  });
+
+  it('same-owner trades and closed token loops count for nothing', () => {
+    const base = market(10, { p: 0.6, q: 0.6 });
+    const now = 10 * DAY_MS + 10 * H;
+    const clean = replay(base);
+    const washed = replay([
+      ...base,
+      ...Array.from({ length: 20 }, (_, k): Evidence => ({ type: 'trade', id: `w${k}`, at: 10 * DAY_MS + k, buyerId: 'q', sellerId: 'p', success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: 50n * AITBC, sameOwnerSuspected: true })),
+    ]);
+    expect(washed.scoreOf('p', now)).toBe(clean.scoreOf('p', now));
+    expect(explain(washed, 'p', now).discounted.same_owner).toBe(20);
+    // a loop p -> q -> r -> p of about the same amount within a day
+    const loop: Evidence[] = [];
+    let at = 10 * DAY_MS;
+    for (let k = 0; k < 10; k++) {
+      for (const [b, s] of [['p', 'q'], ['q', 'r'], ['r', 'p']] as const) {
+        at += 1000;
+        loop.push({ type: 'trade', id: `l${k}${b}`, at, buyerId: b, sellerId: s, success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: 100n * AITBC + BigInt(k) * AITBC });
+      }
+    }
+    const looped = replay([...base, ...loop]);
+    const ex = explain(looped, 'p', now + DAY_MS);
+    expect(ex.discounted.closed_loop ?? 0).toBeGreaterThan(0);
+    // after the loop is found, the pair stays tainted: everything between them counts zero
+    expect((ex.discounted.tainted_pair ?? 0) + (ex.discounted.closed_loop ?? 0)).toBeGreaterThanOrEqual(9);
+    expect(looped.scoreOf('p', now + DAY_MS)).toBeLessThanOrEqual(clean.scoreOf('p', now + DAY_MS) + 1e-9);
+  });
+
+  it('ratings: only a party of the trade, once per side, checked against the outcome', () => {
+    const e = new ReputationEngine(params);
+    e.apply({ type: 'trade', id: 't1', at: 0, buyerId: PROBE, sellerId: 's', success: false, latencyMs: 10, accuracy: 0, slaMet: false, amount: AITBC });
+    e.apply({ type: 'rating', at: 1, raterId: 'x', rateeId: 's', tradeId: 't1', stars: 5 });
+    e.apply({ type: 'rating', at: 2, raterId: PROBE, rateeId: 's', tradeId: 'nope', stars: 5 });
+    e.apply({ type: 'rating', at: 3, raterId: PROBE, rateeId: 's', tradeId: 't1', stars: 5 });
+    e.apply({ type: 'rating', at: 4, raterId: PROBE, rateeId: 's', tradeId: 't1', stars: 5 });
+    e.apply({ type: 'rating', at: 5, raterId: 's', rateeId: PROBE, tradeId: 't1', stars: 1 });
+    const d = explain(e, 's', 10).discounted;
+    expect(d.rating_not_party).toBe(2);
+    expect(d.rating_duplicate).toBe(1);
+    expect(d.rating_inconsistent).toBe(1); // 5 stars for a failed trade
+    const r = explain(e, 's', 10).recent.filter((x) => x.type === 'rating' && x.weight > 0);
+    expect(r[0]!.weight).toBeCloseTo(0.1, 9);
+  });
+
+  it('bad-mouthing by a few raters moves an honest agent little', () => {
+    const log = market(30, { p: 0.99, other: 0.95 }, { buyers: 10 });
+    const clean = replay(log);
+    const smeared = replay(log.map((ev) => (ev.type === 'rating' && ['buyer-0', 'buyer-1'].includes(ev.raterId) ? { ...ev, stars: 1 } : ev)));
+    const now = 30 * DAY_MS;
+    expect(clean.scoreOf('p', now) - smeared.scoreOf('p', now)).toBeLessThan(25);
+    expect(clean.scoreOf('p', now) - smeared.scoreOf('p', now)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('evidence from agents nobody trusts has no weight (a collective rating itself up)', () => {
+    const log = market(20, { p: 0.6, other: 0.95 });
+    const ring: Evidence[] = [];
+    for (let k = 0; k < 200; k++) {
+      const at = 20 * DAY_MS + k * 1000;
+      const buyer = `sybil-${k % 20}`;
+      ring.push({ type: 'trade', id: `r${k}`, at, buyerId: buyer, sellerId: 'p', success: true, latencyMs: 5, accuracy: 1, slaMet: true, amount: BigInt(1 + k) * AITBC });
+      ring.push({ type: 'rating', at: at + 1, raterId: buyer, rateeId: 'p', tradeId: `r${k}`, stars: 5 });
+    }
+    const now = 20 * DAY_MS + 300_000;
+    const clean = replay(log);
+    const boosted = replay([...log, ...ring]);
+    expect(boosted.scoreOf('p', now)).toBeLessThanOrEqual(clean.scoreOf('p', now) + 1e-6);
+    expect(explain(boosted, 'p', now).discounted.low_trust_producer).toBeGreaterThanOrEqual(400);
+  });
+});
+
+describe('explain and published metrics', () => {
+  it('explains every component with its evidence and the discounts', () => {
+    const e = replay(market(15, { p: 0.95, other: 0.9 }));
+    const now = 15 * DAY_MS;
+    const x = explain(e, 'p', now);
+    expect(x.components.map((c) => c.name)).toEqual(['performance', 'transactions', 'community', 'reliability', 'disputes']);
+    const sum = x.components.reduce((s, c) => s + c.value, 500);
+    expect(Math.abs(Math.max(0, Math.min(1000, sum)) - x.raw)).toBeLessThan(0.05);
+    expect(x.counts?.tradesAsSeller).toBe(90);
+    expect(x.recent.length).toBeGreaterThan(0);
+    const pub = publishedReputation(e, 'p', now);
+    expect(pub.trustScore).toBe(Math.round(e.scoreOf('p', now)));
+    expect(pub.performanceRating.value).toBeGreaterThan(3);
+    expect(pub.performanceRating.value).toBeLessThanOrEqual(5);
+    expect(pub.reliability.value).toBe(100);
+    expect(pub.communityRating.value).toBeGreaterThan(3);
+    expect(pub.communityRating.observations).toBe(90);
+    const none = publishedReputation(e, 'nobody', now);
+    expect(none).toMatchObject({ trustScore: 0, level: 'unrated', observations: 0 });
+    expect(explain(e, 'nobody', now).notes[0]).toMatch(/newcomer/);
+  });
+});
