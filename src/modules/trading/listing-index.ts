@@ -60,6 +60,12 @@ const COLUMNS = [
 ] as const;
 type Column = (typeof COLUMNS)[number];
 
+/** Slots per block of the block-max statistics (power of two). */
+const BLOCK_SHIFT = 5;
+const BLOCK = 1 << BLOCK_SHIFT;
+const BLOCK_STATS = ['active', 'minPrice', 'maxVram', 'maxGpu', 'maxCtx', 'maxAvailable', 'maxTrust', 'maxAvailability', 'minLatency', 'maxCreatedAt', 'minTrades'] as const;
+type BlockStat = (typeof BLOCK_STATS)[number];
+
 interface Loc {
   bucket: Bucket;
   slot: number;
@@ -83,6 +89,9 @@ class Bucket {
   minLatency = Infinity;
   maxCreatedAt = -Infinity;
   minTrades = Infinity;
+  /** Block-max statistics: the same statistics per block of BLOCK consecutive (price-sorted) slots. */
+  nBlocks = 0;
+  blk: Record<BlockStat, Float64Array> = Object.fromEntries(BLOCK_STATS.map((k) => [k, new Float64Array(0)])) as Record<BlockStat, Float64Array>;
 
   constructor(
     readonly category: Category,
@@ -162,6 +171,56 @@ class Bucket {
   refreshStats(): void {
     if (!this.dirty) return;
     const c = this.c;
+    const nb = (this.n + BLOCK - 1) >> BLOCK_SHIFT;
+    if (this.blk.active.length < nb) {
+      this.blk = Object.fromEntries(BLOCK_STATS.map((k) => [k, new Float64Array(Math.max(nb, 8) * 2)])) as Record<BlockStat, Float64Array>;
+    }
+    const B = this.blk;
+    this.nBlocks = nb;
+    // NaN-aware max/min: NaN (attribute missing) only when every value is missing
+    const mx = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : a > b ? a : b);
+    const mn = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : a < b ? a : b);
+    for (let j = 0; j < nb; j++) {
+      let active = 0;
+      let minPrice = Infinity;
+      let maxVram = NaN;
+      let maxGpu = NaN;
+      let maxCtx = NaN;
+      let maxAvailable = -Infinity;
+      let maxTrust = -Infinity;
+      let maxAvailability = -Infinity;
+      let minLatency = Infinity;
+      let maxCreatedAt = -Infinity;
+      let minTrades = Infinity;
+      const end = Math.min(this.n, (j + 1) << BLOCK_SHIFT);
+      for (let i = j << BLOCK_SHIFT; i < end; i++) {
+        if (c.status[i] !== 0) continue;
+        active++;
+        const p = c.price[i] as number;
+        if (p < minPrice) minPrice = p;
+        maxVram = mx(maxVram, c.vram[i] as number);
+        maxGpu = mx(maxGpu, c.gpuCount[i] as number);
+        maxCtx = mx(maxCtx, c.ctx[i] as number);
+        maxAvailable = mx(maxAvailable, c.available[i] as number);
+        maxTrust = mx(maxTrust, c.trust[i] as number);
+        maxAvailability = mx(maxAvailability, c.availability[i] as number);
+        minLatency = mn(minLatency, c.latency[i] as number);
+        maxCreatedAt = mx(maxCreatedAt, c.createdAt[i] as number);
+        const t = c.trades[i] as number;
+        if (t < minTrades) minTrades = t;
+      }
+      B.active[j] = active;
+      B.minPrice[j] = minPrice;
+      B.maxVram[j] = maxVram;
+      B.maxGpu[j] = maxGpu;
+      B.maxCtx[j] = maxCtx;
+      B.maxAvailable[j] = maxAvailable;
+      B.maxTrust[j] = maxTrust;
+      B.maxAvailability[j] = maxAvailability;
+      B.minLatency[j] = minLatency;
+      B.maxCreatedAt[j] = maxCreatedAt;
+      B.minTrades[j] = minTrades;
+    }
     let active = 0;
     let minPrice = Infinity;
     let maxVram = NaN;
@@ -173,24 +232,19 @@ class Bucket {
     let minLatency = Infinity;
     let maxCreatedAt = -Infinity;
     let minTrades = Infinity;
-    // NaN-aware max: NaN (attribute missing) only when every value is missing
-    const mx = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : a > b ? a : b);
-    const mn = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : a < b ? a : b);
-    for (let i = 0; i < this.n; i++) {
-      if (c.status[i] !== 0) continue;
-      active++;
-      const p = c.price[i] as number;
-      if (p < minPrice) minPrice = p;
-      maxVram = mx(maxVram, c.vram[i] as number);
-      maxGpu = mx(maxGpu, c.gpuCount[i] as number);
-      maxCtx = mx(maxCtx, c.ctx[i] as number);
-      maxAvailable = mx(maxAvailable, c.available[i] as number);
-      maxTrust = mx(maxTrust, c.trust[i] as number);
-      maxAvailability = mx(maxAvailability, c.availability[i] as number);
-      minLatency = mn(minLatency, c.latency[i] as number);
-      maxCreatedAt = mx(maxCreatedAt, c.createdAt[i] as number);
-      const t = c.trades[i] as number;
-      if (t < minTrades) minTrades = t;
+    for (let j = 0; j < nb; j++) {
+      if (B.active[j] === 0) continue;
+      active += B.active[j] as number;
+      if ((B.minPrice[j] as number) < minPrice) minPrice = B.minPrice[j] as number;
+      maxVram = mx(maxVram, B.maxVram[j] as number);
+      maxGpu = mx(maxGpu, B.maxGpu[j] as number);
+      maxCtx = mx(maxCtx, B.maxCtx[j] as number);
+      maxAvailable = mx(maxAvailable, B.maxAvailable[j] as number);
+      maxTrust = mx(maxTrust, B.maxTrust[j] as number);
+      maxAvailability = mx(maxAvailability, B.maxAvailability[j] as number);
+      minLatency = mn(minLatency, B.minLatency[j] as number);
+      maxCreatedAt = mx(maxCreatedAt, B.maxCreatedAt[j] as number);
+      if ((B.minTrades[j] as number) < minTrades) minTrades = B.minTrades[j] as number;
     }
     Object.assign(this, {
       active,
@@ -434,24 +488,66 @@ export class ListingIndex {
       raw[0] = 0;
       plans.push({ bucket: b, regionRank, modelRank, bound, rest: combine(raw, q.w) });
     }
-    plans.sort((x, y) => y.bound - x.bound);
+    // Block-max pass: an upper bound of the score of every block of BLOCK listings (from its statistics).
+    // Blocks are scanned in two passes: first those whose bound is among the best few (so the top-k heap
+    // gets a high floor early), then the rest in bucket order, skipping every block whose bound is below
+    // the worst kept score. Skipping never changes the candidates, only makes `qualified` a lower bound.
+    const blockPlan: number[] = [];
+    const blockNo: number[] = [];
+    const blockBound: number[] = [];
+    for (let pi = 0; pi < plans.length; pi++) {
+      const plan = plans[pi] as Plan;
+      const b = plan.bucket;
+      const B = b.blk;
+      for (let j = 0; j < b.nBlocks; j++) {
+        if (B.active[j] === 0) continue;
+        const minPrice = B.minPrice[j] as number;
+        if (minPrice > q.budgetMaxF) break; // slots are price-sorted: later blocks are over budget too
+        if (!((B.maxAvailable[j] as number) >= q.quantity)) continue;
+        if (q.hasMinVram && !((B.maxVram[j] as number) >= q.minVram)) continue;
+        if (q.hasMinGpu && !((B.maxGpu[j] as number) >= q.minGpu)) continue;
+        if (q.hasMinCtx && !((B.maxCtx[j] as number) >= q.minCtx)) continue;
+        if (q.hasMaxLatency && !((B.minLatency[j] as number) <= q.maxLatency)) continue;
+        if (q.hasMinTrust && !((B.maxTrust[j] as number) >= q.minTrust)) continue;
+        rawFactors(raw, q, minPrice, plan.modelRank, B.maxVram[j] as number, B.maxGpu[j] as number, B.maxCtx[j] as number,
+          B.maxTrust[j] as number, plan.regionRank, B.minLatency[j] as number, B.maxAvailable[j] as number, B.maxAvailability[j] as number);
+        blockPlan.push(pi);
+        blockNo.push(j);
+        blockBound.push(combine(raw, q.w));
+      }
+    }
     const top = new TopK(q.limit);
     const newcomers = exploration.triggered ? new TopK(q.limit) : null;
     const prune = !q.exactCount;
     let qualified = 0;
     let pruned = false;
-    for (const plan of plans) {
-      const b = plan.bucket;
-      const mayHaveNewcomers =
-        newcomers !== null && (b.maxCreatedAt >= q.newcomerMinCreatedAt || b.minTrades < q.newcomerMaxTrades);
-      const floor = () => (mayHaveNewcomers ? Math.min(top.floor(), (newcomers as TopK).floor()) : top.floor());
-      if (prune && plan.bound + EPS < floor()) {
-        pruned = true;
-        continue;
+    const nBlk = blockBound.length;
+    const done = new Uint8Array(nBlk);
+    // threshold: the bound of the (2 * limit)-th best block (first pass scans blocks at or above it)
+    let threshold = Infinity;
+    if (prune && nBlk > 2 * q.limit) {
+      const sorted = Float64Array.from(blockBound).sort();
+      threshold = sorted[nBlk - 2 * q.limit] as number;
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < nBlk; k++) {
+        if (done[k]) continue;
+        const bound = blockBound[k] as number;
+        if (pass === 0 && bound < threshold) continue;
+        const plan = plans[blockPlan[k] as number] as Plan;
+        const b = plan.bucket;
+        const j = blockNo[k] as number;
+        const mayHaveNewcomers =
+          newcomers !== null && ((b.blk.maxCreatedAt[j] as number) >= q.newcomerMinCreatedAt || (b.blk.minTrades[j] as number) < q.newcomerMaxTrades);
+        const floor = mayHaveNewcomers ? Math.min(top.floor(), (newcomers as TopK).floor()) : top.floor();
+        done[k] = 1;
+        if (prune && bound + EPS < floor) {
+          pruned = true;
+          continue;
+        }
+        const start = j << BLOCK_SHIFT;
+        qualified += scanRange(b, q, buyer, plan, top, mayHaveNewcomers ? newcomers : null, start, Math.min(b.n, start + BLOCK));
       }
-      const r = scanBucket(b, q, buyer, plan, top, mayHaveNewcomers ? newcomers : null, prune);
-      qualified += r.qualified;
-      if (r.pruned) pruned = true;
     }
     let diagnostics = null;
     if (q.diagnostics === 'always' || (q.diagnostics === 'auto' && qualified < q.limit)) {
@@ -474,38 +570,31 @@ export class ListingIndex {
 }
 
 /**
- * Hot loop over one bucket (region, model and GPU model already known to pass), by ascending price up to
- * the budget. Offers qualifying listings to the heaps; with `prune`, stops once the price-dependent bound
- * drops below the worst kept score.
+ * Hot loop over slots [start, end) of one bucket (region, model and GPU model already known to pass), by
+ * ascending price up to the budget. Offers qualifying listings to the heaps; returns how many qualified.
  */
-function scanBucket(
+function scanRange(
   b: Bucket,
   q: PreparedQuery,
   buyer: number,
   plan: Plan,
   top: TopK,
   newcomers: TopK | null,
-  prune: boolean,
-): { qualified: number; pruned: boolean } {
-  const { now, quantity, budgetMaxF, budgetMinF, budgetMax, minVram, minGpu, minCtx, maxLatency, minTrust } = q;
+  start: number,
+  end: number,
+): number {
+  const { now, quantity, budgetMaxF, budgetMax, minVram, minGpu, minCtx, maxLatency, minTrust } = q;
   const { hasMinVram, hasMinGpu, hasMinCtx, hasMaxLatency, hasMinTrust } = q;
   const { price, status, validFrom, validUntil, seller, vram, gpuCount, ctx } = b.c;
   const { available, latency, trust, availability, createdAt, trades } = b.c;
   const listings = b.listings;
-  const { modelRank, regionRank, rest } = plan;
-  const raw = new Float64Array(FACTORS.length);
+  const { modelRank, regionRank } = plan;
+  const raw = SCRATCH;
   const w = q.w;
-  const w0 = w[0] as number;
-  const span = budgetMaxF - budgetMinF;
-  let floor = newcomers ? Math.min(top.floor(), newcomers.floor()) : top.floor();
   let qualified = 0;
-  for (let i = 0, n = b.n; i < n; i++) {
+  for (let i = start; i < end; i++) {
     const p = price[i] as number;
     if (p > budgetMaxF) break; // sorted by price: everything after is over budget
-    if (prune && floor > -Infinity) {
-      const pf = p <= budgetMinF || span <= 0 ? 1 : (budgetMaxF - p) / span;
-      if (pf * w0 + rest + EPS < floor) return { qualified, pruned: true };
-    }
     if (status[i] !== 0) continue;
     if (!(now >= (validFrom[i] as number) && now < (validUntil[i] as number))) continue;
     if (seller[i] === buyer) continue;
@@ -540,10 +629,10 @@ function scanBucket(
     ) {
       newcomers.offer(s, p, listings[i] as Listing);
     }
-    floor = newcomers ? Math.min(top.floor(), newcomers.floor()) : top.floor();
   }
-  return { qualified, pruned: false };
+  return qualified;
 }
+const SCRATCH = new Float64Array(FACTORS.length);
 
 /** Diagnostics pass: counts each non-qualifying listing of a bucket under its first failing constraint. */
 function classifyBucket(b: Bucket, q: PreparedQuery, buyer: number, counts: Int32Array): void {
