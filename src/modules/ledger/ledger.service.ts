@@ -140,14 +140,20 @@ export class LedgerService {
           FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(tx)).rows
       : [];
 
-    // 3. Under the locks: earlier outcomes for these ids, and which pendings are already resolved.
-    const [existing, rejected, resolvedRows] = await Promise.all([
-      tx.selectFrom('ledger_transfers').selectAll().where('id', 'in', ids).execute(),
-      tx.selectFrom('ledger_rejections').selectAll().where('id', 'in', ids).execute(),
+    // 3. Under the locks: earlier outcomes for these ids (one round trip; full rows only when a retry
+    //    actually hit an existing transfer), and which pendings are already resolved.
+    const seen = (await sql<{ id: string; fields_hash: string; rej_code: string | null }>`
+      SELECT id, fields_hash, NULL::text AS rej_code FROM ledger_transfers WHERE id = ANY(${ids}::uuid[])
+      UNION ALL
+      SELECT id, fields_hash, code AS rej_code FROM ledger_rejections WHERE id = ANY(${ids}::uuid[])`.execute(tx)).rows;
+    const existingIds = seen.filter((r) => r.rej_code === null).map((r) => r.id);
+    const [existing, resolvedRows] = await Promise.all([
+      existingIds.length ? tx.selectFrom('ledger_transfers').selectAll().where('id', 'in', existingIds).execute() : Promise.resolve([]),
       pendingIds.length
         ? tx.selectFrom('ledger_transfers').select('pending_id').where('pending_id', 'in', pendingIds).execute()
         : Promise.resolve([] as { pending_id: string | null }[]),
     ]);
+    const rejected = seen.filter((r) => r.rej_code !== null).map((r) => ({ id: r.id, fields_hash: r.fields_hash, code: r.rej_code! }));
     const existingById = new Map(existing.map((r) => [r.id, r]));
     const rejectedById = new Map(rejected.map((r) => [r.id, r]));
     const resolved = new Set(resolvedRows.map((r) => r.pending_id));
@@ -188,28 +194,48 @@ export class LedgerService {
     // 5. Write: transfers, account counters, entries, rejections.
     const batchId = opts.batchId ?? null;
     if (applied.transfers.length) {
-      for (let k = 0; k < applied.transfers.length; k += 1000) {
-        const chunk = applied.transfers.slice(k, k + 1000);
-        const inserted = await tx.insertInto('ledger_transfers').values(chunk.map((t) => ({
-          id: t.id, kind: t.kind, debit_account_id: t.debitAccountId, credit_account_id: t.creditAccountId, amount: t.amount,
-          pending_id: t.pendingId, timeout_at: t.timeoutAt === null ? null : new Date(t.timeoutAt), code: t.code, reference: t.reference,
-          batch_id: batchId, fields_hash: hashes.get(t.id)!, created_at: now,
-        }))).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
-        if (inserted.length !== chunk.length) throw new RetryTransaction('a transfer id was inserted concurrently');
+      // One statement per chunk: transfers, entries and (in the last chunk) the accounts' counters, so a
+      // single transfer costs one write round trip. Foreign keys from entries to transfers inserted by a
+      // sibling CTE are checked at the end of the statement, when both exist.
+      const touched = [...new Set(applied.entries.map((e) => e.accountId))].sort().map((id) => accounts.get(id)!);
+      const entriesByTransfer = new Map<string, typeof applied.entries>();
+      for (const e of applied.entries) {
+        const list = entriesByTransfer.get(e.transferId);
+        if (list) list.push(e);
+        else entriesByTransfer.set(e.transferId, [e]);
       }
-      const touched = new Set(applied.entries.map((e) => e.accountId));
-      const rows = [...touched].sort().map((id) => accounts.get(id)!);
-      await sql`
-        UPDATE ledger_accounts AS a SET
-          debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
-        FROM (VALUES ${sql.join(rows.map((r) => sql`(${r.id}::uuid, ${r.debitsPending}::int8, ${r.debitsPosted}::int8, ${r.creditsPending}::int8, ${r.creditsPosted}::int8)`))})
-          AS v(id, dp, dpo, cp, cpo)
-        WHERE a.id = v.id`.execute(tx);
-      for (let k = 0; k < applied.entries.length; k += 2000) {
-        await tx.insertInto('ledger_entries').values(applied.entries.slice(k, k + 2000).map((e) => ({
-          transfer_id: e.transferId, account_id: e.accountId, side: e.side, pending_delta: e.pendingDelta, posted_delta: e.postedDelta,
-          balance_after: e.balanceAfter, available_after: e.availableAfter, created_at: now,
-        }))).execute();
+      const CHUNK = 1000;
+      for (let k = 0; k < applied.transfers.length; k += CHUNK) {
+        const chunk = applied.transfers.slice(k, k + CHUNK);
+        const last = k + CHUNK >= applied.transfers.length;
+        const chunkEntries = chunk.flatMap((t) => entriesByTransfer.get(t.id) ?? []);
+        const transferRows = chunk.map((t) => sql`(${t.id}::uuid, ${t.kind}, ${t.debitAccountId}::uuid, ${t.creditAccountId}::uuid, ${t.amount}::int8,
+          ${t.pendingId}::uuid, ${t.timeoutAt === null ? null : new Date(t.timeoutAt)}::timestamptz, ${t.code}, ${t.reference}, ${batchId}::uuid,
+          ${hashes.get(t.id)!}, ${now}::timestamptz)`);
+        const entryRows = chunkEntries.map((e) => sql`(${e.transferId}::uuid, ${e.accountId}::uuid, ${e.side}, ${e.pendingDelta}::int8,
+          ${e.postedDelta}::int8, ${e.balanceAfter}::int8, ${e.availableAfter}::int8, ${now}::timestamptz)`);
+        const accountUpdate = last
+          ? sql`, u AS (
+              UPDATE ledger_accounts AS a SET
+                debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
+              FROM (VALUES ${sql.join(touched.map((r) => sql`(${r.id}::uuid, ${r.debitsPending}::int8, ${r.debitsPosted}::int8, ${r.creditsPending}::int8, ${r.creditsPosted}::int8)`))})
+                AS v(id, dp, dpo, cp, cpo)
+              WHERE a.id = v.id
+              RETURNING 1)`
+          : sql``;
+        const res = await sql<{ inserted: bigint }>`
+          WITH t AS (
+            INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_at, code, reference, batch_id, fields_hash, created_at)
+            VALUES ${sql.join(transferRows)}
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+          ), e AS (
+            INSERT INTO ledger_entries (transfer_id, account_id, side, pending_delta, posted_delta, balance_after, available_after, created_at)
+            VALUES ${sql.join(entryRows)}
+            RETURNING 1
+          )${accountUpdate}
+          SELECT count(*)::int8 AS inserted FROM t`.execute(tx);
+        if (Number(res.rows[0]?.inserted ?? 0) !== chunk.length) throw new RetryTransaction('a transfer id was inserted concurrently');
       }
     }
     const rejections = applied.results.filter((r) => r.status === 'rejected');
