@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { hhi, median, quantile, ranks, spearman } from './stats.js';
+import { computeMetrics, successMetrics, type SimTradeRecord } from './metrics.js';
+import { renderHtml } from './report-html.js';
+
+describe('stats', () => {
+  it('quantiles by nearest rank, medians, tie-averaged ranks', () => {
+    expect(quantile([5, 1, 4, 2, 3], 0.5)).toBe(3);
+    expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99)).toBe(10);
+    expect(quantile([], 0.5)).toBeNaN();
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(ranks([10, 20, 20, 5])).toEqual([2, 3.5, 3.5, 1]);
+  });
+
+  it('Spearman is 1 for any monotone relation, -1 reversed, in [-1, 1] always', () => {
+    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: -1e5, max: 1e5 }), { minLength: 3, maxLength: 50 }), (xs) => {
+      expect(spearman(xs, xs.map((x) => x ** 3 + 7))).toBeCloseTo(1, 9);
+      expect(spearman(xs, xs.map((x) => -x))).toBeCloseTo(-1, 9);
+    }));
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer(), fc.integer()), { minLength: 3, maxLength: 40 }), (pairs) => {
+      const r = spearman(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
+      if (!Number.isNaN(r)) expect(Math.abs(r)).toBeLessThanOrEqual(1 + 1e-12);
+    }));
+  });
+
+  it('HHI is 10,000 for a monopoly and 10,000/n for n equal sellers', () => {
+    expect(hhi([42])).toBe(10000);
+    expect(hhi([1, 1, 1, 1])).toBeCloseTo(2500, 9);
+    expect(hhi([])).toBe(0);
+  });
+});
+
+describe('market metrics', () => {
+  const trade = (i: number, o: Partial<SimTradeRecord>): SimTradeRecord => ({
+    id: `t${i}`, day: i % 10, buyerId: `b${i % 3}`, sellerId: `s${i % 4}`, region: 'eu-west', category: 'inference', unitPrice: 1,
+    amount: 10, outcome: 'released', settlementMs: 100 + i, sellerMalicious: false, ...o,
+  });
+
+  it('measures spread from regional medians, ignoring thin regions and failed trades', () => {
+    const trades = [
+      ...Array.from({ length: 30 }, (_, i) => trade(i, { region: 'eu-west', unitPrice: 1.0 })),
+      ...Array.from({ length: 30 }, (_, i) => trade(100 + i, { region: 'us-east', unitPrice: 1.04 })),
+      ...Array.from({ length: 5 }, (_, i) => trade(200 + i, { region: 'ap-south', unitPrice: 9 })),
+      ...Array.from({ length: 40 }, (_, i) => trade(300 + i, { region: 'us-east', unitPrice: 50, outcome: 'failed' })),
+    ];
+    const m = computeMetrics({ requests: [], trades, agents: [], days: 10, totalVolume: 1000 });
+    expect(m.priceSpread.byCategory.inference!.regions).toEqual({ 'eu-west': 1, 'us-east': 1.04 });
+    expect(m.priceSpread.max).toBeCloseTo(0.04 / 1.02, 9);
+  });
+
+  it('counts matching, retention, concentration and malicious routing from the records', () => {
+    const m = computeMetrics({
+      requests: [
+        { id: 'r1', day: 0, buyerId: 'b', region: 'eu-west', category: 'inference', candidates: 5, agreed: true },
+        { id: 'r2', day: 0, buyerId: 'b', region: 'eu-west', category: 'inference', candidates: 2, agreed: false },
+        { id: 'r3', day: 0, buyerId: 'b', region: 'eu-west', category: 'inference', candidates: 0, agreed: false },
+        { id: 'r4', day: 0, buyerId: 'b', region: 'eu-west', category: 'inference', candidates: 1, agreed: true },
+      ],
+      trades: [trade(1, { sellerId: 'a', amount: 30 }), trade(2, { sellerId: 'b', amount: 10, sellerMalicious: true })],
+      agents: [
+        { id: 'x', role: 'provider', malicious: false, trueQuality: 0.9, trustScore: 800, activeDays: [0, 29] },
+        { id: 'y', role: 'provider', malicious: false, trueQuality: 0.5, trustScore: 500, activeDays: [1] },
+        { id: 'z', role: 'provider', malicious: true, trueQuality: 0.1, trustScore: 200, activeDays: [2, 25] },
+      ],
+      days: 30,
+      totalVolume: 80,
+    });
+    expect(m.matchRate).toBe(0.75);
+    expect(m.fillRate).toBe(0.5);
+    expect(m.retention).toBeCloseTo(2 / 3, 9);
+    expect(m.hhi).toBeCloseTo(75 ** 2 + 25 ** 2, 6);
+    expect(m.maliciousShare).toBe(0.5);
+    expect(m.agentToAgentShare).toBe(0.5);
+    expect(m.trustQualitySpearman).toBeCloseTo(1, 9);
+    const s = successMetrics(m, { agents: 3, apiP99Ms: 12 });
+    expect(s.find((x) => x.name === 'Requests matched')).toMatchObject({ value: 75, met: false });
+    expect(s.find((x) => x.name === 'API response p99')).toMatchObject({ met: true });
+    expect(s.find((x) => x.name === 'Price spread across regions')).toMatchObject({ value: 0, met: true });
+  });
+
+  it('renders a self-contained HTML page with no scripts and escaped text', () => {
+    const m = computeMetrics({ requests: [], trades: [trade(1, {})], agents: [], days: 3, totalVolume: 10 });
+    const html = renderHtml({
+      scenario: '<baseline>', seed: 1, agents: 10, days: 3, metrics: m, success: successMetrics(m, { agents: 10, apiP99Ms: null }),
+      trustVsQuality: [[0.5, 500]], settlementHistogram: [{ leMs: 100, count: 0 }, { leMs: 1000, count: 1 }], ledger: { ok: true, violations: [] },
+    });
+    expect(html).toContain('&lt;baseline&gt;');
+    expect(html).not.toMatch(/<script|https?:\/\//);
+    expect(html).toContain('<svg');
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * The simulator's market metrics, computed from what happened (the run's log of requests, trades and
+ * agents), and the plan's success metrics marked met or missed. Pure: the driver records, this computes.
+ */
+import { hhi, mean, median, quantile, spearman } from './stats.js';
+
+export interface SimRequestRecord {
+  id: string;
+  day: number;
+  buyerId: string;
+  region: string;
+  category: string;
+  /** Candidates the matching engine returned. */
+  candidates: number;
+  /** An agreement was reached. */
+  agreed: boolean;
+}
+
+export interface SimTradeRecord {
+  id: string;
+  day: number;
+  buyerId: string;
+  sellerId: string;
+  /** Region where the work runs (the seller's). */
+  region: string;
+  category: string;
+  /** AITBC per unit agreed. */
+  unitPrice: number;
+  /** AITBC paid in total (gross). */
+  amount: number;
+  outcome: 'released' | 'refunded' | 'split' | 'failed';
+  /** Real (wall-clock) milliseconds from agreement to payout or refund. */
+  settlementMs: number;
+  sellerMalicious: boolean;
+}
+
+export interface SimAgentRecord {
+  id: string;
+  role: 'provider' | 'buyer';
+  malicious: boolean;
+  /** Providers: hidden true quality 0..1. */
+  trueQuality?: number;
+  /** Final trust score 0..1000. */
+  trustScore?: number;
+  /** Days on which the agent traded. */
+  activeDays: ReadonlySet<number> | number[];
+}
+
+export interface SuccessMetric {
+  name: string;
+  target: string;
+  value: number | null;
+  unit: string;
+  met: boolean | null;
+}
+
+export interface MarketMetrics {
+  requests: number;
+  trades: number;
+  /** Share of requests that got at least one candidate. */
+  matchRate: number;
+  /** Share of requests that ended in an agreement. */
+  fillRate: number;
+  settlementMs: { p50: number; p95: number; p99: number; max: number };
+  /** Per category: (max - min) / median of the regional median unit prices (regions with enough trades). */
+  priceSpread: { max: number; byCategory: Record<string, { spread: number; regions: Record<string, number> }> };
+  /** Agents active in the first week still active in the last week. */
+  retention: number;
+  /** Agent-to-agent trade volume / all token volume moved (trades, mints, rewards, deposits). */
+  agentToAgentShare: number;
+  /** HHI of sellers' revenue, 0..10,000. */
+  hhi: number;
+  /** Share of trades routed to malicious providers. */
+  maliciousShare: number;
+  /** Spearman correlation of providers' trust score with their hidden quality. */
+  trustQualitySpearman: number;
+  successRate: number;
+  volumeByDay: number[];
+}
+
+const MIN_TRADES_PER_REGION = 20;
+
+export function computeMetrics(input: {
+  requests: readonly SimRequestRecord[];
+  trades: readonly SimTradeRecord[];
+  agents: readonly SimAgentRecord[];
+  days: number;
+  /** All token volume moved in the run (AITBC), including non-trade transfers. */
+  totalVolume: number;
+}): MarketMetrics {
+  const { requests, trades, agents, days } = input;
+  const matched = requests.filter((r) => r.candidates > 0).length;
+  const agreed = requests.filter((r) => r.agreed).length;
+  const settle = trades.map((t) => t.settlementMs);
+
+  const byCategory: MarketMetrics['priceSpread']['byCategory'] = {};
+  const cats = new Map<string, Map<string, number[]>>();
+  for (const t of trades) {
+    if (t.outcome === 'failed') continue;
+    let regions = cats.get(t.category);
+    if (!regions) cats.set(t.category, (regions = new Map()));
+    let prices = regions.get(t.region);
+    if (!prices) regions.set(t.region, (prices = []));
+    prices.push(t.unitPrice);
+  }
+  let maxSpread = 0;
+  for (const [cat, regions] of cats) {
+    const medians: Record<string, number> = {};
+    for (const [region, prices] of regions) if (prices.length >= MIN_TRADES_PER_REGION) medians[region] = median(prices);
+    const vals = Object.values(medians);
+    if (vals.length < 2) continue;
+    const spread = (Math.max(...vals) - Math.min(...vals)) / median(vals);
+    byCategory[cat] = { spread, regions: medians };
+    maxSpread = Math.max(maxSpread, spread);
+  }
+
+  const firstWeek = new Set<string>();
+  const lastWeek = new Set<string>();
+  const lastStart = Math.max(0, days - 7);
+  for (const a of agents) {
+    const d = [...a.activeDays];
+    if (d.some((x) => x < Math.min(7, days))) firstWeek.add(a.id);
+    if (d.some((x) => x >= lastStart)) lastWeek.add(a.id);
+  }
+  const retained = [...firstWeek].filter((id) => lastWeek.has(id)).length;
+
+  const revenue = new Map<string, number>();
+  for (const t of trades) if (t.outcome !== 'failed') revenue.set(t.sellerId, (revenue.get(t.sellerId) ?? 0) + t.amount);
+  const tradeVolume = trades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
+
+  const providers = agents.filter((a) => a.role === 'provider' && a.trueQuality !== undefined && a.trustScore !== undefined);
+  const volumeByDay = new Array<number>(days).fill(0);
+  for (const t of trades) if (t.day >= 0 && t.day < days && t.outcome !== 'failed') volumeByDay[t.day]! += t.amount;
+
+  return {
+    requests: requests.length,
+    trades: trades.length,
+    matchRate: requests.length ? matched / requests.length : NaN,
+    fillRate: requests.length ? agreed / requests.length : NaN,
+    settlementMs: { p50: quantile(settle, 0.5), p95: quantile(settle, 0.95), p99: quantile(settle, 0.99), max: settle.length ? Math.max(...settle) : NaN },
+    priceSpread: { max: maxSpread, byCategory },
+    retention: firstWeek.size ? retained / firstWeek.size : NaN,
+    agentToAgentShare: input.totalVolume > 0 ? tradeVolume / input.totalVolume : NaN,
+    hhi: hhi([...revenue.values()]),
+    maliciousShare: trades.length ? trades.filter((t) => t.sellerMalicious).length / trades.length : NaN,
+    trustQualitySpearman: providers.length >= 3 ? spearman(providers.map((p) => p.trustScore!), providers.map((p) => p.trueQuality!)) : NaN,
+    successRate: trades.length ? trades.filter((t) => t.outcome === 'released').length / trades.length : NaN,
+    volumeByDay,
+  };
+}
+
+/** The plan's success metrics, measured. `apiP99Ms` comes from the run's HTTP or service timings. */
+export function successMetrics(m: MarketMetrics, extra: { agents: number; apiP99Ms: number | null }): SuccessMetric[] {
+  const fin = (v: number) => (Number.isFinite(v) ? v : null);
+  const mk = (name: string, target: string, value: number | null, unit: string, ok: (v: number) => boolean): SuccessMetric =>
+    ({ name, target, value, unit, met: value === null ? null : ok(value) });
+  return [
+    mk('Active agents', '>= 1,000', extra.agents, 'agents', (v) => v >= 1000),
+    mk('API response p99', '< 100 ms', extra.apiP99Ms, 'ms', (v) => v < 100),
+    mk('Settlement p99 (real time)', '< 30 s', fin(m.settlementMs.p99 / 1000), 's', (v) => v < 30),
+    mk('Requests matched', '> 90%', fin(m.matchRate * 100), '%', (v) => v > 90),
+    mk('Price spread across regions', '< 5%', fin(m.priceSpread.max * 100), '%', (v) => v < 5),
+  ];
+}
+
+export { mean };

@@ -1,0 +1,107 @@
+/**
+ * The simulation report as one self-contained HTML page: no scripts, no external assets, charts drawn
+ * as inline SVG from the report's numbers (so the page is exactly as reproducible as the JSON).
+ */
+import type { MarketMetrics, SuccessMetric } from './metrics.js';
+
+export interface SimReport {
+  scenario: string;
+  seed: number;
+  agents: number;
+  days: number;
+  startedAt?: string;
+  wallSeconds?: number;
+  metrics: MarketMetrics;
+  success: SuccessMetric[];
+  /** Providers' (trueQuality, trustScore) pairs for the scatter plot. */
+  trustVsQuality: Array<[number, number]>;
+  /** Settlement times (ms) histogram: bucket upper bounds and counts. */
+  settlementHistogram: Array<{ leMs: number; count: number }>;
+  ledger: { ok: boolean; violations: string[] };
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const fmt = (v: number | null, digits = 2) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits }));
+
+const W = 560;
+const H = 220;
+const PAD = 36;
+
+function axes(title: string, body: string, xLabel: string, yLabel: string): string {
+  return `<figure><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
+<line x1="${PAD}" y1="${H - PAD}" x2="${W - 8}" y2="${H - PAD}" stroke="#888"/><line x1="${PAD}" y1="8" x2="${PAD}" y2="${H - PAD}" stroke="#888"/>
+<text x="${W / 2}" y="${H - 6}" text-anchor="middle" font-size="11">${esc(xLabel)}</text>
+<text x="10" y="${H / 2}" font-size="11" transform="rotate(-90 10 ${H / 2})" text-anchor="middle">${esc(yLabel)}</text>
+${body}</svg><figcaption>${esc(title)}</figcaption></figure>`;
+}
+
+export function lineChart(title: string, ys: readonly number[], xLabel: string, yLabel: string): string {
+  if (ys.length === 0) return '';
+  const max = Math.max(...ys, 1e-9);
+  const x = (i: number) => PAD + (i * (W - PAD - 8)) / Math.max(1, ys.length - 1);
+  const y = (v: number) => H - PAD - (v / max) * (H - PAD - 16);
+  const pts = ys.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+  return axes(title, `<polyline fill="none" stroke="#2b6cb0" stroke-width="2" points="${pts}"/>
+<text x="${PAD + 4}" y="16" font-size="10">max ${fmt(max)}</text>`, xLabel, yLabel);
+}
+
+export function barChart(title: string, bars: ReadonlyArray<{ label: string; value: number }>, xLabel: string, yLabel: string): string {
+  if (bars.length === 0) return '';
+  const max = Math.max(...bars.map((b) => b.value), 1e-9);
+  const bw = (W - PAD - 8) / bars.length;
+  const body = bars.map((b, i) => {
+    const h = (b.value / max) * (H - PAD - 24);
+    const x0 = PAD + i * bw + 2;
+    return `<rect x="${x0.toFixed(1)}" y="${(H - PAD - h).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${h.toFixed(1)}" fill="#38a169"><title>${esc(b.label)}: ${fmt(b.value, 4)}</title></rect>
+<text x="${(x0 + bw / 2 - 2).toFixed(1)}" y="${H - PAD + 12}" font-size="9" text-anchor="middle">${esc(b.label.slice(0, 12))}</text>`;
+  }).join('\n');
+  return axes(title, body, xLabel, yLabel);
+}
+
+export function scatter(title: string, points: ReadonlyArray<[number, number]>, xMax: number, yMax: number, xLabel: string, yLabel: string): string {
+  const x = (v: number) => PAD + (v / xMax) * (W - PAD - 8);
+  const y = (v: number) => H - PAD - (v / yMax) * (H - PAD - 16);
+  const body = points.map(([a, b]) => `<circle cx="${x(a).toFixed(1)}" cy="${y(b).toFixed(1)}" r="2" fill="#805ad5" fill-opacity="0.6"/>`).join('');
+  return axes(title, body, xLabel, yLabel);
+}
+
+export function renderHtml(r: SimReport): string {
+  const m = r.metrics;
+  const rows = r.success.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${fmt(s.value)} ${esc(s.unit)}</td>
+<td class="${s.met === null ? 'na' : s.met ? 'met' : 'missed'}">${s.met === null ? 'not measured' : s.met ? 'met' : 'missed'}</td></tr>`).join('\n');
+  const regions = Object.entries(m.priceSpread.byCategory).flatMap(([cat, v]) =>
+    Object.entries(v.regions).map(([region, price]) => ({ label: `${cat.slice(0, 5)} ${region}`, value: price })));
+  const kv: Array<[string, string]> = [
+    ['Requests', fmt(m.requests, 0)], ['Trades', fmt(m.trades, 0)], ['Match rate', `${fmt(m.matchRate * 100)}%`],
+    ['Fill rate (agreements)', `${fmt(m.fillRate * 100)}%`], ['Successful trades', `${fmt(m.successRate * 100)}%`],
+    ['Settlement p50 / p99', `${fmt(m.settlementMs.p50)} / ${fmt(m.settlementMs.p99)} ms`],
+    ['Max regional price spread', `${fmt(m.priceSpread.max * 100)}%`], ['Retention (week 1 to last week)', `${fmt(m.retention * 100)}%`],
+    ['Agent-to-agent share of volume', `${fmt(m.agentToAgentShare * 100)}%`], ['Seller concentration (HHI)', fmt(m.hhi, 0)],
+    ['Trades routed to malicious providers', `${fmt(m.maliciousShare * 100)}%`], ['Trust vs true quality (Spearman)', fmt(m.trustQualitySpearman, 3)],
+    ['Ledger audit', r.ledger.ok ? 'ok' : `FAILED: ${r.ledger.violations.join('; ')}`],
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>agent-economy simulation: ${esc(r.scenario)} (seed ${r.seed})</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;max-width:1200px;margin:24px auto;padding:0 16px;color:#1a202c}
+table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ddd;padding:4px 10px;text-align:left}
+.met{background:#c6f6d5}.missed{background:#fed7d7}.na{background:#edf2f7}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}
+figure{margin:0;border:1px solid #e2e8f0;padding:6px}figcaption{font-size:12px;color:#4a5568}
+</style></head><body>
+<h1>Simulation report: ${esc(r.scenario)}</h1>
+<p>${fmt(r.agents, 0)} agents, ${r.days} simulated days, seed ${r.seed}${r.wallSeconds !== undefined ? `, ${fmt(r.wallSeconds, 1)} s wall time` : ''}.</p>
+<h2>Success metrics</h2>
+<table><tr><th>Metric</th><th>Target</th><th>Measured</th><th></th></tr>
+${rows}</table>
+<h2>Market</h2>
+<table>${kv.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('\n')}</table>
+<div class="grid">
+${lineChart('Trade volume per simulated day (AITBC)', m.volumeByDay, 'day', 'AITBC')}
+${barChart('Settlement time distribution (real ms)', r.settlementHistogram.map((b) => ({ label: `<=${b.leMs}`, value: b.count })), 'ms', 'trades')}
+${barChart('Median unit price by category and region (AITBC)', regions, 'category, region', 'AITBC/unit')}
+${scatter('Trust score vs hidden true quality (providers)', r.trustVsQuality, 1, 1000, 'true quality', 'trust score')}
+</div>
+</body></html>
+`;
+}
