@@ -90,3 +90,40 @@ describe('market metrics', () => {
     expect(html).toContain('<svg');
   });
 });
+
+describe('population and scenarios', () => {
+  it('is the same for the same seed, different for another, with the requested attacker share', async () => {
+    const { generatePopulation } = await import('./population.js');
+    const { scenario, populationParams } = await import('./scenarios.js');
+    const p = populationParams(scenario('manipulation'), 1000, 7);
+    const a = generatePopulation(p);
+    expect(generatePopulation(p)).toEqual(a);
+    expect(generatePopulation({ ...p, seed: 8 })).not.toEqual(a);
+    expect(a.providers).toHaveLength(300);
+    expect(a.buyers).toHaveLength(700);
+    const malicious = a.providers.filter((x) => ['wash', 'sybil_rater', 'whitewasher', 'milker', 'spoofer'].includes(x.kind));
+    expect(malicious).toHaveLength(90);
+    expect(a.providers.every((x) => x.quality >= 0 && x.quality <= 1)).toBe(true);
+  });
+
+  it('demand peaks in local business hours and averages 1 over a day', async () => {
+    const { demandAt } = await import('./population.js');
+    const day = Array.from({ length: 24 }, (_, h) => demandAt('eu-west', h));
+    expect(day.reduce((s, v) => s + v, 0) / 24).toBeCloseTo(1, 9);
+    expect(demandAt('eu-west', 15)).toBeGreaterThan(demandAt('eu-west', 3));
+    expect(demandAt('ap-northeast', 6)).toBeCloseTo(demandAt('eu-west', 15), 9);
+  });
+
+  it('applies scenario changes on their days', async () => {
+    const { generatePopulation } = await import('./population.js');
+    const { scenario, populationParams, initialDemand } = await import('./scenarios.js');
+    const world = { ...generatePopulation(populationParams(scenario('baseline'), 300, 1)), demand: initialDemand() };
+    scenario('demand-shock').onDay!(12, world);
+    expect(world.demand['eu-west']).toBe(3);
+    scenario('demand-shock').onDay!(20, world);
+    expect(world.demand['eu-west']).toBe(1);
+    scenario('supply-outage').onDay!(11, world);
+    expect(world.providers.filter((p) => !p.online)).toHaveLength(Math.ceil(world.providers.length / 3));
+    expect(() => scenario('nope')).toThrow(/known: baseline/);
+  });
+});
