@@ -20,7 +20,7 @@ export interface LocalTrust {
 
 /**
  * Build the row-normalised local-trust matrix from an edge list. `keep[e] === 0` drops edge e.
- * O(n + m) with counting sort and a marker array; deterministic column order (first appearance).
+ * O(n + m) with counting sort and a marker array; every row sorted by column.
  */
 export function buildLocalTrust(
   n: number,
@@ -87,15 +87,47 @@ export function buildLocalTrust(
     out = w;
   }
   rowStart[n] = out;
+  // sort every row by column (two counting-sort transposes, O(n + m)) so lookups can binary-search
+  const colStart = new Int32Array(n + 1);
+  for (let k = 0; k < out; k++) colStart[aggCol[k]! + 1]!++;
+  for (let j = 0; j < n; j++) colStart[j + 1]! += colStart[j]!;
+  const tRow = new Int32Array(out);
+  const tVal = new Float64Array(out);
+  const cfill = colStart.slice(0, n);
+  for (let i = 0; i < n; i++) {
+    for (let k = rowStart[i]!, end = rowStart[i + 1]!; k < end; k++) {
+      const q = cfill[aggCol[k]!]!++;
+      tRow[q] = i;
+      tVal[q] = aggVal[k]!;
+    }
+  }
+  const col = new Int32Array(out);
+  const weight = new Float64Array(out);
+  const rfill = rowStart.slice(0, n);
+  for (let j = 0; j < n; j++) {
+    for (let q = colStart[j]!, end = colStart[j + 1]!; q < end; q++) {
+      const k = rfill[tRow[q]!]!++;
+      col[k] = j;
+      weight[k] = tVal[q]!;
+    }
+  }
   const dangling = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (rowStart[i + 1] === rowStart[i]) dangling[i] = 1;
-  return { n, rowStart, col: aggCol.slice(0, out), weight: aggVal.slice(0, out), dangling };
+  return { n, rowStart, col, weight, dangling };
 }
 
-/** c_ij (0 when absent). Linear in the out-degree of i. */
+/** c_ij (0 when absent). Rows are sorted by column: binary search, O(log out-degree of i). */
 export function localTrustOf(lt: LocalTrust, i: number, j: number): number {
   if (i < 0 || i >= lt.n) return 0;
-  for (let k = lt.rowStart[i]!, end = lt.rowStart[i + 1]!; k < end; k++) if (lt.col[k] === j) return lt.weight[k]!;
+  let lo = lt.rowStart[i]!;
+  let hi = lt.rowStart[i + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = lt.col[mid]!;
+    if (c === j) return lt.weight[mid]!;
+    if (c < j) lo = mid + 1;
+    else hi = mid - 1;
+  }
   return 0;
 }
 
@@ -178,18 +210,30 @@ export function eigenTrust(lt: LocalTrust, opts: EigenTrustOptions): EigenTrustR
 }
 
 /**
- * Reference trust tau = fraction * median of the positive trust values of non-pre-trusted agents.
- * A producer with trust >= tau has full weight; below it, weight is linear in trust, so splitting
- * one identity's trust over many Sybils never adds weight.
+ * Reference trust tau = fraction * the trust-mass-weighted median of the non-pre-trusted agents' trust:
+ * the level t* such that agents with trust >= t* hold half of their total trust. Weighting by mass
+ * means a crowd of Sybils with tiny trust cannot drag the reference down (a plain median would be set by
+ * whoever has the most identities). A producer with trust >= tau has full weight; below it, weight is
+ * linear in trust, so splitting one identity's trust over many Sybils never adds weight.
  */
 export function referenceTrust(trust: Float64Array, preTrustedMask: Uint8Array, fraction: number): number {
   let k = 0;
+  let total = 0;
   const tmp = new Float64Array(trust.length);
-  for (let i = 0; i < trust.length; i++) if (trust[i]! > 0 && preTrustedMask[i] !== 1) tmp[k++] = trust[i]!;
+  for (let i = 0; i < trust.length; i++) {
+    if (trust[i]! > 0 && preTrustedMask[i] !== 1) {
+      tmp[k++] = trust[i]!;
+      total += trust[i]!;
+    }
+  }
   if (k === 0) return Infinity;
   const sorted = tmp.subarray(0, k).sort();
-  const median = k % 2 === 1 ? sorted[(k - 1) / 2]! : (sorted[k / 2 - 1]! + sorted[k / 2]!) / 2;
-  return fraction * median;
+  let acc = 0;
+  for (let i = k - 1; i >= 0; i--) {
+    acc += sorted[i]!;
+    if (acc >= total / 2) return fraction * sorted[i]!;
+  }
+  return fraction * sorted[0]!;
 }
 
 /**

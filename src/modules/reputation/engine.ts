@@ -39,7 +39,7 @@ import type { LocalTrust } from './eigentrust.js';
 import { F64Column, I32Column } from './growable.js';
 import { accuracyCurve, amountWeight, clamp01, latencyCurve, makeParams } from './params.js';
 import type { ReputationParams } from './params.js';
-import { F, STAT_FIELDS, componentDetail, componentsFromDetail } from './trust-score.js';
+import { F, RECENT_FIELDS, STAT_FIELDS, componentDetail, componentsFromDetail } from './trust-score.js';
 import type { ComponentDetail, ComponentValues } from './trust-score.js';
 import { findPaymentLoop } from './wash.js';
 import type { PaymentLog } from './wash.js';
@@ -98,6 +98,7 @@ export interface ScoreView {
 export class ReputationEngine {
   readonly params: ReputationParams;
   private readonly mu: number; // decay rate of the visible statistics, per ms
+  private readonly muRecent: number; // decay rate of the recent window
   private lastAt = -Infinity;
 
   // agents
@@ -152,6 +153,7 @@ export class ReputationEngine {
   constructor(params: Partial<ReputationParams> = {}) {
     this.params = makeParams(params);
     this.mu = Math.LN2 / this.params.halfLifeMs;
+    this.muRecent = Math.LN2 / this.params.recentHalfLifeMs;
     for (const id of this.params.preTrusted) this.preTrustedIdx.push(this.intern(id));
   }
 
@@ -296,6 +298,8 @@ export class ReputationEngine {
       const f = Math.exp(-this.mu * dt);
       const o = a * STAT_FIELDS;
       for (let k = 0; k < STAT_FIELDS; k++) this.stats[o + k] = this.stats[o + k]! * f;
+      const fr = Math.exp(-this.muRecent * dt) / f;
+      for (const k of RECENT_FIELDS) this.stats[o + k] = this.stats[o + k]! * fr;
       this.ref[a] = at;
     }
   }
@@ -434,7 +438,10 @@ export class ReputationEngine {
     this.touch(s, ev.at, day);
     const amount = Number(ev.amount) / 1e8;
     const success = ev.success ? (ev.slaMet ? 1 : 0.5) : 0;
+    // what a fair rating of this trade would say (ratings are checked against it)
     const quality = success * (0.5 + 0.5 * accuracyCurve(ev.accuracy));
+    // the buyer's experience as a trust edge: only an accurate delivery is a good one
+    const experience = success * accuracyCurve(ev.accuracy);
     const discount = (reason: DiscountReason): void => {
       this.note(s, { at: ev.at, type: 'trade', counterparty: ev.buyerId, weight: 0, discounts: [reason] });
     };
@@ -472,11 +479,16 @@ export class ReputationEngine {
     const lat = ev.success ? latencyCurve(ev.latencyMs) : 0;
     const acc = ev.success ? clamp01(ev.accuracy) : 0;
     const prev = this.updatePair(KIND_TRADE, s, b, ev.at, w, lat, acc, success);
+    // recent window: value at stake (AITBC, at least 1), trust-weighted, no pair diminishing
+    const wr = tw * Math.max(1, amount);
+    const o = s * STAT_FIELDS;
+    this.stats[o + F.recentMass] = this.stats[o + F.recentMass]! + wr;
+    this.stats[o + F.recentOk] = this.stats[o + F.recentOk]! + wr * success;
     const discounts: DiscountReason[] = [];
     if (tw < 1) discounts.push('low_trust_producer');
     if (prev >= 0.5) discounts.push('repeated_pair');
     this.note(s, { at: ev.at, type: 'trade', counterparty: ev.buyerId, weight: w, discounts });
-    this.addEdge(b, s, 2 * quality - 1, slot);
+    this.addEdge(b, s, 2 * experience - 1, slot);
     this.addEdge(s, b, 1, slot);
   }
 
@@ -529,9 +541,13 @@ export class ReputationEngine {
     // the buyer's rating is checked against the objective outcome; the seller rates a buyer who paid
     const q = side === 1 ? this.trQuality[t]! : 1;
     const consistency = Math.max(0.1, 1 - Math.abs(x - q));
-    const tw = this.weightOf(r, e);
-    const w = tw * consistency;
-    const prev = this.updatePair(KIND_RATING, e, r, ev.at, w, x, 0, 0);
+    // a rating that contradicts the measured outcome is pulled toward it in proportion to the
+    // contradiction: the rater's opinion counts only as far as the facts allow (a 1-star "review" of a
+    // perfect delivery says little about the seller; 5 stars for a failed trade still reads as a failure)
+    const adjusted = consistency * x + (1 - consistency) * q;
+    const w = this.weightOf(r, e);
+    const tw = w;
+    const prev = this.updatePair(KIND_RATING, e, r, ev.at, w, adjusted, 0, 0);
     const discounts: DiscountReason[] = [];
     if (tw < 1) discounts.push('low_trust_producer');
     if (consistency < 0.75) discounts.push('rating_inconsistent');

@@ -75,7 +75,7 @@ export interface ComponentExplanation {
   readonly value: number;
   readonly min: number;
   readonly max: number;
-  readonly channels: Readonly<Record<string, ChannelDetail | number>>;
+  readonly channels: Readonly<Record<string, unknown>>;
 }
 
 export interface Explanation {
@@ -99,7 +99,7 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
   const d = a === undefined ? undefined : engine.detailAt(a, now);
   const c: ComponentValues = view.components;
   const components: ComponentExplanation[] = [];
-  const range = (name: keyof typeof RANGE, value: number, channels: Record<string, ChannelDetail | number>): void => {
+  const range = (name: keyof typeof RANGE, value: number, channels: Record<string, unknown>): void => {
     components.push({ name, value: round2(value), min: -RANGE[name], max: RANGE[name], channels });
   };
   range('performance', c.performance, d ? { ...d.performance } : {});

@@ -34,6 +34,14 @@ export interface ReputationParams {
   readonly loopMaxLength: number;
   readonly loopWindowMs: number;
   readonly loopAmountTolerance: number;
+  /**
+   * The recent window of trade outcomes, weighted by value at stake (trust weight x AITBC): a faster
+   * half-life, and the value of failed trades at which its confidence reaches 1/2. The transactions
+   * component uses the worse of the long-run and the (confidence-shrunk) recent success rate, so an
+   * agent that built a record and then cheats on big jobs drops at once (on-off milking).
+   */
+  readonly recentHalfLifeMs: number;
+  readonly kRecent: number;
   /** How many recent evidence items to keep per agent for `explain` (0 disables). */
   readonly recentItems: number;
 }
@@ -55,6 +63,8 @@ export const DEFAULT_PARAMS: ReputationParams = {
   loopMaxLength: 4,
   loopWindowMs: DAY_MS,
   loopAmountTolerance: 0.1,
+  recentHalfLifeMs: DAY_MS,
+  kRecent: 20,
   recentItems: 8,
 };
 

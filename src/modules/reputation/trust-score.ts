@@ -43,8 +43,12 @@ export const F = {
   community0: 12, // 4 kinds, decayed counts
   reliabilityW0: 16, // 4 kinds, decayed counts
   reliabilityX0: 20, // 4 kinds, decayed sum of values
+  recentMass: 24, // recent window (faster decay): trust weight x AITBC of trades
+  recentOk: 25, // ... of successful trades
 } as const;
-export const STAT_FIELDS = 24;
+export const STAT_FIELDS = 26;
+/** Fields that decay at the recent window's rate rather than the common one. */
+export const RECENT_FIELDS = [F.recentMass, F.recentOk] as const;
 
 export interface ComponentValues {
   readonly performance: number;
@@ -66,7 +70,7 @@ export interface ChannelDetail {
 
 export interface ComponentDetail {
   readonly performance: { latency: ChannelDetail; accuracy: ChannelDetail; availability: ChannelDetail };
-  readonly transactions: { success: ChannelDetail };
+  readonly transactions: { success: ChannelDetail; recent: { mass: number; successRate: number | null; confidence: number; goodness: number } };
   readonly community: { ratings: ChannelDetail; actions: number };
   readonly reliability: { byKind: readonly ChannelDetail[] };
   readonly disputes: { lostRate: ChannelDetail };
@@ -103,7 +107,24 @@ export function componentDetail(s: ArrayLike<number>, o: number, scale: number, 
   const latency = channel(tM + pM, g(F.tradeLatency) + g(F.probeLatency), p.kPerformance, identity);
   const accuracy = channel(tM + pM, g(F.tradeAccuracy) + g(F.probeAccuracy), p.kPerformance, accuracyCurve);
   const availability = channel(pM, g(F.probeAvailable), p.kPerformance, availabilityCurve);
-  const success = channel(tM, g(F.tradeSuccess), p.kSuccess, successCurve);
+  const longRun = channel(tM, g(F.tradeSuccess), p.kSuccess, successCurve);
+  // recent window: its statistics decay faster (scale^ratio); shrunk toward the long run by the
+  // confidence of its *failed* value, so recent successes never lower and failures never raise it
+  const rs = scale === 1 ? 1 : Math.pow(scale, p.halfLifeMs / p.recentHalfLifeMs);
+  const rM = s[o + F.recentMass]! * rs;
+  const rOk = Math.min(rM, s[o + F.recentOk]! * rs);
+  let success = longRun;
+  let recent = { mass: 0, successRate: null as number | null, confidence: 0, goodness: longRun.goodness };
+  if (rM > 1e-9 && longRun.mass > 0) {
+    const bad = rM - rOk;
+    const confS = bad > 0 ? bad / (bad + p.kRecent) : 0;
+    const gS = confS * successCurve(rOk / rM) + (1 - confS) * longRun.goodness;
+    recent = { mass: rM, successRate: rOk / rM, confidence: confS, goodness: gS };
+    if (gS < longRun.goodness) {
+      const gm = Math.min(g(F.tradeSuccess), tM);
+      success = { ...longRun, goodness: gS, value: channelValue(gm > 0 ? gm : 0, gS, p.kSuccess) };
+    }
+  }
   const ratings = channel(g(F.ratingMass), g(F.ratingSum), p.kRatings, identity);
   let actions = 0;
   let pts = 0;
@@ -126,7 +147,7 @@ export function componentDetail(s: ArrayLike<number>, o: number, scale: number, 
   const lostRate = channel(dMass, lost, p.kDisputes, disputeCurve, okTrades + won);
   return {
     performance: { latency, accuracy, availability },
-    transactions: { success },
+    transactions: { success, recent },
     community: { ratings, actions: actionsValue },
     reliability: { byKind },
     disputes: { lostRate },
