@@ -1,6 +1,7 @@
 /**
  * The trading module as the app sees it: listings, trade requests, matching, negotiation, agreements.
- * Filled in by the trading issue.
+ * `market` (listings, requests, matching over the in-memory index) and `deals` (negotiations,
+ * agreements, escrow settlement) share one live event bus (GET /v1/stream).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../platform/db/database.js';
@@ -10,6 +11,10 @@ import type { LedgerService } from '../ledger/ledger.service.js';
 import type { EscrowService } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
+import { MarketService } from './market.service.js';
+import { DealsService } from './deals.service.js';
+import { TradingEventBus } from './trading.stream.js';
+import { tradingRoutes as routes } from './trading.routes.js';
 
 export interface TradingDeps {
   database: Database;
@@ -21,12 +26,39 @@ export interface TradingDeps {
 }
 
 export class TradingService {
-  readonly jobs: BackgroundJob[] = [];
-  constructor(readonly deps: TradingDeps) {}
+  readonly bus = new TradingEventBus();
+  readonly market: MarketService;
+  readonly deals: DealsService;
+  readonly jobs: BackgroundJob[];
+
+  constructor(readonly deps: TradingDeps) {
+    this.market = new MarketService(deps.database, deps.clock, deps.reputation, this.bus);
+    this.deals = new DealsService(deps.database, deps.clock, deps.escrow, deps.reputation, this.bus);
+    this.jobs = [
+      {
+        name: 'trading.timers',
+        intervalMs: 1000,
+        run: () => this.runTimers(),
+      },
+      { name: 'trading.refresh-sellers', intervalMs: 30_000, run: () => this.market.market.refreshSellers() },
+    ];
+  }
+
+  /** Negotiation and request deadlines, agreement funding / delivery deadlines and review windows. */
+  async runTimers() {
+    const negotiations = await this.deals.expireNegotiations();
+    const requests = await this.market.expireRequests();
+    const agreements = await this.deals.runTimers();
+    return { negotiations, requests, ...agreements };
+  }
 }
 
 export function createTradingService(deps: TradingDeps): TradingService {
-  return new TradingService(deps);
+  const trading = new TradingService(deps);
+  deps.agents.contributors.push({ section: 'status', contribute: (agent) => trading.market.profileStatus(agent.id) });
+  return trading;
 }
 
-export async function tradingRoutes(_app: FastifyInstance, _opts: { trading: TradingService }): Promise<void> {}
+export async function tradingRoutes(app: FastifyInstance, opts: { trading: TradingService }): Promise<void> {
+  await routes(app, opts);
+}

@@ -1,0 +1,652 @@
+/**
+ * Negotiations and agreements: the pure protocol (negotiation.ts) and state machines (trading.states.ts)
+ * applied to locked rows, with money moved through escrow in the same transaction as the state change.
+ *
+ * Locks, always in this order: negotiation row, then listing row (conditional capacity update), then
+ * request row, then (inside the ledger) wallet and escrow accounts. An agreement row is locked before its
+ * escrow and listing. Events for the live stream are collected during the transaction and published
+ * only after it committed (and collected again from scratch if PostgreSQL retries the transaction).
+ */
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type { Clock } from '../../platform/clock.js';
+import { uuidFromName, uuidv7 } from '../../platform/ids.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
+import type { Principal } from '../../platform/http/auth.js';
+import type { Tx } from '../ledger/ledger.service.js';
+import { DEFAULT_REVIEW_WINDOW_MS, type EscrowActor, type EscrowService, type EscrowView } from '../ledger/escrow.service.js';
+import type { ReputationPort } from '../reputation/reputation.port.js';
+import {
+  NegotiationError, PRESETS, PRESET_NAMES, applyEvent, decide, decisionEvent, lastOffer, makeStrategy, other, strategyFromPreset,
+  type ConcessionKind, type ConcessionStrategy, type NegotiationEvent, type NegotiationState, type PresetName, type Role,
+} from './negotiation.js';
+import { TERMINAL_AGREEMENT, nextAgreementState, type AgreementAction, type AgreementState } from './trading.states.js';
+import type { SettlementType, Sla, Terms } from './trading.types.js';
+import {
+  json, loadOffers, toNegotiationState, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
+  type StoredDelegation,
+} from './trading.repository.js';
+import { acceptPayload, offerPayload, verifySignature } from './trading.signing.js';
+import type { TradingEvent, TradingEventBus } from './trading.stream.js';
+
+export const DEFAULT_MAX_ROUNDS = 10;
+export const DEFAULT_NEGOTIATION_MS = 3600_000;
+export const DEFAULT_DELIVERY_MS = 24 * 3600_000;
+
+const KIND_BETA: Record<ConcessionKind, number> = { boulware: PRESETS.aggressive.beta, linear: 1, conceder: PRESETS.cooperative.beta };
+
+/** The concession strategy of a stored delegation (presets or explicit kinds; `beta` overrides). */
+export function strategyOf(role: Role, d: StoredDelegation, defaultTarget: bigint): ConcessionStrategy {
+  const reservation = BigInt(d.reservationPrice);
+  const target = d.targetPrice !== undefined ? BigInt(d.targetPrice) : defaultTarget;
+  if ((PRESET_NAMES as readonly string[]).includes(d.strategy) && d.beta === undefined) {
+    return strategyFromPreset(role, d.strategy as PresetName, { target, reservation });
+  }
+  const kind: ConcessionKind = (PRESET_NAMES as readonly string[]).includes(d.strategy)
+    ? PRESETS[d.strategy as PresetName].kind
+    : (d.strategy as ConcessionKind);
+  if (!(kind in KIND_BETA)) throw new RangeError(`unknown strategy ${d.strategy}`);
+  return makeStrategy(role, kind, d.beta ?? KIND_BETA[kind], { target, reservation });
+}
+
+export interface OfferInput {
+  pricePerUnit?: bigint | undefined;
+  quantity?: number | undefined;
+  sla?: Sla | undefined;
+  settlementType?: SettlementType | undefined;
+  signature?: string | undefined;
+}
+
+export interface NegotiationCreate {
+  id?: string | undefined;
+  listingId: string;
+  requestId?: string | undefined;
+  offer?: OfferInput | undefined;
+  delegate?: StoredDelegation | undefined;
+  maxRounds?: number | undefined;
+  deadline?: Date | undefined;
+  deliveryDeadline?: Date | undefined;
+  reviewWindowMs?: number | undefined;
+  requireSignatures?: boolean | undefined;
+}
+
+export interface DeliveryReport {
+  usage?: number | undefined;
+  latencyMs?: number | undefined;
+  availability?: number | undefined;
+  accuracy?: number | undefined;
+  note?: string | undefined;
+}
+
+export interface NegotiationView {
+  row: NegotiationRow;
+  offers: OfferRow[];
+  state: NegotiationState;
+}
+
+type Events = TradingEvent[];
+
+function negotiationError(e: NegotiationError): AppError {
+  if (e.code === 'invalid_terms') return new AppError('validation_failed', e.message, { errors: [{ field: 'body', message: e.message }] });
+  return new AppError('invalid_transition', e.message, { reason: e.code });
+}
+
+function apply(s: NegotiationState, e: NegotiationEvent): NegotiationState {
+  try {
+    return applyEvent(s, e);
+  } catch (err) {
+    if (err instanceof NegotiationError) throw negotiationError(err);
+    throw err;
+  }
+}
+
+function nextAgreement(from: string, action: AgreementAction): AgreementState {
+  const to = nextAgreementState(from as AgreementState, action);
+  if (!to) throw new AppError('invalid_transition', `cannot ${action} an agreement that is ${from}`, { state: from, action });
+  return to;
+}
+
+const agentActor = (agentId: string): EscrowActor => ({ kind: 'agent', agentId });
+
+export class DealsService {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly escrow: EscrowService,
+    private readonly reputation: ReputationPort,
+    private readonly bus: TradingEventBus,
+  ) {}
+
+  /** Runs `fn` in a transaction; publishes its events after commit. */
+  private async tx<T>(fn: (tx: Tx, events: Events) => Promise<T>): Promise<T> {
+    let events: Events = [];
+    const out = await this.database.transaction(async (tx) => {
+      events = [];
+      return fn(tx, events);
+    });
+    for (const e of events) this.bus.publish(e);
+    return out;
+  }
+
+  private event(events: Events, type: string, agentIds: string[], data: Record<string, unknown>): void {
+    events.push({ type, agentIds, data, at: this.clock.now().toISOString() });
+  }
+
+  // ------------------------------------------------------------------------------------- negotiations
+
+  async getNegotiation(p: Principal, id: string): Promise<NegotiationView> {
+    const row = await this.database.db.selectFrom('negotiations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('negotiation', id);
+    if (p.kind !== 'admin' && !(p.kind === 'agent' && (p.agentId === row.buyer_id || p.agentId === row.seller_id))) {
+      throw new AppError('forbidden', 'only the parties of a negotiation and the operator may read it');
+    }
+    const offers = await loadOffers(this.database.db, id);
+    return { row, offers, state: toNegotiationState(row, offers) };
+  }
+
+  async createNegotiation(agentId: string, input: NegotiationCreate): Promise<NegotiationView> {
+    const id = input.id ?? uuidv7(this.clock);
+    const existing = await this.database.db.selectFrom('negotiations').select('id').where('id', '=', id).executeTakeFirst();
+    if (existing) throw new AppError('conflict', `negotiation ${id} already exists`);
+    return this.tx(async (tx, events) => {
+      const now = this.clock.now();
+      const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', input.listingId).executeTakeFirst();
+      if (!listing) throw notFound('listing', input.listingId);
+      if (listing.status !== 'active') throw new AppError('invalid_transition', `listing ${listing.id} is ${listing.status}`, { state: listing.status, action: 'negotiate' });
+      if (listing.valid_until.getTime() <= now.getTime()) throw new AppError('invalid_transition', `listing ${listing.id} has expired`, { action: 'negotiate' });
+      let request: RequestRow | undefined;
+      if (input.requestId) {
+        request = await tx.selectFrom('trade_requests').selectAll().where('id', '=', input.requestId).executeTakeFirst();
+        if (!request) throw notFound('trade request', input.requestId);
+        if (request.state !== 'open') throw new AppError('invalid_transition', `trade request ${request.id} is ${request.state}`, { state: request.state, action: 'negotiate' });
+        if (request.category !== listing.category) throw new AppError('unprocessable', 'the listing is in another category than the request');
+      }
+      // The caller is the seller (answering a request) or the buyer.
+      let role: Role;
+      let buyerId: string;
+      if (agentId === listing.seller_id) {
+        if (!request) throw new AppError('validation_failed', 'a seller opens a negotiation in answer to a trade request: requestId is required', { errors: [{ field: 'body.requestId', message: 'is required for the seller' }] });
+        role = 'seller';
+        buyerId = request.buyer_id;
+      } else {
+        if (request && request.buyer_id !== agentId) throw new AppError('forbidden', 'only the buyer of the request or the listing\'s seller may negotiate on it');
+        role = 'buyer';
+        buyerId = agentId;
+      }
+      if (buyerId === listing.seller_id) throw new AppError('unprocessable', 'cannot trade with yourself');
+      if (input.delegate && role !== 'buyer') throw new AppError('validation_failed', 'a seller delegates through its listing\'s `negotiation` settings', { errors: [{ field: 'body.delegate', message: 'buyers only' }] });
+      if (!input.delegate && !input.offer) throw new AppError('validation_failed', 'give an opening `offer` or a `delegate` strategy', { errors: [{ field: 'body.offer', message: 'is required without delegate' }] });
+      const deadline = input.deadline ?? new Date(Math.min(now.getTime() + DEFAULT_NEGOTIATION_MS, request ? request.deadline.getTime() : Infinity));
+      if (deadline.getTime() <= now.getTime()) throw new AppError('validation_failed', 'the negotiation deadline must be in the future', { errors: [{ field: 'body.deadline', message: 'must be in the future' }] });
+      const deliveryDeadline = input.deliveryDeadline ?? (request ? request.deadline : new Date(now.getTime() + DEFAULT_DELIVERY_MS));
+      if (deliveryDeadline.getTime() <= now.getTime()) throw new AppError('validation_failed', 'the delivery deadline must be in the future', { errors: [{ field: 'body.deliveryDeadline', message: 'must be in the future' }] });
+      if (input.delegate) {
+        try { strategyOf('buyer', input.delegate, BigInt(input.delegate.reservationPrice)); } catch (e) {
+          throw new AppError('validation_failed', (e as Error).message, { errors: [{ field: 'body.delegate', message: (e as Error).message }] });
+        }
+      }
+      const row = await tx.insertInto('negotiations').values({
+        id, request_id: request?.id ?? null, listing_id: listing.id, buyer_id: buyerId, seller_id: listing.seller_id, status: 'open',
+        max_rounds: input.maxRounds ?? DEFAULT_MAX_ROUNDS, deadline, started_at: now, require_signatures: input.requireSignatures ?? false,
+        buyer_delegation: json(input.delegate ?? null), seller_delegation: json(listing.auto_negotiation ?? null),
+        delivery_deadline: deliveryDeadline, review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS),
+        accepted_seq: null, accept_signature: null, ended_by: null, ended_at: null, end_reason: null, agreement_id: null,
+        created_at: now, updated_at: now,
+      }).returningAll().executeTakeFirstOrThrow();
+      this.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
+      let state = toNegotiationState(row, []);
+      const ctx = { row, listing, request, agentId, role, events };
+      if (input.offer) {
+        const terms = this.termsOf(input.offer, undefined, listing, request);
+        state = await this.move(tx, ctx, state, { type: 'offer', by: role, terms, at: now.getTime() }, input.offer.signature);
+      }
+      state = await this.autoRespond(tx, ctx, state);
+      return this.view(tx, id);
+    });
+  }
+
+  async offer(p: Principal, id: string, input: OfferInput): Promise<NegotiationView> {
+    return this.act(p, id, async (tx, ctx, state) => {
+      const last = lastOffer(state);
+      const terms = this.termsOf(input, last?.terms, ctx.listing, ctx.request);
+      return this.move(tx, ctx, state, { type: 'offer', by: ctx.role, terms, at: this.clock.now().getTime() }, input.signature);
+    });
+  }
+
+  async accept(p: Principal, id: string, input: { signature?: string | undefined; fund?: boolean | undefined }): Promise<NegotiationView & { agreement: AgreementRow | null }> {
+    let agreement: AgreementRow | null = null;
+    const v = await this.act(p, id, async (tx, ctx, state) => {
+      if (input.fund && ctx.role !== 'buyer') throw new AppError('validation_failed', 'only the buyer funds an agreement', { errors: [{ field: 'body.fund', message: 'buyer only' }] });
+      const s = await this.move(tx, ctx, state, { type: 'accept', by: ctx.role, at: this.clock.now().getTime() }, input.signature);
+      if (input.fund && ctx.row.agreement_id === null) {
+        const a = await tx.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirstOrThrow();
+        agreement = await this.fundIn(tx, ctx.events, a, agentActor(ctx.agentId));
+      }
+      return s;
+    });
+    if (!agreement) {
+      agreement = (await this.database.db.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirst()) ?? null;
+    }
+    return { ...v, agreement };
+  }
+
+  async reject(p: Principal, id: string, reason?: string): Promise<NegotiationView> {
+    return this.act(p, id, (tx, ctx, state) => this.move(tx, ctx, state, { type: 'reject', by: ctx.role, at: this.clock.now().getTime() }, undefined, reason));
+  }
+
+  async withdraw(p: Principal, id: string, reason?: string): Promise<NegotiationView> {
+    return this.act(p, id, (tx, ctx, state) => this.move(tx, ctx, state, { type: 'withdraw', by: ctx.role, at: this.clock.now().getTime() }, undefined, reason));
+  }
+
+  /** Expires open negotiations past their deadline. */
+  async expireNegotiations(limit = 200): Promise<number> {
+    const now = this.clock.now();
+    const due = await this.database.db.selectFrom('negotiations').select('id').where('status', '=', 'open').where('deadline', '<=', now)
+      .orderBy('deadline').limit(limit).execute();
+    let n = 0;
+    for (const { id } of due) {
+      await this.tx(async (tx, events) => {
+        const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+        if (!row || row.status !== 'open') return;
+        const offers = await loadOffers(tx, id);
+        const s = apply(toNegotiationState(row, offers), { type: 'expire', at: now.getTime() });
+        await tx.updateTable('negotiations').set({ status: s.status, ended_at: now, end_reason: 'deadline', version: row.version + 1, updated_at: now })
+          .where('id', '=', id).execute();
+        this.event(events, 'negotiation.expired', [row.buyer_id, row.seller_id], { negotiationId: id });
+        n++;
+      });
+    }
+    return n;
+  }
+
+  private async view(db: Tx, id: string): Promise<NegotiationView> {
+    const row = await db.selectFrom('negotiations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const offers = await loadOffers(db, id);
+    return { row, offers, state: toNegotiationState(row, offers) };
+  }
+
+  /** Locks the negotiation, resolves the caller's role, runs one manual move and the delegated answers. */
+  private async act(
+    p: Principal,
+    id: string,
+    fn: (tx: Tx, ctx: MoveCtx, state: NegotiationState) => Promise<NegotiationState>,
+  ): Promise<NegotiationView> {
+    if (p.kind !== 'agent') throw new AppError(p.kind === 'anonymous' ? 'unauthorized' : 'forbidden', 'only the negotiating agents may move');
+    return this.tx(async (tx, events) => {
+      const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+      if (!row) throw notFound('negotiation', id);
+      const role: Role | null = p.agentId === row.buyer_id ? 'buyer' : p.agentId === row.seller_id ? 'seller' : null;
+      if (!role) throw new AppError('forbidden', 'only the parties of a negotiation may move in it');
+      const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', row.listing_id).executeTakeFirstOrThrow();
+      const request = row.request_id ? await tx.selectFrom('trade_requests').selectAll().where('id', '=', row.request_id).executeTakeFirst() : undefined;
+      const offers = await loadOffers(tx, id);
+      const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events };
+      let state = toNegotiationState(row, offers);
+      if (state.status === 'open' && this.clock.now().getTime() >= state.deadline) {
+        throw new AppError('invalid_transition', 'the negotiation deadline has passed', { reason: 'deadline_passed' });
+      }
+      state = await fn(tx, ctx, state);
+      await this.autoRespond(tx, ctx, state);
+      return this.view(tx, id);
+    });
+  }
+
+  private termsOf(input: OfferInput, prev: Terms | undefined, listing: ListingRow, request: RequestRow | undefined): Terms {
+    const price = input.pricePerUnit ?? prev?.pricePerUnit;
+    if (price === undefined) throw new AppError('validation_failed', 'pricePerUnit is required for an opening offer', { errors: [{ field: 'body.pricePerUnit', message: 'is required' }] });
+    return {
+      pricePerUnit: price,
+      quantity: input.quantity ?? prev?.quantity ?? request?.quantity ?? 1,
+      sla: input.sla ?? prev?.sla ?? { availability: listing.sla_availability, maxLatencyMs: listing.sla_max_latency_ms },
+      settlementType: input.settlementType ?? prev?.settlementType ?? 'escrow',
+    };
+  }
+
+  /** Applies one move (manual or delegated), verifies its signature, persists it, and makes the agreement on accept. */
+  private async move(tx: Tx, ctx: MoveCtx, state: NegotiationState, e: NegotiationEvent, signature?: string, reason?: string, delegated = false): Promise<NegotiationState> {
+    const { row } = ctx;
+    const by = e.type === 'expire' ? null : e.by;
+    const agentId = by === 'buyer' ? row.buyer_id : row.seller_id;
+    let payload: string | null = null;
+    if (e.type === 'offer') payload = offerPayload(row.id, state.offers.length, agentId, e.terms);
+    if (e.type === 'accept') {
+      const last = lastOffer(state);
+      if (last) payload = acceptPayload(row.id, last.seq, agentId, offerPayload(row.id, last.seq, last.by === 'buyer' ? row.buyer_id : row.seller_id, last.terms));
+    }
+    if (payload !== null && !delegated) await this.checkSignature(tx, row, agentId, payload, signature);
+    const next = apply(state, e);
+    const now = this.clock.now();
+    if (e.type === 'accept') {
+      // Capacity first: a manual accept without capacity fails (409) and leaves the negotiation open.
+      const ok = await this.reserveCapacity(tx, row.listing_id, lastOffer(state)!.terms.quantity, now);
+      if (!ok) {
+        if (!delegated) throw new AppError('conflict', `listing ${row.listing_id} has no free capacity for this quantity any more`, { reason: 'capacity' });
+        return this.move(tx, ctx, state, { type: 'reject', by: e.by, at: e.at }, undefined, 'capacity', true);
+      }
+    }
+    if (e.type === 'offer') {
+      await tx.insertInto('negotiation_offers').values({
+        negotiation_id: row.id, seq: state.offers.length, by_role: e.by, by_agent: agentId, price_per_unit: e.terms.pricePerUnit,
+        quantity: e.terms.quantity, sla_availability: e.terms.sla.availability, sla_max_latency_ms: e.terms.sla.maxLatencyMs,
+        settlement_type: e.terms.settlementType, signature: signature ?? null, delegated, created_at: now,
+      }).execute();
+      this.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
+        negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: e.terms.pricePerUnit.toString(), quantity: e.terms.quantity, delegated,
+      });
+    } else {
+      await tx.updateTable('negotiations').set({
+        status: next.status, accepted_seq: next.acceptedSeq, ended_by: next.endedBy, ended_at: now, end_reason: reason ?? null,
+        accept_signature: e.type === 'accept' ? signature ?? null : null, version: sql`version + 1`, updated_at: now,
+      }).where('id', '=', row.id).execute();
+      this.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
+    }
+    if (next.status === 'agreed') await this.createAgreement(tx, ctx, next, signature ?? null, now);
+    return next;
+  }
+
+  private async checkSignature(tx: Tx, row: NegotiationRow, agentId: string, payload: string, signature: string | undefined): Promise<void> {
+    if (signature === undefined) {
+      if (row.require_signatures) throw new AppError('validation_failed', 'this negotiation requires signed messages', { errors: [{ field: 'body.signature', message: 'is required' }] });
+      return;
+    }
+    const agent = await tx.selectFrom('agents').select('public_key').where('id', '=', agentId).executeTakeFirstOrThrow();
+    if (!agent.public_key) throw new AppError('unprocessable', 'the agent has no registered public key to verify the signature with', { reason: 'no_public_key' });
+    if (!verifySignature(agent.public_key, payload, signature)) {
+      throw new AppError('unprocessable', 'the signature does not verify against the agent\'s registered Ed25519 key', { reason: 'bad_signature', signedPayload: payload });
+    }
+  }
+
+  /** While the party to move is delegated, lets the service move for it (bounded by maxRounds). */
+  private async autoRespond(tx: Tx, ctx: MoveCtx, state: NegotiationState): Promise<NegotiationState> {
+    const { row, listing } = ctx;
+    const buyerD = row.buyer_delegation as StoredDelegation | null;
+    const sellerD = row.seller_delegation as StoredDelegation | null;
+    const strategies: Record<Role, ConcessionStrategy | null> = {
+      buyer: buyerD ? strategyOf('buyer', buyerD, BigInt(buyerD.reservationPrice)) : null,
+      seller: sellerD ? strategyOf('seller', sellerD, listing.price_per_unit) : null,
+    };
+    const base = {
+      quantity: ctx.request?.quantity ?? 1,
+      sla: { availability: listing.sla_availability, maxLatencyMs: listing.sla_max_latency_ms },
+      settlementType: 'escrow' as const,
+    };
+    const now = this.clock.now().getTime();
+    for (let guard = 0; state.status === 'open' && guard <= row.max_rounds + 1; guard++) {
+      if (now >= state.deadline) break;
+      const last = lastOffer(state);
+      // whose move: the opponent of the last offer, or (no offer yet) the delegated buyer
+      const role: Role | null = last ? other(last.by) : strategies.buyer ? 'buyer' : null;
+      if (!role) break;
+      const strategy = strategies[role];
+      if (!strategy) break;
+      const d = decide(strategy, state, now, base);
+      const movingCtx = { ...ctx, role, agentId: role === 'buyer' ? row.buyer_id : row.seller_id };
+      state = await this.move(tx, movingCtx, state, decisionEvent(role, d, now), undefined, d.type === 'reject' ? 'reservation' : undefined, true);
+    }
+    return state;
+  }
+
+  /** Reserves capacity with one conditional update (no oversell under any concurrency). */
+  private async reserveCapacity(tx: Tx, listingId: string, quantity: number, now: Date): Promise<boolean> {
+    const r = await sql<{ id: string }>`
+      UPDATE trading_listings SET capacity_reserved = capacity_reserved + ${quantity}, version = version + 1, updated_at = ${now}
+      WHERE id = ${listingId}::uuid AND status = 'active' AND valid_until > ${now} AND capacity_total - capacity_reserved >= ${quantity}
+      RETURNING id`.execute(tx);
+    return r.rows.length === 1;
+  }
+
+  private async releaseCapacity(tx: Tx, a: AgreementRow, now: Date): Promise<void> {
+    if (a.capacity_released) return;
+    await sql`UPDATE trading_listings SET capacity_reserved = capacity_reserved - ${a.quantity}, version = version + 1, updated_at = ${now}
+      WHERE id = ${a.listing_id}::uuid`.execute(tx);
+  }
+
+  private async createAgreement(tx: Tx, ctx: MoveCtx, s: NegotiationState, acceptSignature: string | null, now: Date): Promise<AgreementRow> {
+    const { row, listing, request } = ctx;
+    const offer = s.offers[s.acceptedSeq!]!;
+    const t = offer.terms;
+    if (request) {
+      const req = (await sql<RequestRow>`SELECT * FROM trade_requests WHERE id = ${request.id}::uuid FOR UPDATE`.execute(tx)).rows[0]!;
+      if (req.state !== 'open') throw new AppError('invalid_transition', `trade request ${req.id} is ${req.state}`, { state: req.state, action: 'agree' });
+    }
+    const id = uuidFromName(`negotiation:${row.id}:agreement`);
+    const offerBy = offer.by === 'buyer' ? row.buyer_id : row.seller_id;
+    const acceptBy = offer.by === 'buyer' ? row.seller_id : row.buyer_id;
+    const oPayload = offerPayload(row.id, offer.seq, offerBy, t);
+    const offerRow = await tx.selectFrom('negotiation_offers').select(['signature', 'delegated']).where('negotiation_id', '=', row.id).where('seq', '=', offer.seq).executeTakeFirstOrThrow();
+    const proof = {
+      offer: { payload: oPayload, signature: offerRow.signature, signedBy: offerBy, delegated: offerRow.delegated },
+      accept: { payload: acceptPayload(row.id, offer.seq, acceptBy, oPayload), signature: acceptSignature, signedBy: acceptBy },
+    };
+    const fundingDeadline = row.delivery_deadline;
+    const a = await tx.insertInto('agreements').values({
+      id, negotiation_id: row.id, request_id: row.request_id, listing_id: row.listing_id, buyer_id: row.buyer_id, seller_id: row.seller_id,
+      category: listing.category, price_per_unit: t.pricePerUnit, quantity: t.quantity, amount: t.pricePerUnit * BigInt(t.quantity),
+      sla_availability: t.sla.availability, sla_max_latency_ms: t.sla.maxLatencyMs, settlement_type: t.settlementType, state: 'pending_funding',
+      escrow_id: null, funding_deadline: fundingDeadline, delivery_deadline: row.delivery_deadline, review_window_ms: row.review_window_ms,
+      auto_release_at: null, delivery: json(null), dispute: json(null), resolution: json(null), proof: json(proof), created_at: now, updated_at: now,
+    }).returningAll().executeTakeFirstOrThrow();
+    await tx.updateTable('negotiations').set({ agreement_id: id }).where('id', '=', row.id).execute();
+    if (request) {
+      await tx.updateTable('trade_requests').set({ state: 'fulfilled', agreement_id: id, updated_at: now }).where('id', '=', request.id).execute();
+    }
+    await this.agreementEvent(tx, a.id, null, 'pending_funding', 'create', `agent:${acceptBy}`, { negotiationId: row.id }, now);
+    this.event(ctx.events, 'agreement.created', [row.buyer_id, row.seller_id], { agreementId: id, negotiationId: row.id, amount: a.amount.toString() });
+    return a;
+  }
+
+  // ---------------------------------------------------------------------------------------- agreements
+
+  async getAgreement(p: Principal, id: string): Promise<{ row: AgreementRow; escrow: EscrowView | null; events: { seq: bigint; from: string | null; to: string; action: string; actor: string; detail: unknown; at: Date }[] }> {
+    const row = await this.database.db.selectFrom('agreements').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('agreement', id);
+    if (p.kind !== 'admin' && !(p.kind === 'agent' && (p.agentId === row.buyer_id || p.agentId === row.seller_id))) {
+      throw new AppError('forbidden', 'only the parties of an agreement and the operator may read it');
+    }
+    const escrow = row.escrow_id ? await this.escrow.get(row.escrow_id) : null;
+    const ev = await this.database.db.selectFrom('agreement_events').selectAll().where('agreement_id', '=', id).orderBy('seq').execute();
+    return { row, escrow, events: ev.map((e) => ({ seq: e.seq, from: e.from_state, to: e.to_state, action: e.action, actor: e.actor, detail: e.detail, at: e.at })) };
+  }
+
+  /** Locks an agreement and checks the caller is one of the named parties (or the operator, when allowed). */
+  private async lockAgreement(tx: Tx, id: string, p: Principal, who: 'buyer' | 'seller' | 'party' | 'admin'): Promise<AgreementRow> {
+    const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+    if (!a) throw notFound('agreement', id);
+    const ok = who === 'admin' ? p.kind === 'admin'
+      : p.kind === 'agent' && ((who !== 'seller' && p.agentId === a.buyer_id) || (who !== 'buyer' && p.agentId === a.seller_id));
+    if (!ok) {
+      if (p.kind === 'anonymous') throw new AppError('unauthorized', 'an API key is required');
+      throw new AppError('forbidden', who === 'admin' ? 'only the operator resolves disputes' : `only the ${who === 'party' ? 'buyer or seller' : who} may do this`);
+    }
+    return a;
+  }
+
+  async fund(p: Principal, id: string): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'buyer');
+      return this.fundIn(tx, events, a, agentActor(a.buyer_id));
+    });
+  }
+
+  private async fundIn(tx: Tx, events: Events, a: AgreementRow, actor: EscrowActor): Promise<AgreementRow> {
+    const now = this.clock.now();
+    const immediate = a.settlement_type === 'immediate';
+    const to = nextAgreement(a.state, immediate ? 'fund_immediate' : 'fund');
+    if (a.delivery_deadline.getTime() <= now.getTime()) throw new AppError('invalid_transition', 'the delivery deadline has passed', { state: a.state, action: 'fund' });
+    const escrowId = uuidFromName(`agreement:${a.id}:escrow`);
+    await this.escrow.createIn(tx, {
+      id: escrowId, payerAgentId: a.buyer_id, payeeAgentId: a.seller_id, amount: a.amount, reference: `agreement:${a.id}`,
+      expiresAt: a.delivery_deadline, reviewWindowMs: Number(a.review_window_ms),
+    }, actor);
+    let released = a.released;
+    if (immediate) {
+      // Immediate settlement: funded and released in the same transaction (the buyer prepays).
+      await this.escrow.actIn(tx, escrowId, 'release', actor, { reason: 'immediate settlement' });
+      released = a.amount;
+    }
+    const out = await this.update(tx, a, { state: to, escrow_id: escrowId, released }, immediate ? 'fund_immediate' : 'fund', actorName(actor), null, now);
+    this.event(events, `agreement.${to === 'settled' ? 'settled' : 'funded'}`, [a.buyer_id, a.seller_id], { agreementId: a.id, escrowId });
+    if (immediate) await this.finish(tx, out, { success: true, paid: a.amount }, now);
+    return out;
+  }
+
+  async deliver(p: Principal, id: string, report: DeliveryReport): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'seller');
+      const now = this.clock.now();
+      const to = nextAgreement(a.state, 'deliver');
+      const e = await this.escrow.actIn(tx, a.escrow_id!, 'deliver', agentActor(a.seller_id), { reason: report.note ?? null });
+      const delivery = { ...report, reportedAt: now.toISOString() };
+      const out = await this.update(tx, a, { state: to, delivery: json(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
+      this.event(events, 'agreement.delivered', [a.buyer_id, a.seller_id], { agreementId: a.id, autoReleaseAt: e.autoReleaseAt?.toISOString() ?? null });
+      return out;
+    });
+  }
+
+  /** The buyer confirms: releases everything, or (milestone settlement) `amount` of it. */
+  async confirm(p: Principal, id: string, opts: { amount?: bigint | undefined; note?: string | undefined }): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'buyer');
+      const now = this.clock.now();
+      if (opts.amount !== undefined && a.settlement_type !== 'milestone') {
+        throw new AppError('validation_failed', 'partial releases are for milestone settlement', { errors: [{ field: 'body.amount', message: 'only for milestone settlement' }] });
+      }
+      const remaining = a.amount - a.released;
+      const partial = opts.amount !== undefined && opts.amount < remaining;
+      const to = nextAgreement(a.state, partial ? 'release_part' : 'confirm');
+      const e = await this.escrow.actIn(tx, a.escrow_id!, 'release', agentActor(a.buyer_id), { ...(opts.amount !== undefined ? { amount: opts.amount } : {}), reason: opts.note ?? null });
+      const released = e.released;
+      const out = await this.update(tx, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: (released - a.released).toString() }, now);
+      this.event(events, partial ? 'agreement.milestone_released' : 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, released: released.toString() });
+      if (!partial) await this.finish(tx, out, { success: true, paid: released }, now);
+      return out;
+    });
+  }
+
+  async dispute(p: Principal, id: string, input: { reason: string; evidence?: unknown }): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'party');
+      const now = this.clock.now();
+      const filedBy = (p as { agentId: string }).agentId;
+      const to = nextAgreement(a.state, 'dispute');
+      await this.escrow.actIn(tx, a.escrow_id!, 'dispute', agentActor(filedBy), { reason: input.reason });
+      const dispute = { filedBy, reason: input.reason, evidence: input.evidence ?? null, openedAt: now.toISOString(), fromState: a.state };
+      const out = await this.update(tx, a, { state: to, dispute: json(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
+      this.event(events, 'agreement.disputed', [a.buyer_id, a.seller_id], { agreementId: a.id, filedBy });
+      return out;
+    });
+  }
+
+  /** Operator decision on a dispute: release to the seller, refund the buyer, or split (`sellerAmount` gross to the seller). */
+  async resolve(p: Principal, id: string, input: { outcome: 'release' | 'refund' | 'split'; sellerAmount?: bigint | undefined; note?: string | undefined }): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'admin');
+      const now = this.clock.now();
+      const to = nextAgreement(a.state, 'resolve');
+      if (input.outcome === 'split' && input.sellerAmount === undefined) {
+        throw new AppError('validation_failed', 'a split needs sellerAmount', { errors: [{ field: 'body.sellerAmount', message: 'is required for a split' }] });
+      }
+      const before = await escrowIn(tx, a.escrow_id!);
+      const e = await this.escrow.actIn(tx, a.escrow_id!, `resolve_${input.outcome}`, { kind: 'admin' }, {
+        ...(input.sellerAmount !== undefined ? { payeeAmount: input.sellerAmount } : {}), reason: input.note ?? null,
+      });
+      const paid = e.released - before.released;
+      const resolution = { outcome: input.outcome, toSeller: paid.toString(), toBuyer: (e.refunded - before.refunded).toString(), note: input.note ?? null, resolvedAt: now.toISOString() };
+      const out = await this.update(tx, a, { state: to, released: e.released, resolution: json(resolution) }, 'resolve', 'admin', resolution, now);
+      const d = a.dispute as { filedBy?: string } | null;
+      await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome: input.outcome, at: now });
+      await this.finish(tx, out, { success: input.outcome !== 'refund', paid: e.released }, now);
+      this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome: input.outcome });
+      return out;
+    });
+  }
+
+  /** Timers: unfunded agreements past their deadline are cancelled, undelivered ones refunded, reviewed ones released. */
+  async runTimers(limit = 200): Promise<{ cancelled: number; refunded: number; settled: number }> {
+    const now = this.clock.now();
+    const db = this.database.db;
+    const due = await db.selectFrom('agreements').select(['id', 'state']).where((eb) => eb.or([
+      eb.and([eb('state', '=', 'pending_funding'), eb('funding_deadline', '<=', now)]),
+      eb.and([eb('state', '=', 'funded'), eb('delivery_deadline', '<=', now)]),
+      eb.and([eb('state', '=', 'delivered'), eb('auto_release_at', '<=', now)]),
+    ])).orderBy('updated_at').limit(limit).execute();
+    const out = { cancelled: 0, refunded: 0, settled: 0 };
+    for (const { id } of due) {
+      const r = await this.tx(async (tx, events) => {
+        const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+        if (!a) return null;
+        const t = this.clock.now();
+        const system: EscrowActor = { kind: 'system' };
+        if (a.state === 'pending_funding' && a.funding_deadline.getTime() <= t.getTime()) {
+          const u = await this.update(tx, a, { state: nextAgreement(a.state, 'cancel') }, 'cancel', 'system', { reason: 'not funded before the deadline' }, t);
+          await this.finish(tx, u, null, t);
+          this.event(events, 'agreement.cancelled', [a.buyer_id, a.seller_id], { agreementId: a.id });
+          return 'cancelled' as const;
+        }
+        if (a.state === 'funded' && a.delivery_deadline.getTime() <= t.getTime()) {
+          // The escrow's own timer may have expired it already; either way the buyer is refunded once.
+          let e = await escrowIn(tx, a.escrow_id!);
+          if (e.state === 'held') e = await this.escrow.actIn(tx, a.escrow_id!, 'expire', system, { reason: 'delivery deadline passed' });
+          const u = await this.update(tx, a, { state: nextAgreement(a.state, 'expire') }, 'expire', 'system', { refunded: e.refunded.toString() }, t);
+          await this.finish(tx, u, { success: false, paid: 0n }, t);
+          this.event(events, 'agreement.refunded', [a.buyer_id, a.seller_id], { agreementId: a.id, reason: 'delivery deadline passed' });
+          return 'refunded' as const;
+        }
+        if (a.state === 'delivered' && a.auto_release_at && a.auto_release_at.getTime() <= t.getTime()) {
+          let e = await escrowIn(tx, a.escrow_id!);
+          if (e.state === 'delivered') e = await this.escrow.actIn(tx, a.escrow_id!, 'auto_release', system);
+          const u = await this.update(tx, a, { state: nextAgreement(a.state, 'auto_release'), released: e.released }, 'auto_release', 'system', null, t);
+          await this.finish(tx, u, { success: true, paid: e.released }, t);
+          this.event(events, 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, auto: true });
+          return 'settled' as const;
+        }
+        return null;
+      });
+      if (r) out[r]++;
+    }
+    return out;
+  }
+
+  /** The agreement ended: its capacity goes back to the listing and the outcome becomes reputation evidence. */
+  private async finish(tx: Tx, a: AgreementRow, outcome: { success: boolean; paid: bigint } | null, now: Date): Promise<void> {
+    if (!TERMINAL_AGREEMENT.has(a.state as AgreementState)) return;
+    await this.releaseCapacity(tx, a, now);
+    await tx.updateTable('agreements').set({ capacity_released: true }).where('id', '=', a.id).execute();
+    if (!outcome) return;
+    const d = a.delivery as DeliveryReport | null;
+    const latencyMs = d?.latencyMs ?? null;
+    const slaMet = d && (d.latencyMs !== undefined || d.availability !== undefined)
+      ? (d.latencyMs === undefined || d.latencyMs <= a.sla_max_latency_ms) && (d.availability === undefined || d.availability >= a.sla_availability)
+      : null;
+    await this.reputation.recordTradeOutcome(tx, {
+      tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, success: outcome.success, amount: outcome.success ? outcome.paid : 0n,
+      category: a.category, latencyMs, accuracy: d?.accuracy ?? null, slaMet, at: now,
+    });
+  }
+
+  private async update(tx: Tx, a: AgreementRow, set: Record<string, unknown>, action: string, actor: string, detail: unknown, now: Date): Promise<AgreementRow> {
+    const out = await tx.updateTable('agreements').set({ ...set, version: a.version + 1, updated_at: now }).where('id', '=', a.id).returningAll().executeTakeFirstOrThrow();
+    await this.agreementEvent(tx, a.id, a.state, out.state, action, actor, detail, now);
+    return out;
+  }
+
+  private async agreementEvent(tx: Tx, agreementId: string, from: string | null, to: string, action: string, actor: string, detail: unknown, at: Date): Promise<void> {
+    await tx.insertInto('agreement_events').values({ agreement_id: agreementId, from_state: from, to_state: to, action, actor, detail: json(detail ?? null), at }).execute();
+  }
+}
+
+interface MoveCtx {
+  row: NegotiationRow;
+  listing: ListingRow;
+  request: RequestRow | undefined;
+  agentId: string;
+  role: Role;
+  events: Events;
+}
+
+/** The escrow's amounts read inside the caller's transaction (never through another connection). */
+async function escrowIn(tx: Tx, id: string): Promise<{ state: string; released: bigint; refunded: bigint }> {
+  return tx.selectFrom('escrows').select(['state', 'released', 'refunded']).where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+const actorName = (a: EscrowActor) => (a.kind === 'agent' ? `agent:${a.agentId}` : a.kind);

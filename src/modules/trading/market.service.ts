@@ -1,0 +1,386 @@
+/**
+ * Listings, trade requests and matching. The market is answered from an in-memory ListingIndex kept in
+ * step with the database: before each match the index loads the listings changed since its watermark
+ * (minus a margin for transactions that committed late), and a job refreshes sellers' trust scores.
+ * The index only ranks: capacity is re-checked under lock when an agreement is made.
+ */
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type { Clock } from '../../platform/clock.js';
+import { uuidFromName, uuidv7 } from '../../platform/ids.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
+import type { Principal } from '../../platform/http/auth.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import type { ReputationPort } from '../reputation/reputation.port.js';
+import { ListingIndex, normaliseWeights, type MatchResult, type MatchWeights } from './matching.js';
+import { mulberry32 } from './rng.js';
+import { nextRequestState, type RequestAction, type RequestState } from './trading.states.js';
+import type { Category, ListingSpec, RequestSpec, Sla, Unit, Urgency } from './trading.types.js';
+import {
+  json, requestWeights, toMatchListing, toTradeRequest, type ListingRow, type RequestRow, type StoredDelegation,
+} from './trading.repository.js';
+import type { TradingEventBus } from './trading.stream.js';
+import { strategyOf } from './deals.service.js';
+
+/** Listings changed within this margin before the watermark are read again (late commits). */
+const SYNC_MARGIN_MS = 5000;
+
+export interface ListingInput {
+  category: Category;
+  spec: ListingSpec;
+  unit: Unit;
+  pricePerUnit: bigint;
+  capacity: number;
+  region: string;
+  sla: Sla;
+  validFrom?: Date | undefined;
+  validUntil: Date;
+  status?: 'active' | 'paused' | undefined;
+  negotiation?: StoredDelegation | null | undefined;
+}
+
+export interface ListingPatch {
+  pricePerUnit?: bigint | undefined;
+  capacity?: number | undefined;
+  sla?: Sla | undefined;
+  validUntil?: Date | undefined;
+  status?: 'active' | 'paused' | undefined;
+  negotiation?: StoredDelegation | null | undefined;
+}
+
+export interface RequestInput {
+  category: Category;
+  spec: RequestSpec;
+  quantity: number;
+  budgetMin?: bigint | undefined;
+  budgetMax: bigint;
+  allowedRegions?: string[] | undefined;
+  excludedRegions?: string[] | undefined;
+  maxLatencyMs?: number | undefined;
+  minTrustScore?: number | undefined;
+  deadline: Date;
+  urgency?: Urgency | undefined;
+  weights?: Partial<MatchWeights> | undefined;
+  explorationShare?: number | undefined;
+}
+
+const invalid = (field: string, message: string) => new AppError('validation_failed', `${field} ${message}`, { errors: [{ field, message }] });
+
+export function transitionError(what: string, from: string, action: string): AppError {
+  return new AppError('invalid_transition', `cannot ${action} a ${what} that is ${from}`, { state: from, action });
+}
+
+export function nextRequest(from: string, action: RequestAction): RequestState {
+  const to = nextRequestState(from as RequestState, action);
+  if (!to) throw transitionError('trade request', from, action);
+  return to;
+}
+
+/** The in-memory market, synchronised from the database. */
+export class MarketIndex {
+  readonly index = new ListingIndex();
+  private watermark: number | null = null;
+  private readonly trust = new Map<string, number>();
+  private readonly sellerInfo = new Map<string, { createdAt: number; completedTrades: number }>();
+  private syncing: Promise<void> | null = null;
+
+  constructor(private readonly database: Database, private readonly reputation: ReputationPort) {}
+
+  /** Loads listings changed since the last sync (all on the first call). Concurrent callers share one sync. */
+  sync(): Promise<void> {
+    if (!this.syncing) {
+      this.syncing = this.doSync().finally(() => {
+        this.syncing = null;
+      });
+    }
+    return this.syncing;
+  }
+
+  private async doSync(): Promise<void> {
+    const db = this.database.db;
+    let q = db.selectFrom('trading_listings').selectAll();
+    if (this.watermark !== null) q = q.where('updated_at', '>=', new Date(this.watermark - SYNC_MARGIN_MS));
+    const rows = await q.execute();
+    if (rows.length === 0) return;
+    const sellers = [...new Set(rows.map((r) => r.seller_id))];
+    const unknown = sellers.filter((s) => !this.trust.has(s));
+    if (unknown.length) {
+      const scores = await this.reputation.trustScores(unknown);
+      for (const s of unknown) this.trust.set(s, scores.get(s) ?? 0);
+    }
+    await this.loadSellerInfo(sellers);
+    let max = this.watermark ?? 0;
+    for (const r of rows) {
+      if (r.status === 'withdrawn') this.index.remove(r.id);
+      else this.index.upsert(this.listingOf(r));
+      max = Math.max(max, r.updated_at.getTime());
+    }
+    this.watermark = max;
+  }
+
+  private async loadSellerInfo(sellers: string[]): Promise<void> {
+    if (!sellers.length) return;
+    const db = this.database.db;
+    const [agents, trades] = await Promise.all([
+      db.selectFrom('agents').select(['id', 'created_at']).where('id', 'in', sellers).execute(),
+      db.selectFrom('agreements').select(['seller_id', (eb) => eb.fn.countAll<string | number | bigint>().as('n')])
+        .where('seller_id', 'in', sellers).where('state', 'in', ['settled', 'resolved']).groupBy('seller_id').execute(),
+    ]);
+    const counts = new Map(trades.map((t) => [t.seller_id, Number(t.n)]));
+    for (const a of agents) this.sellerInfo.set(a.id, { createdAt: a.created_at.getTime(), completedTrades: counts.get(a.id) ?? 0 });
+  }
+
+  private listingOf(r: ListingRow) {
+    const info = this.sellerInfo.get(r.seller_id);
+    return toMatchListing(r, { trust: this.trust.get(r.seller_id) ?? 0, createdAt: info?.createdAt ?? 0, completedTrades: info?.completedTrades });
+  }
+
+  /** Re-reads every indexed seller's trust score and completed trades; re-indexes listings whose seller changed. */
+  async refreshSellers(): Promise<number> {
+    await this.sync();
+    const sellers = [...new Set([...this.index.listings()].map((l) => l.sellerId))];
+    if (!sellers.length) return 0;
+    const scores = await this.reputation.trustScores(sellers);
+    await this.loadSellerInfo(sellers);
+    let changed = 0;
+    for (const l of [...this.index.listings()]) {
+      const trust = scores.get(l.sellerId) ?? 0;
+      const info = this.sellerInfo.get(l.sellerId);
+      this.trust.set(l.sellerId, trust);
+      if (l.sellerTrust !== trust || (info && l.sellerCompletedTrades !== info.completedTrades)) {
+        this.index.upsert({ ...l, sellerTrust: trust, ...(info ? { sellerCompletedTrades: info.completedTrades } : {}) });
+        changed++;
+      }
+    }
+    return changed;
+  }
+
+  trustOf(sellerId: string): number {
+    return this.trust.get(sellerId) ?? 0;
+  }
+}
+
+export class MarketService {
+  readonly market: MarketIndex;
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    reputation: ReputationPort,
+    private readonly bus: TradingEventBus,
+  ) {
+    this.market = new MarketIndex(database, reputation);
+  }
+
+  // ------------------------------------------------------------------------------------------- listings
+
+  async createListing(sellerId: string, input: ListingInput, id?: string): Promise<ListingRow> {
+    const now = this.clock.now();
+    const validFrom = input.validFrom ?? now;
+    if (input.validUntil.getTime() <= validFrom.getTime()) throw invalid('body.validUntil', 'must be after validFrom');
+    if (input.validUntil.getTime() <= now.getTime()) throw invalid('body.validUntil', 'must be in the future');
+    checkListingSpec(input.category, input.spec);
+    if (input.negotiation) checkDelegation('seller', input.negotiation, input.pricePerUnit);
+    const row = await this.database.db.insertInto('trading_listings').values({
+      id: id ?? uuidv7(this.clock), seller_id: sellerId, category: input.category, spec: json(input.spec), unit: input.unit,
+      price_per_unit: input.pricePerUnit, capacity_total: input.capacity, region: input.region,
+      sla_availability: input.sla.availability, sla_max_latency_ms: input.sla.maxLatencyMs, valid_from: validFrom,
+      valid_until: input.validUntil, status: input.status ?? 'active', auto_negotiation: json(input.negotiation ?? null),
+      created_at: now, updated_at: now,
+    }).returningAll().executeTakeFirstOrThrow();
+    this.bus.publish({ type: 'listing.created', agentIds: [sellerId], data: { listingId: row.id }, at: now.toISOString() });
+    return row;
+  }
+
+  async getListing(id: string): Promise<ListingRow> {
+    const r = await this.database.db.selectFrom('trading_listings').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) throw notFound('listing', id);
+    return r;
+  }
+
+  async listListings(q: { category?: string | undefined; sellerId?: string | undefined; status?: string | undefined; region?: string | undefined; limit: number; cursor?: string | undefined }) {
+    const after = decodeCursor(q.cursor, 1);
+    let s = this.database.db.selectFrom('trading_listings').selectAll().orderBy('id').limit(q.limit + 1);
+    if (q.category) s = s.where('category', '=', q.category);
+    if (q.sellerId) s = s.where('seller_id', '=', q.sellerId);
+    if (q.status) s = s.where('status', '=', q.status);
+    if (q.region) s = s.where('region', '=', q.region);
+    if (after) s = s.where('id', '>', String(after[0]));
+    const rows = await s.execute();
+    const page = rows.slice(0, q.limit);
+    return { rows: page, nextCursor: rows.length > q.limit ? encodeCursor([page[page.length - 1]!.id]) : null };
+  }
+
+  async updateListing(p: Principal, id: string, patch: ListingPatch): Promise<ListingRow> {
+    const now = this.clock.now();
+    const row = await this.database.transaction(async (tx) => {
+      const cur = (await sql<ListingRow>`SELECT * FROM trading_listings WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+      if (!cur) throw notFound('listing', id);
+      assertOwner(p, cur.seller_id);
+      if (cur.status === 'withdrawn') throw transitionError('listing', 'withdrawn', 'update');
+      if (patch.capacity !== undefined && patch.capacity < cur.capacity_reserved) {
+        throw new AppError('conflict', `capacity cannot go below the ${cur.capacity_reserved} units reserved by agreements`);
+      }
+      const validUntil = patch.validUntil ?? cur.valid_until;
+      if (validUntil.getTime() <= cur.valid_from.getTime()) throw invalid('body.validUntil', 'must be after validFrom');
+      const price = patch.pricePerUnit ?? cur.price_per_unit;
+      const negotiation = patch.negotiation === undefined ? (cur.auto_negotiation as StoredDelegation | null) : patch.negotiation;
+      if (negotiation) checkDelegation('seller', negotiation, price);
+      return tx.updateTable('trading_listings').set({
+        price_per_unit: price, capacity_total: patch.capacity ?? cur.capacity_total,
+        sla_availability: patch.sla?.availability ?? cur.sla_availability, sla_max_latency_ms: patch.sla?.maxLatencyMs ?? cur.sla_max_latency_ms,
+        valid_until: validUntil, status: patch.status ?? cur.status, auto_negotiation: json(negotiation ?? null),
+        version: cur.version + 1, updated_at: now,
+      }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    });
+    this.bus.publish({ type: 'listing.updated', agentIds: [row.seller_id], data: { listingId: id, status: row.status }, at: now.toISOString() });
+    return row;
+  }
+
+  async withdrawListing(p: Principal, id: string): Promise<ListingRow> {
+    const now = this.clock.now();
+    const row = await this.database.transaction(async (tx) => {
+      const cur = (await sql<ListingRow>`SELECT * FROM trading_listings WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+      if (!cur) throw notFound('listing', id);
+      assertOwner(p, cur.seller_id);
+      if (cur.status === 'withdrawn') return cur;
+      return tx.updateTable('trading_listings').set({ status: 'withdrawn', version: cur.version + 1, updated_at: now })
+        .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    });
+    this.bus.publish({ type: 'listing.withdrawn', agentIds: [row.seller_id], data: { listingId: id }, at: now.toISOString() });
+    return row;
+  }
+
+  // ----------------------------------------------------------------------------------- trade requests
+
+  async createRequest(buyerId: string, input: RequestInput, id?: string): Promise<{ row: RequestRow; notified: string[] }> {
+    const now = this.clock.now();
+    if (input.deadline.getTime() <= now.getTime()) throw invalid('body.deadline', 'must be in the future');
+    const budgetMin = input.budgetMin ?? 0n;
+    if (budgetMin > input.budgetMax) throw invalid('body.budget.min', 'must not exceed budget.max');
+    if (input.weights) {
+      try { normaliseWeights(input.weights); } catch (e) { throw invalid('body.weights', (e as Error).message); }
+    }
+    const row = await this.database.db.insertInto('trade_requests').values({
+      id: id ?? uuidv7(this.clock), buyer_id: buyerId, category: input.category, spec: json(input.spec), quantity: input.quantity,
+      budget_min: budgetMin, budget_max: input.budgetMax, allowed_regions: input.allowedRegions ?? null,
+      excluded_regions: input.excludedRegions ?? null, max_latency_ms: input.maxLatencyMs ?? null,
+      min_trust_score: input.minTrustScore ?? null, deadline: input.deadline, urgency: input.urgency ?? 'normal',
+      weights: json(input.weights ?? null), exploration_share: input.explorationShare ?? 0, state: 'open', agreement_id: null,
+      created_at: now, updated_at: now,
+    }).returningAll().executeTakeFirstOrThrow();
+    // Broadcast to the sellers whose listings match (top 50 by score: the ones with a real chance).
+    let notified: string[] = [];
+    try {
+      const res = await this.match(row, { limit: 50, diagnostics: 'never', exploration: false });
+      notified = [...new Set(res.candidates.map((c) => c.sellerId))];
+      const at = now.toISOString();
+      for (const c of res.candidates) {
+        this.bus.publish({
+          type: 'trade_request.created', agentIds: [c.sellerId],
+          data: { requestId: row.id, listingId: c.listingId, category: row.category, quantity: row.quantity, deadline: row.deadline.toISOString(), urgency: row.urgency, score: c.score },
+          at,
+        });
+      }
+    } catch {
+      /* the broadcast is best effort: the request exists either way */
+    }
+    this.bus.publish({ type: 'trade_request.created', agentIds: [buyerId], data: { requestId: row.id, notifiedSellers: notified.length }, at: now.toISOString() });
+    return { row, notified };
+  }
+
+  async getRequest(id: string): Promise<RequestRow> {
+    const r = await this.database.db.selectFrom('trade_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) throw notFound('trade request', id);
+    return r;
+  }
+
+  async cancelRequest(p: Principal, id: string): Promise<RequestRow> {
+    return this.database.transaction(async (tx) => {
+      const cur = (await sql<RequestRow>`SELECT * FROM trade_requests WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+      if (!cur) throw notFound('trade request', id);
+      assertOwner(p, cur.buyer_id);
+      const to = nextRequest(cur.state, 'cancel');
+      return tx.updateTable('trade_requests').set({ state: to, updated_at: this.clock.now() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    });
+  }
+
+  /** Top matches of a request with score breakdowns; diagnostics when fewer than `limit` qualify. */
+  async match(r: RequestRow, opts: { limit?: number; diagnostics?: 'auto' | 'always' | 'never'; exploration?: boolean } = {}): Promise<MatchResult> {
+    await this.market.sync();
+    const share = opts.exploration === false ? 0 : r.exploration_share;
+    const weights = requestWeights(r);
+    return this.market.index.match(toTradeRequest(r), {
+      now: this.clock.now().getTime(),
+      limit: opts.limit ?? 5,
+      ...(weights ? { weights } : {}),
+      diagnostics: opts.diagnostics ?? 'auto',
+      // Exploration draws are seeded by the request: the same request always gets the same answer.
+      ...(share > 0 ? { explorationShare: share, rng: mulberry32(seedOf(r.id)) } : {}),
+    });
+  }
+
+  /** Expires open requests past their deadline. */
+  async expireRequests(limit = 200): Promise<number> {
+    const now = this.clock.now();
+    const rows = await this.database.db.updateTable('trade_requests').set({ state: 'expired', updated_at: now })
+      .where('id', 'in', (eb) => eb.selectFrom('trade_requests').select('id').where('state', '=', 'open').where('deadline', '<=', now).limit(limit))
+      .where('state', '=', 'open').returning(['id', 'buyer_id']).execute();
+    for (const r of rows) this.bus.publish({ type: 'trade_request.expired', agentIds: [r.buyer_id], data: { requestId: r.id }, at: now.toISOString() });
+    return rows.length;
+  }
+
+  /** The agent profile's status section. */
+  async profileStatus(agentId: string): Promise<Record<string, unknown>> {
+    const db = this.database.db;
+    const now = this.clock.now();
+    const mine = await db.selectFrom('trading_listings').selectAll().where('seller_id', '=', agentId).where('status', '=', 'active')
+      .where('valid_until', '>', now).execute();
+    const availableCapacity = mine.reduce((s, l) => s + (l.capacity_total - l.capacity_reserved), 0);
+    let priceTier: string | null = null;
+    if (mine.length) {
+      // Mean of the agent's prices relative to each category's mean active price.
+      const cats = [...new Set(mine.map((l) => l.category))];
+      const avgs = await db.selectFrom('trading_listings').select(['category', (eb) => eb.fn.avg<string | number>('price_per_unit').as('avg')])
+        .where('status', '=', 'active').where('category', 'in', cats).groupBy('category').execute();
+      const avg = new Map(avgs.map((a) => [a.category, Number(a.avg)]));
+      const ratio = mine.reduce((s, l) => s + Number(l.price_per_unit) / (avg.get(l.category) || 1), 0) / mine.length;
+      priceTier = ratio < 0.85 ? 'budget' : ratio > 1.15 ? 'premium' : 'standard';
+    }
+    const best = mine.reduce<ListingRow | null>((b, l) => (!b || l.sla_availability > b.sla_availability ? l : b), null);
+    return {
+      activeListings: mine.length,
+      ...(mine.length ? { availableCapacity } : {}),
+      priceTier,
+      ...(best ? { sla: { availability: best.sla_availability, maxLatencyMs: best.sla_max_latency_ms } } : {}),
+    };
+  }
+}
+
+function seedOf(id: string): number {
+  return Number.parseInt(uuidFromName(`explore:${id}`).slice(0, 8), 16);
+}
+
+function assertOwner(p: Principal, ownerId: string): void {
+  if (p.kind === 'admin') return;
+  if (p.kind === 'agent' && p.agentId === ownerId) return;
+  if (p.kind === 'anonymous') throw new AppError('unauthorized', 'an API key is required');
+  throw new AppError('forbidden', 'only the owner or the operator may change this');
+}
+
+function checkListingSpec(category: Category, spec: ListingSpec): void {
+  if ((category === 'gpu_compute' || category === 'training') && (!spec.gpuModel || spec.vramGb === undefined)) {
+    throw invalid('body.spec', `a ${category} listing needs gpuModel and vramGb`);
+  }
+  if ((category === 'inference' || category === 'model_services') && !spec.modelName) {
+    throw invalid('body.spec', `a ${category} listing needs modelName`);
+  }
+}
+
+export function checkDelegation(role: 'buyer' | 'seller', d: StoredDelegation, defaultTarget: bigint): void {
+  try {
+    strategyOf(role, d, defaultTarget);
+  } catch (e) {
+    throw invalid(role === 'seller' ? 'body.negotiation' : 'body.delegate', (e as Error).message);
+  }
+}

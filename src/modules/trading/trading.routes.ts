@@ -1,0 +1,377 @@
+/** HTTP API of the trading module: listings, trade requests, matches, negotiations, agreements, stream. */
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AuthHeader, IdParams, Page, errors } from '../../platform/http/schemas.js';
+import { AppError } from '../../platform/http/errors.js';
+import { requireAgent, type Principal } from '../../platform/http/auth.js';
+import { formatAmount, parseAmount } from '../../platform/money.js';
+import type { EscrowView } from '../ledger/escrow.service.js';
+import type { MatchResult } from './matching.js';
+import { turnOf } from './negotiation.js';
+import type { TradingService } from './trading.module.js';
+import type { AgreementRow, ListingRow, RequestRow, StoredDelegation } from './trading.repository.js';
+import type { NegotiationView, OfferInput } from './deals.service.js';
+import { offerPayload } from './trading.signing.js';
+import type { Terms } from './trading.types.js';
+import {
+  AcceptBody, AgreementSchema, ConfirmBody, DeliverBody, DisputeBody, ListingCreate, ListingPatchSchema, ListingQuery, ListingSchema,
+  MatchesSchema, NegotiationCreateBody, NegotiationSchema, OfferBody, ReasonBody, RequestCreate, RequestSchema, ResolveBody,
+} from './trading.schemas.js';
+import type { TradingEvent } from './trading.stream.js';
+
+const IdemHeader = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Makes the request safe to retry' })) });
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const isOwner = (p: Principal, id: string) => p.kind === 'admin' || (p.kind === 'agent' && p.agentId === id);
+
+function amountField(field: string, s: string): bigint {
+  const v = parseAmount(s);
+  if (v <= 0n) throw new AppError('validation_failed', `${field} must be greater than zero`, { errors: [{ field, message: 'must be > 0' }] });
+  return v;
+}
+
+function delegationOf(field: string, d: { strategy: string; beta?: number | undefined; reservationPrice: string; targetPrice?: string | undefined } | null | undefined): StoredDelegation | null | undefined {
+  if (d === undefined || d === null) return d;
+  return {
+    strategy: d.strategy, ...(d.beta !== undefined ? { beta: d.beta } : {}),
+    ...(d.targetPrice !== undefined ? { targetPrice: amountField(`${field}.targetPrice`, d.targetPrice).toString() } : {}),
+    reservationPrice: amountField(`${field}.reservationPrice`, d.reservationPrice).toString(),
+  };
+}
+
+export function listingJson(r: ListingRow, viewer: Principal) {
+  const d = r.auto_negotiation as StoredDelegation | null;
+  return {
+    id: r.id, sellerId: r.seller_id, category: r.category, spec: r.spec as Record<string, unknown>, unit: r.unit, pricePerUnit: formatAmount(r.price_per_unit),
+    capacity: { total: r.capacity_total, reserved: r.capacity_reserved, available: r.capacity_total - r.capacity_reserved }, region: r.region,
+    sla: { availability: r.sla_availability, maxLatencyMs: r.sla_max_latency_ms }, validFrom: r.valid_from.toISOString(), validUntil: r.valid_until.toISOString(),
+    status: r.status, autoNegotiates: d !== null,
+    ...(isOwner(viewer, r.seller_id) ? { negotiation: d ? { ...d, reservationPrice: formatAmount(BigInt(d.reservationPrice)) } : null } : {}),
+    createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+function requestJson(r: RequestRow, viewer: Principal, notified?: number) {
+  const own = isOwner(viewer, r.buyer_id);
+  return {
+    id: r.id, buyerId: r.buyer_id, category: r.category, spec: r.spec as Record<string, unknown>, quantity: r.quantity,
+    ...(own ? { budget: { min: formatAmount(r.budget_min), max: formatAmount(r.budget_max) }, weights: r.weights as Record<string, number> | null } : {}),
+    allowedRegions: r.allowed_regions, excludedRegions: r.excluded_regions, maxLatencyMs: r.max_latency_ms, minTrustScore: r.min_trust_score,
+    deadline: r.deadline.toISOString(), urgency: r.urgency, explorationShare: r.exploration_share, state: r.state, agreementId: r.agreement_id,
+    ...(notified !== undefined ? { notifiedSellers: notified } : {}), createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+const termsJson = (t: Terms) => ({ pricePerUnit: formatAmount(t.pricePerUnit), quantity: t.quantity, sla: t.sla, settlementType: t.settlementType });
+
+function negotiationJson(v: NegotiationView) {
+  const { row, offers, state } = v;
+  return {
+    id: row.id, requestId: row.request_id, listingId: row.listing_id, buyerId: row.buyer_id, sellerId: row.seller_id, status: row.status,
+    turn: turnOf(state), maxRounds: row.max_rounds, roundsLeft: Math.max(0, row.max_rounds - offers.length), deadline: row.deadline.toISOString(),
+    deliveryDeadline: row.delivery_deadline.toISOString(), requireSignatures: row.require_signatures,
+    delegated: { buyer: row.buyer_delegation !== null, seller: row.seller_delegation !== null },
+    offers: state.offers.map((o, i) => {
+      const r = offers[i]!;
+      return {
+        seq: o.seq, by: o.by, agentId: r.by_agent, terms: termsJson(o.terms), signature: r.signature, delegated: r.delegated,
+        signingPayload: offerPayload(row.id, o.seq, r.by_agent, o.terms), at: r.created_at.toISOString(),
+      };
+    }),
+    acceptedSeq: row.accepted_seq, agreementId: row.agreement_id, endedBy: row.ended_by, endReason: row.end_reason, endedAt: iso(row.ended_at),
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+function agreementJson(a: AgreementRow, extra?: { escrow: EscrowView | null; events: { seq: bigint; from: string | null; to: string; action: string; actor: string; detail: unknown; at: Date }[] }) {
+  return {
+    id: a.id, negotiationId: a.negotiation_id, requestId: a.request_id, listingId: a.listing_id, buyerId: a.buyer_id, sellerId: a.seller_id,
+    terms: termsJson({ pricePerUnit: a.price_per_unit, quantity: a.quantity, sla: { availability: a.sla_availability, maxLatencyMs: a.sla_max_latency_ms }, settlementType: a.settlement_type as Terms['settlementType'] }),
+    amount: formatAmount(a.amount), released: formatAmount(a.released), state: a.state, escrowId: a.escrow_id,
+    fundingDeadline: a.funding_deadline.toISOString(), deliveryDeadline: a.delivery_deadline.toISOString(), reviewWindowSeconds: Number(a.review_window_ms) / 1000,
+    autoReleaseAt: iso(a.auto_release_at), delivery: a.delivery as Record<string, unknown> | null, dispute: a.dispute as Record<string, unknown> | null,
+    resolution: a.resolution as Record<string, unknown> | null, proof: a.proof as Record<string, unknown>,
+    ...(extra ? {
+      escrow: extra.escrow ? { state: extra.escrow.state, released: formatAmount(extra.escrow.released), refunded: formatAmount(extra.escrow.refunded), fees: formatAmount(extra.escrow.fees), remaining: formatAmount(extra.escrow.remaining) } : null,
+      events: extra.events.map((e) => ({ seq: e.seq.toString(), from: e.from, to: e.to, action: e.action, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
+    } : {}),
+    createdAt: a.created_at.toISOString(), updatedAt: a.updated_at.toISOString(),
+  };
+}
+
+function matchesJson(m: MatchResult, viewer: Principal, rows: Map<string, ListingRow>) {
+  return {
+    requestId: m.requestId,
+    candidates: m.candidates.map((c) => ({
+      rank: c.rank, listingId: c.listingId, sellerId: c.sellerId, pricePerUnit: formatAmount(c.pricePerUnit), score: c.score, breakdown: c.breakdown,
+      newcomer: c.newcomer, viaExploration: c.viaExploration, listing: listingJson(rows.get(c.listingId)!, viewer),
+    })),
+    qualified: m.qualified, qualifiedExact: m.qualifiedExact, weights: m.weights, exploration: m.exploration, diagnostics: m.diagnostics,
+  };
+}
+
+function offerInput(b: { pricePerUnit?: string | undefined; quantity?: number | undefined; sla?: { availability: number; maxLatencyMs: number } | undefined; settlementType?: 'immediate' | 'escrow' | 'milestone' | undefined; signature?: string | undefined }): OfferInput {
+  return {
+    ...(b.pricePerUnit !== undefined ? { pricePerUnit: amountField('body.pricePerUnit', b.pricePerUnit) } : {}),
+    quantity: b.quantity, sla: b.sla, settlementType: b.settlementType, signature: b.signature,
+  };
+}
+
+export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: TradingService }) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { market, deals } = opts.trading;
+  const tags = ['trading'];
+
+  // --------------------------------------------------------------------------------------- listings
+  app.post('/v1/listings', {
+    schema: {
+      tags, summary: 'Create a listing (seller)', headers: IdemHeader, body: ListingCreate, security: AuthHeader,
+      description: 'A seller\'s offer: category, specification, unit price, capacity, region, SLA and validity. With `negotiation`, the service negotiates for the seller between the listing price and a private reservation price.',
+      response: { 201: ListingSchema, ...errors(400, 401, 403, 409) },
+    },
+    config: { auth: 'agent' },
+  }, async (req, reply) => {
+    const seller = requireAgent(req.principal);
+    const b = req.body;
+    const row = await market.createListing(seller, {
+      category: b.category as ListingRow['category'] as never, spec: b.spec, unit: b.unit as never, pricePerUnit: amountField('body.pricePerUnit', b.pricePerUnit),
+      capacity: b.capacity, region: b.region, sla: b.sla, validFrom: b.validFrom ? new Date(b.validFrom) : undefined, validUntil: new Date(b.validUntil),
+      status: b.status, negotiation: delegationOf('body.negotiation', b.negotiation),
+    });
+    return reply.code(201).header('location', `/v1/listings/${row.id}`).send(listingJson(row, req.principal));
+  });
+
+  app.get('/v1/listings', {
+    schema: { tags, summary: 'Browse listings', querystring: ListingQuery, response: { 200: Page(ListingSchema), ...errors(400) } },
+    config: { auth: 'public' },
+  }, async (req) => {
+    const q = req.query;
+    const { rows, nextCursor } = await market.listListings({ category: q.category, sellerId: q.sellerId, status: q.status, region: q.region, limit: q.limit ?? 50, cursor: q.cursor });
+    return { data: rows.map((r) => listingJson(r, req.principal)), nextCursor };
+  });
+
+  app.get('/v1/listings/:id', {
+    schema: { tags, summary: 'Get a listing', params: IdParams, response: { 200: ListingSchema, ...errors(400, 404) } },
+    config: { auth: 'public' },
+  }, async (req) => listingJson(await market.getListing(req.params.id), req.principal));
+
+  app.patch('/v1/listings/:id', {
+    schema: {
+      tags, summary: 'Update a listing (price, capacity, SLA, validity, pause/resume)', params: IdParams, headers: IdemHeader, body: ListingPatchSchema, security: AuthHeader,
+      description: 'Capacity cannot go below what agreements have reserved (409); a withdrawn listing cannot change (409).',
+      response: { 200: ListingSchema, ...errors(400, 401, 403, 404, 409) },
+    },
+    config: { auth: 'authenticated' },
+  }, async (req) => {
+    const b = req.body;
+    const row = await market.updateListing(req.principal, req.params.id, {
+      pricePerUnit: b.pricePerUnit !== undefined ? amountField('body.pricePerUnit', b.pricePerUnit) : undefined, capacity: b.capacity, sla: b.sla,
+      validUntil: b.validUntil ? new Date(b.validUntil) : undefined, status: b.status, negotiation: delegationOf('body.negotiation', b.negotiation),
+    });
+    return listingJson(row, req.principal);
+  });
+
+  app.delete('/v1/listings/:id', {
+    schema: {
+      tags, summary: 'Withdraw a listing', params: IdParams, headers: IdemHeader, security: AuthHeader,
+      description: 'The listing leaves the market; agreements already made keep their reserved capacity.',
+      response: { 200: ListingSchema, ...errors(400, 401, 403, 404) },
+    },
+    config: { auth: 'authenticated' },
+  }, async (req) => listingJson(await market.withdrawListing(req.principal, req.params.id), req.principal));
+
+  // --------------------------------------------------------------------------------- trade requests
+  app.post('/v1/trade-requests', {
+    schema: {
+      tags, summary: 'Create a trade request (buyer)', headers: IdemHeader, body: RequestCreate, security: AuthHeader,
+      description: 'Broadcasts the request over GET /v1/stream to the sellers whose listings match it.',
+      response: { 201: RequestSchema, ...errors(400, 401, 403) },
+    },
+    config: { auth: 'agent' },
+  }, async (req, reply) => {
+    const buyer = requireAgent(req.principal);
+    const b = req.body;
+    const budgetMax = amountField('body.budget.max', b.budget.max);
+    const { row, notified } = await market.createRequest(buyer, {
+      category: b.category as never, spec: b.spec, quantity: b.quantity, budgetMin: b.budget.min !== undefined ? parseAmount(b.budget.min) : undefined, budgetMax,
+      allowedRegions: b.allowedRegions, excludedRegions: b.excludedRegions, maxLatencyMs: b.maxLatencyMs, minTrustScore: b.minTrustScore,
+      deadline: new Date(b.deadline), urgency: b.urgency, weights: b.weights, explorationShare: b.explorationShare,
+    });
+    return reply.code(201).header('location', `/v1/trade-requests/${row.id}`).send(requestJson(row, req.principal, notified.length));
+  });
+
+  app.get('/v1/trade-requests/:id', {
+    schema: {
+      tags, summary: 'Get a trade request', params: IdParams, security: AuthHeader,
+      description: 'Any agent may read a request (sellers answer them); the budget and weights are shown to the buyer and the operator only.',
+      response: { 200: RequestSchema, ...errors(400, 401, 404) },
+    },
+    config: { auth: 'authenticated' },
+  }, async (req) => requestJson(await market.getRequest(req.params.id), req.principal));
+
+  app.get('/v1/trade-requests/:id/matches', {
+    schema: {
+      tags, summary: 'Top matches of a request, with score breakdowns and diagnostics', params: IdParams, security: AuthHeader,
+      querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 5 })) }, { additionalProperties: false }),
+      description: 'Hard constraints first, then a weighted score (price fit, specification fit, reputation, region/latency, capacity, SLA). ' +
+        'When fewer than `limit` qualify, `diagnostics` says how many listings each constraint eliminated.',
+      response: { 200: MatchesSchema, ...errors(400, 401, 403, 404) },
+    },
+    config: { auth: 'authenticated' },
+  }, async (req) => {
+    const r = await market.getRequest(req.params.id);
+    if (!isOwner(req.principal, r.buyer_id)) throw new AppError('forbidden', 'only the buyer and the operator may see a request\'s matches');
+    const m = await market.match(r, { limit: req.query.limit ?? 5 });
+    const ids = m.candidates.map((c) => c.listingId);
+    const rows = new Map<string, ListingRow>();
+    for (const id of ids) rows.set(id, await market.getListing(id));
+    return matchesJson(m, req.principal, rows);
+  });
+
+  // ----------------------------------------------------------------------------------- negotiations
+  app.post('/v1/negotiations', {
+    schema: {
+      tags, summary: 'Open a negotiation', headers: IdemHeader, body: NegotiationCreateBody, security: AuthHeader,
+      description: 'The buyer (or the listing\'s seller answering a trade request) opens with an `offer`, or the buyer `delegate`s to the service. ' +
+        'If the other side delegated (a listing with `negotiation` settings), the service answers at once. Offers may be signed (Ed25519, ' +
+        'over `signingPayload`); to sign the opening offer, choose the negotiation `id` yourself.',
+      response: { 201: NegotiationSchema, ...errors(400, 401, 403, 404, 409, 422) },
+    },
+    config: { auth: 'agent' },
+  }, async (req, reply) => {
+    const agentId = requireAgent(req.principal);
+    const b = req.body;
+    if (b.offer?.signature && !b.id) throw new AppError('validation_failed', 'a signed opening offer needs the negotiation `id` it signs', { errors: [{ field: 'body.id', message: 'is required with a signed offer' }] });
+    const v = await deals.createNegotiation(agentId, {
+      id: b.id, listingId: b.listingId, requestId: b.requestId, offer: b.offer ? offerInput(b.offer) : undefined,
+      delegate: (delegationOf('body.delegate', b.delegate) ?? undefined), maxRounds: b.maxRounds,
+      deadline: b.deadline ? new Date(b.deadline) : undefined, deliveryDeadline: b.deliveryDeadline ? new Date(b.deliveryDeadline) : undefined,
+      reviewWindowMs: b.reviewWindowSeconds !== undefined ? b.reviewWindowSeconds * 1000 : undefined, requireSignatures: b.requireSignatures,
+    });
+    return reply.code(201).header('location', `/v1/negotiations/${v.row.id}`).send(negotiationJson(v));
+  });
+
+  app.get('/v1/negotiations/:id', {
+    schema: { tags, summary: 'Get a negotiation with its offers', params: IdParams, security: AuthHeader, response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404) } },
+    config: { auth: 'authenticated' },
+  }, async (req) => negotiationJson(await deals.getNegotiation(req.principal, req.params.id)));
+
+  app.post('/v1/negotiations/:id/offers', {
+    schema: {
+      tags, summary: 'Counter-offer', params: IdParams, headers: IdemHeader, body: OfferBody, security: AuthHeader,
+      description: 'Only the party that did not make the last offer may counter, before the deadline and within the maximum rounds (409 otherwise).',
+      response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404, 409, 422) },
+    },
+    config: { auth: 'agent' },
+  }, async (req) => negotiationJson(await deals.offer(req.principal, req.params.id, offerInput(req.body))));
+
+  app.post('/v1/negotiations/:id/accept', {
+    schema: {
+      tags, summary: 'Accept the last offer: makes the agreement', params: IdParams, headers: IdemHeader, body: AcceptBody, security: AuthHeader,
+      description: 'Reserves the listing\'s capacity (409 if it is gone) and creates the agreement. The signature covers the accept payload ' +
+        '(`aitbc-accept/v1`, negotiation, seq, signer, blank line, the accepted offer\'s signing payload). The buyer may `fund` in the same step.',
+      response: { 200: Type.Object({ negotiation: NegotiationSchema, agreement: Type.Union([AgreementSchema, Type.Null()]) }), ...errors(400, 401, 403, 404, 409, 422) },
+    },
+    config: { auth: 'agent' },
+  }, async (req) => {
+    const v = await deals.accept(req.principal, req.params.id, { signature: req.body?.signature, fund: req.body?.fund });
+    return { negotiation: negotiationJson(v), agreement: v.agreement ? agreementJson(v.agreement) : null };
+  });
+
+  for (const action of ['reject', 'withdraw'] as const) {
+    app.post(`/v1/negotiations/:id/${action}`, {
+      schema: {
+        tags, summary: action === 'reject' ? 'Reject the last offer (ends the negotiation)' : 'Leave the negotiation', params: IdParams, headers: IdemHeader,
+        body: Type.Optional(ReasonBody), security: AuthHeader, response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404, 409) },
+      },
+      config: { auth: 'agent' },
+    }, async (req) => negotiationJson(await deals[action](req.principal, req.params.id, req.body?.reason)));
+  }
+
+  // ------------------------------------------------------------------------------------- agreements
+  app.get('/v1/agreements/:id', {
+    schema: { tags, summary: 'Get an agreement with its escrow and history', params: IdParams, security: AuthHeader, response: { 200: AgreementSchema, ...errors(400, 401, 403, 404) } },
+    config: { auth: 'authenticated' },
+  }, async (req) => {
+    const { row, escrow, events } = await deals.getAgreement(req.principal, req.params.id);
+    return agreementJson(row, { escrow, events });
+  });
+
+  app.post('/v1/agreements/:id/fund', {
+    schema: {
+      tags, summary: 'Fund the agreement (buyer)', params: IdParams, headers: IdemHeader, security: AuthHeader,
+      description: 'Moves price x quantity from the buyer\'s wallet into the agreement\'s escrow (422 insufficient_funds). Immediate settlement pays the seller at once.',
+      response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409, 422) },
+    },
+    config: { auth: 'agent' },
+  }, async (req) => agreementJson(await deals.fund(req.principal, req.params.id)));
+
+  app.post('/v1/agreements/:id/deliver', {
+    schema: {
+      tags, summary: 'Report delivery (seller)', params: IdParams, headers: IdemHeader, body: Type.Optional(DeliverBody), security: AuthHeader,
+      description: 'Usage and measured metrics; starts the review window after which the escrow releases automatically.',
+      response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
+    },
+    config: { auth: 'agent' },
+  }, async (req) => agreementJson(await deals.deliver(req.principal, req.params.id, req.body ?? {})));
+
+  app.post('/v1/agreements/:id/confirm', {
+    schema: {
+      tags, summary: 'Confirm and pay (buyer)', params: IdParams, headers: IdemHeader, body: Type.Optional(ConfirmBody), security: AuthHeader,
+      description: 'Releases the escrow to the seller minus the platform fee, in one linked ledger step. Milestone settlement: `amount` releases a part.',
+      response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
+    },
+    config: { auth: 'agent' },
+  }, async (req) => agreementJson(await deals.confirm(req.principal, req.params.id, {
+    amount: req.body?.amount !== undefined ? amountField('body.amount', req.body.amount) : undefined, note: req.body?.note,
+  })));
+
+  app.post('/v1/agreements/:id/dispute', {
+    schema: {
+      tags, summary: 'Open a dispute (buyer or seller)', params: IdParams, headers: IdemHeader, body: DisputeBody, security: AuthHeader,
+      description: 'Freezes the escrow (timers paused) until the operator resolves it.', response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
+    },
+    config: { auth: 'agent' },
+  }, async (req) => agreementJson(await deals.dispute(req.principal, req.params.id, { reason: req.body.reason, evidence: req.body.evidence })));
+
+  app.post('/v1/agreements/:id/resolve', {
+    schema: {
+      tags: [...tags, 'operator'], summary: 'Resolve a dispute (operator)', params: IdParams, headers: IdemHeader, body: ResolveBody, security: AuthHeader,
+      description: 'release: the seller is paid; refund: the buyer gets everything back; split: `sellerAmount` (gross, fee taken from it) to the seller, the rest back to the buyer.',
+      response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
+    },
+    config: { auth: 'admin' },
+  }, async (req) => agreementJson(await deals.resolve(req.principal, req.params.id, {
+    outcome: req.body.outcome, sellerAmount: req.body.sellerAmount !== undefined ? parseAmount(req.body.sellerAmount) : undefined, note: req.body.note,
+  })));
+
+  // ---------------------------------------------------------------------------------------- stream
+  app.get('/v1/stream', {
+    schema: {
+      tags, summary: 'Live events (server-sent events)', security: AuthHeader,
+      querystring: Type.Object({ types: Type.Optional(Type.String({ maxLength: 500, description: 'Comma-separated event type prefixes, e.g. trade_request,agreement' })) }, { additionalProperties: false }),
+      description: 'text/event-stream of the events that concern the caller: trade requests matching its listings, its negotiations and agreements. The operator sees every event. A comment line is sent every 15 s to keep the connection open.',
+    },
+    config: { auth: 'authenticated' },
+  }, async (req, reply) => {
+    const p = req.principal;
+    const agentId = p.kind === 'agent' ? p.agentId : null;
+    const prefixes = req.query.types ? req.query.types.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': req.id });
+    res.write(': connected\n\n');
+    const send = (e: TradingEvent) => {
+      if (prefixes.length && !prefixes.some((x) => e.type.startsWith(x))) return;
+      res.write(`id: ${opts.trading.bus.nextId()}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
+    };
+    const unsubscribe = opts.trading.bus.subscribe(agentId, send);
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    const close = () => {
+      clearInterval(ping);
+      unsubscribe();
+    };
+    req.raw.on('close', close);
+    res.on('close', close);
+  });
+}

@@ -1,0 +1,274 @@
+/** TypeBox schemas of the trading API. Amounts are AITBC decimal strings; prices are per unit. */
+import { Type, type TSchema } from 'typebox';
+import { Amount, Timestamp, Uuid } from '../../platform/http/schemas.js';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Category = Type.Union(
+  ['gpu_compute', 'inference', 'training', 'data_services', 'model_services'].map((c) => Type.Literal(c)),
+  { description: 'Service category' },
+);
+const Unit = Type.Union(['gpu_hour', '1k_tokens', 'job'].map((c) => Type.Literal(c)));
+const Region = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z0-9-]+$', description: 'Region code, e.g. eu-west' });
+const Settlement = Type.Union([Type.Literal('immediate'), Type.Literal('escrow'), Type.Literal('milestone')]);
+const Strategy = Type.Union(
+  ['aggressive', 'balanced', 'cooperative', 'boulware', 'linear', 'conceder'].map((c) => Type.Literal(c)),
+  { description: 'Concession strategy: presets aggressive (Boulware), balanced (linear), cooperative (conceder), or a kind with `beta`' },
+);
+
+export const SlaSchema = Type.Object({
+  availability: Type.Number({ minimum: 0, maximum: 1, description: 'e.g. 0.995' }),
+  maxLatencyMs: Type.Integer({ minimum: 1, maximum: 3_600_000 }),
+}, { additionalProperties: false });
+
+export const ListingSpecSchema = Type.Object({
+  gpuModel: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+  vramGb: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
+  gpuCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  modelName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  contextSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
+}, { additionalProperties: false });
+
+export const SellerDelegation = Type.Object({
+  strategy: Strategy,
+  beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+  reservationPrice: Amount,
+}, { additionalProperties: false, description: 'Let the service negotiate for the seller, from the listing price down to reservationPrice' });
+
+export const ListingCreate = Type.Object({
+  category: Category,
+  spec: ListingSpecSchema,
+  unit: Unit,
+  pricePerUnit: Amount,
+  capacity: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Units offered (e.g. GPU-hours)' }),
+  region: Region,
+  sla: SlaSchema,
+  validFrom: Type.Optional(Timestamp),
+  validUntil: Timestamp,
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('paused')])),
+  negotiation: Type.Optional(Nullable(SellerDelegation)),
+}, { additionalProperties: false });
+
+export const ListingPatchSchema = Type.Object({
+  pricePerUnit: Type.Optional(Amount),
+  capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+  sla: Type.Optional(SlaSchema),
+  validUntil: Type.Optional(Timestamp),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('paused')])),
+  negotiation: Type.Optional(Nullable(SellerDelegation)),
+}, { additionalProperties: false, minProperties: 1 });
+
+export const ListingSchema = Type.Object({
+  id: Uuid,
+  sellerId: Uuid,
+  category: Type.String(),
+  spec: Type.Record(Type.String(), Type.Unknown()),
+  unit: Type.String(),
+  pricePerUnit: Amount,
+  capacity: Type.Object({ total: Type.Integer(), reserved: Type.Integer(), available: Type.Integer() }),
+  region: Type.String(),
+  sla: SlaSchema,
+  validFrom: Timestamp,
+  validUntil: Timestamp,
+  status: Type.String(),
+  negotiation: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+  autoNegotiates: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const ListingQuery = Type.Object({
+  category: Type.Optional(Category),
+  sellerId: Type.Optional(Uuid),
+  status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('withdrawn')])),
+  region: Type.Optional(Region),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
+
+const Weights = Type.Object({
+  price: Type.Optional(Type.Number({ minimum: 0 })),
+  spec: Type.Optional(Type.Number({ minimum: 0 })),
+  reputation: Type.Optional(Type.Number({ minimum: 0 })),
+  regionLatency: Type.Optional(Type.Number({ minimum: 0 })),
+  capacity: Type.Optional(Type.Number({ minimum: 0 })),
+  sla: Type.Optional(Type.Number({ minimum: 0 })),
+}, { additionalProperties: false, description: 'Ranking weights (normalised to sum 1)' });
+
+export const RequestCreate = Type.Object({
+  category: Category,
+  spec: Type.Object({
+    minVramGb: Type.Optional(Type.Number({ minimum: 0 })),
+    acceptedGpuModels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 60 }), { minItems: 1, maxItems: 20, description: 'Most preferred first' })),
+    modelName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    minContextSize: Type.Optional(Type.Integer({ minimum: 1 })),
+    minGpuCount: Type.Optional(Type.Integer({ minimum: 1 })),
+  }, { additionalProperties: false }),
+  quantity: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+  budget: Type.Object({ min: Type.Optional(Amount), max: Amount }, { additionalProperties: false, description: 'Price per unit range' }),
+  allowedRegions: Type.Optional(Type.Array(Region, { minItems: 1, maxItems: 50, description: 'Most preferred first' })),
+  excludedRegions: Type.Optional(Type.Array(Region, { maxItems: 50 })),
+  maxLatencyMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  minTrustScore: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  deadline: Timestamp,
+  urgency: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high')])),
+  weights: Type.Optional(Weights),
+  explorationShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Chance that the last slot goes to a good newcomer' })),
+}, { additionalProperties: false });
+
+export const RequestSchema = Type.Object({
+  id: Uuid,
+  buyerId: Uuid,
+  category: Type.String(),
+  spec: Type.Record(Type.String(), Type.Unknown()),
+  quantity: Type.Integer(),
+  budget: Type.Optional(Type.Object({ min: Amount, max: Amount })),
+  allowedRegions: Nullable(Type.Array(Type.String())),
+  excludedRegions: Nullable(Type.Array(Type.String())),
+  maxLatencyMs: Nullable(Type.Integer()),
+  minTrustScore: Nullable(Type.Integer()),
+  deadline: Timestamp,
+  urgency: Type.String(),
+  weights: Type.Optional(Nullable(Type.Record(Type.String(), Type.Number()))),
+  explorationShare: Type.Number(),
+  state: Type.String(),
+  agreementId: Nullable(Uuid),
+  notifiedSellers: Type.Optional(Type.Integer()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const Factor = Type.Object({ raw: Type.Number(), weight: Type.Number(), contribution: Type.Number() });
+export const MatchesSchema = Type.Object({
+  requestId: Uuid,
+  candidates: Type.Array(Type.Object({
+    rank: Type.Integer(),
+    listingId: Uuid,
+    sellerId: Uuid,
+    pricePerUnit: Amount,
+    score: Type.Number(),
+    breakdown: Type.Record(Type.String(), Factor),
+    newcomer: Type.Boolean(),
+    viaExploration: Type.Boolean(),
+    listing: ListingSchema,
+  })),
+  qualified: Type.Integer(),
+  qualifiedExact: Type.Boolean(),
+  weights: Type.Record(Type.String(), Type.Number()),
+  exploration: Type.Object({ share: Type.Number(), roll: Nullable(Type.Number()), triggered: Type.Boolean(), listingId: Nullable(Type.String()) }),
+  diagnostics: Nullable(Type.Object({
+    total: Type.Integer(), qualified: Type.Integer(), eliminated: Type.Integer(),
+    byConstraint: Type.Record(Type.String(), Type.Integer()), message: Type.String(),
+  })),
+});
+
+const TermsFields = {
+  pricePerUnit: Type.Optional(Amount),
+  quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
+  sla: Type.Optional(SlaSchema),
+  settlementType: Type.Optional(Settlement),
+  signature: Type.Optional(Type.String({ minLength: 80, maxLength: 100, description: 'Ed25519 signature (base64) of the offer\'s signing payload' })),
+};
+export const OfferBody = Type.Object(TermsFields, { additionalProperties: false, description: 'Omitted terms keep the previous offer\'s values' });
+
+export const BuyerDelegation = Type.Object({
+  strategy: Strategy,
+  beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+  targetPrice: Amount,
+  reservationPrice: Amount,
+}, { additionalProperties: false, description: 'Let the service negotiate for the buyer, from targetPrice up to reservationPrice' });
+
+export const NegotiationCreateBody = Type.Object({
+  id: Type.Optional(Uuid),
+  listingId: Uuid,
+  requestId: Type.Optional(Uuid),
+  offer: Type.Optional(OfferBody),
+  delegate: Type.Optional(BuyerDelegation),
+  maxRounds: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  deadline: Type.Optional(Timestamp),
+  deliveryDeadline: Type.Optional(Timestamp),
+  reviewWindowSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 24 * 3600 })),
+  requireSignatures: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+const TermsSchema = Type.Object({ pricePerUnit: Amount, quantity: Type.Integer(), sla: SlaSchema, settlementType: Type.String() });
+export const NegotiationSchema = Type.Object({
+  id: Uuid,
+  requestId: Nullable(Uuid),
+  listingId: Uuid,
+  buyerId: Uuid,
+  sellerId: Uuid,
+  status: Type.String(),
+  turn: Nullable(Type.String()),
+  maxRounds: Type.Integer(),
+  roundsLeft: Type.Integer(),
+  deadline: Timestamp,
+  deliveryDeadline: Timestamp,
+  requireSignatures: Type.Boolean(),
+  delegated: Type.Object({ buyer: Type.Boolean(), seller: Type.Boolean() }),
+  offers: Type.Array(Type.Object({
+    seq: Type.Integer(), by: Type.String(), agentId: Uuid, terms: TermsSchema, signature: Nullable(Type.String()),
+    delegated: Type.Boolean(), signingPayload: Type.String(), at: Timestamp,
+  })),
+  nextOfferPayloadPrefix: Type.Optional(Type.String()),
+  acceptedSeq: Nullable(Type.Integer()),
+  agreementId: Nullable(Uuid),
+  endedBy: Nullable(Type.String()),
+  endReason: Nullable(Type.String()),
+  endedAt: Nullable(Timestamp),
+  createdAt: Timestamp,
+});
+
+export const AcceptBody = Type.Object({
+  signature: Type.Optional(Type.String({ minLength: 80, maxLength: 100 })),
+  fund: Type.Optional(Type.Boolean({ description: 'Buyer only: fund the agreement in the same step' })),
+}, { additionalProperties: false });
+export const ReasonBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
+
+export const AgreementSchema = Type.Object({
+  id: Uuid,
+  negotiationId: Uuid,
+  requestId: Nullable(Uuid),
+  listingId: Uuid,
+  buyerId: Uuid,
+  sellerId: Uuid,
+  terms: TermsSchema,
+  amount: Amount,
+  released: Amount,
+  state: Type.String(),
+  escrowId: Nullable(Uuid),
+  escrow: Type.Optional(Nullable(Type.Object({ state: Type.String(), released: Amount, refunded: Amount, fees: Amount, remaining: Amount }))),
+  fundingDeadline: Timestamp,
+  deliveryDeadline: Timestamp,
+  reviewWindowSeconds: Type.Number(),
+  autoReleaseAt: Nullable(Timestamp),
+  delivery: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  dispute: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  resolution: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  proof: Type.Record(Type.String(), Type.Unknown()),
+  events: Type.Optional(Type.Array(Type.Object({
+    seq: Type.String(), from: Nullable(Type.String()), to: Type.String(), action: Type.String(), actor: Type.String(), detail: Type.Unknown(), at: Timestamp,
+  }))),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const DeliverBody = Type.Object({
+  usage: Type.Optional(Type.Number({ minimum: 0, description: 'Units delivered' })),
+  latencyMs: Type.Optional(Type.Number({ minimum: 0, description: 'Measured latency' })),
+  availability: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Measured availability' })),
+  accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  note: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false });
+export const ConfirmBody = Type.Object({
+  amount: Type.Optional(Amount),
+  note: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false, description: 'Milestone settlement: `amount` releases that part only' });
+export const DisputeBody = Type.Object({
+  reason: Type.String({ minLength: 1, maxLength: 1000 }),
+  evidence: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+}, { additionalProperties: false });
+export const ResolveBody = Type.Object({
+  outcome: Type.Union([Type.Literal('release'), Type.Literal('refund'), Type.Literal('split')]),
+  sellerAmount: Type.Optional(Amount),
+  note: Type.Optional(Type.String({ maxLength: 1000 })),
+}, { additionalProperties: false });

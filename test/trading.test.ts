@@ -1,0 +1,309 @@
+/**
+ * Trading end to end over HTTP: listings, a trade request, ranked matches with breakdowns and diagnostics,
+ * a manual (signed) and a delegated negotiation, escrow funding, delivery, confirmation, exact balances
+ * and fees, refund on a missed deadline, a dispute resolved with a split, and signature tampering.
+ */
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
+import { SYSTEM_ACCOUNTS } from '../src/modules/ledger/ledger.service.js';
+import { acceptPayload, offerPayload } from '../src/modules/trading/trading.signing.js';
+import { parseAmount } from '../src/platform/money.js';
+
+interface Agent { id: string; auth: Record<string, string>; key: KeyObject }
+const HOUR = 3600_000;
+
+function keypair() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const raw = (publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(12);
+  return { publicKey: raw.toString('base64'), privateKey };
+}
+const signWith = (key: KeyObject, payload: string) => sign(null, Buffer.from(payload), key).toString('base64');
+const terms = (price: string, quantity: number, sla = { availability: 0.99, maxLatencyMs: 200 }, settlementType: 'escrow' | 'immediate' | 'milestone' = 'escrow') =>
+  ({ pricePerUnit: parseAmount(price), quantity, sla, settlementType });
+
+let t: TestApp;
+let seller1: Agent; // H100, delegates its negotiation
+let seller2: Agent; // A100, negotiates by hand
+let seller3: Agent; // RTX4090: eliminated by min VRAM
+let buyer: Agent;
+const listings: Record<string, string> = {};
+let tradeCalls: unknown[];
+let disputeCalls: unknown[];
+
+async function agent(): Promise<Agent> {
+  const kp = keypair();
+  const a = await t.registerAgent({ publicKey: kp.publicKey });
+  return { id: a.id, auth: a.auth, key: kp.privateKey };
+}
+const iso = (ms: number) => new Date(t.clock.now().getTime() + ms).toISOString();
+async function post(url: string, who: Record<string, string>, payload: unknown = {}) {
+  return t.app.inject({ method: 'POST', url, headers: who, payload: payload as object });
+}
+async function get(url: string, who: Record<string, string>) {
+  return t.app.inject({ method: 'GET', url, headers: who });
+}
+async function balance(a: Agent): Promise<string> {
+  const r = await get(`/v1/agents/${a.id}/balance`, a.auth);
+  expect(r.statusCode).toBe(200);
+  return r.json().balance;
+}
+async function feesBalance(): Promise<bigint> {
+  const a = await t.app.services.ledger.getAccount(SYSTEM_ACCOUNTS.fees);
+  return a ? a.credits_posted - a.debits_posted : 0n;
+}
+async function listing(who: Agent, body: Record<string, unknown>) {
+  const r = await post('/v1/listings', who.auth, {
+    category: 'gpu_compute', unit: 'gpu_hour', capacity: 100, region: 'eu-west', validUntil: iso(30 * 24 * HOUR), ...body,
+  });
+  expect(r.statusCode, r.body).toBe(201);
+  return r.json();
+}
+async function request(body: Record<string, unknown> = {}) {
+  const r = await post('/v1/trade-requests', buyer.auth, {
+    category: 'gpu_compute', spec: { minVramGb: 80 }, quantity: 10, budget: { min: '1.5', max: '3' }, deadline: iso(2 * HOUR), ...body,
+  });
+  expect(r.statusCode, r.body).toBe(201);
+  return r.json();
+}
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  [seller1, seller2, seller3, buyer] = [await agent(), await agent(), await agent(), await agent()];
+  const rep = t.app.services.reputation;
+  tradeCalls = [];
+  disputeCalls = [];
+  vi.spyOn(rep, 'recordTradeOutcome').mockImplementation(async (_tx, e) => { tradeCalls.push(e); });
+  vi.spyOn(rep, 'recordDisputeOutcome').mockImplementation(async (_tx, e) => { disputeCalls.push(e); });
+  const mint = await post('/v1/admin/mint', t.admin, { agentId: buyer.id, amount: '1000' });
+  expect(mint.statusCode).toBe(201);
+  listings.h100 = (await listing(seller1, {
+    spec: { gpuModel: 'H100', vramGb: 80, gpuCount: 1 }, pricePerUnit: '2.5', sla: { availability: 0.999, maxLatencyMs: 50 },
+    negotiation: { strategy: 'balanced', reservationPrice: '2' },
+  })).id;
+  listings.a100 = (await listing(seller2, {
+    spec: { gpuModel: 'A100', vramGb: 80, gpuCount: 1 }, pricePerUnit: '2', region: 'us-east', capacity: 50, sla: { availability: 0.99, maxLatencyMs: 200 },
+  })).id;
+  listings.rtx = (await listing(seller3, {
+    spec: { gpuModel: 'RTX4090', vramGb: 24, gpuCount: 1 }, pricePerUnit: '0.6', sla: { availability: 0.99, maxLatencyMs: 100 },
+  })).id;
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('listings', () => {
+  it('hide the seller\'s reservation price from others, and validate', async () => {
+    const mine = (await get(`/v1/listings/${listings.h100}`, seller1.auth)).json();
+    expect(mine.negotiation).toEqual({ strategy: 'balanced', reservationPrice: '2' });
+    const theirs = (await get(`/v1/listings/${listings.h100}`, buyer.auth)).json();
+    expect(theirs.negotiation).toBeUndefined();
+    expect(theirs).toMatchObject({ autoNegotiates: true, pricePerUnit: '2.5', capacity: { total: 100, reserved: 0, available: 100 } });
+    const bad = await post('/v1/listings', seller1.auth, { category: 'gpu_compute', unit: 'gpu_hour', capacity: 1, region: 'eu-west', spec: {}, pricePerUnit: '1', sla: { availability: 0.9, maxLatencyMs: 10 }, validUntil: iso(HOUR) });
+    expect(problem(bad).code).toBe('validation_failed');
+    const page = (await get('/v1/listings?category=gpu_compute&limit=2', buyer.auth)).json();
+    expect(page.data).toHaveLength(2);
+    expect(page.nextCursor).toBeTruthy();
+    const other = await t.app.inject({ method: 'PATCH', url: `/v1/listings/${listings.h100}`, headers: buyer.auth, payload: { pricePerUnit: '1' } });
+    expect(problem(other).code).toBe('forbidden');
+  });
+});
+
+describe('a trade from request to payout', () => {
+  let requestId: string;
+  let manualId: string;
+  let agreementId: string;
+
+  it('matches come back ranked with breakdowns, and diagnostics say why others did not qualify', async () => {
+    const r = await request();
+    requestId = r.id;
+    expect(r.notifiedSellers).toBe(2);
+    const m = await get(`/v1/trade-requests/${requestId}/matches`, buyer.auth);
+    expect(m.statusCode, m.body).toBe(200);
+    const body = m.json();
+    expect(body.candidates.map((c: { listingId: string }) => c.listingId).sort()).toEqual([listings.h100, listings.a100].sort());
+    expect(body.candidates[0].score).toBeGreaterThanOrEqual(body.candidates[1].score);
+    for (const c of body.candidates) {
+      expect(Object.keys(c.breakdown).sort()).toEqual(['capacity', 'price', 'regionLatency', 'reputation', 'sla', 'spec']);
+      const sum = Object.values(c.breakdown as Record<string, { contribution: number }>).reduce((s, f) => s + f.contribution, 0);
+      expect(sum).toBeCloseTo(c.score, 9);
+    }
+    expect(body.diagnostics.byConstraint.min_vram).toBe(1);
+    expect(body.diagnostics.message).toContain('below min VRAM');
+    // only the buyer sees matches and the budget
+    expect(problem(await get(`/v1/trade-requests/${requestId}/matches`, seller1.auth)).code).toBe('forbidden');
+    expect((await get(`/v1/trade-requests/${requestId}`, seller1.auth)).json().budget).toBeUndefined();
+  });
+
+  it('negotiates by hand with signed offers; a tampered signature is rejected', async () => {
+    manualId = randomUUID();
+    const open = terms('1.6', 10, { availability: 0.99, maxLatencyMs: 200 });
+    const r = await post('/v1/negotiations', buyer.auth, {
+      id: manualId, listingId: listings.a100, requestId, maxRounds: 6,
+      offer: { pricePerUnit: '1.6', sla: open.sla, signature: signWith(buyer.key, offerPayload(manualId, 0, buyer.id, open)) },
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ status: 'open', turn: 'seller', roundsLeft: 5, delegated: { buyer: false, seller: false } });
+    expect(r.json().offers[0].terms).toMatchObject({ pricePerUnit: '1.6', quantity: 10 });
+
+    // not the buyer's turn
+    expect(problem(await post(`/v1/negotiations/${manualId}/offers`, buyer.auth, { pricePerUnit: '1.7' })).code).toBe('invalid_transition');
+    const counter = terms('1.9', 10, open.sla);
+    const goodSig = signWith(seller2.key, offerPayload(manualId, 1, seller2.id, counter));
+    // tampered: the signature of 1.9 sent with a price of 1.95
+    const tampered = await post(`/v1/negotiations/${manualId}/offers`, seller2.auth, { pricePerUnit: '1.95', signature: goodSig });
+    expect(tampered.statusCode).toBe(422);
+    expect(problem(tampered).code).toBe('unprocessable');
+    expect(tampered.json().reason).toBe('bad_signature');
+    // someone else's key
+    const forged = await post(`/v1/negotiations/${manualId}/offers`, seller2.auth, { pricePerUnit: '1.9', signature: signWith(buyer.key, offerPayload(manualId, 1, seller2.id, counter)) });
+    expect(forged.json().reason).toBe('bad_signature');
+    const ok = await post(`/v1/negotiations/${manualId}/offers`, seller2.auth, { pricePerUnit: '1.9', signature: goodSig });
+    expect(ok.statusCode, ok.body).toBe(200);
+
+    const accSig = signWith(buyer.key, acceptPayload(manualId, 1, buyer.id, offerPayload(manualId, 1, seller2.id, counter)));
+    const acc = await post(`/v1/negotiations/${manualId}/accept`, buyer.auth, { signature: accSig });
+    expect(acc.statusCode, acc.body).toBe(200);
+    const { negotiation, agreement } = acc.json();
+    expect(negotiation).toMatchObject({ status: 'agreed', acceptedSeq: 1, endedBy: 'buyer' });
+    expect(agreement).toMatchObject({ state: 'pending_funding', amount: '19', terms: { pricePerUnit: '1.9', quantity: 10 } });
+    expect(agreement.proof.offer.signature).toBe(goodSig);
+    expect(agreement.proof.accept.signature).toBe(accSig);
+    agreementId = agreement.id;
+    // capacity reserved, request fulfilled, no more moves
+    expect((await get(`/v1/listings/${listings.a100}`, buyer.auth)).json().capacity).toEqual({ total: 50, reserved: 10, available: 40 });
+    expect((await get(`/v1/trade-requests/${requestId}`, buyer.auth)).json()).toMatchObject({ state: 'fulfilled', agreementId });
+    expect(problem(await post(`/v1/negotiations/${manualId}/offers`, seller2.auth, { pricePerUnit: '2' })).code).toBe('invalid_transition');
+  });
+
+  it('funds, delivers, confirms: the seller is paid minus the fee, exactly', async () => {
+    const fees0 = await feesBalance();
+    expect(problem(await post(`/v1/agreements/${agreementId}/fund`, seller2.auth)).code).toBe('forbidden');
+    const f = await post(`/v1/agreements/${agreementId}/fund`, buyer.auth);
+    expect(f.statusCode, f.body).toBe(200);
+    expect(f.json().state).toBe('funded');
+    expect(await balance(buyer)).toBe('981');
+    expect(problem(await post(`/v1/agreements/${agreementId}/confirm`, seller2.auth)).code).toBe('forbidden');
+    const d = await post(`/v1/agreements/${agreementId}/deliver`, seller2.auth, { usage: 10, latencyMs: 120, availability: 0.995 });
+    expect(d.statusCode, d.body).toBe(200);
+    expect(d.json()).toMatchObject({ state: 'delivered', delivery: { usage: 10, latencyMs: 120 } });
+    const c = await post(`/v1/agreements/${agreementId}/confirm`, buyer.auth);
+    expect(c.statusCode, c.body).toBe(200);
+    expect(c.json()).toMatchObject({ state: 'settled', released: '19' });
+    // 2.5 % fee on 19 = 0.475
+    expect(await balance(seller2)).toBe('18.525');
+    expect(await balance(buyer)).toBe('981');
+    expect((await feesBalance()) - fees0).toBe(47_500_000n);
+    expect((await get(`/v1/listings/${listings.a100}`, buyer.auth)).json().capacity.reserved).toBe(0);
+    expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: agreementId, sellerId: seller2.id, buyerId: buyer.id, success: true, amount: 1_900_000_000n, latencyMs: 120, slaMet: true }));
+    // illegal moves are 409
+    expect(problem(await post(`/v1/agreements/${agreementId}/confirm`, buyer.auth)).code).toBe('invalid_transition');
+    expect(problem(await post(`/v1/agreements/${agreementId}/dispute`, buyer.auth, { reason: 'late' })).code).toBe('invalid_transition');
+    const full = (await get(`/v1/agreements/${agreementId}`, seller2.auth)).json();
+    expect(full.escrow).toMatchObject({ state: 'released', fees: '0.475' });
+    expect(full.events.map((e: { action: string }) => e.action)).toEqual(['create', 'fund', 'deliver', 'confirm']);
+    expect(problem(await get(`/v1/agreements/${agreementId}`, seller1.auth)).code).toBe('forbidden');
+  });
+});
+
+describe('delegated negotiation and refund on a missed deadline', () => {
+  it('the service negotiates for both sides within their reservation prices, then refunds when nothing is delivered', async () => {
+    const r = await request({ deadline: iso(2 * HOUR) });
+    const before = await balance(buyer);
+    const n = await post('/v1/negotiations', buyer.auth, {
+      listingId: listings.h100, requestId: r.id, maxRounds: 8,
+      delegate: { strategy: 'cooperative', targetPrice: '1.8', reservationPrice: '2.4' },
+    });
+    expect(n.statusCode, n.body).toBe(201);
+    const neg = n.json();
+    expect(neg.status).toBe('agreed');
+    expect(neg.delegated).toEqual({ buyer: true, seller: true });
+    expect(neg.offers.every((o: { delegated: boolean }) => o.delegated)).toBe(true);
+    const agreed = parseAmount(neg.offers[neg.acceptedSeq].terms.pricePerUnit);
+    expect(agreed >= parseAmount('2') && agreed <= parseAmount('2.4')).toBe(true);
+    const a = (await get(`/v1/agreements/${neg.agreementId}`, buyer.auth)).json();
+    expect(a.state).toBe('pending_funding');
+    const f = await post(`/v1/agreements/${a.id}/fund`, buyer.auth);
+    expect(f.statusCode, f.body).toBe(200);
+    expect(parseAmount(await balance(buyer))).toBe(parseAmount(before) - agreed * 10n);
+    expect((await get(`/v1/listings/${listings.h100}`, buyer.auth)).json().capacity.reserved).toBe(10);
+
+    t.clock.advance(3 * HOUR);
+    expect(problem(await post(`/v1/agreements/${a.id}/deliver`, seller1.auth)).code).toBe('invalid_transition');
+    const timers = await t.app.services.trading.runTimers();
+    expect(timers.refunded).toBe(1);
+    const after = (await get(`/v1/agreements/${a.id}`, buyer.auth)).json();
+    expect(after.state).toBe('refunded');
+    expect(after.escrow.state).toBe('expired');
+    expect(await balance(buyer)).toBe(before);
+    expect(await balance(seller1)).toBe('0');
+    expect((await get(`/v1/listings/${listings.h100}`, buyer.auth)).json().capacity.reserved).toBe(0);
+    expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: a.id, success: false, amount: 0n }));
+  });
+});
+
+describe('dispute resolved with a split', () => {
+  it('either party disputes; the operator splits; both get their part and the outcome is evidence', async () => {
+    const r = await request({ deadline: iso(4 * HOUR), quantity: 5 });
+    const n = await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, offer: { pricePerUnit: '2', settlementType: 'escrow' } });
+    expect(n.statusCode, n.body).toBe(201);
+    const acc = await post(`/v1/negotiations/${n.json().id}/accept`, seller2.auth, {});
+    expect(acc.statusCode, acc.body).toBe(200);
+    const id = acc.json().agreement.id;
+    const buyer0 = parseAmount(await balance(buyer));
+    const seller0 = parseAmount(await balance(seller2));
+    expect((await post(`/v1/agreements/${id}/fund`, buyer.auth)).statusCode).toBe(200);
+    expect((await post(`/v1/agreements/${id}/deliver`, seller2.auth, { usage: 5 })).statusCode).toBe(200);
+    const d = await post(`/v1/agreements/${id}/dispute`, buyer.auth, { reason: 'half the hours were unusable', evidence: { failedJobs: 12 } });
+    expect(d.statusCode, d.body).toBe(200);
+    expect(d.json()).toMatchObject({ state: 'disputed', dispute: { filedBy: buyer.id, reason: 'half the hours were unusable' } });
+    expect(problem(await post(`/v1/agreements/${id}/resolve`, buyer.auth, { outcome: 'refund' })).code).toBe('forbidden');
+    const res = await post(`/v1/agreements/${id}/resolve`, t.admin, { outcome: 'split', sellerAmount: '4', note: 'half delivered' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ state: 'resolved', resolution: { outcome: 'split', toSeller: '400000000', toBuyer: '600000000' } });
+    // seller: 4 minus 2.5 % = 3.9; buyer: 10 paid, 6 back
+    expect(parseAmount(await balance(seller2)) - seller0).toBe(390_000_000n);
+    expect(buyer0 - parseAmount(await balance(buyer))).toBe(400_000_000n);
+    expect(disputeCalls).toContainEqual(expect.objectContaining({ tradeId: id, filedBy: buyer.id, outcome: 'split' }));
+    expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: id, success: true, amount: 400_000_000n }));
+    expect((await get(`/v1/listings/${listings.a100}`, buyer.auth)).json().capacity.reserved).toBe(0);
+    const audit = await get('/v1/admin/ledger/audit', t.admin);
+    expect(audit.json()).toMatchObject({ ok: true, violations: [] });
+  });
+});
+
+describe('protocol limits', () => {
+  it('max rounds, deadline expiry, withdraw, and capacity conflicts', async () => {
+    const r = await request({ deadline: iso(5 * HOUR), quantity: 1 });
+    const n = (await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, maxRounds: 2, offer: { pricePerUnit: '1' } })).json();
+    expect((await post(`/v1/negotiations/${n.id}/offers`, seller2.auth, { pricePerUnit: '1.9' })).statusCode).toBe(200);
+    const over = await post(`/v1/negotiations/${n.id}/offers`, buyer.auth, { pricePerUnit: '1.2' });
+    expect(problem(over).code).toBe('invalid_transition');
+    expect(over.json().reason).toBe('max_rounds');
+    const w = await post(`/v1/negotiations/${n.id}/withdraw`, buyer.auth, { reason: 'too expensive' });
+    expect(w.json()).toMatchObject({ status: 'withdrawn', endReason: 'too expensive' });
+
+    const n2 = (await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, deadline: iso(10 * 60_000), offer: { pricePerUnit: '1' } })).json();
+    t.clock.advance(11 * 60_000);
+    expect(problem(await post(`/v1/negotiations/${n2.id}/accept`, seller2.auth)).code).toBe('invalid_transition');
+    const timers = await t.app.services.trading.runTimers();
+    expect(timers.negotiations).toBeGreaterThanOrEqual(1);
+    expect((await get(`/v1/negotiations/${n2.id}`, buyer.auth)).json().status).toBe('expired');
+
+    // capacity: a listing with 3 units; the seller accepts an offer for 5 -> 409 and the negotiation stays open
+    const small = await listing(seller2, { spec: { gpuModel: 'A100', vramGb: 80 }, pricePerUnit: '2', capacity: 3, sla: { availability: 0.99, maxLatencyMs: 100 } });
+    const n3 = (await post('/v1/negotiations', buyer.auth, { listingId: small.id, offer: { pricePerUnit: '2', quantity: 5 } })).json();
+    const c = await post(`/v1/negotiations/${n3.id}/accept`, seller2.auth);
+    expect(problem(c).code).toBe('conflict');
+    expect((await get(`/v1/negotiations/${n3.id}`, buyer.auth)).json().status).toBe('open');
+  });
+
+  it('profile status section comes from trading', async () => {
+    const p = await get(`/v1/agents/${seller2.id}/profile`, seller2.auth);
+    expect(p.statusCode, p.body).toBe(200);
+    expect(p.json().sections.status).toBe('live');
+    expect(p.json().status.activeListings).toBeGreaterThanOrEqual(2);
+  });
+});
