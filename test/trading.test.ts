@@ -307,3 +307,52 @@ describe('protocol limits', () => {
     expect(p.json().status.activeListings).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('live stream (server-sent events)', () => {
+  it('delivers a new trade request to the sellers whose listings match, and negotiation events to both parties, not to others', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const open = async (who: Agent) => {
+      const ctrl = new AbortController();
+      const res = await fetch(`${address}/v1/stream`, { headers: who.auth, signal: ctrl.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      const reader = res.body!.getReader();
+      let text = '';
+      const received: { event: string; data: Record<string, unknown> }[] = [];
+      const pump = (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += new TextDecoder().decode(value);
+            let i: number;
+            while ((i = text.indexOf('\n\n')) >= 0) {
+              const block = text.slice(0, i);
+              text = text.slice(i + 2);
+              const ev = /^event: (.*)$/m.exec(block)?.[1];
+              const data = /^data: (.*)$/m.exec(block)?.[1];
+              if (ev && data) received.push({ event: ev, data: JSON.parse(data) });
+            }
+          }
+        } catch { /* aborted */ }
+      })();
+      return { received, close: async () => { ctrl.abort(); await pump; } };
+    };
+    const s1 = await open(seller1);
+    const s3 = await open(seller3);
+    const b = await open(buyer);
+    const r = await request({ deadline: iso(3 * HOUR), quantity: 2 });
+    const n = await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, offer: { pricePerUnit: '1.7' } });
+    expect(n.statusCode, n.body).toBe(201);
+    const until = async (cond: () => boolean) => { for (let i = 0; i < 100 && !cond(); i++) await new Promise((x) => setTimeout(x, 20)); };
+    await until(() => s1.received.some((e) => e.event === 'trade_request.created') && b.received.some((e) => e.event === 'negotiation.offer'));
+    expect(s1.received).toContainEqual(expect.objectContaining({ event: 'trade_request.created', data: expect.objectContaining({ requestId: r.id, listingId: listings.h100 }) }));
+    expect(b.received.map((e) => e.event)).toEqual(expect.arrayContaining(['trade_request.created', 'negotiation.opened', 'negotiation.offer']));
+    // seller3's listing is below the minimum VRAM: it hears nothing of this request; seller1 is not in the negotiation
+    expect(s3.received.filter((e) => e.data.requestId === r.id)).toEqual([]);
+    expect(s1.received.filter((e) => e.event.startsWith('negotiation.'))).toEqual([]);
+    for (const s of [s1, s3, b]) await s.close();
+    await until(() => t.app.services.trading.bus.subscribers === 0);
+    expect(t.app.services.trading.bus.subscribers).toBe(0);
+  });
+});
