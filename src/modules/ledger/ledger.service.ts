@@ -59,6 +59,9 @@ export interface StoredTransfer extends NewTransfer {
   batchId: string | null;
 }
 
+/** Namespace (first key) of the advisory locks that serialise decisions on one transfer id. */
+const ID_LOCK_SPACE = 0x1ed9e;
+
 /** A transaction must be retried from the start (a concurrent insert of the same id won the race). */
 class RetryTransaction extends Error {
   readonly code = '40001';
@@ -139,6 +142,14 @@ export class LedgerService {
           SELECT id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
           FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(tx)).rows
       : [];
+    // 2b. Serialise decisions per transfer id. Two submissions of one id with different accounts share no
+    //     account lock, and a transfer and a rejection live in different tables, so without this both
+    //     could be written (one submitter told `created`, the other a rejection). Transaction-scoped
+    //     advisory locks on 1024 buckets of the id, in sorted order; PGlite runs one transaction at a time.
+    if (this.database.kind === 'postgres') {
+      await sql`SELECT pg_advisory_xact_lock(${ID_LOCK_SPACE}::int4, b) FROM (
+        SELECT DISTINCT hashtext(x) & 1023 AS b FROM unnest(${ids}::text[]) AS x ORDER BY b) s`.execute(tx);
+    }
 
     // 3. Under the locks: earlier outcomes for these ids (one round trip; full rows only when a retry
     //    actually hit an existing transfer), and which pendings are already resolved.
