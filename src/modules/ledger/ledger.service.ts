@@ -145,10 +145,11 @@ export class LedgerService {
     // 2b. Serialise decisions per transfer id. Two submissions of one id with different accounts share no
     //     account lock, and a transfer and a rejection live in different tables, so without this both
     //     could be written (one submitter told `created`, the other a rejection). Transaction-scoped
-    //     advisory locks on 1024 buckets of the id, in sorted order; PGlite runs one transaction at a time.
+    //     advisory locks on 256 buckets of the id (bounded lock-table use for large batches), in sorted
+    //     order, after the account locks; PGlite runs one transaction at a time.
     if (this.database.kind === 'postgres') {
       await sql`SELECT pg_advisory_xact_lock(${ID_LOCK_SPACE}::int4, b) FROM (
-        SELECT DISTINCT hashtext(x) & 1023 AS b FROM unnest(${ids}::text[]) AS x ORDER BY b) s`.execute(tx);
+        SELECT DISTINCT hashtext(x) & 255 AS b FROM unnest(${ids}::text[]) AS x ORDER BY b) s`.execute(tx);
     }
 
     // 3. Under the locks: earlier outcomes for these ids (one round trip; full rows only when a retry
