@@ -4,6 +4,11 @@
  * negotiation runs. Seeded, so every run measures the same workload. Prints a markdown table.
  *
  *   npm run bench:matching            (BENCH_LISTINGS / BENCH_QUERIES override the sizes)
+ *
+ * Then the end-to-end settlement latency: from the seller accepting an offer (the agreement is made,
+ * capacity reserved) through funding (escrow), delivery report and the buyer's confirmation (payout minus
+ * fee in one linked ledger step), over the HTTP API in process (app.inject), on PGlite and, when
+ * TEST_DATABASE_URL is set, on PostgreSQL. Sequential, then 8 agreements in flight at once.
  */
 import { ListingIndex, matchListings } from '../src/modules/trading/matching.js';
 import type { MatchOptions, MatchResult } from '../src/modules/trading/matching.js';
@@ -12,6 +17,13 @@ import { PRESETS, runDelegatedNegotiation, strategyFromPreset } from '../src/mod
 import type { PresetName } from '../src/modules/trading/negotiation.js';
 import { mulberry32 } from '../src/modules/trading/rng.js';
 import type { Terms } from '../src/modules/trading/trading.types.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { systemClock } from '../src/platform/clock.js';
+import { createLogger } from '../src/platform/logger.js';
+import { createDatabase, type Database } from '../src/platform/db/database.js';
+import { migrateToLatest } from '../src/platform/db/migrate.js';
+import pg from 'pg';
 
 const N_LISTINGS = Number(process.env.BENCH_LISTINGS ?? 100_000);
 const N_QUERIES = Number(process.env.BENCH_QUERIES ?? 20_000);
@@ -156,4 +168,109 @@ function main(): void {
   console.log('');
 }
 
+const N_SETTLE = Number(process.env.BENCH_SETTLEMENTS ?? 200);
+
+/** A fresh database: in-memory PGlite, or a private schema on the PostgreSQL server at `url`. */
+async function freshDatabase(url?: string): Promise<{ database: Database; cleanup(): Promise<void> }> {
+  if (!url) {
+    const database = await createDatabase({});
+    await migrateToLatest(database.db);
+    return { database, cleanup: () => database.close() };
+  }
+  const schema = `bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  const database = await createDatabase({ url: u.toString(), poolSize: 10 });
+  await migrateToLatest(database.db);
+  return {
+    database,
+    async cleanup() {
+      await database.close();
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+async function settlement(label: string, inFlight: number, url?: string): Promise<void> {
+  const db = await freshDatabase(url);
+  const ADMIN = 'bench-admin-key-0123456789';
+  const app = await buildApp({
+    config: loadConfig({ ADMIN_KEY: ADMIN, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' }), database: db.database, clock: systemClock,
+    logger: createLogger('silent'), adminKey: ADMIN,
+  });
+  await app.ready();
+  const admin = { authorization: `Bearer ${ADMIN}` };
+  const call = async (method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: object) => {
+    const r = await app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+    if (r.statusCode >= 300) throw new Error(`${method} ${url}: ${r.statusCode} ${r.body}`);
+    return r.json();
+  };
+  const agent = async (i: number) => {
+    const r = await call('POST', '/v1/agents', {}, { displayName: `bench-${i}`, type: 'both', country: 'DE', region: 'eu-west', categories: ['gpu_compute'] });
+    return { id: r.agent.id as string, auth: { authorization: `Bearer ${r.apiKey}` } };
+  };
+  const seller = await agent(0);
+  const buyers = await Promise.all(Array.from({ length: inFlight }, (_, i) => agent(i + 1)));
+  for (const b of buyers) await call('POST', '/v1/admin/mint', admin, { agentId: b.id, amount: '1000000' });
+  const listing = await call('POST', '/v1/listings', seller.auth, {
+    category: 'gpu_compute', unit: 'gpu_hour', spec: { gpuModel: 'H100', vramGb: 80 }, pricePerUnit: '2.5', capacity: 1_000_000, region: 'eu-west',
+    sla: { availability: 0.999, maxLatencyMs: 50 }, validUntil: new Date(Date.now() + 86_400_000).toISOString(),
+  });
+  const open = async (b: { auth: Record<string, string> }) =>
+    (await call('POST', '/v1/negotiations', b.auth, { listingId: listing.id, offer: { pricePerUnit: '2.4', quantity: 4 } })).id as string;
+  const samples: number[] = [];
+  const one = async (b: { auth: Record<string, string> }) => {
+    const nid = await open(b);
+    const t0 = process.hrtime.bigint();
+    const acc = await call('POST', `/v1/negotiations/${nid}/accept`, seller.auth, {});
+    const id = acc.agreement.id as string;
+    await call('POST', `/v1/agreements/${id}/fund`, b.auth);
+    await call('POST', `/v1/agreements/${id}/deliver`, seller.auth, { usage: 4, latencyMs: 30 });
+    const done = await call('POST', `/v1/agreements/${id}/confirm`, b.auth, {});
+    samples.push(Number(process.hrtime.bigint() - t0));
+    if (done.state !== 'settled') throw new Error(`agreement ${id} is ${done.state}`);
+  };
+  for (let i = 0; i < 10; i++) await one(buyers[0]!); // warm-up
+  samples.length = 0;
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(buyers.map(async (b) => {
+    while (next < N_SETTLE) {
+      next++;
+      await one(b);
+    }
+  }));
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const audit = await call('GET', '/v1/admin/ledger/audit', admin);
+  const s = stats(samples);
+  console.log(row(`${label}: accept -> fund -> deliver -> confirm, ${inFlight} in flight`, s,
+    `${(N_SETTLE / wallS).toFixed(0)} agreements/s settled; p99 < 1 s: ${s.p99 < 1000 ? 'yes' : 'NO'}; ledger audit ${audit.ok ? 'ok' : 'FAILED'}`));
+  await app.close();
+  await db.cleanup();
+}
+
+async function settlements(): Promise<void> {
+  console.log(`\n## Agreement to payout (${N_SETTLE} agreements per row)\n`);
+  console.log('| operation | runs | p50 ms | p99 ms | max ms | mean ms | ops/s | notes |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---|');
+  await settlement('PGlite', 1);
+  await settlement('PGlite', 8);
+  const url = process.env.TEST_DATABASE_URL;
+  if (url) {
+    await settlement('PostgreSQL', 1, url);
+    await settlement('PostgreSQL', 8, url);
+  } else {
+    console.log('\n(PostgreSQL rows skipped: set TEST_DATABASE_URL)');
+  }
+  console.log('');
+}
+
 main();
+await settlements();
