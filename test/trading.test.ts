@@ -300,6 +300,19 @@ describe('protocol limits', () => {
     expect((await get(`/v1/negotiations/${n3.id}`, buyer.auth)).json().status).toBe('open');
   });
 
+  it('an agreement follows its escrow when the escrow is moved directly (reconciled by the timers)', async () => {
+    const r = await request({ deadline: iso(6 * HOUR), quantity: 1 });
+    const n = (await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, offer: { pricePerUnit: '2' } })).json();
+    const a = (await post(`/v1/negotiations/${n.id}/accept`, seller2.auth)).json().agreement;
+    const funded = (await post(`/v1/agreements/${a.id}/fund`, buyer.auth)).json();
+    const rel = await post(`/v1/escrows/${funded.escrowId}/release`, buyer.auth, {});
+    expect(rel.statusCode, rel.body).toBe(200);
+    const timers = await t.app.services.trading.runTimers();
+    expect(timers.settled).toBe(1);
+    expect((await get(`/v1/agreements/${a.id}`, buyer.auth)).json()).toMatchObject({ state: 'settled', released: '2' });
+    expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: a.id, success: true, amount: 200_000_000n }));
+  });
+
   it('profile status section comes from trading', async () => {
     const p = await get(`/v1/agents/${seller2.id}/profile`, seller2.auth);
     expect(p.statusCode, p.body).toBe(200);

@@ -561,50 +561,87 @@ export class DealsService {
     });
   }
 
-  /** Timers: unfunded agreements past their deadline are cancelled, undelivered ones refunded, reviewed ones released. */
-  async runTimers(limit = 200): Promise<{ cancelled: number; refunded: number; settled: number }> {
+  /**
+   * Timers: unfunded agreements past their deadline are cancelled, undelivered ones refunded, reviewed ones
+   * released. Also reconciles agreements whose escrow was closed by the escrow's own timers or directly
+   * through the escrow API (e.g. the buyer released it there): the agreement follows its money.
+   */
+  async runTimers(limit = 200): Promise<{ cancelled: number; refunded: number; settled: number; resolved: number }> {
     const now = this.clock.now();
     const db = this.database.db;
-    const due = await db.selectFrom('agreements').select(['id', 'state']).where((eb) => eb.or([
-      eb.and([eb('state', '=', 'pending_funding'), eb('funding_deadline', '<=', now)]),
-      eb.and([eb('state', '=', 'funded'), eb('delivery_deadline', '<=', now)]),
-      eb.and([eb('state', '=', 'delivered'), eb('auto_release_at', '<=', now)]),
-    ])).orderBy('updated_at').limit(limit).execute();
-    const out = { cancelled: 0, refunded: 0, settled: 0 };
-    for (const { id } of due) {
-      const r = await this.tx(async (tx, events) => {
-        const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
-        if (!a) return null;
-        const t = this.clock.now();
-        const system: EscrowActor = { kind: 'system' };
-        if (a.state === 'pending_funding' && a.funding_deadline.getTime() <= t.getTime()) {
-          const u = await this.update(tx, a, { state: nextAgreement(a.state, 'cancel') }, 'cancel', 'system', { reason: 'not funded before the deadline' }, t);
-          await this.finish(tx, u, null, t);
-          this.event(events, 'agreement.cancelled', [a.buyer_id, a.seller_id], { agreementId: a.id });
-          return 'cancelled' as const;
-        }
-        if (a.state === 'funded' && a.delivery_deadline.getTime() <= t.getTime()) {
-          // The escrow's own timer may have expired it already; either way the buyer is refunded once.
-          let e = await escrowIn(tx, a.escrow_id!);
-          if (e.state === 'held') e = await this.escrow.actIn(tx, a.escrow_id!, 'expire', system, { reason: 'delivery deadline passed' });
-          const u = await this.update(tx, a, { state: nextAgreement(a.state, 'expire') }, 'expire', 'system', { refunded: e.refunded.toString() }, t);
-          await this.finish(tx, u, { success: false, paid: 0n }, t);
-          this.event(events, 'agreement.refunded', [a.buyer_id, a.seller_id], { agreementId: a.id, reason: 'delivery deadline passed' });
-          return 'refunded' as const;
-        }
-        if (a.state === 'delivered' && a.auto_release_at && a.auto_release_at.getTime() <= t.getTime()) {
-          let e = await escrowIn(tx, a.escrow_id!);
-          if (e.state === 'delivered') e = await this.escrow.actIn(tx, a.escrow_id!, 'auto_release', system);
-          const u = await this.update(tx, a, { state: nextAgreement(a.state, 'auto_release'), released: e.released }, 'auto_release', 'system', null, t);
-          await this.finish(tx, u, { success: true, paid: e.released }, t);
-          this.event(events, 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, auto: true });
-          return 'settled' as const;
-        }
-        return null;
-      });
+    const [due, drifted] = await Promise.all([
+      db.selectFrom('agreements').select('id').where((eb) => eb.or([
+        eb.and([eb('state', '=', 'pending_funding'), eb('funding_deadline', '<=', now)]),
+        eb.and([eb('state', '=', 'funded'), eb('delivery_deadline', '<=', now)]),
+        eb.and([eb('state', '=', 'delivered'), eb('auto_release_at', '<=', now)]),
+      ])).orderBy('updated_at').limit(limit).execute(),
+      db.selectFrom('agreements as a').innerJoin('escrows as e', 'e.id', 'a.escrow_id').select('a.id')
+        .where('a.state', 'in', ['funded', 'delivered', 'disputed'])
+        .where('e.state', 'in', ['released', 'refunded', 'expired', 'resolved_release', 'resolved_refund', 'resolved_split'])
+        .limit(limit).execute(),
+    ]);
+    const out = { cancelled: 0, refunded: 0, settled: 0, resolved: 0 };
+    for (const id of new Set([...due, ...drifted].map((r) => r.id))) {
+      const r = await this.tx((tx, events) => this.advance(tx, events, id));
       if (r) out[r]++;
     }
     return out;
+  }
+
+  private async advance(tx: Tx, events: Events, id: string): Promise<'cancelled' | 'refunded' | 'settled' | 'resolved' | null> {
+    const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+    if (!a) return null;
+    const t = this.clock.now();
+    const system: EscrowActor = { kind: 'system' };
+    if (a.state === 'pending_funding') {
+      if (a.funding_deadline.getTime() > t.getTime()) return null;
+      const u = await this.update(tx, a, { state: nextAgreement(a.state, 'cancel') }, 'cancel', 'system', { reason: 'not funded before the deadline' }, t);
+      await this.finish(tx, u, null, t);
+      this.event(events, 'agreement.cancelled', [a.buyer_id, a.seller_id], { agreementId: a.id });
+      return 'cancelled';
+    }
+    if (!a.escrow_id || !['funded', 'delivered', 'disputed'].includes(a.state)) return null;
+    let e = await escrowIn(tx, a.escrow_id);
+    // Fire the due timer ourselves (the escrow's own job may have fired it already: then it is closed).
+    if (e.state === 'held' && a.delivery_deadline.getTime() <= t.getTime()) {
+      e = await this.escrow.actIn(tx, a.escrow_id, 'expire', system, { reason: 'delivery deadline passed' });
+    } else if (e.state === 'delivered' && a.auto_release_at && a.auto_release_at.getTime() <= t.getTime()) {
+      e = await this.escrow.actIn(tx, a.escrow_id, 'auto_release', system);
+    }
+    switch (e.state) {
+      case 'released': {
+        if (a.state === 'disputed') return null;
+        const action: AgreementAction = a.state === 'delivered' ? 'auto_release' : 'confirm';
+        const u = await this.update(tx, a, { state: nextAgreement(a.state, action), released: e.released }, action, 'system', { escrow: e.state }, t);
+        await this.finish(tx, u, { success: true, paid: e.released }, t);
+        this.event(events, 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, auto: true });
+        return 'settled';
+      }
+      case 'expired':
+      case 'refunded': {
+        if (a.state === 'disputed') return null;
+        const action: AgreementAction = e.state === 'expired' && a.state === 'funded' ? 'expire' : 'refund';
+        const u = await this.update(tx, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: e.refunded.toString() }, t);
+        await this.finish(tx, u, { success: false, paid: 0n }, t);
+        this.event(events, 'agreement.refunded', [a.buyer_id, a.seller_id], { agreementId: a.id, reason: e.state === 'expired' ? 'delivery deadline passed' : 'refunded' });
+        return 'refunded';
+      }
+      case 'resolved_release':
+      case 'resolved_refund':
+      case 'resolved_split': {
+        if (a.state !== 'disputed') return null;
+        const outcome = e.state.slice('resolved_'.length) as 'release' | 'refund' | 'split';
+        const resolution = { outcome, toSeller: e.released.toString(), toBuyer: e.refunded.toString(), note: 'resolved on the escrow', resolvedAt: t.toISOString() };
+        const u = await this.update(tx, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: json(resolution) }, 'resolve', 'system', resolution, t);
+        const d = a.dispute as { filedBy?: string } | null;
+        await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome, at: t });
+        await this.finish(tx, u, { success: outcome !== 'refund', paid: e.released }, t);
+        this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome });
+        return 'resolved';
+      }
+      default:
+        return null;
+    }
   }
 
   /** The agreement ended: its capacity goes back to the listing and the outcome becomes reputation evidence. */

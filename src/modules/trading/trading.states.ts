@@ -14,6 +14,7 @@
  *   pending_funding -> funded (buyer funds the escrow) | settled (immediate settlement: fund + release)
  *   pending_funding -> cancelled (funding deadline passed)
  *   funded -> delivered (seller reports delivery) | refunded (delivery deadline passed) | disputed
+ *   funded | delivered -> refunded (the seller refunded through the escrow) | settled (the buyer released it there)
  *   funded | delivered -> funded | delivered (milestone: partial release)
  *   delivered -> settled (buyer confirms, or the review window passes) | disputed
  *   disputed -> resolved (operator: release, refund or split)
@@ -30,7 +31,7 @@ export type NegotiationAction = 'offer' | 'accept' | 'reject' | 'withdraw' | 'ex
 export const AGREEMENT_STATES = ['pending_funding', 'funded', 'delivered', 'disputed', 'settled', 'refunded', 'resolved', 'cancelled'] as const;
 export type AgreementState = (typeof AGREEMENT_STATES)[number];
 export type AgreementAction =
-  | 'fund' | 'fund_immediate' | 'cancel' | 'deliver' | 'release_part' | 'confirm' | 'auto_release' | 'expire' | 'dispute' | 'resolve';
+  | 'fund' | 'fund_immediate' | 'cancel' | 'deliver' | 'release_part' | 'confirm' | 'auto_release' | 'expire' | 'refund' | 'dispute' | 'resolve';
 
 const REQUEST: Record<RequestAction, Partial<Record<RequestState, RequestState>>> = {
   fulfil: { open: 'fulfilled' },
@@ -55,6 +56,7 @@ const AGREEMENT: Record<AgreementAction, Partial<Record<AgreementState, Agreemen
   confirm: { delivered: 'settled', funded: 'settled' },
   auto_release: { delivered: 'settled' },
   expire: { funded: 'refunded' },
+  refund: { funded: 'refunded', delivered: 'refunded' },
   dispute: { funded: 'disputed', delivered: 'disputed' },
   resolve: { disputed: 'resolved' },
 };
