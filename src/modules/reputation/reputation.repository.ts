@@ -1,0 +1,133 @@
+/**
+ * SQL of the reputation module, and the mapping between evidence rows and the pure core's evidence.
+ */
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { DB } from '../../platform/db/schema.js';
+import type { Evidence } from './evidence.types.js';
+import type { EvidenceRowType, ReputationEvidenceTable, ReputationSnapshotsTable } from './reputation.tables.js';
+
+export type Executor = Kysely<DB> | Transaction<DB>;
+export type EvidenceRow = Selectable<ReputationEvidenceTable>;
+export type SnapshotRow = Selectable<ReputationSnapshotsTable>;
+
+export interface NewEvidence {
+  id: string;
+  type: EvidenceRowType;
+  subjectId: string;
+  producerId: string | null;
+  tradeId: string | null;
+  at: Date;
+  data: Record<string, unknown>;
+  source: string;
+  createdAt: Date;
+}
+
+export const reputationRepository = {
+  /** Inserts one evidence row; false when a row with this id or the same unique fact already exists. */
+  async insertEvidence(db: Executor, e: NewEvidence): Promise<boolean> {
+    const r = await db
+      .insertInto('reputation_evidence')
+      .values({
+        id: e.id, type: e.type, subject_id: e.subjectId, producer_id: e.producerId, trade_id: e.tradeId, at: e.at,
+        data: JSON.stringify(e.data), source: e.source, created_at: e.createdAt,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+
+  /** Evidence rows after `afterSeq`, in seq order. */
+  evidenceAfter(db: Executor, afterSeq: bigint, limit: number): Promise<EvidenceRow[]> {
+    return db.selectFrom('reputation_evidence').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+  },
+
+  evidenceBySeqs(db: Executor, seqs: bigint[]): Promise<EvidenceRow[]> {
+    if (seqs.length === 0) return Promise.resolve([]);
+    return db.selectFrom('reputation_evidence').selectAll().where('seq', 'in', seqs).execute();
+  },
+
+  tradeOutcome(db: Executor, tradeId: string): Promise<EvidenceRow | undefined> {
+    return db.selectFrom('reputation_evidence').selectAll().where('type', '=', 'trade').where('trade_id', '=', tradeId).executeTakeFirst();
+  },
+
+  rating(db: Executor, tradeId: string, raterId: string): Promise<EvidenceRow | undefined> {
+    return db.selectFrom('reputation_evidence').selectAll().where('type', '=', 'rating').where('trade_id', '=', tradeId)
+      .where('producer_id', '=', raterId).executeTakeFirst();
+  },
+
+  async probes(db: Executor): Promise<string[]> {
+    const rows = await db.selectFrom('reputation_probes').select('agent_id').orderBy('agent_id').execute();
+    return rows.map((r) => r.agent_id);
+  },
+
+  async addProbe(db: Executor, agentId: string, at: Date): Promise<boolean> {
+    const r = await db.insertInto('reputation_probes').values({ agent_id: agentId, created_at: at }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+
+  async removeProbe(db: Executor, agentId: string): Promise<boolean> {
+    const r = await db.deleteFrom('reputation_probes').where('agent_id', '=', agentId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  },
+
+  async upsertSnapshots(db: Executor, rows: SnapshotRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await db
+      .insertInto('reputation_snapshots')
+      .values(rows.map((r) => ({ ...r, components: JSON.stringify(r.components) })))
+      .onConflict((oc) => oc.columns(['agent_id', 'at']).doUpdateSet({
+        score: sql`excluded.score`, raw: sql`excluded.raw`, level: sql`excluded.level`, components: sql`excluded.components`,
+        observations: sql`excluded.observations`, evidence_seq: sql`excluded.evidence_seq`,
+      }))
+      .execute();
+  },
+
+  history(db: Executor, agentId: string, before: Date | undefined, limit: number): Promise<SnapshotRow[]> {
+    let q = db.selectFrom('reputation_snapshots').selectAll().where('agent_id', '=', agentId);
+    if (before) q = q.where('at', '<', before);
+    return q.orderBy('at', 'desc').limit(limit).execute();
+  },
+
+  /** Active agents for the leaderboard (read-only view of the agents module's table). */
+  activeAgents(db: Executor, f: { category?: string | undefined; region?: string | undefined }) {
+    let q = db.selectFrom('agents').select(['id', 'display_name', 'region', 'categories', 'type']).where('status', '=', 'active');
+    if (f.region) q = q.where('region', '=', f.region);
+    if (f.category) q = q.where(sql<boolean>`categories @> ARRAY[${f.category}]::text[]`);
+    return q.execute();
+  },
+
+  async agentExists(db: Executor, id: string): Promise<boolean> {
+    return (await db.selectFrom('agents').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+  },
+};
+
+const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+
+/** The pure core's evidence item for a row; `at` is the engine time (ms) chosen by the caller. */
+export function toEvidence(r: EvidenceRow, at: number): Evidence {
+  const d = r.data as Record<string, unknown>;
+  switch (r.type) {
+    case 'trade':
+      return {
+        type: 'trade', id: r.trade_id!, at, buyerId: r.producer_id!, sellerId: r.subject_id, success: d.success === true,
+        latencyMs: num(d.latencyMs, 150), accuracy: num(d.accuracy, d.success === true ? 0.95 : 0), slaMet: d.slaMet === true,
+        amount: BigInt(typeof d.amount === 'string' ? d.amount : '0'), ...(d.sameOwnerSuspected === true ? { sameOwnerSuspected: true } : {}),
+      };
+    case 'probe':
+      return {
+        type: 'probe', at, agentId: r.subject_id, probeId: r.producer_id!, responseMs: num(d.responseMs, Infinity), available: d.available === true,
+        accuracy: num(d.accuracy, 0),
+      };
+    case 'rating':
+      return { type: 'rating', at, raterId: r.producer_id!, rateeId: r.subject_id, tradeId: r.trade_id!, stars: num(d.stars, 1) };
+    case 'community':
+      return { type: 'community', at, agentId: r.subject_id, kind: d.kind as 'forum' };
+    case 'reliability':
+      return { type: 'reliability', at, agentId: r.subject_id, kind: d.kind as 'uptime', value: num(d.value, 0) };
+    case 'dispute':
+      return {
+        type: 'dispute', at, agentId: r.subject_id, outcome: d.outcome as 'won', filedBy: r.producer_id ?? r.subject_id,
+        ...(r.trade_id ? { tradeId: r.trade_id } : {}),
+      };
+  }
+}

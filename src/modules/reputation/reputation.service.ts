@@ -1,0 +1,370 @@
+/**
+ * The reputation service: writes evidence (in the caller's transaction for trade and dispute outcomes),
+ * keeps an in-memory ReputationEngine in step with the evidence log, and answers reads from it.
+ *
+ * The engine is a projection of the log: it tails `reputation_evidence` in seq order (lazily, before
+ * every read, and from a background job), applying each row at max(row time, last applied time). A
+ * full recompute is the same fold from seq 0, so it gives the same scores. Rows that become visible
+ * out of seq order (concurrent commits on PostgreSQL) are detected through the gaps they leave and
+ * trigger a rebuild. Every process keeps its own engine; all of them converge on the same log.
+ */
+import type { Database } from '../../platform/db/database.js';
+import type { Clock } from '../../platform/clock.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
+import { uuidFromName, uuidv7 } from '../../platform/ids.js';
+import type { Tx } from '../ledger/ledger.service.js';
+import type { AgentsService } from '../agents/agents.service.js';
+import type { BackgroundJob } from '../module.js';
+import { ReputationEngine } from './engine.js';
+import type { CommunityKind, ReliabilityKind } from './evidence.types.js';
+import { explain, publishedReputation, type Explanation, type PublishedReputation } from './explain.js';
+import { trustLevel } from './trust-score.js';
+import { reputationRepository as repo, toEvidence, type EvidenceRow, type NewEvidence, type SnapshotRow } from './reputation.repository.js';
+import type { DisputeOutcomeEvidence, ReputationPort, TradeOutcomeEvidence } from './reputation.port.js';
+import type { ReputationParams } from './params.js';
+
+export interface ReputationDeps {
+  database: Database;
+  clock: Clock;
+  agents: AgentsService;
+  /** Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table. */
+  params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
+}
+
+const HOUR_MS = 3_600_000;
+const BATCH = 5_000;
+const MISSING_TTL_MS = 10 * 60_000;
+
+export type SubmittedEvidence =
+  | { type: 'probe'; agentId: string; probeId?: string | undefined; responseMs: number; available: boolean; accuracy: number }
+  | { type: 'community'; agentId: string; kind: CommunityKind }
+  | { type: 'reliability'; agentId: string; kind: ReliabilityKind; value: number };
+
+export type Actor = { kind: 'agent'; agentId: string } | { kind: 'admin' };
+
+export interface RatingView {
+  id: string;
+  tradeId: string;
+  raterId: string;
+  rateeId: string;
+  stars: number;
+  comment: string | null;
+  at: Date;
+}
+
+export interface ReputationView extends PublishedReputation {
+  raw: number;
+  gainCapped: boolean;
+  components: { performance: number; transactions: number; community: number; reliability: number; disputes: number };
+  probe: boolean;
+  asOf: Date;
+}
+
+export interface LeaderboardEntry {
+  rank: number;
+  agentId: string;
+  displayName: string;
+  region: string;
+  categories: string[];
+  trustScore: number;
+  level: string;
+  observations: number;
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+export class ReputationService implements ReputationPort {
+  readonly jobs: BackgroundJob[];
+  private engine!: ReputationEngine;
+  private loaded = false;
+  private lastSeq = 0n;
+  private lastAt = -Infinity;
+  private probeSet = new Set<string>();
+  /** seqs skipped by the tail (rolled back, or not yet committed) and when we first noticed them */
+  private readonly missing = new Map<bigint, number>();
+  private readonly dirty = new Set<string>();
+  private version = 0;
+  private current: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+  private rebuilds = 0;
+  private leaderboardCache: { key: string; entries: LeaderboardEntry[] } | undefined;
+
+  constructor(readonly deps: ReputationDeps) {
+    this.jobs = [
+      { name: 'reputation.sync', intervalMs: 2_000, run: () => this.sync() },
+      { name: 'reputation.snapshots', intervalMs: 60_000, run: () => this.snapshot() },
+    ];
+  }
+
+  // ------------------------------------------------------------------------------ the projection
+
+  /** Brings the engine up to date with every committed evidence row (coalesced, serialised). */
+  sync(): Promise<void> {
+    if (this.queued) return this.queued;
+    const p = this.current.then(() => {
+      this.queued = null;
+      return this.runSync();
+    });
+    this.queued = p;
+    this.current = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Full recompute: a fresh engine replaying the whole log (the same fold as the incremental path). */
+  async recompute(): Promise<void> {
+    this.loaded = false;
+    await this.sync();
+  }
+
+  /** Statistics of the projection (for tests and metrics). */
+  get stats() {
+    return { lastSeq: this.lastSeq, agents: this.engine?.agentCount ?? 0, rebuilds: this.rebuilds, version: this.version };
+  }
+
+  private async runSync(): Promise<void> {
+    const db = this.deps.database.db;
+    if (!this.loaded) {
+      const probes = await repo.probes(db);
+      this.engine = new ReputationEngine({ ...this.deps.params, preTrusted: probes });
+      this.probeSet = new Set(probes);
+      this.lastSeq = 0n;
+      this.lastAt = -Infinity;
+      this.missing.clear();
+      this.loaded = true;
+      this.version++;
+      this.leaderboardCache = undefined;
+    }
+    if (this.missing.size > 0) {
+      const late = await repo.evidenceBySeqs(db, [...this.missing.keys()]);
+      if (late.length > 0) {
+        // a row committed after later rows were applied: replay from scratch to keep the seq order
+        this.rebuilds++;
+        this.loaded = false;
+        return this.runSync();
+      }
+      const now = this.deps.clock.now().getTime();
+      for (const [seq, since] of this.missing) if (now - since > MISSING_TTL_MS) this.missing.delete(seq);
+    }
+    for (;;) {
+      const rows = await repo.evidenceAfter(db, this.lastSeq, BATCH);
+      for (const row of rows) this.applyRow(row);
+      if (rows.length < BATCH) break;
+    }
+  }
+
+  private applyRow(row: EvidenceRow): void {
+    const seq = BigInt(row.seq);
+    if (seq > this.lastSeq + 1n && seq - this.lastSeq < 1000n) {
+      const now = this.deps.clock.now().getTime();
+      for (let s = this.lastSeq + 1n; s < seq; s++) this.missing.set(s, now);
+    }
+    this.lastSeq = seq;
+    const at = Math.max(row.at.getTime(), this.lastAt);
+    this.lastAt = at;
+    this.engine.apply(toEvidence(row, at));
+    this.dirty.add(row.subject_id);
+    if (row.type === 'trade' && row.producer_id) this.dirty.add(row.producer_id);
+    this.version++;
+  }
+
+  private now(): number {
+    return this.deps.clock.now().getTime();
+  }
+
+  // ------------------------------------------------------------------------------ ReputationPort
+
+  async recordTradeOutcome(tx: Tx, e: TradeOutcomeEvidence): Promise<void> {
+    if (!e.tradeId) throw new AppError('validation_failed', 'tradeId is required');
+    // agents that share a registered public key are one owner: their trades count for nothing
+    const keys = await tx.selectFrom('agents').select(['id', 'public_key']).where('id', 'in', [e.buyerId, e.sellerId]).execute();
+    const kb = keys.find((k) => k.id === e.buyerId)?.public_key ?? null;
+    const ks = keys.find((k) => k.id === e.sellerId)?.public_key ?? null;
+    const sameOwner = e.buyerId === e.sellerId || (kb !== null && kb === ks);
+    await repo.insertEvidence(tx, {
+      id: uuidFromName(`reputation:trade:${e.tradeId}`), type: 'trade', subjectId: e.sellerId, producerId: e.buyerId, tradeId: e.tradeId, at: e.at,
+      data: {
+        success: e.success, amount: e.amount.toString(), category: e.category ?? null, latencyMs: e.latencyMs ?? null, accuracy: e.accuracy ?? null,
+        slaMet: e.slaMet ?? e.success, ...(sameOwner ? { sameOwnerSuspected: true } : {}),
+      },
+      source: 'trading', createdAt: this.deps.clock.now(),
+    });
+  }
+
+  async recordDisputeOutcome(tx: Tx, e: DisputeOutcomeEvidence): Promise<void> {
+    const seller = e.outcome === 'release' ? 'won' : e.outcome === 'refund' ? 'lost' : 'settled';
+    const buyer = e.outcome === 'release' ? 'lost' : e.outcome === 'refund' ? 'won' : 'settled';
+    for (const [agentId, outcome] of [[e.sellerId, seller], [e.buyerId, buyer]] as const) {
+      await repo.insertEvidence(tx, {
+        id: uuidFromName(`reputation:dispute:${e.tradeId}:${agentId}`), type: 'dispute', subjectId: agentId, producerId: e.filedBy, tradeId: e.tradeId,
+        at: e.at, data: { outcome, resolution: e.outcome, filedBy: e.filedBy }, source: 'trading', createdAt: this.deps.clock.now(),
+      });
+    }
+  }
+
+  async trustScores(agentIds: readonly string[]): Promise<Map<string, number>> {
+    await this.sync();
+    const now = this.now();
+    return new Map(agentIds.map((id) => [id, Math.round(this.engine.scoreOf(id, now))]));
+  }
+
+  // ------------------------------------------------------------------------------ reads
+
+  private async mustExist(agentId: string): Promise<void> {
+    if (!(await repo.agentExists(this.deps.database.db, agentId))) throw notFound('agent', agentId);
+  }
+
+  async reputation(agentId: string): Promise<ReputationView> {
+    await this.mustExist(agentId);
+    await this.sync();
+    const now = this.now();
+    const pub = publishedReputation(this.engine, agentId, now);
+    const v = this.engine.score(agentId, now);
+    const c = v.components;
+    return {
+      ...pub, raw: r2(v.raw), gainCapped: v.gainCapped, probe: this.probeSet.has(agentId), asOf: new Date(now),
+      components: { performance: r2(c.performance), transactions: r2(c.transactions), community: r2(c.community), reliability: r2(c.reliability), disputes: r2(c.disputes) },
+    };
+  }
+
+  /** `reveal`: show counterparties of recent evidence (the agent itself and the operator only). */
+  async explain(agentId: string, reveal: boolean): Promise<Explanation & { probe: boolean }> {
+    await this.mustExist(agentId);
+    await this.sync();
+    const x = explain(this.engine, agentId, this.now());
+    const recent = reveal ? x.recent : x.recent.map(({ counterparty: _c, ...rest }) => rest);
+    return { ...x, recent, probe: this.probeSet.has(agentId) };
+  }
+
+  async history(agentId: string, before: Date | undefined, limit: number): Promise<SnapshotRow[]> {
+    await this.mustExist(agentId);
+    return repo.history(this.deps.database.db, agentId, before, limit);
+  }
+
+  async leaderboard(f: { category?: string | undefined; region?: string | undefined }): Promise<LeaderboardEntry[]> {
+    await this.sync();
+    const now = this.now();
+    const key = JSON.stringify([f.category ?? null, f.region ?? null, this.version, Math.floor(now / 60_000)]);
+    if (this.leaderboardCache?.key === key) return this.leaderboardCache.entries;
+    const agents = await repo.activeAgents(this.deps.database.db, f);
+    const scored = agents.map((a) => {
+      const idx = this.engine.indexOf(a.id);
+      const score = Math.round(this.engine.scoreOf(a.id, now));
+      const observations = idx === undefined ? 0 : this.engine.observations(idx);
+      return { a, score, observations };
+    });
+    scored.sort((x, y) => y.score - x.score || (x.a.id < y.a.id ? -1 : 1));
+    const entries = scored.map((s, i) => ({
+      rank: i + 1, agentId: s.a.id, displayName: s.a.display_name, region: s.a.region, categories: s.a.categories, trustScore: s.score,
+      level: trustLevel(s.score, s.observations), observations: s.observations,
+    }));
+    this.leaderboardCache = { key, entries };
+    return entries;
+  }
+
+  async probes(): Promise<string[]> {
+    return repo.probes(this.deps.database.db);
+  }
+
+  // ------------------------------------------------------------------------------ writes
+
+  async rate(raterId: string, input: { tradeId: string; stars: number; comment?: string | undefined }): Promise<RatingView> {
+    const at = this.deps.clock.now();
+    const view = await this.deps.database.transaction(async (tx) => {
+      const trade = await repo.tradeOutcome(tx, input.tradeId);
+      if (!trade) throw new AppError('not_found', `trade ${input.tradeId} has no recorded outcome: only settled or failed trades can be rated`);
+      const buyer = trade.producer_id!;
+      const seller = trade.subject_id;
+      if (raterId !== buyer && raterId !== seller) throw new AppError('forbidden', 'only a party of the trade may rate it');
+      const rateeId = raterId === buyer ? seller : buyer;
+      const id = uuidv7(this.deps.clock);
+      const ok = await repo.insertEvidence(tx, {
+        id, type: 'rating', subjectId: rateeId, producerId: raterId, tradeId: input.tradeId, at,
+        data: { stars: input.stars, comment: input.comment ?? null }, source: `agent:${raterId}`, createdAt: at,
+      });
+      if (!ok) throw new AppError('conflict', 'this trade has already been rated by this party', { reason: 'already_rated' });
+      return { id, tradeId: input.tradeId, raterId, rateeId, stars: input.stars, comment: input.comment ?? null, at };
+    });
+    return view;
+  }
+
+  async submitEvidence(actor: Actor, e: SubmittedEvidence): Promise<{ id: string; type: string; agentId: string; producerId: string | null; at: Date }> {
+    const db = this.deps.database.db;
+    let producerId: string | null = null;
+    if (e.type === 'probe') {
+      const probes = new Set(await repo.probes(db));
+      if (actor.kind === 'agent') {
+        if (!probes.has(actor.agentId)) throw new AppError('forbidden', 'only the operator\'s probe agents may report probe measurements');
+        if (e.probeId !== undefined && e.probeId !== actor.agentId) throw new AppError('forbidden', 'a probe reports its own measurements');
+        producerId = actor.agentId;
+      } else {
+        if (e.probeId === undefined) throw new AppError('validation_failed', 'probeId is required when the operator reports a probe measurement', { errors: [{ field: 'body.probeId', message: 'is required' }] });
+        if (!probes.has(e.probeId)) throw new AppError('unprocessable', `agent ${e.probeId} is not a probe agent`);
+        producerId = e.probeId;
+      }
+      if (producerId === e.agentId) throw new AppError('validation_failed', 'a probe cannot measure itself');
+    } else if (actor.kind !== 'admin') {
+      throw new AppError('forbidden', 'community actions and reliability attestations are reported by the operator');
+    }
+    await this.mustExist(e.agentId);
+    const at = this.deps.clock.now();
+    const id = uuidv7(this.deps.clock);
+    const { type: _t, agentId: _a, probeId: _p, ...data } = e as SubmittedEvidence & { probeId?: string };
+    const row: NewEvidence = {
+      id, type: e.type, subjectId: e.agentId, producerId, tradeId: null, at, data, source: actor.kind === 'admin' ? 'operator' : `agent:${actor.agentId}`, createdAt: at,
+    };
+    await repo.insertEvidence(db, row);
+    return { id, type: e.type, agentId: e.agentId, producerId, at };
+  }
+
+  async addProbe(agentId: string): Promise<boolean> {
+    await this.mustExist(agentId);
+    const added = await repo.addProbe(this.deps.database.db, agentId, this.deps.clock.now());
+    if (added) this.loaded = false; // the pre-trusted set changed: recompute from the log
+    return added;
+  }
+
+  async removeProbe(agentId: string): Promise<boolean> {
+    const removed = await repo.removeProbe(this.deps.database.db, agentId);
+    if (removed) this.loaded = false;
+    return removed;
+  }
+
+  // ------------------------------------------------------------------------------ snapshots
+
+  /** Writes a snapshot (hour bucket, latest value wins) for every agent whose evidence changed. */
+  async snapshot(): Promise<number> {
+    await this.sync();
+    if (this.dirty.size === 0) return 0;
+    const now = this.now();
+    const bucket = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    const rows: SnapshotRow[] = [];
+    for (const id of ids) {
+      const v = this.engine.score(id, now);
+      const score = Math.round(v.score);
+      const c = v.components;
+      rows.push({
+        agent_id: id, at: bucket, score, raw: r2(v.raw), level: trustLevel(score, v.observations), observations: v.observations, evidence_seq: this.lastSeq,
+        components: { performance: r2(c.performance), transactions: r2(c.transactions), community: r2(c.community), reliability: r2(c.reliability), disputes: r2(c.disputes) },
+      });
+    }
+    try {
+      for (let i = 0; i < rows.length; i += 500) await repo.upsertSnapshots(this.deps.database.db, rows.slice(i, i + 500));
+    } catch (err) {
+      for (const id of ids) this.dirty.add(id);
+      throw err;
+    }
+    return rows.length;
+  }
+
+  /** The published metrics for the agent's economic profile. */
+  async profile(agentId: string) {
+    await this.sync();
+    const p = publishedReputation(this.engine, agentId, this.now());
+    return {
+      trustScore: p.trustScore, trustLevel: p.level, performanceRating: p.performanceRating.value, reliability: p.reliability.value,
+      communityRating: p.communityRating.value, observations: p.observations,
+    };
+  }
+}

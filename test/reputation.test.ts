@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { generateKeyPairSync } from 'node:crypto';
+import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
+import { AITBC, DAY_MS } from '../src/modules/reputation/evidence.types.js';
+import type { TradeOutcomeEvidence } from '../src/modules/reputation/reputation.port.js';
+
+type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
+
+describe('reputation: evidence, scores, ratings, probes, leaderboard, history', () => {
+  let t: TestApp;
+  let probe: Agent;
+  let sellers: Agent[];
+  let buyers: Agent[];
+  let trade = 0;
+
+  const rep = () => t.app.services.reputation;
+  const now = () => t.clock.now();
+  const record = (e: Partial<TradeOutcomeEvidence> & { sellerId: string; buyerId: string }) =>
+    t.db.database.transaction(async (tx) => {
+      const ev: TradeOutcomeEvidence = { tradeId: `trade-${++trade}`, success: true, amount: 10n * AITBC, latencyMs: 30, accuracy: 0.99, slaMet: true, at: now(), ...e };
+      await rep().recordTradeOutcome(tx, ev);
+      return ev.tradeId;
+    });
+  const get = async (id: string) => {
+    const res = await t.app.inject(`/v1/agents/${id}/reputation`);
+    expect(res.statusCode).toBe(200);
+    return res.json();
+  };
+  const probeMeasure = (agentId: string, accuracy: number) =>
+    t.app.inject({ method: 'POST', url: '/v1/evidence', headers: probe.auth, payload: { type: 'probe', agentId, responseMs: 30, available: true, accuracy } });
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    probe = await t.registerAgent({ displayName: 'probe' });
+    sellers = [];
+    for (let i = 0; i < 4; i++) sellers.push(await t.registerAgent({ region: i % 2 === 0 ? 'eu-west' : 'us-east', categories: i < 2 ? ['gpu_compute'] : ['inference'] }));
+    buyers = [];
+    for (let i = 0; i < 4; i++) buyers.push(await t.registerAgent({ type: 'consumer' }));
+  });
+  afterAll(async () => { await t.close(); });
+
+  it('a newcomer has the floor score, unrated, with its reasons; unknown agents are 404', async () => {
+    const r = await get(sellers[0]!.id);
+    expect(r).toMatchObject({ agentId: sellers[0]!.id, trustScore: 0, level: 'unrated', observations: 0, probe: false });
+    expect(r.communityRating).toEqual({ value: null, observations: 0 });
+    const x = await t.app.inject(`/v1/agents/${sellers[0]!.id}/reputation/explain`);
+    expect(x.statusCode).toBe(200);
+    expect(x.json().notes[0]).toMatch(/newcomer/);
+    const missing = await t.app.inject('/v1/agents/01900000-0000-7000-8000-000000000000/reputation');
+    expect(missing.statusCode).toBe(404);
+    expect(problem(missing).code).toBe('not_found');
+    expect((await t.app.inject('/v1/agents/not-a-uuid/reputation')).statusCode).toBe(400);
+    const scores = await rep().trustScores([sellers[0]!.id, 'unknown']);
+    expect([...scores.values()]).toEqual([0, 0]);
+  });
+
+  it('probe agents are marked by the operator and their measurements are evidence', async () => {
+    const notProbe = await probeMeasure(sellers[0]!.id, 0.99);
+    expect(notProbe.statusCode).toBe(403);
+    const anon = await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}` });
+    expect(anon.statusCode).toBe(401);
+    const byAgent = await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}`, headers: probe.auth });
+    expect(byAgent.statusCode).toBe(403);
+    const add = await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}`, headers: t.admin });
+    expect(add.statusCode).toBe(201);
+    expect((await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}`, headers: t.admin })).statusCode).toBe(200);
+    expect((await t.app.inject('/v1/reputation/probes')).json().data).toEqual([probe.id]);
+    for (const [i, s] of sellers.entries()) {
+      const res = await probeMeasure(s.id, [0.99, 0.97, 0.8, 0.6][i]!);
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ type: 'probe', agentId: s.id, producerId: probe.id });
+    }
+    // a probe cannot measure itself, the operator must name the probe, and validation is strict
+    expect((await probeMeasure(probe.id, 1)).statusCode).toBe(400);
+    const noProbeId = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'probe', agentId: sellers[0]!.id, responseMs: 10, available: true, accuracy: 1 } });
+    expect(noProbeId.statusCode).toBe(400);
+    const bad = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: probe.auth, payload: { type: 'probe', agentId: sellers[0]!.id, responseMs: 10, available: true, accuracy: 2 } });
+    expect(bad.statusCode).toBe(400);
+    expect((await get(probe.id)).probe).toBe(true);
+    expect((await get(sellers[0]!.id)).observations).toBe(1);
+  });
+
+  it('community actions and reliability attestations come from the operator only', async () => {
+    const byAgent = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: sellers[0]!.auth, payload: { type: 'community', agentId: sellers[0]!.id, kind: 'mentorship' } });
+    expect(byAgent.statusCode).toBe(403);
+    const byProbe = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: probe.auth, payload: { type: 'reliability', agentId: sellers[0]!.id, kind: 'uptime', value: 1 } });
+    expect(byProbe.statusCode).toBe(403);
+    const anon = await t.app.inject({ method: 'POST', url: '/v1/evidence', payload: { type: 'community', agentId: sellers[0]!.id, kind: 'forum' } });
+    expect(anon.statusCode).toBe(401);
+    const ok1 = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'community', agentId: sellers[0]!.id, kind: 'mentorship' } });
+    expect(ok1.statusCode).toBe(201);
+    const ok2 = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'reliability', agentId: sellers[0]!.id, kind: 'uptime', value: 0.999 } });
+    expect(ok2.statusCode).toBe(201);
+    const unknown = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'community', agentId: '01900000-0000-7000-8000-000000000000', kind: 'forum' } });
+    expect(unknown.statusCode).toBe(404);
+    const x = (await t.app.inject(`/v1/agents/${sellers[0]!.id}/reputation/explain`)).json();
+    expect(x.counts.community).toBe(1);
+    expect(x.counts.reliability).toBe(1);
+  });
+
+  it('trade outcomes are written in the caller\'s transaction: a rollback leaves no evidence', async () => {
+    const before = (await get(sellers[0]!.id)).observations;
+    await expect(t.db.database.transaction(async (tx) => {
+      await rep().recordTradeOutcome(tx, { tradeId: 'rolled-back', sellerId: sellers[0]!.id, buyerId: buyers[0]!.id, success: true, amount: AITBC, at: now() });
+      throw new Error('settlement failed');
+    })).rejects.toThrow('settlement failed');
+    expect((await get(sellers[0]!.id)).observations).toBe(before);
+    const id = await record({ sellerId: sellers[0]!.id, buyerId: buyers[0]!.id });
+    // the same outcome twice (a retried settlement) is recorded once
+    await t.db.database.transaction((tx) => rep().recordTradeOutcome(tx, { tradeId: id, sellerId: sellers[0]!.id, buyerId: buyers[0]!.id, success: true, amount: AITBC, at: now() }));
+    const x = (await t.app.inject(`/v1/agents/${sellers[0]!.id}/reputation/explain`)).json();
+    expect(x.counts.tradesAsSeller).toBe(1);
+  });
+
+  it('the evidence log is append-only', async () => {
+    await expect(sql`UPDATE reputation_evidence SET source = 'x'`.execute(t.db.database.db)).rejects.toThrow(/append-only/);
+    await expect(sql`DELETE FROM reputation_evidence`.execute(t.db.database.db)).rejects.toThrow(/append-only/);
+  });
+
+  it('ratings: only a party of a recorded trade, once per trade and side', async () => {
+    const tradeId = await record({ sellerId: sellers[1]!.id, buyerId: buyers[1]!.id });
+    const rate = (who: Agent, payload: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/v1/ratings', headers: who.auth, payload });
+    const ok = await rate(buyers[1]!, { tradeId, stars: 5, comment: 'fast and accurate' });
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json()).toMatchObject({ tradeId, raterId: buyers[1]!.id, rateeId: sellers[1]!.id, stars: 5, comment: 'fast and accurate' });
+    const dup = await rate(buyers[1]!, { tradeId, stars: 1 });
+    expect(dup.statusCode).toBe(409);
+    expect(problem(dup).code).toBe('conflict');
+    const otherSide = await rate(sellers[1]!, { tradeId, stars: 4 });
+    expect(otherSide.statusCode).toBe(201);
+    expect(otherSide.json().rateeId).toBe(buyers[1]!.id);
+    expect((await rate(buyers[2]!, { tradeId, stars: 1 })).statusCode).toBe(403);
+    expect((await rate(buyers[1]!, { tradeId: 'no-such-trade', stars: 5 })).statusCode).toBe(404);
+    expect((await rate(buyers[1]!, { tradeId, stars: 6 })).statusCode).toBe(400);
+    expect((await rate(buyers[1]!, { tradeId, stars: 3, extra: 1 })).statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/ratings', payload: { tradeId, stars: 5 } })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/ratings', headers: t.admin, payload: { tradeId, stars: 5 } })).statusCode).toBe(403);
+    // an Idempotency-Key replays the first response instead of a 409
+    const t2 = await record({ sellerId: sellers[1]!.id, buyerId: buyers[2]!.id });
+    const h = { ...buyers[2]!.auth, 'idempotency-key': 'rate-once' };
+    const a = await t.app.inject({ method: 'POST', url: '/v1/ratings', headers: h, payload: { tradeId: t2, stars: 4 } });
+    const b = await t.app.inject({ method: 'POST', url: '/v1/ratings', headers: h, payload: { tradeId: t2, stars: 4 } });
+    expect(a.statusCode).toBe(201);
+    expect(b.statusCode).toBe(201);
+    expect(b.json().id).toBe(a.json().id);
+    const r = await get(sellers[1]!.id);
+    expect(r.communityRating.observations).toBe(2);
+  });
+
+  it('disputes are recorded for both parties; a lost dispute lowers the score at once', async () => {
+    // build a record for seller 2 over a few days
+    for (let d = 0; d < 4; d++) {
+      for (const b of buyers) for (const s of sellers) await record({ sellerId: s.id, buyerId: b.id, success: s !== sellers[3] || d % 2 === 0, accuracy: s === sellers[3] ? 0.7 : 0.99 });
+      for (const [i, s] of sellers.entries()) await probeMeasure(s.id, [0.99, 0.97, 0.8, 0.6][i]!);
+      t.clock.advance(DAY_MS);
+    }
+    const before = await get(sellers[2]!.id);
+    expect(before.trustScore).toBeGreaterThan(0);
+    const tradeId = await record({ sellerId: sellers[2]!.id, buyerId: buyers[0]!.id, success: false, amount: 500n * AITBC });
+    await t.db.database.transaction((tx) => rep().recordDisputeOutcome(tx, { tradeId, sellerId: sellers[2]!.id, buyerId: buyers[0]!.id, filedBy: buyers[0]!.id, outcome: 'refund', at: now() }));
+    const after = await get(sellers[2]!.id);
+    expect(after.trustScore).toBeLessThan(before.trustScore);
+    const x = (await t.app.inject(`/v1/agents/${sellers[2]!.id}/reputation/explain`)).json();
+    expect(x.counts.disputesLost).toBe(1);
+    const bx = (await t.app.inject(`/v1/agents/${buyers[0]!.id}/reputation/explain`)).json();
+    expect(bx.counts.disputes).toBe(1);
+    expect(bx.counts.disputesLost).toBe(0);
+  });
+
+  it('scores order sellers by measured quality; the profile shows the published metrics', async () => {
+    const s = await Promise.all(sellers.map((x) => get(x.id)));
+    expect(s[0].trustScore).toBeGreaterThan(s[3].trustScore);
+    expect(s[1].trustScore).toBeGreaterThan(s[3].trustScore);
+    for (const r of s) {
+      expect(r.trustScore).toBeGreaterThanOrEqual(0);
+      expect(r.trustScore).toBeLessThanOrEqual(1000);
+    }
+    expect(s[0].performanceRating.value).toBeGreaterThan(3);
+    expect(s[0].reliability.value).toBe(100);
+    const profile = (await t.app.inject(`/v1/agents/${sellers[0]!.id}/profile`)).json();
+    expect(profile.reputation).toMatchObject({ trustScore: s[0].trustScore, trustLevel: s[0].level, observations: s[0].observations });
+    const port = await rep().trustScores(sellers.map((x) => x.id));
+    expect([...port.values()]).toEqual(s.map((r) => r.trustScore));
+  });
+
+  it('explain shows counterparties only to the agent itself and the operator', async () => {
+    const anon = (await t.app.inject(`/v1/agents/${sellers[0]!.id}/reputation/explain`)).json();
+    expect(anon.recent.length).toBeGreaterThan(0);
+    expect(anon.recent.every((r: { counterparty?: string }) => r.counterparty === undefined)).toBe(true);
+    expect(anon.components.map((c: { name: string }) => c.name)).toEqual(['performance', 'transactions', 'community', 'reliability', 'disputes']);
+    const own = (await t.app.inject({ url: `/v1/agents/${sellers[0]!.id}/reputation/explain`, headers: sellers[0]!.auth })).json();
+    expect(own.recent.some((r: { counterparty?: string }) => typeof r.counterparty === 'string')).toBe(true);
+    const other = (await t.app.inject({ url: `/v1/agents/${sellers[0]!.id}/reputation/explain`, headers: sellers[1]!.auth })).json();
+    expect(other.recent.every((r: { counterparty?: string }) => r.counterparty === undefined)).toBe(true);
+    const admin = (await t.app.inject({ url: `/v1/agents/${sellers[0]!.id}/reputation/explain`, headers: t.admin })).json();
+    expect(admin.recent.some((r: { counterparty?: string }) => typeof r.counterparty === 'string')).toBe(true);
+  });
+
+  it('trades between agents of one owner (same public key) count for nothing', async () => {
+    const raw = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(12).toString('base64');
+    const a = await t.registerAgent({ publicKey: raw });
+    const b = await t.registerAgent({ publicKey: raw });
+    for (let k = 0; k < 5; k++) await record({ sellerId: a.id, buyerId: b.id });
+    const x = (await t.app.inject(`/v1/agents/${a.id}/reputation/explain`)).json();
+    expect(x.discounted.same_owner).toBe(5);
+    expect(x.score).toBe(0);
+  });
+
+  it('leaderboard: by trust score, filtered by category and region, paginated', async () => {
+    const all = (await t.app.inject('/v1/leaderboard?limit=200')).json();
+    const scores = all.data.map((e: { trustScore: number }) => e.trustScore);
+    expect(scores).toEqual([...scores].sort((x: number, y: number) => y - x));
+    expect(all.data[0].rank).toBe(1);
+    const gpu = (await t.app.inject('/v1/leaderboard?category=gpu_compute&region=eu-west')).json();
+    const gpuIds = gpu.data.map((e: { agentId: string; region: string; categories: string[] }) => {
+      expect(e.region).toBe('eu-west');
+      expect(e.categories).toContain('gpu_compute');
+      return e.agentId;
+    });
+    expect(gpuIds).toContain(sellers[0]!.id);
+    for (const s of sellers.slice(1)) expect(gpuIds).not.toContain(s.id);
+    const inference = (await t.app.inject('/v1/leaderboard?category=inference')).json();
+    expect(inference.data.map((e: { agentId: string }) => e.agentId).sort()).toEqual([sellers[2]!.id, sellers[3]!.id].sort());
+    const pages: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { statusCode: number; json(): { data: { agentId: string }[]; nextCursor: string | null } } = await t.app.inject(`/v1/leaderboard?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      pages.push(...body.data.map((e: { agentId: string }) => e.agentId));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(pages).toEqual(all.data.map((e: { agentId: string }) => e.agentId));
+    expect((await t.app.inject('/v1/leaderboard?cursor=nonsense')).statusCode).toBe(400);
+    expect((await t.app.inject('/v1/leaderboard?limit=0')).statusCode).toBe(400);
+  });
+
+  it('history: snapshots over time, newest first, paginated', async () => {
+    await rep().snapshot();
+    t.clock.advance(2 * 3_600_000);
+    await record({ sellerId: sellers[0]!.id, buyerId: buyers[3]!.id });
+    await rep().snapshot();
+    const res = await t.app.inject(`/v1/agents/${sellers[0]!.id}/reputation/history?limit=1`);
+    expect(res.statusCode).toBe(200);
+    const first = res.json();
+    expect(first.data).toHaveLength(1);
+    expect(first.data[0].trustScore).toBe((await get(sellers[0]!.id)).trustScore);
+    const second = (await t.app.inject(`/v1/agents/${sellers[0]!.id}/reputation/history?limit=1&cursor=${first.nextCursor}`)).json();
+    expect(second.data).toHaveLength(1);
+    expect(Date.parse(second.data[0].at)).toBeLessThan(Date.parse(first.data[0].at));
+    expect((await t.app.inject('/v1/agents/01900000-0000-7000-8000-000000000000/reputation/history')).statusCode).toBe(404);
+  });
+
+  it('a full recompute from the evidence log gives the same scores as the incremental updates', async () => {
+    const ids = [...sellers, ...buyers, probe].map((a) => a.id);
+    const incremental = await Promise.all(ids.map(async (id) => (await t.app.inject(`/v1/agents/${id}/reputation/explain`)).json()));
+    await rep().recompute();
+    const full = await Promise.all(ids.map(async (id) => (await t.app.inject(`/v1/agents/${id}/reputation/explain`)).json()));
+    expect(full.map((x) => [x.score, x.raw, x.components])).toEqual(incremental.map((x) => [x.score, x.raw, x.components]));
+    // and a second service on the same database (another process) converges on the same scores
+    const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
+    const { AgentsService } = await import('../src/modules/agents/agents.service.js');
+    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const a = await rep().trustScores(ids);
+    const b = await other.trustScores(ids);
+    expect([...b.entries()]).toEqual([...a.entries()]);
+  });
+});
