@@ -530,7 +530,7 @@ describe(`ledger model (${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite
   });
 
   it('agrees with the model after every command of random sequences, and every invariant holds', async () => {
-    const numRuns = Number(process.env.LEDGER_MODEL_RUNS ?? 70);
+    const numRuns = Number(process.env.LEDGER_MODEL_RUNS ?? 55);
     const started = Date.now();
     await fc.assert(
       fc.asyncProperty(commands, async (cmds) => {
