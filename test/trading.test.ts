@@ -321,6 +321,18 @@ describe('protocol limits', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents every trading route', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const path of ['/v1/listings', '/v1/listings/{id}', '/v1/trade-requests', '/v1/trade-requests/{id}', '/v1/trade-requests/{id}/matches',
+      '/v1/negotiations', '/v1/negotiations/{id}', '/v1/negotiations/{id}/offers', '/v1/negotiations/{id}/accept', '/v1/negotiations/{id}/reject',
+      '/v1/agreements/{id}', '/v1/agreements/{id}/fund', '/v1/agreements/{id}/deliver', '/v1/agreements/{id}/confirm', '/v1/agreements/{id}/dispute',
+      '/v1/agreements/{id}/resolve', '/v1/stream']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+  });
+});
+
 describe('live stream (server-sent events)', () => {
   it('delivers a new trade request to the sellers whose listings match, and negotiation events to both parties, not to others', async () => {
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });

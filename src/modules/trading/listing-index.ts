@@ -492,9 +492,7 @@ export class ListingIndex {
     // Blocks are scanned in two passes: first those whose bound is among the best few (so the top-k heap
     // gets a high floor early), then the rest in bucket order, skipping every block whose bound is below
     // the worst kept score. Skipping never changes the candidates, only makes `qualified` a lower bound.
-    const blockPlan: number[] = [];
-    const blockNo: number[] = [];
-    const blockBound: number[] = [];
+    let nBlk = 0;
     for (let pi = 0; pi < plans.length; pi++) {
       const plan = plans[pi] as Plan;
       const b = plan.bucket;
@@ -511,9 +509,11 @@ export class ListingIndex {
         if (q.hasMinTrust && !((B.maxTrust[j] as number) >= q.minTrust)) continue;
         rawFactors(raw, q, minPrice, plan.modelRank, B.maxVram[j] as number, B.maxGpu[j] as number, B.maxCtx[j] as number,
           B.maxTrust[j] as number, plan.regionRank, B.minLatency[j] as number, B.maxAvailable[j] as number, B.maxAvailability[j] as number);
-        blockPlan.push(pi);
-        blockNo.push(j);
-        blockBound.push(combine(raw, q.w));
+        if (nBlk === SCR.bound.length) growScratch();
+        SCR.plan[nBlk] = pi;
+        SCR.block[nBlk] = j;
+        SCR.bound[nBlk] = combine(raw, q.w);
+        nBlk++;
       }
     }
     const top = new TopK(q.limit);
@@ -521,13 +521,24 @@ export class ListingIndex {
     const prune = !q.exactCount;
     let qualified = 0;
     let pruned = false;
-    const nBlk = blockBound.length;
-    const done = new Uint8Array(nBlk);
+    const { plan: blockPlan, block: blockNo, bound: blockBound, done } = SCR;
+    done.fill(0, 0, nBlk);
     // threshold: the bound of the (2 * limit)-th best block (first pass scans blocks at or above it)
     let threshold = Infinity;
-    if (prune && nBlk > 2 * q.limit) {
-      const sorted = Float64Array.from(blockBound).sort();
-      threshold = sorted[nBlk - 2 * q.limit] as number;
+    const m = 2 * q.limit;
+    if (prune && nBlk > m) {
+      const best = new Float64Array(m).fill(-Infinity); // descending
+      for (let k = 0; k < nBlk; k++) {
+        const v = blockBound[k] as number;
+        if (v <= (best[m - 1] as number)) continue;
+        let i = m - 1;
+        while (i > 0 && (best[i - 1] as number) < v) {
+          best[i] = best[i - 1] as number;
+          i--;
+        }
+        best[i] = v;
+      }
+      threshold = best[m - 1] as number;
     }
     for (let pass = 0; pass < 2; pass++) {
       for (let k = 0; k < nBlk; k++) {
@@ -633,6 +644,21 @@ function scanRange(
   return qualified;
 }
 const SCRATCH = new Float64Array(FACTORS.length);
+
+/** Per-query block lists, reused across queries (match is synchronous, so never shared by two). */
+const SCR = { plan: new Int32Array(1024), block: new Int32Array(1024), bound: new Float64Array(1024), done: new Uint8Array(1024) };
+function growScratch(): void {
+  const n = SCR.bound.length * 2;
+  const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+    const b = make(n);
+    b.set(a as never);
+    return b;
+  };
+  SCR.plan = grow(SCR.plan, (k) => new Int32Array(k));
+  SCR.block = grow(SCR.block, (k) => new Int32Array(k));
+  SCR.bound = grow(SCR.bound, (k) => new Float64Array(k));
+  SCR.done = grow(SCR.done, (k) => new Uint8Array(k));
+}
 
 /** Diagnostics pass: counts each non-qualifying listing of a bucket under its first failing constraint. */
 function classifyBucket(b: Bucket, q: PreparedQuery, buyer: number, counts: Int32Array): void {
