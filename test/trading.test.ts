@@ -244,6 +244,41 @@ describe('delegated negotiation and refund on a missed deadline', () => {
   });
 });
 
+describe('a manual buyer against a delegated seller, released automatically after the review window', () => {
+  it('the service counters for the seller, accepts a good enough offer, and the escrow pays out after review', async () => {
+    const r = await request({ deadline: iso(10 * HOUR), quantity: 2 });
+    const n = await post('/v1/negotiations', buyer.auth, { listingId: listings.h100, requestId: r.id, reviewWindowSeconds: 600, offer: { pricePerUnit: '1.5' } });
+    expect(n.statusCode, n.body).toBe(201);
+    const v = n.json();
+    expect(v.offers).toHaveLength(2);
+    expect(v.offers[1]).toMatchObject({ by: 'seller', delegated: true });
+    const counter = parseAmount(v.offers[1].terms.pricePerUnit);
+    expect(counter < parseAmount('2.5') && counter >= parseAmount('2')).toBe(true);
+    expect(v.turn).toBe('buyer');
+    // an offer below the seller's reservation gets another counter, never below 2
+    const low = (await post(`/v1/negotiations/${v.id}/offers`, buyer.auth, { pricePerUnit: '1.9' })).json();
+    expect(low.status).toBe('open');
+    expect(parseAmount(low.offers[3].terms.pricePerUnit) >= parseAmount('2')).toBe(true);
+    // an offer at least as good as its next counter is accepted at once
+    const good = (await post(`/v1/negotiations/${v.id}/offers`, buyer.auth, { pricePerUnit: '2.45' })).json();
+    expect(good).toMatchObject({ status: 'agreed', endedBy: 'seller', acceptedSeq: 4 });
+    const a = (await get(`/v1/agreements/${good.agreementId}`, buyer.auth)).json();
+    expect(a).toMatchObject({ amount: '4.9', reviewWindowSeconds: 600 });
+    const seller0 = parseAmount(await balance(seller1));
+    expect((await post(`/v1/agreements/${a.id}/fund`, buyer.auth)).statusCode).toBe(200);
+    expect((await post(`/v1/agreements/${a.id}/deliver`, seller1.auth, { latencyMs: 80 })).statusCode).toBe(200);
+    t.clock.advance(9 * 60_000);
+    expect((await t.app.services.trading.runTimers()).settled).toBe(0);
+    t.clock.advance(2 * 60_000);
+    expect((await t.app.services.trading.runTimers()).settled).toBe(1);
+    const done = (await get(`/v1/agreements/${a.id}`, buyer.auth)).json();
+    expect(done).toMatchObject({ state: 'settled', released: '4.9', escrow: { state: 'released', fees: '0.1225' } });
+    expect(parseAmount(await balance(seller1)) - seller0).toBe(parseAmount('4.7775'));
+    // measured 80 ms against a promised 50 ms: the evidence says the SLA was missed
+    expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: a.id, success: true, latencyMs: 80, slaMet: false }));
+  });
+});
+
 describe('dispute resolved with a split', () => {
   it('either party disputes; the operator splits; both get their part and the outcome is evidence', async () => {
     const r = await request({ deadline: iso(4 * HOUR), quantity: 5 });

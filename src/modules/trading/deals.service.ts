@@ -31,6 +31,8 @@ import type { TradingEvent, TradingEventBus } from './trading.stream.js';
 
 export const DEFAULT_MAX_ROUNDS = 10;
 export const DEFAULT_NEGOTIATION_MS = 3600_000;
+/** Default negotiation time by the request's urgency (capped by the request's deadline). */
+export const NEGOTIATION_MS_BY_URGENCY: Readonly<Record<string, number>> = { high: 15 * 60_000, normal: DEFAULT_NEGOTIATION_MS, low: 4 * 3600_000 };
 export const DEFAULT_DELIVERY_MS = 24 * 3600_000;
 
 const KIND_BETA: Record<ConcessionKind, number> = { boulware: PRESETS.aggressive.beta, linear: 1, conceder: PRESETS.cooperative.beta };
@@ -176,7 +178,8 @@ export class DealsService {
       if (buyerId === listing.seller_id) throw new AppError('unprocessable', 'cannot trade with yourself');
       if (input.delegate && role !== 'buyer') throw new AppError('validation_failed', 'a seller delegates through its listing\'s `negotiation` settings', { errors: [{ field: 'body.delegate', message: 'buyers only' }] });
       if (!input.delegate && !input.offer) throw new AppError('validation_failed', 'give an opening `offer` or a `delegate` strategy', { errors: [{ field: 'body.offer', message: 'is required without delegate' }] });
-      const deadline = input.deadline ?? new Date(Math.min(now.getTime() + DEFAULT_NEGOTIATION_MS, request ? request.deadline.getTime() : Infinity));
+      const span = (request && NEGOTIATION_MS_BY_URGENCY[request.urgency]) || DEFAULT_NEGOTIATION_MS;
+      const deadline = input.deadline ?? new Date(Math.min(now.getTime() + span, request ? request.deadline.getTime() : Infinity));
       if (deadline.getTime() <= now.getTime()) throw new AppError('validation_failed', 'the negotiation deadline must be in the future', { errors: [{ field: 'body.deadline', message: 'must be in the future' }] });
       const deliveryDeadline = input.deliveryDeadline ?? (request ? request.deadline : new Date(now.getTime() + DEFAULT_DELIVERY_MS));
       if (deliveryDeadline.getTime() <= now.getTime()) throw new AppError('validation_failed', 'the delivery deadline must be in the future', { errors: [{ field: 'body.deliveryDeadline', message: 'must be in the future' }] });
