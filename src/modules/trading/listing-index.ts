@@ -61,7 +61,7 @@ const COLUMNS = [
 type Column = (typeof COLUMNS)[number];
 
 /** Slots per block of the block-max statistics (power of two). */
-const BLOCK_SHIFT = 5;
+const BLOCK_SHIFT = 4;
 const BLOCK = 1 << BLOCK_SHIFT;
 const BLOCK_STATS = ['active', 'minPrice', 'maxVram', 'maxGpu', 'maxCtx', 'maxAvailable', 'maxTrust', 'maxAvailability', 'minLatency', 'maxCreatedAt', 'minTrades'] as const;
 type BlockStat = (typeof BLOCK_STATS)[number];
