@@ -40,11 +40,13 @@ class Server {
   child: ChildProcess | undefined;
   log = '';
   starts = 0;
+  startMs: number[] = [];
   constructor(readonly port: number, readonly env: Record<string, string>) {}
   get base() { return `http://127.0.0.1:${this.port}`; }
 
   async start() {
     this.starts++;
+    const t0 = Date.now();
     const env: Record<string, string | undefined> = { ...process.env, ...this.env };
     if (!this.env.DATABASE_URL) delete env.DATABASE_URL;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,7 +59,7 @@ class Server {
       if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} during start ${this.starts}:\n${this.log}`);
       try {
         const res = await fetch(`${this.base}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        if (res.status === 200) return;
+        if (res.status === 200) { this.startMs.push(Date.now() - t0); return; }
       } catch { /* not listening yet */ }
       if (Date.now() > deadline) throw new Error(`server not ready after 60 s (start ${this.starts}):\n${this.log}`);
       await sleep(100);
@@ -224,6 +226,6 @@ describe.each(backends)('ledger survives SIGKILL under load ($name)', ({ postgre
     const replayed = acked.filter((t) => t.status === 200).length;
     // eslint-disable-next-line no-console
     console.log(`crash (${postgres ? 'PostgreSQL' : 'PGlite'}): ${KILLS} kills, ${all.length} transfers sent, ${acked.length} acknowledged ` +
-      `(${cutOff} requests failed by a kill or while down and were retried; ${replayed} of them committed before a kill and confirmed by a retry), ${refused.length} refused, ${Date.now() - started} ms`);
+      `(${cutOff} requests failed by a kill or while down and were retried; ${replayed} of them committed before a kill and confirmed by a retry), ${refused.length} refused, starts took ${srv.startMs.join('/')} ms, ${Date.now() - started} ms in all`);
   }, 120_000);
 });
