@@ -94,6 +94,16 @@ function main(): void {
     } else fullNs.push(ns);
   }
 
+  // the same, each request run 3 times back to back, keeping the fastest: the query's own cost without
+  // the scheduler's preemptions (the machine is shared; single-shot percentiles include time spent waiting
+  // for a core)
+  const minNs: number[] = [];
+  for (const r of requests) {
+    let best = Infinity;
+    for (let k = 0; k < 3; k++) best = Math.min(best, time(() => index.match(r, opts))[1]);
+    minNs.push(best);
+  }
+
   // index with exploration
   const rng = mulberry32(7);
   const exploreOpts: MatchOptions = { now, explorationShare: 0.1, rng };
@@ -138,6 +148,8 @@ function main(): void {
   console.log('| operation | runs | p50 ms | p99 ms | max ms | mean ms | ops/s | notes |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---|');
   console.log(row('ListingIndex.match (all requests)', sIdx, sIdx.p99 < 1 ? 'p99 < 1 ms: yes' : 'p99 < 1 ms: NO'));
+  const sMin = stats(minNs);
+  console.log(row('ListingIndex.match, fastest of 3 runs per request', sMin, sMin.p99 < 1 ? 'p99 < 1 ms: yes (without preemption)' : 'p99 < 1 ms: NO'));
   console.log(row('  of which >= 5 matches', stats(fullNs)));
   console.log(row('  of which < 5 matches (+ diagnostics pass)', stats(fewNs)));
   console.log(row('ListingIndex.match, exploration 0.1', stats(expNs), `${explored} slots given by exploration`));
