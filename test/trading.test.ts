@@ -332,7 +332,23 @@ describe('protocol limits', () => {
     const n3 = (await post('/v1/negotiations', buyer.auth, { listingId: small.id, offer: { pricePerUnit: '2', quantity: 5 } })).json();
     const c = await post(`/v1/negotiations/${n3.id}/accept`, seller2.auth);
     expect(problem(c).code).toBe('conflict');
+    expect(c.json().reason).toBe('capacity');
     expect((await get(`/v1/negotiations/${n3.id}`, buyer.auth)).json().status).toBe('open');
+    // a paused listing makes no agreements; resumed, it does (within capacity)
+    const counter = await post(`/v1/negotiations/${n3.id}/offers`, seller2.auth, { pricePerUnit: '2', quantity: 3 });
+    expect(counter.statusCode, counter.body).toBe(200);
+    const pause = await t.app.inject({ method: 'PATCH', url: `/v1/listings/${small.id}`, headers: seller2.auth, payload: { status: 'paused' } });
+    expect(pause.json().status).toBe('paused');
+    const paused = await post(`/v1/negotiations/${n3.id}/accept`, buyer.auth);
+    expect(paused.json()).toMatchObject({ code: 'conflict', reason: 'listing_unavailable' });
+    await t.app.inject({ method: 'PATCH', url: `/v1/listings/${small.id}`, headers: seller2.auth, payload: { status: 'active' } });
+    expect((await post(`/v1/negotiations/${n3.id}/accept`, buyer.auth)).statusCode).toBe(200);
+    const shrink = await t.app.inject({ method: 'PATCH', url: `/v1/listings/${small.id}`, headers: seller2.auth, payload: { capacity: 2 } });
+    expect(problem(shrink).code).toBe('conflict');
+    const gone = await t.app.inject({ method: 'DELETE', url: `/v1/listings/${small.id}`, headers: seller2.auth });
+    expect(gone.json()).toMatchObject({ status: 'withdrawn', capacity: { reserved: 3 } });
+    const again = await t.app.inject({ method: 'PATCH', url: `/v1/listings/${small.id}`, headers: seller2.auth, payload: { status: 'active' } });
+    expect(problem(again).code).toBe('invalid_transition');
   });
 
   it('an agreement follows its escrow when the escrow is moved directly (reconciled by the timers)', async () => {
@@ -352,7 +368,7 @@ describe('protocol limits', () => {
     const p = await get(`/v1/agents/${seller2.id}/profile`, seller2.auth);
     expect(p.statusCode, p.body).toBe(200);
     expect(p.json().sections.status).toBe('live');
-    expect(p.json().status.activeListings).toBeGreaterThanOrEqual(2);
+    expect(p.json().status).toMatchObject({ activeListings: 1, availableCapacity: 50, priceTier: expect.any(String), sla: { availability: 0.99, maxLatencyMs: 200 } });
   });
 });
 

@@ -323,7 +323,13 @@ export class DealsService {
       // Capacity first: a manual accept without capacity fails (409) and leaves the negotiation open.
       const ok = await this.reserveCapacity(tx, row.listing_id, lastOffer(state)!.terms.quantity, now);
       if (!ok) {
-        if (!delegated) throw new AppError('conflict', `listing ${row.listing_id} has no free capacity for this quantity any more`, { reason: 'capacity' });
+        if (!delegated) {
+          const l = await tx.selectFrom('trading_listings').select(['status', 'valid_until']).where('id', '=', row.listing_id).executeTakeFirstOrThrow();
+          if (l.status !== 'active' || l.valid_until.getTime() <= now.getTime()) {
+            throw new AppError('conflict', `listing ${row.listing_id} is ${l.status === 'active' ? 'expired' : l.status}: no agreement can be made on it`, { reason: 'listing_unavailable' });
+          }
+          throw new AppError('conflict', `listing ${row.listing_id} has no free capacity for this quantity any more`, { reason: 'capacity' });
+        }
         return this.move(tx, ctx, state, { type: 'reject', by: e.by, at: e.at }, undefined, 'capacity', true);
       }
     }
