@@ -124,6 +124,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  // A POST without a body to a route whose body is all optional means an empty object, not a 400.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) request.body = {};
+  });
+
   app.setErrorHandler((err, request, reply) => {
     const e = toAppError(err);
     if (e.statusCode >= 500) request.log.error({ err }, 'unhandled error');

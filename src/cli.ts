@@ -100,6 +100,50 @@ program
     }
   });
 
+program
+  .command('simulate')
+  .description('Run the agent-based market simulation on the real engine in virtual time and write a report (JSON and HTML)')
+  .option('--agents <n>', 'number of agents', '1000')
+  .option('--days <n>', 'simulated days', '30')
+  .option('--scenario <name>', 'baseline | demand-shock | supply-outage | manipulation | concentration', 'baseline')
+  .option('--seed <n>', 'same seed, same market outcome', '1')
+  .option('--db <db>', "'embedded' (in-memory PGlite) or a PostgreSQL URL (a fresh schema is used and dropped)", 'embedded')
+  .option('--target <url>', 'drive a running server over HTTP instead (needs ADMIN_KEY; real time)')
+  .option('--demand <n>', 'requests per buyer per simulated day', '0.4')
+  .option('--out <dir>', 'where report.json and report.html go', 'sim-report')
+  .action(async (opts: { agents: string; days: string; scenario: string; seed: string; db: string; target?: string; demand: string; out: string }) => {
+    const int = (name: string, v: string, min: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) {
+        process.stderr.write(`--${name} must be an integer >= ${min}, got ${v}\n`);
+        process.exit(2);
+      }
+      return n;
+    };
+    const { simulate } = await import('./sim/run.js');
+    const { SCENARIOS } = await import('./sim/scenarios.js');
+    if (!SCENARIOS[opts.scenario]) {
+      process.stderr.write(`unknown scenario ${opts.scenario}; known: ${Object.keys(SCENARIOS).join(', ')}\n`);
+      process.exit(2);
+    }
+    const demand = Number(opts.demand);
+    if (!(demand > 0)) {
+      process.stderr.write(`--demand must be a positive number, got ${opts.demand}\n`);
+      process.exit(2);
+    }
+    const out = await simulate({
+      agents: int('agents', opts.agents, 10), days: int('days', opts.days, 1), seed: int('seed', opts.seed, 0), scenario: opts.scenario,
+      db: opts.db, target: opts.target, adminKey: process.env.ADMIN_KEY, out: opts.out, requestsPerBuyerDay: demand,
+    });
+    const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : (Math.round(v * 100) / 100).toString());
+    for (const s of out.report.success) {
+      process.stdout.write(`${s.met === null ? '  -  ' : s.met ? ' met ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
+    }
+    process.stdout.write(`ledger audit: ${out.report.outcome.ledger.ok ? 'ok' : `FAILED ${out.report.outcome.ledger.violations.join('; ')}`}\n`);
+    process.stdout.write(`report: ${out.files.json}, ${out.files.html}\n`);
+    if (!out.report.outcome.ledger.ok) process.exitCode = 1;
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);

@@ -245,8 +245,6 @@ export async function ledgerRoutes(fastify: FastifyInstance, opts: { services: S
         response: { 200: Escrow, ...errors(400, 401, 403, 404, 409) },
       },
       config: { auth: 'authenticated' },
-      // The body is optional: a bare POST is an empty object.
-      preValidation: async (req) => { req.body ??= {}; },
     }, async (req) => {
       if (a.action !== 'release' && req.body.amount !== undefined) throw new AppError('validation_failed', `${a.action} takes no amount`);
       const amount = req.body.amount !== undefined ? parseAmount(req.body.amount) : undefined;

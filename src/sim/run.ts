@@ -1,0 +1,164 @@
+/**
+ * `agent-economy simulate`: sets up the market (in-process over a fresh database with a virtual clock,
+ * or a running server over HTTP), runs the simulation, and writes report.json and report.html.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildApp } from '../app.js';
+import { loadConfig } from '../config.js';
+import { ManualClock } from '../platform/clock.js';
+import { createDatabase, type Database } from '../platform/db/database.js';
+import { migrateToLatest } from '../platform/db/migrate.js';
+import { createLogger } from '../platform/logger.js';
+import { computeMetrics, successMetrics, type MarketMetrics, type SuccessMetric } from './metrics.js';
+import { renderHtml, type SimReport } from './report-html.js';
+import { runSimulation } from './driver.js';
+import { scenario as scenarioNamed } from './scenarios.js';
+import { HttpTransport, InjectTransport, type Transport } from './transport.js';
+import { quantile } from './stats.js';
+
+export interface SimulateOptions {
+  agents: number;
+  days: number;
+  scenario: string;
+  seed: number;
+  /** 'embedded' (in-memory PGlite) or a PostgreSQL URL (a fresh schema is created in it). */
+  db: string;
+  target?: string;
+  adminKey?: string;
+  out: string;
+  requestsPerBuyerDay?: number;
+  quiet?: boolean;
+}
+
+export interface SimulationReport {
+  outcome: {
+    scenario: string;
+    seed: number;
+    agents: number;
+    days: number;
+    market: Omit<MarketMetrics, 'settlementMs'>;
+    trustVsQuality: Array<[number, number]>;
+    ledger: { ok: boolean; violations: string[] };
+  };
+  timings: Record<string, unknown> & { wallSeconds: number; apiP99Ms: number; settlementMs: MarketMetrics['settlementMs'] };
+  success: SuccessMetric[];
+}
+
+export interface SimulateOutput {
+  report: SimulationReport;
+  files: { json: string; html: string };
+}
+
+const SETTLE_BUCKETS = [5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
+
+export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
+  const scenario = scenarioNamed(o.scenario);
+  const started = performance.now();
+  let api: Transport;
+  let advance: ((ms: number) => Promise<void>) | undefined;
+  let now: () => Date = () => new Date();
+  let cleanup = async () => undefined as unknown;
+  const adminKey = o.adminKey ?? 'sim-admin-key-0123456789abcdef';
+
+  if (o.target) {
+    if (!o.adminKey) throw new Error('--target needs the server\'s operator key (ADMIN_KEY)');
+    api = new HttpTransport(o.target);
+  } else {
+    const schema = `sim_${o.seed}_${process.pid}`;
+    let database: Database;
+    if (o.db === 'embedded') {
+      database = await createDatabase({});
+    } else {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: o.db });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+      await c.end();
+      const url = new URL(o.db);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      database = await createDatabase({ url: url.toString(), poolSize: 4 });
+    }
+    await migrateToLatest(database.db);
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const config = loadConfig({ ADMIN_KEY: adminKey, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' });
+    const app = await buildApp({ config, database, clock, logger: createLogger('silent'), adminKey });
+    await app.ready();
+    api = new InjectTransport(app);
+    now = () => clock.now();
+    advance = async (ms) => {
+      clock.advance(ms);
+      for (const job of app.services.jobs) await job.run();
+    };
+    cleanup = async () => {
+      await app.close();
+      if (o.db !== 'embedded') {
+        const { default: pg } = await import('pg');
+        const c = new pg.Client({ connectionString: o.db });
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await c.end();
+      }
+      await database.close();
+    };
+  }
+
+  let last = 0;
+  const result = await (async () => {
+    try {
+      return await runSimulation(api, {
+        agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, now,
+        onProgress: (p) => {
+          if (o.quiet) return;
+          const t = performance.now();
+          if (t - last < 500 && !(p.hour === 23 && p.day === o.days - 1)) return;
+          last = t;
+          const secs = (t - started) / 1000;
+          const done = (p.day * 24 + p.hour + 1) / (o.days * 24);
+          const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
+          process.stderr.write(`\r[${bar}] day ${p.day + 1}/${o.days} ${now().toISOString().slice(0, 13)}h | requests ${p.requests} | trades ${p.trades} | ${Math.round(p.calls / secs)} calls/s   `);
+        },
+      });
+    } finally {
+      if (!o.quiet) process.stderr.write('\n');
+      await cleanup();
+    }
+  })();
+
+  const tradeVolume = result.trades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
+  const metrics = computeMetrics({ requests: result.requests, trades: result.trades, agents: result.agents, days: o.days, totalVolume: tradeVolume + result.mintedVolume });
+  const latencies = api.latencies;
+  const apiP99 = quantile(latencies, 0.99);
+  const providers = result.agents.filter((a) => a.role === 'provider' && a.trustScore !== undefined);
+  const histogram = SETTLE_BUCKETS.map((le, i) => ({
+    leMs: le, count: result.trades.filter((t) => t.settlementMs <= le && (i === 0 || t.settlementMs > SETTLE_BUCKETS[i - 1]!)).length,
+  }));
+  const wallSeconds = (performance.now() - started) / 1000;
+  const success = successMetrics(metrics, { agents: o.agents, apiP99Ms: apiP99 });
+  const { settlementMs, ...market } = metrics;
+  const report: SimulationReport = {
+    // Determined by the seed: the same command gives the same outcome.
+    outcome: {
+      scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, market,
+      trustVsQuality: providers.map((p) => [p.trueQuality!, p.trustScore!] as [number, number]),
+      ledger: result.ledger,
+    },
+    // Wall-clock measurements of this run: they vary from run to run.
+    timings: {
+      wallSeconds, apiCalls: latencies.length, apiP50Ms: quantile(latencies, 0.5), apiP99Ms: apiP99, settlementMs,
+      settlementHistogram: histogram, statuses: api.statuses, errorCount: result.errors.length, errors: result.errors.slice(0, 20),
+    },
+    success,
+  };
+  const htmlReport: SimReport = {
+    scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success,
+    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger,
+  };
+  mkdirSync(o.out, { recursive: true });
+  const json = path.join(o.out, 'report.json');
+  const html = path.join(o.out, 'report.html');
+  writeFileSync(json, `${JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  writeFileSync(html, renderHtml(htmlReport));
+  return { report, files: { json, html } };
+}
