@@ -134,6 +134,8 @@ interface RunResult {
   evidence: Evidence[];
   badmouthed: Set<string>;
   badmouthRaters: Set<string>;
+  /** lowest score in the top routing band at the end */
+  bandFloor: number;
 }
 
 function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
@@ -164,7 +166,7 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
     scorer.apply(ev);
   };
   const idOf = (p: Provider): string => (p.alias === 0 ? p.id : `${p.id}~${p.alias}`);
-  const res: RunResult = { jobs: 0, badJobs: 0, scores: new Map(), providers, whitewash: [], defectionsToDrop: [], evidence, badmouthed, badmouthRaters };
+  const res: RunResult = { jobs: 0, badJobs: 0, scores: new Map(), providers, whitewash: [], defectionsToDrop: [], evidence, badmouthed, badmouthRaters, bandFloor: 0 };
   const milking = new Map<string, { defections: number; done: boolean }>();
   let listed: Provider[] = [];
   let bandSize = 1;
@@ -290,6 +292,8 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
   }
   for (const [, m] of milking) if (!m.done) res.defectionsToDrop.push(Number.POSITIVE_INFINITY);
   for (const p of providers) res.scores.set(p.id, scoreOf(p));
+  rebuildBand();
+  res.bandFloor = bandFloor;
   return res;
 }
 
@@ -324,11 +328,10 @@ function spearman(x: number[], y: number[]): number {
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'never');
 
-interface Row { scenario: string; metric: string; ours: string; naive: string; target: string; ok: boolean }
+interface Row { scenario: string; metric: string; ours: string; naive: string; target: string; ok: boolean; seedsMet?: string }
 
-function robustness(): Row[] {
+function robustness(SEED: number): Row[] {
   const rows: Row[] = [];
-  const SEED = 20261124;
   const both = (sc: Scenario) => ({ ours: simulate(sc, new OurScorer(), SEED), naive: simulate(sc, new NaiveScorer(), SEED) });
   const share = (x: RunResult): number => x.badJobs / x.jobs;
   const t0 = performance.now();
@@ -353,17 +356,15 @@ function robustness(): Row[] {
   for (const size of [10, 100, 1000]) {
     if (!want(`ring${size}`)) continue;
     const { ours, naive } = both({ name: `ring ${size}`, honest: 140, ring: size, days: QUICK ? 15 : 20 });
-    const medianHonest = (x: RunResult): number => {
-      const s = x.providers.filter((p) => p.kind === 'honest').map((p) => x.scores.get(p.id)!).sort((a, b) => a - b);
-      return s[Math.floor(s.length / 2)]!;
-    };
-    const maxRing = (x: RunResult): number => Math.max(...x.providers.filter((p) => p.kind === 'ring').map((p) => x.scores.get(p.id)!));
-    const o = share(ours);
-    const n = share(naive);
+    const median = (v: number[]): number => v.sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+    const scoresOf = (x: RunResult, kind: Kind): number[] => x.providers.filter((p) => p.kind === kind).map((p) => x.scores.get(p.id)!);
+    const desc = (x: RunResult): string =>
+      `${pct(share(x))}; best ${Math.max(...scoresOf(x, 'ring')).toFixed(0)} / band floor ${x.bandFloor.toFixed(0)}; median ${median(scoresOf(x, 'ring')).toFixed(0)} / honest ${median(scoresOf(x, 'honest')).toFixed(0)}`;
     rows.push({
-      scenario: `Sybil wash ring of ${size}`, metric: 'jobs to ring members; best ring score / honest median',
-      ours: `${pct(o)}; ${maxRing(ours).toFixed(0)} / ${medianHonest(ours).toFixed(0)}`, naive: `${pct(n)}; ${maxRing(naive).toFixed(0)} / ${medianHonest(naive).toFixed(0)}`,
-      target: 'best ring score below the honest median', ok: maxRing(ours) < medianHonest(ours),
+      scenario: `Sybil wash ring of ${size}`, metric: 'jobs to ring members; best ring score / top-band floor; ring median / honest median',
+      ours: desc(ours), naive: desc(naive),
+      target: 'ring median below the honest median; >= 3x fewer jobs to the ring than naive',
+      ok: median(scoresOf(ours, 'ring')) < median(scoresOf(ours, 'honest')) && 3 * share(ours) <= share(naive),
     });
   }
   // whitewashing
@@ -522,8 +523,18 @@ function speed(): Speed[] {
 // ---------------------------------------------------------------------------------------------- main
 
 const tAll = performance.now();
-const rows = robustness();
-for (const r of rows) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.scenario} | ${r.metric} | ours ${r.ours} | naive ${r.naive} | target ${r.target}`);
+/** The table shows the first seed; every scenario is re-run with further seeds to show the result is not one seed's luck. */
+const SEEDS = QUICK ? [20261124] : [20261124, 1, 2, 3, 4];
+const rows = robustness(SEEDS[0]!);
+const met = rows.map((r) => (r.ok ? 1 : 0));
+for (const seed of SEEDS.slice(1)) {
+  robustness(seed).forEach((r, i) => {
+    met[i]! += r.ok ? 1 : 0;
+    if (!r.ok) console.log(`seed ${seed} missed: ${r.scenario} | ours ${r.ours} | naive ${r.naive}`);
+  });
+}
+rows.forEach((r, i) => { r.seedsMet = `${met[i]}/${SEEDS.length}`; });
+for (const r of rows) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.scenario} | ${r.metric} | ours ${r.ours} | naive ${r.naive} | target ${r.target} | seeds met ${r.seedsMet}`);
 const sp = ONLY === undefined || want('speed') ? speed() : [];
 for (const s of sp) console.log(`${s.ok === null ? '    ' : s.ok ? 'PASS' : 'FAIL'}  ${s.label}: ${s.value} ${s.target}`);
 const totalS = (performance.now() - tAll) / 1000;
@@ -543,9 +554,9 @@ if (WRITE && !QUICK) {
     'the same seed: routing by our score and by the plan\'s formula taken literally (500 + points for self-reported performance and',
     'reliability numbers + success rate > 98%, dispute rate < 2%, volume and repeat-customer bonuses; no trust weighting, no decay).',
     '',
-    '| Scenario | Metric | Ours | Naive | Target | |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${r.ours} | ${r.naive} | ${r.target} | ${r.ok ? 'met' : '**missed**'} |`),
+    `| Scenario | Metric | Ours | Naive | Target | Seed ${SEEDS[0]} | Met over ${SEEDS.length} seeds |`,
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${r.ours} | ${r.naive} | ${r.target} | ${r.ok ? 'met' : '**missed**'} | ${r.seedsMet} |`),
     '',
     '### Speed',
     '',

@@ -39,7 +39,7 @@ import type { LocalTrust } from './eigentrust.js';
 import { F64Column, I32Column } from './growable.js';
 import { accuracyCurve, amountWeight, clamp01, latencyCurve, makeParams } from './params.js';
 import type { ReputationParams } from './params.js';
-import { F, RECENT_FIELDS, STAT_FIELDS, componentDetail, componentsFromDetail } from './trust-score.js';
+import { F, RECENT_FIELDS, STAT_FIELDS, componentDetail, componentsFromDetail, rawScoreFast } from './trust-score.js';
 import type { ComponentDetail, ComponentValues } from './trust-score.js';
 import { findPaymentLoop } from './wash.js';
 import type { PaymentLog } from './wash.js';
@@ -205,7 +205,8 @@ export class ReputationEngine {
 
   /**
    * Optional daily job: compute the global-trust epoch for the day of `now` ahead of the first
-   * evidence of that day. Results are identical whether or not it is called.
+   * evidence of that day. Results are identical whether or not it is called, provided no evidence
+   * older than `now` is applied afterwards (the service therefore leaves epochs to `apply`).
    */
   advanceTo(now: number): void {
     if (now < this.lastAt) throw new OutOfOrderEvidenceError(now, this.lastAt);
@@ -328,7 +329,7 @@ export class ReputationEngine {
   }
 
   private rawAt(a: number, t: number): number {
-    return componentsFromDetail(componentDetail(this.stats, a * STAT_FIELDS, this.scaleAt(a, t), this.params)).raw;
+    return rawScoreFast(this.stats, a * STAT_FIELDS, this.scaleAt(a, t), this.params);
   }
 
   private scaleAt(a: number, t: number): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { F, STAT_FIELDS, componentDetail, componentsFromDetail, newcomerScore, rawScore, trustLevel } from './trust-score.js';
+import { F, STAT_FIELDS, componentDetail, componentsFromDetail, newcomerScore, rawScore, rawScoreFast, trustLevel } from './trust-score.js';
 import { RANGE, makeParams } from './params.js';
 
 const P = makeParams();
@@ -47,6 +47,14 @@ describe('trust score components', () => {
       expect(c.raw).toBeGreaterThanOrEqual(0);
       expect(c.raw).toBeLessThanOrEqual(1000);
     }));
+  });
+
+  it('the allocation-free raw score is identical to the detailed computation', () => {
+    fc.assert(fc.property(stats, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1e4, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (s, scale, rm, rok) => {
+      s[F.recentMass] = rm;
+      s[F.recentOk] = rm * rok;
+      expect(rawScoreFast(s, 0, scale, P)).toBe(rawScore(s, 0, scale, P));
+    }), { numRuns: 500 });
   });
 
   it('a newcomer (no evidence) sits at the floor: every component at -range, score 0', () => {

@@ -179,6 +179,71 @@ export function rawScore(s: ArrayLike<number>, o: number, scale: number, p: Repu
   return componentsFromDetail(componentDetail(s, o, scale, p)).raw;
 }
 
+/** Value of `channel(...)` without building the detail object (same arithmetic, same result). */
+function channelValueOnly(mass: number, sum: number, k: number, curve: (x: number) => number, goodMass: number = sum): number {
+  const m = mass > 1e-9 ? mass : 0;
+  const goodness = m > 0 ? curve(Math.min(1, Math.max(0, sum / m))) : 0;
+  const gm = m > 0 && goodMass > 0 ? Math.min(goodMass, m) : 0;
+  return channelValue(gm, goodness, k);
+}
+
+const RP = [RELIABILITY_POINTS.uptime, RELIABILITY_POINTS.maintenance, RELIABILITY_POINTS.security, RELIABILITY_POINTS.backup];
+const CP = [COMMUNITY_POINTS.forum, COMMUNITY_POINTS.knowledge_sharing, COMMUNITY_POINTS.mentorship, COMMUNITY_POINTS.voting];
+
+/**
+ * The raw score with no allocation: the hot path of routing, leaderboards and the daily cap. It
+ * repeats the arithmetic of componentDetail + componentsFromDetail step for step, so both give the
+ * identical number (a property test checks it).
+ */
+export function rawScoreFast(s: ArrayLike<number>, o: number, scale: number, p: ReputationParams): number {
+  const tM = s[o + F.tradeMass]! * scale;
+  const pM = s[o + F.probeMass]! * scale;
+  const lat = channelValueOnly(tM + pM, s[o + F.tradeLatency]! * scale + s[o + F.probeLatency]! * scale, p.kPerformance, identity);
+  const acc = channelValueOnly(tM + pM, s[o + F.tradeAccuracy]! * scale + s[o + F.probeAccuracy]! * scale, p.kPerformance, accuracyCurve);
+  const avail = channelValueOnly(pM, s[o + F.probeAvailable]! * scale, p.kPerformance, availabilityCurve);
+  const okSum = s[o + F.tradeSuccess]! * scale;
+  let success = channelValueOnly(tM, okSum, p.kSuccess, successCurve);
+  const rs = scale === 1 ? 1 : Math.pow(scale, p.halfLifeMs / p.recentHalfLifeMs);
+  const rM = s[o + F.recentMass]! * rs;
+  const longM = tM > 1e-9 ? tM : 0;
+  if (rM > 1e-9 && longM > 0) {
+    const rOk = Math.min(rM, s[o + F.recentOk]! * rs);
+    const longG = successCurve(Math.min(1, Math.max(0, okSum / longM)));
+    const bad = rM - rOk;
+    const confS = bad > 0 ? bad / (bad + p.kRecent) : 0;
+    const gS = confS * successCurve(rOk / rM) + (1 - confS) * longG;
+    if (gS < longG) {
+      const gm = Math.min(okSum, tM);
+      success = channelValue(gm > 0 ? gm : 0, gS, p.kSuccess);
+    }
+  }
+  const ratings = channelValueOnly(s[o + F.ratingMass]! * scale, s[o + F.ratingSum]! * scale, p.kRatings, identity);
+  let actions = 0;
+  let pts = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = s[o + F.community0 + k]! * scale;
+    actions += CP[k]! * (1 - Math.exp(-(c > 0 ? c : 0) / COMMUNITY_SCALE));
+    pts += CP[k]!;
+  }
+  const actionsValue = 2 * (actions / pts) - 1;
+  let rel = 0;
+  let rsum = 0;
+  for (let k = 0; k < 4; k++) {
+    rel += RP[k]! * channelValueOnly(s[o + F.reliabilityW0 + k]! * scale, s[o + F.reliabilityX0 + k]! * scale, p.kReliability, identity);
+    rsum += RP[k]!;
+  }
+  const lost = s[o + F.disputeLost]! * scale;
+  const won = s[o + F.disputeWon]! * scale;
+  const disputes = channelValueOnly(okSum + lost + won, lost, p.kDisputes, disputeCurve, okSum + won);
+  const perf = RANGE.performance * (W_LAT * lat + W_ACC * acc + W_AVAIL * avail);
+  const tx = RANGE.transactions * success;
+  const comm = RANGE.community * (W_RATINGS * ratings + W_ACTIONS * actionsValue);
+  const relC = (RANGE.reliability * rel) / rsum;
+  const disp = RANGE.disputes * disputes;
+  const sum = BASE_SCORE + perf + tx + comm + relC + disp;
+  return sum < 0 ? 0 : sum > 1000 ? 1000 : sum;
+}
+
 /** Raw score of an agent with no evidence at all: the floor. */
 export function newcomerScore(p: ReputationParams): number {
   return rawScore(new Float64Array(STAT_FIELDS), 0, 1, p);
