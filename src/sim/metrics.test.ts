@@ -127,3 +127,14 @@ describe('population and scenarios', () => {
     expect(() => scenario('nope')).toThrow(/known: baseline/);
   });
 });
+
+describe('memory growth', () => {
+  it('compares the end of the run with the level after warm-up', async () => {
+    const { memoryGrowth } = await import('./run.js');
+    const flat = Array.from({ length: 30 }, (_, day) => ({ day, heapMB: day < 5 ? 50 + day * 10 : 100 }));
+    expect(memoryGrowth(flat)).toBeCloseTo(0, 9);
+    const leak = Array.from({ length: 30 }, (_, day) => ({ day, heapMB: 100 + day * 5 }));
+    expect(memoryGrowth(leak)!).toBeGreaterThan(0.5);
+    expect(memoryGrowth([{ day: 0, heapMB: 1 }])).toBeNull();
+  });
+});

@@ -18,6 +18,8 @@ export interface SimReport {
   /** Settlement times (ms) histogram: bucket upper bounds and counts. */
   settlementHistogram: Array<{ leMs: number; count: number }>;
   ledger: { ok: boolean; violations: string[] };
+  /** Heap in use at the end of each simulated day (MB). */
+  memory?: Array<{ day: number; heapMB: number }>;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -100,6 +102,7 @@ ${rows}</table>
 ${lineChart('Trade volume per simulated day (AITBC)', m.volumeByDay, 'day', 'AITBC')}
 ${barChart('Settlement time distribution (real ms)', r.settlementHistogram.map((b) => ({ label: `<=${b.leMs}`, value: b.count })), 'ms', 'trades')}
 ${barChart('Median unit price by category and region (AITBC)', regions, 'category, region', 'AITBC/unit')}
+${r.memory && r.memory.length > 1 ? lineChart('Heap in use at the end of each simulated day (MB)', r.memory.map((x) => x.heapMB), 'day', 'MB') : ''}
 ${scatter('Trust score vs hidden true quality (providers)', r.trustVsQuality, 1, 1000, 'true quality', 'trust score')}
 </div>
 </body></html>

@@ -53,6 +53,19 @@ export interface SimulateOutput {
 
 const SETTLE_BUCKETS = [5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
 
+/**
+ * Heap growth from the end of warm-up (the first 20% of days, at least one) to the end, as a share of the
+ * warm-up level: 0.05 = 5% more heap at the end than after warm-up. Null for runs too short to tell.
+ */
+export function memoryGrowth(samples: ReadonlyArray<{ day: number; heapMB: number }>): number | null {
+  if (samples.length < 3) return null;
+  const warm = Math.max(1, Math.floor(samples.length * 0.2));
+  const base = Math.max(...samples.slice(warm - 1, warm + 1).map((s) => s.heapMB));
+  const tail = samples.slice(-Math.max(1, Math.floor(samples.length * 0.1)));
+  const end = tail.reduce((a, s) => a + s.heapMB, 0) / tail.length;
+  return base > 0 ? (end - base) / base : null;
+}
+
 export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   const scenario = scenarioNamed(o.scenario);
   const started = performance.now();
@@ -105,11 +118,16 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   }
 
   let last = 0;
+  const memory: Array<{ day: number; heapMB: number; rssMB: number }> = [];
   const result = await (async () => {
     try {
       return await runSimulation(api, {
         agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, now,
         onProgress: (p) => {
+          if (p.hour === 23) {
+            const mu = process.memoryUsage();
+            memory.push({ day: p.day, heapMB: Math.round(mu.heapUsed / 2 ** 20), rssMB: Math.round(mu.rss / 2 ** 20) });
+          }
           if (o.quiet) return;
           const t = performance.now();
           if (t - last < 500 && !(p.hour === 23 && p.day === o.days - 1)) return;
@@ -147,13 +165,13 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
     // Wall-clock measurements of this run: they vary from run to run.
     timings: {
       wallSeconds, apiCalls: latencies.length, apiP50Ms: quantile(latencies, 0.5), apiP99Ms: apiP99, settlementMs,
-      settlementHistogram: histogram, statuses: api.statuses, errorCount: result.errors.length, errors: result.errors.slice(0, 20),
+      settlementHistogram: histogram, statuses: api.statuses, memory, memoryGrowthAfterWarmup: memoryGrowth(memory), errorCount: result.errors.length, errors: result.errors.slice(0, 20),
     },
     success,
   };
   const htmlReport: SimReport = {
     scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success,
-    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger,
+    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory,
   };
   mkdirSync(o.out, { recursive: true });
   const json = path.join(o.out, 'report.json');
