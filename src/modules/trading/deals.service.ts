@@ -191,7 +191,9 @@ export class DealsService {
       const row = await tx.insertInto('negotiations').values({
         id, request_id: request?.id ?? null, listing_id: listing.id, buyer_id: buyerId, seller_id: listing.seller_id, status: 'open',
         max_rounds: input.maxRounds ?? DEFAULT_MAX_ROUNDS, deadline, started_at: now, require_signatures: input.requireSignatures ?? false,
-        buyer_delegation: json(input.delegate ?? null), seller_delegation: json(listing.auto_negotiation ?? null),
+        buyer_delegation: json(input.delegate ?? null),
+        // the seller's delegation as it stands now, with the listing price of now as its target
+        seller_delegation: json(listing.auto_negotiation ? { targetPrice: listing.price_per_unit.toString(), ...(listing.auto_negotiation as unknown as StoredDelegation) } : null),
         delivery_deadline: deliveryDeadline, review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS),
         accepted_seq: null, accept_signature: null, ended_by: null, ended_at: null, end_reason: null, agreement_id: null,
         created_at: now, updated_at: now,
