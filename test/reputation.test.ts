@@ -267,3 +267,46 @@ describe('reputation: evidence, scores, ratings, probes, leaderboard, history', 
     expect([...b.entries()]).toEqual([...a.entries()]);
   });
 });
+
+describe('reputation: the projection follows the log even when rows become visible out of order', () => {
+  let t: TestApp;
+  beforeAll(async () => { t = await buildTestApp(); });
+  afterAll(async () => { await t.close(); });
+
+  it('a row committed after later rows (a gap that fills) triggers a replay; the scores equal a fresh recompute', async () => {
+    const rep = t.app.services.reputation;
+    const seller = await t.registerAgent();
+    const buyer = await t.registerAgent();
+    const db = t.db.database.db;
+    const trade = (tradeId: string, success: boolean) =>
+      t.db.database.transaction((tx) => rep.recordTradeOutcome(tx, { tradeId, sellerId: seller.id, buyerId: buyer.id, success, amount: 20n * AITBC, latencyMs: 20, accuracy: 0.99, slaMet: success, at: t.clock.now() }));
+    await trade('a', true);
+    await rep.trustScores([seller.id]);
+    const last = rep.stats.lastSeq;
+    // a concurrent transaction took seq last+1..last+10 and has not committed yet
+    await sql`SELECT setval(pg_get_serial_sequence('reputation_evidence', 'seq'), ${String(last + 10n)}::bigint)`.execute(db);
+    await trade('b', true);
+    await rep.trustScores([seller.id]);
+    expect(rep.stats.lastSeq).toBe(last + 11n);
+    expect(rep.stats.rebuilds).toBe(0);
+    // ... now it commits: its row has a lower seq than rows already applied
+    await db.insertInto('reputation_evidence').values({
+      seq: last + 5n, id: '01900000-0000-8000-8000-0000000000aa', type: 'trade', subject_id: seller.id, producer_id: buyer.id, trade_id: 'late',
+      at: t.clock.now(), data: JSON.stringify({ success: false, amount: '0' }), source: 'test', created_at: t.clock.now(),
+    }).execute();
+    const after = await rep.trustScores([seller.id]);
+    expect(rep.stats.rebuilds).toBe(1);
+    const x = (await t.app.inject(`/v1/agents/${seller.id}/reputation/explain`)).json();
+    expect(x.counts.tradesAsSeller).toBe(3);
+    const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
+    const { AgentsService } = await import('../src/modules/agents/agents.service.js');
+    const fresh = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    expect(await fresh.trustScores([seller.id])).toEqual(after);
+  });
+
+  it('registers its background jobs with the server', () => {
+    const names = t.app.services.jobs.map((j) => j.name);
+    expect(names).toContain('reputation.sync');
+    expect(names).toContain('reputation.snapshots');
+  });
+});
