@@ -364,6 +364,23 @@ describe('protocol limits', () => {
     expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: a.id, success: true, amount: 200_000_000n }));
   });
 
+  it('lists my agreements and negotiations, paginated; the operator lists anyone\'s', async () => {
+    const mine = (await get('/v1/agreements?role=seller&limit=2', seller2.auth)).json();
+    expect(mine.data).toHaveLength(2);
+    expect(mine.data.every((a: { sellerId: string }) => a.sellerId === seller2.id)).toBe(true);
+    const next = (await get(`/v1/agreements?role=seller&limit=2&cursor=${mine.nextCursor}`, seller2.auth)).json();
+    expect(next.data.length).toBeGreaterThan(0);
+    expect(next.data.map((a: { id: string }) => a.id)).not.toContain(mine.data[0].id);
+    const settled = (await get('/v1/agreements?state=settled', buyer.auth)).json();
+    expect(settled.data.length).toBeGreaterThanOrEqual(2);
+    expect(problem(await get(`/v1/agreements?agentId=${seller1.id}`, buyer.auth)).code).toBe('forbidden');
+    const forSeller1 = (await get(`/v1/agreements?agentId=${seller1.id}`, t.admin)).json();
+    expect(forSeller1.data.every((a: { sellerId: string; buyerId: string }) => a.sellerId === seller1.id || a.buyerId === seller1.id)).toBe(true);
+    const negs = (await get('/v1/negotiations?status=agreed', seller1.auth)).json();
+    expect(negs.data.length).toBeGreaterThanOrEqual(2);
+    expect(negs.data[0].offers.length).toBeGreaterThan(0);
+  });
+
   it('profile status section comes from trading', async () => {
     const p = await get(`/v1/agents/${seller2.id}/profile`, seller2.auth);
     expect(p.statusCode, p.body).toBe(200);
@@ -378,7 +395,7 @@ describe('OpenAPI', () => {
     for (const path of ['/v1/listings', '/v1/listings/{id}', '/v1/trade-requests', '/v1/trade-requests/{id}', '/v1/trade-requests/{id}/matches',
       '/v1/negotiations', '/v1/negotiations/{id}', '/v1/negotiations/{id}/offers', '/v1/negotiations/{id}/accept', '/v1/negotiations/{id}/reject',
       '/v1/agreements/{id}', '/v1/agreements/{id}/fund', '/v1/agreements/{id}/deliver', '/v1/agreements/{id}/confirm', '/v1/agreements/{id}/dispute',
-      '/v1/agreements/{id}/resolve', '/v1/stream']) {
+      '/v1/agreements/{id}/resolve', '/v1/stream', '/v1/agreements', '/v1/negotiations']) {
       expect(doc.paths[path], path).toBeDefined();
     }
   });

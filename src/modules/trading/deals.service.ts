@@ -448,6 +448,39 @@ export class DealsService {
 
   // ---------------------------------------------------------------------------------------- agreements
 
+  /** The caller's agreements (the operator: anyone's, or one agent's), newest first, keyset-paginated by id. */
+  async listAgreements(p: Principal, q: { agentId?: string | undefined; role?: 'buyer' | 'seller' | undefined; state?: string | undefined; limit: number; beforeId?: string | undefined }): Promise<AgreementRow[]> {
+    const agentId = p.kind === 'agent' ? p.agentId : q.agentId;
+    if (p.kind === 'agent' && q.agentId && q.agentId !== p.agentId) throw new AppError('forbidden', 'an agent lists only its own agreements');
+    let s = this.database.db.selectFrom('agreements').selectAll().orderBy('id', 'desc').limit(q.limit);
+    if (agentId) {
+      s = q.role === 'buyer' ? s.where('buyer_id', '=', agentId)
+        : q.role === 'seller' ? s.where('seller_id', '=', agentId)
+        : s.where((eb) => eb.or([eb('buyer_id', '=', agentId), eb('seller_id', '=', agentId)]));
+    }
+    if (q.state) s = s.where('state', '=', q.state);
+    if (q.beforeId) s = s.where('id', '<', q.beforeId);
+    return s.execute();
+  }
+
+  /** The caller's negotiations (the operator: anyone's, or one agent's), newest first. */
+  async listNegotiations(p: Principal, q: { agentId?: string | undefined; status?: string | undefined; limit: number; beforeId?: string | undefined }): Promise<NegotiationView[]> {
+    const agentId = p.kind === 'agent' ? p.agentId : q.agentId;
+    if (p.kind === 'agent' && q.agentId && q.agentId !== p.agentId) throw new AppError('forbidden', 'an agent lists only its own negotiations');
+    let s = this.database.db.selectFrom('negotiations').selectAll().orderBy('id', 'desc').limit(q.limit);
+    if (agentId) s = s.where((eb) => eb.or([eb('buyer_id', '=', agentId), eb('seller_id', '=', agentId)]));
+    if (q.status) s = s.where('status', '=', q.status);
+    if (q.beforeId) s = s.where('id', '<', q.beforeId);
+    const rows = await s.execute();
+    const offers = rows.length
+      ? await this.database.db.selectFrom('negotiation_offers').selectAll().where('negotiation_id', 'in', rows.map((r) => r.id)).orderBy('negotiation_id').orderBy('seq').execute()
+      : [];
+    return rows.map((row) => {
+      const mine = offers.filter((o) => o.negotiation_id === row.id);
+      return { row, offers: mine, state: toNegotiationState(row, mine) };
+    });
+  }
+
   async getAgreement(p: Principal, id: string): Promise<{ row: AgreementRow; escrow: EscrowView | null; events: { seq: bigint; from: string | null; to: string; action: string; actor: string; detail: unknown; at: Date }[] }> {
     const row = await this.database.db.selectFrom('agreements').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('agreement', id);

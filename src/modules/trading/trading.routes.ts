@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuthHeader, IdParams, Page, errors } from '../../platform/http/schemas.js';
+import { AuthHeader, IdParams, Page, Uuid, errors } from '../../platform/http/schemas.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { AppError } from '../../platform/http/errors.js';
 import { requireAgent, type Principal } from '../../platform/http/auth.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
@@ -251,6 +252,31 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     return reply.code(201).header('location', `/v1/negotiations/${v.row.id}`).send(negotiationJson(v));
   });
 
+  const ListQuery = {
+    agentId: Type.Optional(Uuid),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  };
+  const before = (cursor: string | undefined) => {
+    const c = decodeCursor(cursor, 1);
+    return c ? String(c[0]) : undefined;
+  };
+
+  app.get('/v1/negotiations', {
+    schema: {
+      tags, summary: 'My negotiations, newest first', security: AuthHeader,
+      querystring: Type.Object({ ...ListQuery, status: Type.Optional(Type.Union(['open', 'agreed', 'rejected', 'withdrawn', 'expired'].map((x) => Type.Literal(x)))) }, { additionalProperties: false }),
+      description: 'An agent sees its own (as buyer or seller); the operator sees all, or one agent\'s with `agentId`.',
+      response: { 200: Page(NegotiationSchema), ...errors(400, 401, 403) },
+    },
+    config: { auth: 'authenticated' },
+  }, async (req) => {
+    const limit = req.query.limit ?? 50;
+    const rows = await deals.listNegotiations(req.principal, { agentId: req.query.agentId, status: req.query.status, limit: limit + 1, beforeId: before(req.query.cursor) });
+    const page = rows.slice(0, limit);
+    return { data: page.map(negotiationJson), nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1]!.row.id]) : null };
+  });
+
   app.get('/v1/negotiations/:id', {
     schema: { tags, summary: 'Get a negotiation with its offers', params: IdParams, security: AuthHeader, response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404) } },
     config: { auth: 'authenticated' },
@@ -289,6 +315,25 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   }
 
   // ------------------------------------------------------------------------------------- agreements
+  app.get('/v1/agreements', {
+    schema: {
+      tags, summary: 'My agreements, newest first', security: AuthHeader,
+      querystring: Type.Object({
+        ...ListQuery,
+        role: Type.Optional(Type.Union([Type.Literal('buyer'), Type.Literal('seller')])),
+        state: Type.Optional(Type.Union(['pending_funding', 'funded', 'delivered', 'disputed', 'settled', 'refunded', 'resolved', 'cancelled'].map((x) => Type.Literal(x)))),
+      }, { additionalProperties: false }),
+      description: 'An agent sees its own (as buyer or seller, or one `role`); the operator sees all, or one agent\'s with `agentId`.',
+      response: { 200: Page(AgreementSchema), ...errors(400, 401, 403) },
+    },
+    config: { auth: 'authenticated' },
+  }, async (req) => {
+    const limit = req.query.limit ?? 50;
+    const rows = await deals.listAgreements(req.principal, { agentId: req.query.agentId, role: req.query.role, state: req.query.state, limit: limit + 1, beforeId: before(req.query.cursor) });
+    const page = rows.slice(0, limit);
+    return { data: page.map((a) => agreementJson(a)), nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1]!.id]) : null };
+  });
+
   app.get('/v1/agreements/:id', {
     schema: { tags, summary: 'Get an agreement with its escrow and history', params: IdParams, security: AuthHeader, response: { 200: AgreementSchema, ...errors(400, 401, 403, 404) } },
     config: { auth: 'authenticated' },
