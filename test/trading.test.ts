@@ -279,6 +279,48 @@ describe('a manual buyer against a delegated seller, released automatically afte
   });
 });
 
+describe('settlement types', () => {
+  async function agree(settlementType: 'immediate' | 'milestone', quantity: number) {
+    const r = await request({ deadline: iso(8 * HOUR), quantity });
+    const n = await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, offer: { pricePerUnit: '2', settlementType } });
+    expect(n.statusCode, n.body).toBe(201);
+    const acc = await post(`/v1/negotiations/${n.json().id}/accept`, seller2.auth);
+    expect(acc.statusCode, acc.body).toBe(200);
+    return acc.json().agreement as { id: string; amount: string };
+  }
+
+  it('immediate: funding pays the seller at once (minus the fee) and ends the agreement', async () => {
+    const a = await agree('immediate', 3);
+    const seller0 = parseAmount(await balance(seller2));
+    const buyer0 = parseAmount(await balance(buyer));
+    const f = await post(`/v1/agreements/${a.id}/fund`, buyer.auth);
+    expect(f.statusCode, f.body).toBe(200);
+    expect(f.json()).toMatchObject({ state: 'settled', released: '6' });
+    expect(buyer0 - parseAmount(await balance(buyer))).toBe(parseAmount('6'));
+    expect(parseAmount(await balance(seller2)) - seller0).toBe(parseAmount('5.85'));
+    expect((await get(`/v1/listings/${listings.a100}`, buyer.auth)).json().capacity.reserved).toBe(0);
+    expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: a.id, success: true, amount: 600_000_000n }));
+  });
+
+  it('milestone: the buyer releases in parts; the last part settles', async () => {
+    const a = await agree('milestone', 4);
+    const seller0 = parseAmount(await balance(seller2));
+    expect((await post(`/v1/agreements/${a.id}/fund`, buyer.auth)).json().state).toBe('funded');
+    const m1 = await post(`/v1/agreements/${a.id}/confirm`, buyer.auth, { amount: '2', note: 'first half' });
+    expect(m1.statusCode, m1.body).toBe(200);
+    expect(m1.json()).toMatchObject({ state: 'funded', released: '2' });
+    expect(parseAmount(await balance(seller2)) - seller0).toBe(parseAmount('1.95'));
+    expect((await post(`/v1/agreements/${a.id}/deliver`, seller2.auth, { usage: 4 })).json().state).toBe('delivered');
+    const tooMuch = await post(`/v1/agreements/${a.id}/confirm`, buyer.auth, { amount: '6.5' }); // 6 remain
+    expect(problem(tooMuch).code).toBe('validation_failed');
+    const last = await post(`/v1/agreements/${a.id}/confirm`, buyer.auth, {});
+    expect(last.json()).toMatchObject({ state: 'settled', released: '8' });
+    expect(parseAmount(await balance(seller2)) - seller0).toBe(parseAmount('7.8'));
+    const events = (await get(`/v1/agreements/${a.id}`, buyer.auth)).json().events.map((e: { action: string }) => e.action);
+    expect(events).toEqual(['create', 'fund', 'release_part', 'deliver', 'confirm']);
+  });
+});
+
 describe('dispute resolved with a split', () => {
   it('either party disputes; the operator splits; both get their part and the outcome is evidence', async () => {
     const r = await request({ deadline: iso(4 * HOUR), quantity: 5 });
