@@ -111,6 +111,10 @@ describe('reputation: evidence, scores, ratings, probes, leaderboard, history', 
     await t.db.database.transaction((tx) => rep().recordTradeOutcome(tx, { tradeId: id, sellerId: sellers[0]!.id, buyerId: buyers[0]!.id, success: true, amount: AITBC, at: now() }));
     const x = (await t.app.inject(`/v1/agents/${sellers[0]!.id}/reputation/explain`)).json();
     expect(x.counts.tradesAsSeller).toBe(1);
+    // garbage measurements are stored as unknown rather than trusted
+    const g = await record({ sellerId: sellers[0]!.id, buyerId: buyers[0]!.id, latencyMs: -5, accuracy: 2 });
+    const row = await t.db.database.db.selectFrom('reputation_evidence').selectAll().where('trade_id', '=', g).executeTakeFirstOrThrow();
+    expect(row.data).toMatchObject({ latencyMs: null, accuracy: null, success: true });
   });
 
   it('the evidence log is append-only', async () => {

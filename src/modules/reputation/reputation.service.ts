@@ -183,7 +183,10 @@ export class ReputationService implements ReputationPort {
     await repo.insertEvidence(tx, {
       id: uuidFromName(`reputation:trade:${e.tradeId}`), type: 'trade', subjectId: e.sellerId, producerId: e.buyerId, tradeId: e.tradeId, at: e.at,
       data: {
-        success: e.success, amount: e.amount.toString(), category: e.category ?? null, latencyMs: e.latencyMs ?? null, accuracy: e.accuracy ?? null,
+        success: e.success, amount: (e.amount > 0n ? e.amount : 0n).toString(), category: e.category ?? null,
+        // garbage measurements (negative, NaN, out of range) are recorded as unknown
+        latencyMs: typeof e.latencyMs === 'number' && Number.isFinite(e.latencyMs) && e.latencyMs >= 0 ? e.latencyMs : null,
+        accuracy: typeof e.accuracy === 'number' && e.accuracy >= 0 && e.accuracy <= 1 ? e.accuracy : null,
         slaMet: e.slaMet ?? e.success, ...(sameOwner ? { sameOwnerSuspected: true } : {}),
       },
       source: 'trading', createdAt: this.deps.clock.now(),
