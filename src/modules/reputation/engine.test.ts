@@ -130,6 +130,47 @@ describe('ReputationEngine: incremental update equals full recompute', () => {
     }), { numRuns: 100 });
   });
 
+  it('the published score never rises more than the daily cap from one day end to the next, gaps and recoveries included', () => {
+    const G = 75;
+    fc.assert(fc.property(arbLog, fc.integer({ min: 1, max: 5 }), (log, stretch) => {
+      // stretch time so that logs have empty days (recent-window failures fade during them)
+      const spread = log.map((ev) => ({ ...ev, at: ev.at * stretch * 4 }));
+      const e = new ReputationEngine(params);
+      const ends = new Map<string, number[]>(agents.map((a) => [a, []]));
+      let day = 0;
+      const closeUpTo = (d: number) => {
+        for (; day < d; day++) for (const a of agents) ends.get(a)!.push(e.scoreOf(a, (day + 1) * DAY_MS - 1));
+      };
+      for (const ev of spread) {
+        closeUpTo(Math.floor(ev.at / DAY_MS));
+        e.apply(ev);
+      }
+      closeUpTo(day + 10);
+      for (const a of agents) {
+        const c = ends.get(a)!;
+        for (let i = 1; i < c.length; i++) expect(c[i]!).toBeLessThanOrEqual(c[i - 1]! + G + 1e-9);
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('after recent failures fade, the score recovers at most by the daily cap', () => {
+    const e = replay(market(20, { p: 0.99, other: 0.95 }));
+    let at = 20 * DAY_MS;
+    for (let k = 0; k < 4; k++) {
+      at += 1000;
+      e.apply({ type: 'trade', id: `big${k}`, at, buyerId: `buyer-${k}`, sellerId: 'p', success: false, latencyMs: 0, accuracy: 0, slaMet: false, amount: 300n * AITBC });
+    }
+    const low = e.scoreOf('p', at);
+    const later = [1, 2, 3, 4, 6].map((d) => e.scoreOf('p', 21 * DAY_MS + d * DAY_MS - 1));
+    expect(later[later.length - 1]!).toBeGreaterThan(low); // the milking penalty fades...
+    let prev = e.scoreOf('p', 21 * DAY_MS - 1);
+    for (let d = 1; d <= 6; d++) {
+      const s = e.scoreOf('p', 21 * DAY_MS + d * DAY_MS - 1);
+      expect(s).toBeLessThanOrEqual(prev + 75 + 1e-9); // ...at most 75 points a day
+      prev = s;
+    }
+  });
+
   it('rejects evidence older than the last applied', () => {
     const e = new ReputationEngine(params);
     e.apply({ type: 'community', at: 10, agentId: 'a', kind: 'forum' });

@@ -10,6 +10,8 @@
  *    counterparty count sqrt(k), and a pair's contribution decays at rate mu exactly), plus dispute,
  *    community and reliability sums, all decayed at rate mu to the agent's reference time.
  *    An update subtracts the pair's old contribution and adds the new one: O(1).
+ *  - per agent, a recent window of trade outcomes weighted by value at stake (faster decay, see
+ *    params.recentHalfLifeMs) that catches on-off milking;
  *  - the evidence graph (typed-array edge list) from which global trust is recomputed once per day
  *    (epoch). Evidence is weighted by its producer's trust from the latest epoch at the time it is
  *    applied (weights are frozen into the statistics).
@@ -18,8 +20,8 @@
  * raw score at time t and C(d) the capped score at the end of day d, with C = 0 (the newcomer score)
  * before an agent's first evidence. C(d) = min(R(end of d), C(d-1) + G); the published score at time
  * t in day d is min(R(t), C(d-1) + G). Drops apply at once, rises are at most G per day. Without new
- * evidence R only decays (never rises), so a gap of k empty days is closed in O(1):
- * C(d+k) = min(R(end of d+k), C(d) + k*G).
+ * evidence R only decays once the recent window's failures have faded, so a gap of empty days is
+ * closed day by day while they still weigh and then in O(1): C(d+k) = min(R(end of d+k), C(d) + k*G).
  */
 import { DAY_MS } from './evidence.types.js';
 import type {
@@ -323,9 +325,26 @@ export class ReputationEngine {
     const G = this.params.dailyGainCap;
     const dayMs = this.params.dayMs;
     let c = Math.min(this.rawAt(a, (cd + 1) * dayMs), this.capBase[a]! + G);
-    const gap = day - cd - 1;
+    // empty days: while recent failures still weigh, the raw score can recover as they fade, so
+    // close those days one by one; after that it only decays and the rest closes in O(1)
+    let next = cd + 1;
+    while (next < day && this.recentPenaltyAt(a, next * dayMs)) {
+      c = Math.min(this.rawAt(a, (next + 1) * dayMs), c + G);
+      next++;
+    }
+    const gap = day - next;
     if (gap > 0) c = Math.min(this.rawAt(a, day * dayMs), c + gap * G);
     return c;
+  }
+
+  /** Does the recent window still hold failed value that matters (confidence >= 1e-7) at `t`? */
+  private recentPenaltyAt(a: number, t: number): boolean {
+    const o = a * STAT_FIELDS;
+    const bad = this.stats[o + F.recentMass]! - this.stats[o + F.recentOk]!;
+    if (!(bad > 0)) return false;
+    const dt = t - this.ref[a]!;
+    const decayed = dt > 0 ? bad * Math.exp(-this.muRecent * dt) : bad;
+    return decayed > 1e-7 * this.params.kRecent;
   }
 
   private rawAt(a: number, t: number): number {

@@ -6,10 +6,13 @@
  *
  * Every component is built from channels (see `channelValue`): a smooth curve of a trust-weighted,
  * time-decayed mean, pulled toward the pessimistic prior -1 by a confidence weight
- * mass / (mass + k). With no evidence every component is at -range, so a newcomer's raw score is
- * clamp(500 - 550) = 0 = the lowest score anyone can have: re-registering never raises a score.
- * Because all statistics of one agent decay by the same factor, decay leaves every mean unchanged
- * and only lowers confidence: without new evidence the raw score never rises.
+ * good / (good + k), where `good` is the weighted amount of favourable evidence (so every channel is
+ * monotone: bad evidence never raises it, good evidence never lowers it). With no evidence every
+ * component is at -range, so a newcomer's raw score is clamp(500 - 550) = 0 = the lowest score anyone
+ * can have: re-registering never raises a score. Because the long-run statistics of one agent decay by
+ * the same factor, decay leaves every mean unchanged and only lowers confidence. The recent window
+ * (faster decay) only ever lowers the transactions component; as its failures fade the score recovers
+ * toward the long-run value (the engine's daily gain cap bounds that recovery like any other rise).
  */
 import {
   BASE_SCORE,
