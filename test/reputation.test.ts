@@ -308,6 +308,15 @@ describe('reputation: the projection follows the log even when rows become visib
     expect(await fresh.trustScores([seller.id])).toEqual(after);
   });
 
+  it('documents its routes in the OpenAPI document', async () => {
+    const res = await t.app.inject('/docs/json');
+    expect(res.statusCode).toBe(200);
+    const paths = Object.keys(res.json().paths);
+    for (const p of ['/v1/agents/{id}/reputation', '/v1/agents/{id}/reputation/history', '/v1/agents/{id}/reputation/explain', '/v1/ratings', '/v1/evidence', '/v1/leaderboard', '/v1/reputation/probes/{id}']) {
+      expect(paths).toContain(p);
+    }
+  });
+
   it('registers its background jobs with the server', () => {
     const names = t.app.services.jobs.map((j) => j.name);
     expect(names).toContain('reputation.sync');
