@@ -10,6 +10,11 @@ import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
 import { SYSTEM_ACCOUNTS } from '../src/modules/ledger/ledger.service.js';
 import { acceptPayload, offerPayload } from '../src/modules/trading/trading.signing.js';
 import { parseAmount } from '../src/platform/money.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createDatabase } from '../src/platform/db/database.js';
+import { createLogger } from '../src/platform/logger.js';
+import { ADMIN_KEY } from './helpers/test-app.js';
 
 interface Agent { id: string; auth: Record<string, string>; key: KeyObject }
 const HOUR = 3600_000;
@@ -443,43 +448,46 @@ describe('OpenAPI', () => {
   });
 });
 
+async function openStream(address: string, who: Agent) {
+  const ctrl = new AbortController();
+  const res = await fetch(`${address}/v1/stream`, { headers: who.auth, signal: ctrl.signal });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const reader = res.body!.getReader();
+  let text = '';
+  const received: { event: string; data: Record<string, unknown> }[] = [];
+  const pump = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+        let i: number;
+        while ((i = text.indexOf('\n\n')) >= 0) {
+          const block = text.slice(0, i);
+          text = text.slice(i + 2);
+          const ev = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (ev && data) received.push({ event: ev, data: JSON.parse(data) });
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  return { received, close: async () => { ctrl.abort(); await pump; } };
+}
+
+const until = async (cond: () => boolean) => { for (let i = 0; i < 150 && !cond(); i++) await new Promise((x) => setTimeout(x, 20)); };
+
 describe('live stream (server-sent events)', () => {
   it('delivers a new trade request to the sellers whose listings match, and negotiation events to both parties, not to others', async () => {
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const open = async (who: Agent) => {
-      const ctrl = new AbortController();
-      const res = await fetch(`${address}/v1/stream`, { headers: who.auth, signal: ctrl.signal });
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toContain('text/event-stream');
-      const reader = res.body!.getReader();
-      let text = '';
-      const received: { event: string; data: Record<string, unknown> }[] = [];
-      const pump = (async () => {
-        try {
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            text += new TextDecoder().decode(value);
-            let i: number;
-            while ((i = text.indexOf('\n\n')) >= 0) {
-              const block = text.slice(0, i);
-              text = text.slice(i + 2);
-              const ev = /^event: (.*)$/m.exec(block)?.[1];
-              const data = /^data: (.*)$/m.exec(block)?.[1];
-              if (ev && data) received.push({ event: ev, data: JSON.parse(data) });
-            }
-          }
-        } catch { /* aborted */ }
-      })();
-      return { received, close: async () => { ctrl.abort(); await pump; } };
-    };
+    const open = (who: Agent) => openStream(address, who);
     const s1 = await open(seller1);
     const s3 = await open(seller3);
     const b = await open(buyer);
     const r = await request({ deadline: iso(3 * HOUR), quantity: 2 });
     const n = await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, offer: { pricePerUnit: '1.7' } });
     expect(n.statusCode, n.body).toBe(201);
-    const until = async (cond: () => boolean) => { for (let i = 0; i < 100 && !cond(); i++) await new Promise((x) => setTimeout(x, 20)); };
     await until(() => s1.received.some((e) => e.event === 'trade_request.created') && b.received.some((e) => e.event === 'negotiation.offer'));
     expect(s1.received).toContainEqual(expect.objectContaining({ event: 'trade_request.created', data: expect.objectContaining({ requestId: r.id, listingId: listings.h100 }) }));
     expect(b.received.map((e) => e.event)).toEqual(expect.arrayContaining(['trade_request.created', 'negotiation.opened', 'negotiation.offer']));
@@ -489,5 +497,21 @@ describe('live stream (server-sent events)', () => {
     for (const s of [s1, s3, b]) await s.close();
     await until(() => t.app.services.trading.bus.subscribers === 0);
     expect(t.app.services.trading.bus.subscribers).toBe(0);
+  });
+
+  it('reaches a client connected to another API process (events go through the database outbox)', async () => {
+    const database = t.db.url ? await createDatabase({ url: t.db.url, poolSize: 2 }) : t.db.database;
+    const other = await buildApp({ config: loadConfig({ ADMIN_KEY, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' }), database, clock: t.clock, logger: createLogger('silent'), adminKey: ADMIN_KEY });
+    const address = await other.listen({ port: 0, host: '127.0.0.1' });
+    const s2 = await openStream(address, seller2);
+    const r = await request({ deadline: iso(3 * HOUR), quantity: 1 });
+    const n = await post('/v1/negotiations', buyer.auth, { listingId: listings.a100, requestId: r.id, offer: { pricePerUnit: '1.8' } });
+    expect(n.statusCode).toBe(201);
+    await until(() => s2.received.some((e) => e.event === 'negotiation.offer' && e.data.negotiationId === n.json().id));
+    expect(s2.received).toContainEqual(expect.objectContaining({ event: 'trade_request.created', data: expect.objectContaining({ requestId: r.id, listingId: listings.a100 }) }));
+    expect(s2.received).toContainEqual(expect.objectContaining({ event: 'negotiation.offer', data: expect.objectContaining({ negotiationId: n.json().id, by: 'buyer' }) }));
+    await s2.close();
+    await other.close();
+    if (database !== t.db.database) await database.close();
   });
 });

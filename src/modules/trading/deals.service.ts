@@ -119,14 +119,15 @@ export class DealsService {
     private readonly bus: TradingEventBus,
   ) {}
 
-  /** Runs `fn` in a transaction; publishes its events after commit. */
+  /** Runs `fn` in a transaction; its events are written to the outbox in the same transaction. */
   private async tx<T>(fn: (tx: Tx, events: Events) => Promise<T>): Promise<T> {
-    let events: Events = [];
     const out = await this.database.transaction(async (tx) => {
-      events = [];
-      return fn(tx, events);
+      const events: Events = [];
+      const r = await fn(tx, events);
+      await this.bus.append(tx, events);
+      return r;
     });
-    for (const e of events) this.bus.publish(e);
+    this.bus.poke();
     return out;
   }
 

@@ -19,7 +19,7 @@ import type { Category, ListingSpec, RequestSpec, Sla, Unit, Urgency } from './t
 import {
   json, requestWeights, toMatchListing, toTradeRequest, type ListingRow, type RequestRow, type StoredDelegation,
 } from './trading.repository.js';
-import type { TradingEventBus } from './trading.stream.js';
+import type { TradingEvent, TradingEventBus } from './trading.stream.js';
 import { strategyOf } from './deals.service.js';
 
 /** Listings changed within this margin before the watermark are read again (late commits). */
@@ -188,7 +188,7 @@ export class MarketService {
       valid_until: input.validUntil, status: input.status ?? 'active', auto_negotiation: json(input.negotiation ?? null),
       created_at: now, updated_at: now,
     }).returningAll().executeTakeFirstOrThrow();
-    this.bus.publish({ type: 'listing.created', agentIds: [sellerId], data: { listingId: row.id }, at: now.toISOString() });
+    await this.bus.emit([{ type: 'listing.created', agentIds: [sellerId], data: { listingId: row.id }, at: now.toISOString() }]);
     return row;
   }
 
@@ -233,7 +233,7 @@ export class MarketService {
         version: cur.version + 1, updated_at: now,
       }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     });
-    this.bus.publish({ type: 'listing.updated', agentIds: [row.seller_id], data: { listingId: id, status: row.status }, at: now.toISOString() });
+    await this.bus.emit([{ type: 'listing.updated', agentIds: [row.seller_id], data: { listingId: id, status: row.status }, at: now.toISOString() }]);
     return row;
   }
 
@@ -247,7 +247,7 @@ export class MarketService {
       return tx.updateTable('trading_listings').set({ status: 'withdrawn', version: cur.version + 1, updated_at: now })
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     });
-    this.bus.publish({ type: 'listing.withdrawn', agentIds: [row.seller_id], data: { listingId: id }, at: now.toISOString() });
+    await this.bus.emit([{ type: 'listing.withdrawn', agentIds: [row.seller_id], data: { listingId: id }, at: now.toISOString() }]);
     return row;
   }
 
@@ -271,12 +271,13 @@ export class MarketService {
     }).returningAll().executeTakeFirstOrThrow();
     // Broadcast to the sellers whose listings match (top 50 by score: the ones with a real chance).
     let notified: string[] = [];
+    const at = now.toISOString();
+    const events: TradingEvent[] = [];
     try {
       const res = await this.match(row, { limit: 50, diagnostics: 'never', exploration: false });
       notified = [...new Set(res.candidates.map((c) => c.sellerId))];
-      const at = now.toISOString();
       for (const c of res.candidates) {
-        this.bus.publish({
+        events.push({
           type: 'trade_request.created', agentIds: [c.sellerId],
           data: { requestId: row.id, listingId: c.listingId, category: row.category, quantity: row.quantity, deadline: row.deadline.toISOString(), urgency: row.urgency, score: c.score },
           at,
@@ -285,7 +286,8 @@ export class MarketService {
     } catch {
       /* the broadcast is best effort: the request exists either way */
     }
-    this.bus.publish({ type: 'trade_request.created', agentIds: [buyerId], data: { requestId: row.id, notifiedSellers: notified.length }, at: now.toISOString() });
+    events.push({ type: 'trade_request.created', agentIds: [buyerId], data: { requestId: row.id, notifiedSellers: notified.length }, at });
+    await this.bus.emit(events);
     return { row, notified };
   }
 
@@ -326,7 +328,7 @@ export class MarketService {
     const rows = await this.database.db.updateTable('trade_requests').set({ state: 'expired', updated_at: now })
       .where('id', 'in', (eb) => eb.selectFrom('trade_requests').select('id').where('state', '=', 'open').where('deadline', '<=', now).limit(limit))
       .where('state', '=', 'open').returning(['id', 'buyer_id']).execute();
-    for (const r of rows) this.bus.publish({ type: 'trade_request.expired', agentIds: [r.buyer_id], data: { requestId: r.id }, at: now.toISOString() });
+    await this.bus.emit(rows.map((r) => ({ type: 'trade_request.expired', agentIds: [r.buyer_id], data: { requestId: r.id }, at: now.toISOString() })));
     return rows.length;
   }
 

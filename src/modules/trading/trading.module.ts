@@ -26,12 +26,13 @@ export interface TradingDeps {
 }
 
 export class TradingService {
-  readonly bus = new TradingEventBus();
+  readonly bus: TradingEventBus;
   readonly market: MarketService;
   readonly deals: DealsService;
   readonly jobs: BackgroundJob[];
 
   constructor(readonly deps: TradingDeps) {
+    this.bus = new TradingEventBus(deps.database, deps.clock);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, this.bus);
     this.deals = new DealsService(deps.database, deps.clock, deps.escrow, deps.reputation, this.bus);
     this.jobs = [
@@ -41,6 +42,7 @@ export class TradingService {
         run: () => this.runTimers(),
       },
       { name: 'trading.refresh-sellers', intervalMs: 30_000, run: () => this.market.market.refreshSellers() },
+      { name: 'trading.prune-events', intervalMs: 60_000, run: () => this.bus.prune() },
     ];
   }
 
@@ -60,5 +62,6 @@ export function createTradingService(deps: TradingDeps): TradingService {
 }
 
 export async function tradingRoutes(app: FastifyInstance, opts: { trading: TradingService }): Promise<void> {
+  app.addHook('onClose', async () => opts.trading.bus.close());
   await routes(app, opts);
 }

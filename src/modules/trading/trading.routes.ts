@@ -19,7 +19,7 @@ import {
   AcceptBody, AgreementSchema, ConfirmBody, DeliverBody, DisputeBody, ListingCreate, ListingPatchSchema, ListingQuery, ListingSchema,
   MatchesSchema, NegotiationCreateBody, NegotiationSchema, OfferBody, ReasonBody, RequestCreate, RequestSchema, ResolveBody,
 } from './trading.schemas.js';
-import type { TradingEvent } from './trading.stream.js';
+import type { DeliveredEvent } from './trading.stream.js';
 
 const IdemHeader = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Makes the request safe to retry' })) });
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -404,13 +404,14 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     const prefixes = req.query.types ? req.query.types.split(',').map((s) => s.trim()).filter(Boolean) : [];
     reply.hijack();
     const res = reply.raw;
+    const send = (e: DeliveredEvent) => {
+      if (prefixes.length && !prefixes.some((x) => e.type.startsWith(x))) return;
+      res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
+    };
+    // live before the headers go out: whatever the client does after connecting is delivered
+    const unsubscribe = await opts.trading.bus.subscribe(agentId, send);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': req.id });
     res.write(': connected\n\n');
-    const send = (e: TradingEvent) => {
-      if (prefixes.length && !prefixes.some((x) => e.type.startsWith(x))) return;
-      res.write(`id: ${opts.trading.bus.nextId()}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
-    };
-    const unsubscribe = opts.trading.bus.subscribe(agentId, send);
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     const close = () => {
       clearInterval(ping);

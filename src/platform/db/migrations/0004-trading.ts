@@ -150,10 +150,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       at timestamptz NOT NULL
     )`.execute(db);
   await sql`CREATE INDEX agreement_events_agreement_idx ON agreement_events (agreement_id, seq)`.execute(db);
+
+  // Outbox of the live stream: written in the transaction that made the event, read by every process.
+  await sql`
+    CREATE TABLE trading_events (
+      seq bigserial PRIMARY KEY,
+      type text NOT NULL,
+      agent_ids text[] NOT NULL,
+      data jsonb,
+      at timestamptz NOT NULL
+    )`.execute(db);
+  await sql`CREATE INDEX trading_events_at_idx ON trading_events (at)`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['agreement_events', 'agreements', 'negotiation_offers', 'negotiations', 'trade_requests', 'trading_listings']) {
+  for (const t of ['trading_events', 'agreement_events', 'agreements', 'negotiation_offers', 'negotiations', 'trade_requests', 'trading_listings']) {
     await sql`DROP TABLE IF EXISTS ${sql.table(t)}`.execute(db);
   }
 }
