@@ -59,9 +59,6 @@ export interface StoredTransfer extends NewTransfer {
   batchId: string | null;
 }
 
-/** Namespace (first key) of the advisory locks that serialise decisions on one transfer id. */
-const ID_LOCK_SPACE = 0x1ed9e;
-
 /** A transaction must be retried from the start (a concurrent insert of the same id won the race). */
 class RetryTransaction extends Error {
   readonly code = '40001';
@@ -137,34 +134,46 @@ export class LedgerService {
       accountIds.add(p.credit_account_id);
     }
     const sorted = [...accountIds].sort();
-    const accountRows = sorted.length
-      ? (await sql<{ id: string; no_overdraft: boolean; debits_pending: bigint; debits_posted: bigint; credits_pending: bigint; credits_posted: bigint }>`
+    type AccountRow = { id: string; no_overdraft: boolean; debits_pending: bigint; debits_posted: bigint; credits_pending: bigint; credits_posted: bigint };
+    type SeenRow = { id: string; fields_hash: string; rej_code: string | null };
+    let accountRows: AccountRow[];
+    let seen: SeenRow[];
+    let resolvedRows: { pending_id: string | null }[] = [];
+    if (pendingIds.length === 0) {
+      // The common case (posted transfers, new holds): lock the accounts in sorted order and look up
+      // earlier outcomes of these ids in one statement. Locked rows are returned at their latest
+      // version; the lookup may miss an id committed while we waited for a lock, which the write
+      // catches (ledger_ids) and answers by retrying the transaction.
+      const rows = (await sql<AccountRow & { src: string; fields_hash: string | null; rej_code: string | null }>`
+        WITH locked AS (
           SELECT id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
-          FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(tx)).rows
-      : [];
-    // 2b. Serialise decisions per transfer id. Two submissions of one id with different accounts share no
-    //     account lock, and a transfer and a rejection live in different tables, so without this both
-    //     could be written (one submitter told `created`, the other a rejection). Transaction-scoped
-    //     advisory locks on 256 buckets of the id (bounded lock-table use for large batches), in sorted
-    //     order, after the account locks; PGlite runs one transaction at a time.
-    if (this.database.kind === 'postgres') {
-      await sql`SELECT pg_advisory_xact_lock(${ID_LOCK_SPACE}::int4, b) FROM (
-        SELECT DISTINCT hashtext(x) & 255 AS b FROM unnest(${ids}::text[]) AS x ORDER BY b) s`.execute(tx);
+          FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE
+        )
+        SELECT 'a' AS src, id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted, NULL::text AS fields_hash, NULL::text AS rej_code FROM locked
+        UNION ALL
+        SELECT 't', id, NULL, NULL, NULL, NULL, NULL, fields_hash, NULL FROM ledger_transfers WHERE id = ANY(${ids}::uuid[])
+        UNION ALL
+        SELECT 'r', id, NULL, NULL, NULL, NULL, NULL, fields_hash, code FROM ledger_rejections WHERE id = ANY(${ids}::uuid[])`.execute(tx)).rows;
+      accountRows = rows.filter((r) => r.src === 'a');
+      seen = rows.filter((r) => r.src !== 'a').map((r) => ({ id: r.id, fields_hash: r.fields_hash!, rej_code: r.rej_code }));
+    } else {
+      // Resolving holds: whether a hold is already resolved must be read after the locks.
+      accountRows = sorted.length
+        ? (await sql<AccountRow>`
+            SELECT id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
+            FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(tx)).rows
+        : [];
+      const rows = (await sql<SeenRow & { src: string }>`
+        SELECT 't' AS src, id, fields_hash, NULL::text AS rej_code FROM ledger_transfers WHERE id = ANY(${ids}::uuid[])
+        UNION ALL
+        SELECT 'r', id, fields_hash, code FROM ledger_rejections WHERE id = ANY(${ids}::uuid[])
+        UNION ALL
+        SELECT 'p', pending_id, '', NULL FROM ledger_transfers WHERE pending_id = ANY(${pendingIds}::uuid[])`.execute(tx)).rows;
+      seen = rows.filter((r) => r.src !== 'p');
+      resolvedRows = rows.filter((r) => r.src === 'p').map((r) => ({ pending_id: r.id }));
     }
-
-    // 3. Under the locks: earlier outcomes for these ids (one round trip; full rows only when a retry
-    //    actually hit an existing transfer), and which pendings are already resolved.
-    const seen = (await sql<{ id: string; fields_hash: string; rej_code: string | null }>`
-      SELECT id, fields_hash, NULL::text AS rej_code FROM ledger_transfers WHERE id = ANY(${ids}::uuid[])
-      UNION ALL
-      SELECT id, fields_hash, code AS rej_code FROM ledger_rejections WHERE id = ANY(${ids}::uuid[])`.execute(tx)).rows;
     const existingIds = seen.filter((r) => r.rej_code === null).map((r) => r.id);
-    const [existing, resolvedRows] = await Promise.all([
-      existingIds.length ? tx.selectFrom('ledger_transfers').selectAll().where('id', 'in', existingIds).execute() : Promise.resolve([]),
-      pendingIds.length
-        ? tx.selectFrom('ledger_transfers').select('pending_id').where('pending_id', 'in', pendingIds).execute()
-        : Promise.resolve([] as { pending_id: string | null }[]),
-    ]);
+    const existing = existingIds.length ? await tx.selectFrom('ledger_transfers').selectAll().where('id', 'in', existingIds).execute() : [];
     const rejected = seen.filter((r) => r.rej_code !== null).map((r) => ({ id: r.id, fields_hash: r.fields_hash, code: r.rej_code! }));
     const existingById = new Map(existing.map((r) => [r.id, r]));
     const rejectedById = new Map(rejected.map((r) => [r.id, r]));
@@ -203,58 +212,70 @@ export class LedgerService {
     }
     const applied = applyTransfers(accounts, pendings, fresh, now.getTime(), atomic);
 
-    // 5. Write: transfers, account counters, entries, rejections.
+    // 5. Write, in one statement whatever the batch size (columns as arrays, unnest): every decided id
+    //    (ledger_ids: a transfer and a rejection can never both exist for one id, even when two
+    //    submissions share no account lock), transfers, entries, the accounts' counters, rejections.
+    //    Foreign keys from entries to transfers inserted by a sibling CTE are checked at the end of the
+    //    statement, when both exist. A conflict means a concurrent transaction decided an id first:
+    //    the whole transaction is retried and then sees that outcome.
     const batchId = opts.batchId ?? null;
-    if (applied.transfers.length) {
-      // One statement per chunk: transfers, entries and (in the last chunk) the accounts' counters, so a
-      // single transfer costs one write round trip. Foreign keys from entries to transfers inserted by a
-      // sibling CTE are checked at the end of the statement, when both exist.
-      const touched = [...new Set(applied.entries.map((e) => e.accountId))].sort().map((id) => accounts.get(id)!);
-      const entriesByTransfer = new Map<string, typeof applied.entries>();
-      for (const e of applied.entries) {
-        const list = entriesByTransfer.get(e.transferId);
-        if (list) list.push(e);
-        else entriesByTransfer.set(e.transferId, [e]);
-      }
-      const CHUNK = 1000;
-      for (let k = 0; k < applied.transfers.length; k += CHUNK) {
-        const chunk = applied.transfers.slice(k, k + CHUNK);
-        const last = k + CHUNK >= applied.transfers.length;
-        const chunkEntries = chunk.flatMap((t) => entriesByTransfer.get(t.id) ?? []);
-        const transferRows = chunk.map((t) => sql`(${t.id}::uuid, ${t.kind}, ${t.debitAccountId}::uuid, ${t.creditAccountId}::uuid, ${t.amount}::int8,
-          ${t.pendingId}::uuid, ${t.timeoutAt === null ? null : new Date(t.timeoutAt)}::timestamptz, ${t.code}, ${t.reference}, ${batchId}::uuid,
-          ${hashes.get(t.id)!}, ${now}::timestamptz)`);
-        const entryRows = chunkEntries.map((e) => sql`(${e.transferId}::uuid, ${e.accountId}::uuid, ${e.side}, ${e.pendingDelta}::int8,
-          ${e.postedDelta}::int8, ${e.balanceAfter}::int8, ${e.availableAfter}::int8, ${now}::timestamptz)`);
-        const accountUpdate = last
-          ? sql`, u AS (
-              UPDATE ledger_accounts AS a SET
-                debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
-              FROM (VALUES ${sql.join(touched.map((r) => sql`(${r.id}::uuid, ${r.debitsPending}::int8, ${r.debitsPosted}::int8, ${r.creditsPending}::int8, ${r.creditsPosted}::int8)`))})
-                AS v(id, dp, dpo, cp, cpo)
-              WHERE a.id = v.id
-              RETURNING 1)`
-          : sql``;
-        const res = await sql<{ inserted: bigint }>`
-          WITH t AS (
-            INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_at, code, reference, batch_id, fields_hash, created_at)
-            VALUES ${sql.join(transferRows)}
+    const rejections = applied.results.filter((r): r is Extract<typeof r, { status: 'rejected' }> => r.status === 'rejected');
+    if (applied.transfers.length || rejections.length) {
+      const T = applied.transfers;
+      const E = applied.entries;
+      const touched = [...new Set(E.map((e) => e.accountId))].sort().map((id) => accounts.get(id)!);
+      const decided = [...T.map((t) => t.id), ...rejections.map((r) => r.id)];
+      const str = (v: bigint) => v.toString();
+      try {
+        const res = await sql<{ ids: bigint; transfers: bigint }>`
+          WITH d AS (
+            INSERT INTO ledger_ids (id) SELECT unnest(${decided}::uuid[]) ON CONFLICT DO NOTHING RETURNING id
+          ), t AS (
+            INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_at, code, reference, fields_hash, batch_id, created_at)
+            SELECT u.*, ${batchId}::uuid, ${now}::timestamptz FROM unnest(
+              ${T.map((t) => t.id)}::uuid[], ${T.map((t) => t.kind)}::text[], ${T.map((t) => t.debitAccountId)}::uuid[], ${T.map((t) => t.creditAccountId)}::uuid[],
+              ${T.map((t) => str(t.amount))}::int8[], ${T.map((t) => t.pendingId)}::uuid[],
+              ${T.map((t) => (t.timeoutAt === null ? null : new Date(t.timeoutAt).toISOString()))}::timestamptz[],
+              ${T.map((t) => t.code)}::text[], ${T.map((t) => t.reference)}::text[], ${T.map((t) => hashes.get(t.id)!)}::text[]
+            ) AS u
             ON CONFLICT (id) DO NOTHING
             RETURNING id
           ), e AS (
             INSERT INTO ledger_entries (transfer_id, account_id, side, pending_delta, posted_delta, balance_after, available_after, created_at)
-            VALUES ${sql.join(entryRows)}
+            SELECT u.*, ${now}::timestamptz FROM unnest(
+              ${E.map((e) => e.transferId)}::uuid[], ${E.map((e) => e.accountId)}::uuid[], ${E.map((e) => e.side)}::text[],
+              ${E.map((e) => str(e.pendingDelta))}::int8[], ${E.map((e) => str(e.postedDelta))}::int8[],
+              ${E.map((e) => str(e.balanceAfter))}::int8[], ${E.map((e) => str(e.availableAfter))}::int8[]
+            ) AS u
             RETURNING 1
-          )${accountUpdate}
-          SELECT count(*)::int8 AS inserted FROM t`.execute(tx);
-        if (Number(res.rows[0]?.inserted ?? 0) !== chunk.length) throw new RetryTransaction('a transfer id was inserted concurrently');
+          ), a AS (
+            UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
+            FROM unnest(
+              ${touched.map((r) => r.id)}::uuid[], ${touched.map((r) => str(r.debitsPending))}::int8[], ${touched.map((r) => str(r.debitsPosted))}::int8[],
+              ${touched.map((r) => str(r.creditsPending))}::int8[], ${touched.map((r) => str(r.creditsPosted))}::int8[]
+            ) AS v(id, dp, dpo, cp, cpo)
+            WHERE a.id = v.id
+            RETURNING 1
+          ), r AS (
+            INSERT INTO ledger_rejections (id, fields_hash, code, created_at)
+            SELECT u.*, ${now}::timestamptz FROM unnest(
+              ${rejections.map((x) => x.id)}::uuid[], ${rejections.map((x) => hashes.get(x.id)!)}::text[], ${rejections.map((x) => x.code)}::text[]
+            ) AS u
+            ON CONFLICT (id) DO NOTHING
+            RETURNING 1
+          )
+          SELECT (SELECT count(*) FROM d)::int8 AS ids, (SELECT count(*) FROM t)::int8 AS transfers`.execute(tx);
+        const row = res.rows[0];
+        if (Number(row?.ids ?? 0) !== decided.length || Number(row?.transfers ?? 0) !== T.length) {
+          throw new RetryTransaction('a transfer id was decided concurrently');
+        }
+      } catch (err) {
+        // A hold resolved concurrently (unique pending_id) is the same race: retry, and see it resolved.
+        if ((err as { code?: string }).code === '23505' && String((err as { constraint?: string }).constraint ?? '').includes('pending')) {
+          throw new RetryTransaction('a hold was resolved concurrently');
+        }
+        throw err;
       }
-    }
-    const rejections = applied.results.filter((r) => r.status === 'rejected');
-    if (rejections.length) {
-      await tx.insertInto('ledger_rejections').values(rejections.map((r) => ({
-        id: r.id, fields_hash: hashes.get(r.id)!, code: (r as { code: string }).code, created_at: now,
-      }))).onConflict((oc) => oc.column('id').doNothing()).execute();
     }
     for (const r of applied.results) {
       outcomes.set(r.id, r.status === 'created'

@@ -69,6 +69,10 @@ export interface LedgerTransfersTable {
   created_at: Timestamp;
 }
 
+export interface LedgerIdsTable {
+  id: string;
+}
+
 export interface LedgerRejectionsTable {
   id: string;
   fields_hash: string;
@@ -138,6 +142,7 @@ export interface DB extends ReputationTables, TradingTables {
   idempotency_keys: IdempotencyKeysTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_transfers: LedgerTransfersTable;
+  ledger_ids: LedgerIdsTable;
   ledger_rejections: LedgerRejectionsTable;
   ledger_entries: LedgerEntriesTable;
   escrows: EscrowsTable;

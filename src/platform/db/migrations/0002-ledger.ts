@@ -44,6 +44,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX ledger_transfers_timeout_idx ON ledger_transfers (timeout_at) WHERE kind = 'pending' AND timeout_at IS NOT NULL`.execute(db);
   await sql`CREATE INDEX ledger_transfers_reference_idx ON ledger_transfers (reference) WHERE reference IS NOT NULL`.execute(db);
 
+  // Every decided transfer id, created or rejected: one row per id makes "an id has one outcome" a
+  // database fact across the two tables below.
+  await sql`CREATE TABLE ledger_ids (id uuid PRIMARY KEY)`.execute(db);
+
   // Rejections are kept so that a retry with the same id returns the original outcome.
   await sql`
     CREATE TABLE ledger_rejections (
@@ -138,7 +142,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['withdrawals', 'escrow_events', 'escrows', 'ledger_entries', 'ledger_rejections', 'ledger_transfers', 'ledger_accounts']) {
+  for (const t of ['withdrawals', 'escrow_events', 'escrows', 'ledger_entries', 'ledger_rejections', 'ledger_ids', 'ledger_transfers', 'ledger_accounts']) {
     await sql.raw(`DROP TABLE ${t}`).execute(db);
   }
 }
