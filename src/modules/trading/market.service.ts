@@ -20,7 +20,7 @@ import {
   json, requestWeights, toMatchListing, toTradeRequest, type ListingRow, type RequestRow, type StoredDelegation,
 } from './trading.repository.js';
 import type { TradingEvent, TradingEventBus } from './trading.stream.js';
-import { strategyOf } from './deals.service.js';
+import { strategyOf } from './negotiations.service.js';
 
 /** Listings changed within this margin before the watermark are read again (late commits). */
 const SYNC_MARGIN_MS = 5000;

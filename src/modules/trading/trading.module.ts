@@ -1,7 +1,7 @@
 /**
  * The trading module as the app sees it: listings, trade requests, matching, negotiation, agreements.
- * `market` (listings, requests, matching over the in-memory index) and `deals` (negotiations,
- * agreements, escrow settlement) share one live event bus (GET /v1/stream).
+ * `market` (listings, requests, matching over the in-memory index), `negotiations` and `agreements`
+ * (escrow settlement) share one live event bus (GET /v1/stream, an outbox).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../platform/db/database.js';
@@ -12,7 +12,8 @@ import type { EscrowService } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
 import { MarketService } from './market.service.js';
-import { DealsService } from './deals.service.js';
+import { NegotiationsService } from './negotiations.service.js';
+import { AgreementsService } from './agreements.service.js';
 import { TradingEventBus } from './trading.stream.js';
 import { tradingRoutes as routes } from './trading.routes.js';
 
@@ -28,13 +29,15 @@ export interface TradingDeps {
 export class TradingService {
   readonly bus: TradingEventBus;
   readonly market: MarketService;
-  readonly deals: DealsService;
+  readonly negotiations: NegotiationsService;
+  readonly agreements: AgreementsService;
   readonly jobs: BackgroundJob[];
 
   constructor(readonly deps: TradingDeps) {
     this.bus = new TradingEventBus(deps.database, deps.clock);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, this.bus);
-    this.deals = new DealsService(deps.database, deps.clock, deps.escrow, deps.reputation, this.bus);
+    this.agreements = new AgreementsService(deps.database, deps.clock, deps.escrow, deps.reputation, this.bus);
+    this.negotiations = new NegotiationsService(deps.database, deps.clock, this.agreements, this.bus);
     this.jobs = [
       {
         name: 'trading.timers',
@@ -48,9 +51,9 @@ export class TradingService {
 
   /** Negotiation and request deadlines, agreement funding / delivery deadlines and review windows. */
   async runTimers() {
-    const negotiations = await this.deals.expireNegotiations();
+    const negotiations = await this.negotiations.expireNegotiations();
     const requests = await this.market.expireRequests();
-    const agreements = await this.deals.runTimers();
+    const agreements = await this.agreements.runTimers();
     return { negotiations, requests, ...agreements };
   }
 }

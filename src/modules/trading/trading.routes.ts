@@ -12,7 +12,7 @@ import type { MatchResult } from './matching.js';
 import { turnOf } from './negotiation.js';
 import type { TradingService } from './trading.module.js';
 import type { AgreementRow, ListingRow, RequestRow, StoredDelegation } from './trading.repository.js';
-import type { NegotiationView, OfferInput } from './deals.service.js';
+import type { NegotiationView, OfferInput } from './negotiations.service.js';
 import { offerPayload } from './trading.signing.js';
 import type { Terms } from './trading.types.js';
 import {
@@ -120,7 +120,7 @@ function offerInput(b: { pricePerUnit?: string | undefined; quantity?: number | 
 
 export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: TradingService }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { market, deals } = opts.trading;
+  const { market, negotiations, agreements } = opts.trading;
   const tags = ['trading'];
 
   // --------------------------------------------------------------------------------------- listings
@@ -243,7 +243,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     const agentId = requireAgent(req.principal);
     const b = req.body;
     if (b.offer?.signature && !b.id) throw new AppError('validation_failed', 'a signed opening offer needs the negotiation `id` it signs', { errors: [{ field: 'body.id', message: 'is required with a signed offer' }] });
-    const v = await deals.createNegotiation(agentId, {
+    const v = await negotiations.createNegotiation(agentId, {
       id: b.id, listingId: b.listingId, requestId: b.requestId, offer: b.offer ? offerInput(b.offer) : undefined,
       delegate: (delegationOf('body.delegate', b.delegate) ?? undefined), maxRounds: b.maxRounds,
       deadline: b.deadline ? new Date(b.deadline) : undefined, deliveryDeadline: b.deliveryDeadline ? new Date(b.deliveryDeadline) : undefined,
@@ -272,7 +272,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     config: { auth: 'authenticated' },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
-    const rows = await deals.listNegotiations(req.principal, { agentId: req.query.agentId, status: req.query.status, limit: limit + 1, beforeId: before(req.query.cursor) });
+    const rows = await negotiations.listNegotiations(req.principal, { agentId: req.query.agentId, status: req.query.status, limit: limit + 1, beforeId: before(req.query.cursor) });
     const page = rows.slice(0, limit);
     return { data: page.map(negotiationJson), nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1]!.row.id]) : null };
   });
@@ -280,7 +280,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   app.get('/v1/negotiations/:id', {
     schema: { tags, summary: 'Get a negotiation with its offers', params: IdParams, security: AuthHeader, response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404) } },
     config: { auth: 'authenticated' },
-  }, async (req) => negotiationJson(await deals.getNegotiation(req.principal, req.params.id)));
+  }, async (req) => negotiationJson(await negotiations.getNegotiation(req.principal, req.params.id)));
 
   app.post('/v1/negotiations/:id/offers', {
     schema: {
@@ -289,7 +289,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
     config: { auth: 'agent' },
-  }, async (req) => negotiationJson(await deals.offer(req.principal, req.params.id, offerInput(req.body))));
+  }, async (req) => negotiationJson(await negotiations.offer(req.principal, req.params.id, offerInput(req.body))));
 
   app.post('/v1/negotiations/:id/accept', {
     schema: {
@@ -300,7 +300,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     },
     config: { auth: 'agent' },
   }, async (req) => {
-    const v = await deals.accept(req.principal, req.params.id, { signature: req.body?.signature, fund: req.body?.fund });
+    const v = await negotiations.accept(req.principal, req.params.id, { signature: req.body?.signature, fund: req.body?.fund });
     return { negotiation: negotiationJson(v), agreement: v.agreement ? agreementJson(v.agreement) : null };
   });
 
@@ -311,7 +311,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
         body: Type.Optional(ReasonBody), security: AuthHeader, response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404, 409) },
       },
       config: { auth: 'agent' },
-    }, async (req) => negotiationJson(await deals[action](req.principal, req.params.id, req.body?.reason)));
+    }, async (req) => negotiationJson(await negotiations[action](req.principal, req.params.id, req.body?.reason)));
   }
 
   // ------------------------------------------------------------------------------------- agreements
@@ -329,7 +329,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     config: { auth: 'authenticated' },
   }, async (req) => {
     const limit = req.query.limit ?? 50;
-    const rows = await deals.listAgreements(req.principal, { agentId: req.query.agentId, role: req.query.role, state: req.query.state, limit: limit + 1, beforeId: before(req.query.cursor) });
+    const rows = await agreements.listAgreements(req.principal, { agentId: req.query.agentId, role: req.query.role, state: req.query.state, limit: limit + 1, beforeId: before(req.query.cursor) });
     const page = rows.slice(0, limit);
     return { data: page.map((a) => agreementJson(a)), nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1]!.id]) : null };
   });
@@ -338,7 +338,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     schema: { tags, summary: 'Get an agreement with its escrow and history', params: IdParams, security: AuthHeader, response: { 200: AgreementSchema, ...errors(400, 401, 403, 404) } },
     config: { auth: 'authenticated' },
   }, async (req) => {
-    const { row, escrow, events } = await deals.getAgreement(req.principal, req.params.id);
+    const { row, escrow, events } = await agreements.getAgreement(req.principal, req.params.id);
     return agreementJson(row, { escrow, events });
   });
 
@@ -349,7 +349,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
     config: { auth: 'agent' },
-  }, async (req) => agreementJson(await deals.fund(req.principal, req.params.id)));
+  }, async (req) => agreementJson(await agreements.fund(req.principal, req.params.id)));
 
   app.post('/v1/agreements/:id/deliver', {
     schema: {
@@ -358,7 +358,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'agent' },
-  }, async (req) => agreementJson(await deals.deliver(req.principal, req.params.id, req.body ?? {})));
+  }, async (req) => agreementJson(await agreements.deliver(req.principal, req.params.id, req.body ?? {})));
 
   app.post('/v1/agreements/:id/confirm', {
     schema: {
@@ -367,7 +367,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'agent' },
-  }, async (req) => agreementJson(await deals.confirm(req.principal, req.params.id, {
+  }, async (req) => agreementJson(await agreements.confirm(req.principal, req.params.id, {
     amount: req.body?.amount !== undefined ? amountField('body.amount', req.body.amount) : undefined, note: req.body?.note,
   })));
 
@@ -377,7 +377,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       description: 'Freezes the escrow (timers paused) until the operator resolves it.', response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'agent' },
-  }, async (req) => agreementJson(await deals.dispute(req.principal, req.params.id, { reason: req.body.reason, evidence: req.body.evidence })));
+  }, async (req) => agreementJson(await agreements.dispute(req.principal, req.params.id, { reason: req.body.reason, evidence: req.body.evidence })));
 
   app.post('/v1/agreements/:id/resolve', {
     schema: {
@@ -386,7 +386,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'admin' },
-  }, async (req) => agreementJson(await deals.resolve(req.principal, req.params.id, {
+  }, async (req) => agreementJson(await agreements.resolve(req.principal, req.params.id, {
     outcome: req.body.outcome, sellerAmount: req.body.sellerAmount !== undefined ? parseAmount(req.body.sellerAmount) : undefined, note: req.body.note,
   })));
 

@@ -1,0 +1,363 @@
+/**
+ * Agreements: an accepted offer becomes an agreement; its state machine (trading.states.ts) moves together
+ * with its escrow (ledger EscrowService, inside the same transaction), releases the listing's capacity when
+ * it ends, and writes every outcome as reputation evidence. An agreement row is locked before its escrow
+ * and its listing.
+ */
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type { Clock } from '../../platform/clock.js';
+import { uuidFromName } from '../../platform/ids.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
+import type { Principal } from '../../platform/http/auth.js';
+import type { Tx } from '../ledger/ledger.service.js';
+import type { EscrowActor, EscrowService, EscrowView } from '../ledger/escrow.service.js';
+import type { ReputationPort } from '../reputation/reputation.port.js';
+import type { NegotiationState } from './negotiation.js';
+import { TERMINAL_AGREEMENT, nextAgreementState, type AgreementAction, type AgreementState } from './trading.states.js';
+import { json, type AgreementRow, type ListingRow, type NegotiationRow, type RequestRow } from './trading.repository.js';
+import { acceptPayload, offerPayload } from './trading.signing.js';
+import type { TradingEventBus } from './trading.stream.js';
+import { inTransaction, pushEvent, type Events } from './trading.tx.js';
+
+export interface DeliveryReport {
+  usage?: number | undefined;
+  latencyMs?: number | undefined;
+  availability?: number | undefined;
+  accuracy?: number | undefined;
+  note?: string | undefined;
+}
+
+/** What making an agreement needs from the negotiation. */
+export interface AgreementContext {
+  row: NegotiationRow;
+  listing: ListingRow;
+  request: RequestRow | undefined;
+  events: Events;
+}
+
+function nextAgreement(from: string, action: AgreementAction): AgreementState {
+  const to = nextAgreementState(from as AgreementState, action);
+  if (!to) throw new AppError('invalid_transition', `cannot ${action} an agreement that is ${from}`, { state: from, action });
+  return to;
+}
+
+const agentActor = (agentId: string): EscrowActor => ({ kind: 'agent', agentId });
+
+export class AgreementsService {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly escrow: EscrowService,
+    private readonly reputation: ReputationPort,
+    private readonly bus: TradingEventBus,
+  ) {}
+
+  private tx<T>(fn: (tx: Tx, events: Events) => Promise<T>): Promise<T> {
+    return inTransaction(this.database, this.bus, fn);
+  }
+
+  private event(events: Events, type: string, agentIds: string[], data: Record<string, unknown>): void {
+    pushEvent(events, this.clock, type, agentIds, data);
+  }
+
+  /** Makes the agreement of an accepted negotiation (capacity already reserved by the caller). */
+  async createIn(tx: Tx, ctx: AgreementContext, s: NegotiationState, acceptSignature: string | null, now: Date): Promise<AgreementRow> {
+    const { row, listing, request } = ctx;
+    const offer = s.offers[s.acceptedSeq!]!;
+    const t = offer.terms;
+    if (request) {
+      const req = (await sql<RequestRow>`SELECT * FROM trade_requests WHERE id = ${request.id}::uuid FOR UPDATE`.execute(tx)).rows[0]!;
+      if (req.state !== 'open') throw new AppError('invalid_transition', `trade request ${req.id} is ${req.state}`, { state: req.state, action: 'agree' });
+    }
+    const id = uuidFromName(`negotiation:${row.id}:agreement`);
+    const offerBy = offer.by === 'buyer' ? row.buyer_id : row.seller_id;
+    const acceptBy = offer.by === 'buyer' ? row.seller_id : row.buyer_id;
+    const oPayload = offerPayload(row.id, offer.seq, offerBy, t);
+    const offerRow = await tx.selectFrom('negotiation_offers').select(['signature', 'delegated']).where('negotiation_id', '=', row.id).where('seq', '=', offer.seq).executeTakeFirstOrThrow();
+    const proof = {
+      offer: { payload: oPayload, signature: offerRow.signature, signedBy: offerBy, delegated: offerRow.delegated },
+      accept: { payload: acceptPayload(row.id, offer.seq, acceptBy, oPayload), signature: acceptSignature, signedBy: acceptBy },
+    };
+    const fundingDeadline = row.delivery_deadline;
+    const a = await tx.insertInto('agreements').values({
+      id, negotiation_id: row.id, request_id: row.request_id, listing_id: row.listing_id, buyer_id: row.buyer_id, seller_id: row.seller_id,
+      category: listing.category, price_per_unit: t.pricePerUnit, quantity: t.quantity, amount: t.pricePerUnit * BigInt(t.quantity),
+      sla_availability: t.sla.availability, sla_max_latency_ms: t.sla.maxLatencyMs, settlement_type: t.settlementType, state: 'pending_funding',
+      escrow_id: null, funding_deadline: fundingDeadline, delivery_deadline: row.delivery_deadline, review_window_ms: row.review_window_ms,
+      auto_release_at: null, delivery: json(null), dispute: json(null), resolution: json(null), proof: json(proof), created_at: now, updated_at: now,
+    }).returningAll().executeTakeFirstOrThrow();
+    await tx.updateTable('negotiations').set({ agreement_id: id }).where('id', '=', row.id).execute();
+    if (request) {
+      await tx.updateTable('trade_requests').set({ state: 'fulfilled', agreement_id: id, updated_at: now }).where('id', '=', request.id).execute();
+    }
+    await this.agreementEvent(tx, a.id, null, 'pending_funding', 'create', `agent:${acceptBy}`, { negotiationId: row.id }, now);
+    this.event(ctx.events, 'agreement.created', [row.buyer_id, row.seller_id], { agreementId: id, negotiationId: row.id, amount: a.amount.toString() });
+    return a;
+  }
+
+  // ---------------------------------------------------------------------------------------- agreements
+
+  /** The caller's agreements (the operator: anyone's, or one agent's), newest first, keyset-paginated by id. */
+  async listAgreements(p: Principal, q: { agentId?: string | undefined; role?: 'buyer' | 'seller' | undefined; state?: string | undefined; limit: number; beforeId?: string | undefined }): Promise<AgreementRow[]> {
+    const agentId = p.kind === 'agent' ? p.agentId : q.agentId;
+    if (p.kind === 'agent' && q.agentId && q.agentId !== p.agentId) throw new AppError('forbidden', 'an agent lists only its own agreements');
+    let s = this.database.db.selectFrom('agreements').selectAll().orderBy('id', 'desc').limit(q.limit);
+    if (agentId) {
+      s = q.role === 'buyer' ? s.where('buyer_id', '=', agentId)
+        : q.role === 'seller' ? s.where('seller_id', '=', agentId)
+        : s.where((eb) => eb.or([eb('buyer_id', '=', agentId), eb('seller_id', '=', agentId)]));
+    }
+    if (q.state) s = s.where('state', '=', q.state);
+    if (q.beforeId) s = s.where('id', '<', q.beforeId);
+    return s.execute();
+  }
+
+  async getAgreement(p: Principal, id: string): Promise<{ row: AgreementRow; escrow: EscrowView | null; events: { seq: bigint; from: string | null; to: string; action: string; actor: string; detail: unknown; at: Date }[] }> {
+    const row = await this.database.db.selectFrom('agreements').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('agreement', id);
+    if (p.kind !== 'admin' && !(p.kind === 'agent' && (p.agentId === row.buyer_id || p.agentId === row.seller_id))) {
+      throw new AppError('forbidden', 'only the parties of an agreement and the operator may read it');
+    }
+    const escrow = row.escrow_id ? await this.escrow.get(row.escrow_id) : null;
+    const ev = await this.database.db.selectFrom('agreement_events').selectAll().where('agreement_id', '=', id).orderBy('seq').execute();
+    return { row, escrow, events: ev.map((e) => ({ seq: e.seq, from: e.from_state, to: e.to_state, action: e.action, actor: e.actor, detail: e.detail, at: e.at })) };
+  }
+
+  /** Locks an agreement and checks the caller is one of the named parties (or the operator, when allowed). */
+  private async lockAgreement(tx: Tx, id: string, p: Principal, who: 'buyer' | 'seller' | 'party' | 'admin'): Promise<AgreementRow> {
+    const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+    if (!a) throw notFound('agreement', id);
+    const ok = who === 'admin' ? p.kind === 'admin'
+      : p.kind === 'agent' && ((who !== 'seller' && p.agentId === a.buyer_id) || (who !== 'buyer' && p.agentId === a.seller_id));
+    if (!ok) {
+      if (p.kind === 'anonymous') throw new AppError('unauthorized', 'an API key is required');
+      throw new AppError('forbidden', who === 'admin' ? 'only the operator resolves disputes' : `only the ${who === 'party' ? 'buyer or seller' : who} may do this`);
+    }
+    return a;
+  }
+
+  async fund(p: Principal, id: string): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'buyer');
+      return this.fundIn(tx, events, a, agentActor(a.buyer_id));
+    });
+  }
+
+  /** Funds an agreement inside the caller's transaction (also used by accept with `fund`). */
+  async fundIn(tx: Tx, events: Events, a: AgreementRow, actor: EscrowActor): Promise<AgreementRow> {
+    const now = this.clock.now();
+    const immediate = a.settlement_type === 'immediate';
+    const to = nextAgreement(a.state, immediate ? 'fund_immediate' : 'fund');
+    if (a.delivery_deadline.getTime() <= now.getTime()) throw new AppError('invalid_transition', 'the delivery deadline has passed', { state: a.state, action: 'fund' });
+    const escrowId = uuidFromName(`agreement:${a.id}:escrow`);
+    await this.escrow.createIn(tx, {
+      id: escrowId, payerAgentId: a.buyer_id, payeeAgentId: a.seller_id, amount: a.amount, reference: `agreement:${a.id}`,
+      expiresAt: a.delivery_deadline, reviewWindowMs: Number(a.review_window_ms),
+    }, actor);
+    let released = a.released;
+    if (immediate) {
+      // Immediate settlement: funded and released in the same transaction (the buyer prepays).
+      await this.escrow.actIn(tx, escrowId, 'release', actor, { reason: 'immediate settlement' });
+      released = a.amount;
+    }
+    const out = await this.update(tx, a, { state: to, escrow_id: escrowId, released }, immediate ? 'fund_immediate' : 'fund', actorName(actor), null, now);
+    this.event(events, `agreement.${to === 'settled' ? 'settled' : 'funded'}`, [a.buyer_id, a.seller_id], { agreementId: a.id, escrowId });
+    if (immediate) await this.finish(tx, out, { success: true, paid: a.amount }, now);
+    return out;
+  }
+
+  async deliver(p: Principal, id: string, report: DeliveryReport): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'seller');
+      const now = this.clock.now();
+      const to = nextAgreement(a.state, 'deliver');
+      const e = await this.escrow.actIn(tx, a.escrow_id!, 'deliver', agentActor(a.seller_id), { reason: report.note ?? null });
+      const delivery = { ...report, reportedAt: now.toISOString() };
+      const out = await this.update(tx, a, { state: to, delivery: json(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
+      this.event(events, 'agreement.delivered', [a.buyer_id, a.seller_id], { agreementId: a.id, autoReleaseAt: e.autoReleaseAt?.toISOString() ?? null });
+      return out;
+    });
+  }
+
+  /** The buyer confirms: releases everything, or (milestone settlement) `amount` of it. */
+  async confirm(p: Principal, id: string, opts: { amount?: bigint | undefined; note?: string | undefined }): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'buyer');
+      const now = this.clock.now();
+      if (opts.amount !== undefined && a.settlement_type !== 'milestone') {
+        throw new AppError('validation_failed', 'partial releases are for milestone settlement', { errors: [{ field: 'body.amount', message: 'only for milestone settlement' }] });
+      }
+      const remaining = a.amount - a.released;
+      const partial = opts.amount !== undefined && opts.amount < remaining;
+      const to = nextAgreement(a.state, partial ? 'release_part' : 'confirm');
+      const e = await this.escrow.actIn(tx, a.escrow_id!, 'release', agentActor(a.buyer_id), { ...(opts.amount !== undefined ? { amount: opts.amount } : {}), reason: opts.note ?? null });
+      const released = e.released;
+      const out = await this.update(tx, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: (released - a.released).toString() }, now);
+      this.event(events, partial ? 'agreement.milestone_released' : 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, released: released.toString() });
+      if (!partial) await this.finish(tx, out, { success: true, paid: released }, now);
+      return out;
+    });
+  }
+
+  async dispute(p: Principal, id: string, input: { reason: string; evidence?: unknown }): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'party');
+      const now = this.clock.now();
+      const filedBy = (p as { agentId: string }).agentId;
+      const to = nextAgreement(a.state, 'dispute');
+      await this.escrow.actIn(tx, a.escrow_id!, 'dispute', agentActor(filedBy), { reason: input.reason });
+      const dispute = { filedBy, reason: input.reason, evidence: input.evidence ?? null, openedAt: now.toISOString(), fromState: a.state };
+      const out = await this.update(tx, a, { state: to, dispute: json(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
+      this.event(events, 'agreement.disputed', [a.buyer_id, a.seller_id], { agreementId: a.id, filedBy });
+      return out;
+    });
+  }
+
+  /** Operator decision on a dispute: release to the seller, refund the buyer, or split (`sellerAmount` gross to the seller). */
+  async resolve(p: Principal, id: string, input: { outcome: 'release' | 'refund' | 'split'; sellerAmount?: bigint | undefined; note?: string | undefined }): Promise<AgreementRow> {
+    return this.tx(async (tx, events) => {
+      const a = await this.lockAgreement(tx, id, p, 'admin');
+      const now = this.clock.now();
+      const to = nextAgreement(a.state, 'resolve');
+      if (input.outcome === 'split' && input.sellerAmount === undefined) {
+        throw new AppError('validation_failed', 'a split needs sellerAmount', { errors: [{ field: 'body.sellerAmount', message: 'is required for a split' }] });
+      }
+      const before = await escrowIn(tx, a.escrow_id!);
+      const e = await this.escrow.actIn(tx, a.escrow_id!, `resolve_${input.outcome}`, { kind: 'admin' }, {
+        ...(input.sellerAmount !== undefined ? { payeeAmount: input.sellerAmount } : {}), reason: input.note ?? null,
+      });
+      const paid = e.released - before.released;
+      const resolution = { outcome: input.outcome, toSeller: paid.toString(), toBuyer: (e.refunded - before.refunded).toString(), note: input.note ?? null, resolvedAt: now.toISOString() };
+      const out = await this.update(tx, a, { state: to, released: e.released, resolution: json(resolution) }, 'resolve', 'admin', resolution, now);
+      const d = a.dispute as { filedBy?: string } | null;
+      await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome: input.outcome, at: now });
+      await this.finish(tx, out, { success: input.outcome !== 'refund', paid: e.released }, now);
+      this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome: input.outcome });
+      return out;
+    });
+  }
+
+  /**
+   * Timers: unfunded agreements past their deadline are cancelled, undelivered ones refunded, reviewed ones
+   * released. Also reconciles agreements whose escrow was closed by the escrow's own timers or directly
+   * through the escrow API (e.g. the buyer released it there): the agreement follows its money.
+   */
+  async runTimers(limit = 200): Promise<{ cancelled: number; refunded: number; settled: number; resolved: number }> {
+    const now = this.clock.now();
+    const db = this.database.db;
+    const [due, drifted] = await Promise.all([
+      db.selectFrom('agreements').select('id').where((eb) => eb.or([
+        eb.and([eb('state', '=', 'pending_funding'), eb('funding_deadline', '<=', now)]),
+        eb.and([eb('state', '=', 'funded'), eb('delivery_deadline', '<=', now)]),
+        eb.and([eb('state', '=', 'delivered'), eb('auto_release_at', '<=', now)]),
+      ])).orderBy('updated_at').limit(limit).execute(),
+      db.selectFrom('agreements as a').innerJoin('escrows as e', 'e.id', 'a.escrow_id').select('a.id')
+        .where('a.state', 'in', ['funded', 'delivered', 'disputed'])
+        .where('e.state', 'in', ['released', 'refunded', 'expired', 'resolved_release', 'resolved_refund', 'resolved_split'])
+        .limit(limit).execute(),
+    ]);
+    const out = { cancelled: 0, refunded: 0, settled: 0, resolved: 0 };
+    for (const id of new Set([...due, ...drifted].map((r) => r.id))) {
+      const r = await this.tx((tx, events) => this.advance(tx, events, id));
+      if (r) out[r]++;
+    }
+    return out;
+  }
+
+  private async advance(tx: Tx, events: Events, id: string): Promise<'cancelled' | 'refunded' | 'settled' | 'resolved' | null> {
+    const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+    if (!a) return null;
+    const t = this.clock.now();
+    const system: EscrowActor = { kind: 'system' };
+    if (a.state === 'pending_funding') {
+      if (a.funding_deadline.getTime() > t.getTime()) return null;
+      const u = await this.update(tx, a, { state: nextAgreement(a.state, 'cancel') }, 'cancel', 'system', { reason: 'not funded before the deadline' }, t);
+      await this.finish(tx, u, null, t);
+      this.event(events, 'agreement.cancelled', [a.buyer_id, a.seller_id], { agreementId: a.id });
+      return 'cancelled';
+    }
+    if (!a.escrow_id || !['funded', 'delivered', 'disputed'].includes(a.state)) return null;
+    let e = await escrowIn(tx, a.escrow_id);
+    // Fire the due timer ourselves (the escrow's own job may have fired it already: then it is closed).
+    if (e.state === 'held' && a.delivery_deadline.getTime() <= t.getTime()) {
+      e = await this.escrow.actIn(tx, a.escrow_id, 'expire', system, { reason: 'delivery deadline passed' });
+    } else if (e.state === 'delivered' && a.auto_release_at && a.auto_release_at.getTime() <= t.getTime()) {
+      e = await this.escrow.actIn(tx, a.escrow_id, 'auto_release', system);
+    }
+    switch (e.state) {
+      case 'released': {
+        if (a.state === 'disputed') return null;
+        const action: AgreementAction = a.state === 'delivered' ? 'auto_release' : 'confirm';
+        const u = await this.update(tx, a, { state: nextAgreement(a.state, action), released: e.released }, action, 'system', { escrow: e.state }, t);
+        await this.finish(tx, u, { success: true, paid: e.released }, t);
+        this.event(events, 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, auto: true });
+        return 'settled';
+      }
+      case 'expired':
+      case 'refunded': {
+        if (a.state === 'disputed') return null;
+        const action: AgreementAction = e.state === 'expired' && a.state === 'funded' ? 'expire' : 'refund';
+        const u = await this.update(tx, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: e.refunded.toString() }, t);
+        await this.finish(tx, u, { success: false, paid: 0n }, t);
+        this.event(events, 'agreement.refunded', [a.buyer_id, a.seller_id], { agreementId: a.id, reason: e.state === 'expired' ? 'delivery deadline passed' : 'refunded' });
+        return 'refunded';
+      }
+      case 'resolved_release':
+      case 'resolved_refund':
+      case 'resolved_split': {
+        if (a.state !== 'disputed') return null;
+        const outcome = e.state.slice('resolved_'.length) as 'release' | 'refund' | 'split';
+        const resolution = { outcome, toSeller: e.released.toString(), toBuyer: e.refunded.toString(), note: 'resolved on the escrow', resolvedAt: t.toISOString() };
+        const u = await this.update(tx, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: json(resolution) }, 'resolve', 'system', resolution, t);
+        const d = a.dispute as { filedBy?: string } | null;
+        await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome, at: t });
+        await this.finish(tx, u, { success: outcome !== 'refund', paid: e.released }, t);
+        this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome });
+        return 'resolved';
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** The agreement ended: its capacity goes back to the listing and the outcome becomes reputation evidence. */
+  private async finish(tx: Tx, a: AgreementRow, outcome: { success: boolean; paid: bigint } | null, now: Date): Promise<void> {
+    if (!TERMINAL_AGREEMENT.has(a.state as AgreementState)) return;
+    await this.releaseCapacity(tx, a, now);
+    await tx.updateTable('agreements').set({ capacity_released: true }).where('id', '=', a.id).execute();
+    if (!outcome) return;
+    const d = a.delivery as DeliveryReport | null;
+    const latencyMs = d?.latencyMs ?? null;
+    const slaMet = d && (d.latencyMs !== undefined || d.availability !== undefined)
+      ? (d.latencyMs === undefined || d.latencyMs <= a.sla_max_latency_ms) && (d.availability === undefined || d.availability >= a.sla_availability)
+      : null;
+    await this.reputation.recordTradeOutcome(tx, {
+      tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, success: outcome.success, amount: outcome.success ? outcome.paid : 0n,
+      category: a.category, latencyMs, accuracy: d?.accuracy ?? null, slaMet, at: now,
+    });
+  }
+
+  private async update(tx: Tx, a: AgreementRow, set: Record<string, unknown>, action: string, actor: string, detail: unknown, now: Date): Promise<AgreementRow> {
+    const out = await tx.updateTable('agreements').set({ ...set, version: a.version + 1, updated_at: now }).where('id', '=', a.id).returningAll().executeTakeFirstOrThrow();
+    await this.agreementEvent(tx, a.id, a.state, out.state, action, actor, detail, now);
+    return out;
+  }
+
+  private async agreementEvent(tx: Tx, agreementId: string, from: string | null, to: string, action: string, actor: string, detail: unknown, at: Date): Promise<void> {
+    await tx.insertInto('agreement_events').values({ agreement_id: agreementId, from_state: from, to_state: to, action, actor, detail: json(detail ?? null), at }).execute();
+  }
+
+  private async releaseCapacity(tx: Tx, a: AgreementRow, now: Date): Promise<void> {
+    if (a.capacity_released) return;
+    await sql`UPDATE trading_listings SET capacity_reserved = capacity_reserved - ${a.quantity}, version = version + 1, updated_at = ${now}
+      WHERE id = ${a.listing_id}::uuid`.execute(tx);
+  }
+}
+
+/** The escrow's amounts read inside the caller's transaction (never through another connection). */
+async function escrowIn(tx: Tx, id: string): Promise<{ state: string; released: bigint; refunded: bigint }> {
+  return tx.selectFrom('escrows').select(['state', 'released', 'refunded']).where('id', '=', id).executeTakeFirstOrThrow();
+}
+
+const actorName = (a: EscrowActor) => (a.kind === 'agent' ? `agent:${a.agentId}` : a.kind);

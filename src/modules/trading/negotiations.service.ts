@@ -1,0 +1,409 @@
+/**
+ * Negotiations: the pure alternating-offers protocol (negotiation.ts) applied to the locked negotiation
+ * row and its offers, with signature checks and delegated moves. Accepting makes the agreement (see
+ * agreements.service.ts) in the same transaction.
+ *
+ * Locks, always in this order: negotiation row, then listing row (conditional capacity update), then
+ * request row, then (inside the ledger, when funding at once) wallet and escrow accounts.
+ */
+import { sql } from 'kysely';
+import type { Database } from '../../platform/db/database.js';
+import type { Clock } from '../../platform/clock.js';
+import { uuidv7 } from '../../platform/ids.js';
+import { AppError, notFound } from '../../platform/http/errors.js';
+import type { Principal } from '../../platform/http/auth.js';
+import type { Tx } from '../ledger/ledger.service.js';
+import { DEFAULT_REVIEW_WINDOW_MS } from '../ledger/escrow.service.js';
+import {
+  NegotiationError, PRESETS, PRESET_NAMES, applyEvent, decide, decisionEvent, lastOffer, makeStrategy, other, strategyFromPreset,
+  type ConcessionKind, type ConcessionStrategy, type NegotiationEvent, type NegotiationState, type PresetName, type Role,
+} from './negotiation.js';
+import type { SettlementType, Sla, Terms } from './trading.types.js';
+import {
+  json, loadOffers, toNegotiationState, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
+  type StoredDelegation,
+} from './trading.repository.js';
+import { acceptPayload, offerPayload, verifySignature } from './trading.signing.js';
+import type { TradingEventBus } from './trading.stream.js';
+import { inTransaction, pushEvent, type Events } from './trading.tx.js';
+import type { AgreementsService } from './agreements.service.js';
+
+export const DEFAULT_MAX_ROUNDS = 10;
+export const DEFAULT_NEGOTIATION_MS = 3600_000;
+/** Default negotiation time by the request's urgency (capped by the request's deadline). */
+export const NEGOTIATION_MS_BY_URGENCY: Readonly<Record<string, number>> = { high: 15 * 60_000, normal: DEFAULT_NEGOTIATION_MS, low: 4 * 3600_000 };
+export const DEFAULT_DELIVERY_MS = 24 * 3600_000;
+
+const KIND_BETA: Record<ConcessionKind, number> = { boulware: PRESETS.aggressive.beta, linear: 1, conceder: PRESETS.cooperative.beta };
+
+/** The concession strategy of a stored delegation (presets or explicit kinds; `beta` overrides). */
+export function strategyOf(role: Role, d: StoredDelegation, defaultTarget: bigint): ConcessionStrategy {
+  const reservation = BigInt(d.reservationPrice);
+  const target = d.targetPrice !== undefined ? BigInt(d.targetPrice) : defaultTarget;
+  if ((PRESET_NAMES as readonly string[]).includes(d.strategy) && d.beta === undefined) {
+    return strategyFromPreset(role, d.strategy as PresetName, { target, reservation });
+  }
+  const kind: ConcessionKind = (PRESET_NAMES as readonly string[]).includes(d.strategy)
+    ? PRESETS[d.strategy as PresetName].kind
+    : (d.strategy as ConcessionKind);
+  if (!(kind in KIND_BETA)) throw new RangeError(`unknown strategy ${d.strategy}`);
+  return makeStrategy(role, kind, d.beta ?? KIND_BETA[kind], { target, reservation });
+}
+
+export interface OfferInput {
+  pricePerUnit?: bigint | undefined;
+  quantity?: number | undefined;
+  sla?: Sla | undefined;
+  settlementType?: SettlementType | undefined;
+  signature?: string | undefined;
+}
+
+export interface NegotiationCreate {
+  id?: string | undefined;
+  listingId: string;
+  requestId?: string | undefined;
+  offer?: OfferInput | undefined;
+  delegate?: StoredDelegation | undefined;
+  maxRounds?: number | undefined;
+  deadline?: Date | undefined;
+  deliveryDeadline?: Date | undefined;
+  reviewWindowMs?: number | undefined;
+  requireSignatures?: boolean | undefined;
+}
+
+export interface NegotiationView {
+  row: NegotiationRow;
+  offers: OfferRow[];
+  state: NegotiationState;
+}
+
+function negotiationError(e: NegotiationError): AppError {
+  if (e.code === 'invalid_terms') return new AppError('validation_failed', e.message, { errors: [{ field: 'body', message: e.message }] });
+  return new AppError('invalid_transition', e.message, { reason: e.code });
+}
+
+function apply(s: NegotiationState, e: NegotiationEvent): NegotiationState {
+  try {
+    return applyEvent(s, e);
+  } catch (err) {
+    if (err instanceof NegotiationError) throw negotiationError(err);
+    throw err;
+  }
+}
+
+export class NegotiationsService {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly agreements: AgreementsService,
+    private readonly bus: TradingEventBus,
+  ) {}
+
+  private tx<T>(fn: (tx: Tx, events: Events) => Promise<T>): Promise<T> {
+    return inTransaction(this.database, this.bus, fn);
+  }
+
+  private event(events: Events, type: string, agentIds: string[], data: Record<string, unknown>): void {
+    pushEvent(events, this.clock, type, agentIds, data);
+  }
+
+  // ------------------------------------------------------------------------------------- negotiations
+
+  async getNegotiation(p: Principal, id: string): Promise<NegotiationView> {
+    const row = await this.database.db.selectFrom('negotiations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('negotiation', id);
+    if (p.kind !== 'admin' && !(p.kind === 'agent' && (p.agentId === row.buyer_id || p.agentId === row.seller_id))) {
+      throw new AppError('forbidden', 'only the parties of a negotiation and the operator may read it');
+    }
+    const offers = await loadOffers(this.database.db, id);
+    return { row, offers, state: toNegotiationState(row, offers) };
+  }
+
+  async createNegotiation(agentId: string, input: NegotiationCreate): Promise<NegotiationView> {
+    const id = input.id ?? uuidv7(this.clock);
+    const existing = await this.database.db.selectFrom('negotiations').select('id').where('id', '=', id).executeTakeFirst();
+    if (existing) throw new AppError('conflict', `negotiation ${id} already exists`);
+    return this.tx(async (tx, events) => {
+      const now = this.clock.now();
+      const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', input.listingId).executeTakeFirst();
+      if (!listing) throw notFound('listing', input.listingId);
+      if (listing.status !== 'active') throw new AppError('invalid_transition', `listing ${listing.id} is ${listing.status}`, { state: listing.status, action: 'negotiate' });
+      if (listing.valid_until.getTime() <= now.getTime()) throw new AppError('invalid_transition', `listing ${listing.id} has expired`, { action: 'negotiate' });
+      let request: RequestRow | undefined;
+      if (input.requestId) {
+        request = await tx.selectFrom('trade_requests').selectAll().where('id', '=', input.requestId).executeTakeFirst();
+        if (!request) throw notFound('trade request', input.requestId);
+        if (request.state !== 'open') throw new AppError('invalid_transition', `trade request ${request.id} is ${request.state}`, { state: request.state, action: 'negotiate' });
+        if (request.category !== listing.category) throw new AppError('unprocessable', 'the listing is in another category than the request');
+      }
+      // The caller is the seller (answering a request) or the buyer.
+      let role: Role;
+      let buyerId: string;
+      if (agentId === listing.seller_id) {
+        if (!request) throw new AppError('validation_failed', 'a seller opens a negotiation in answer to a trade request: requestId is required', { errors: [{ field: 'body.requestId', message: 'is required for the seller' }] });
+        role = 'seller';
+        buyerId = request.buyer_id;
+      } else {
+        if (request && request.buyer_id !== agentId) throw new AppError('forbidden', 'only the buyer of the request or the listing\'s seller may negotiate on it');
+        role = 'buyer';
+        buyerId = agentId;
+      }
+      if (buyerId === listing.seller_id) throw new AppError('unprocessable', 'cannot trade with yourself');
+      if (input.delegate && role !== 'buyer') throw new AppError('validation_failed', 'a seller delegates through its listing\'s `negotiation` settings', { errors: [{ field: 'body.delegate', message: 'buyers only' }] });
+      if (!input.delegate && !input.offer) throw new AppError('validation_failed', 'give an opening `offer` or a `delegate` strategy', { errors: [{ field: 'body.offer', message: 'is required without delegate' }] });
+      const span = (request && NEGOTIATION_MS_BY_URGENCY[request.urgency]) || DEFAULT_NEGOTIATION_MS;
+      const deadline = input.deadline ?? new Date(Math.min(now.getTime() + span, request ? request.deadline.getTime() : Infinity));
+      if (deadline.getTime() <= now.getTime()) throw new AppError('validation_failed', 'the negotiation deadline must be in the future', { errors: [{ field: 'body.deadline', message: 'must be in the future' }] });
+      const deliveryDeadline = input.deliveryDeadline ?? (request ? request.deadline : new Date(now.getTime() + DEFAULT_DELIVERY_MS));
+      if (deliveryDeadline.getTime() <= now.getTime()) throw new AppError('validation_failed', 'the delivery deadline must be in the future', { errors: [{ field: 'body.deliveryDeadline', message: 'must be in the future' }] });
+      if (input.delegate) {
+        try { strategyOf('buyer', input.delegate, BigInt(input.delegate.reservationPrice)); } catch (e) {
+          throw new AppError('validation_failed', (e as Error).message, { errors: [{ field: 'body.delegate', message: (e as Error).message }] });
+        }
+      }
+      const row = await tx.insertInto('negotiations').values({
+        id, request_id: request?.id ?? null, listing_id: listing.id, buyer_id: buyerId, seller_id: listing.seller_id, status: 'open',
+        max_rounds: input.maxRounds ?? DEFAULT_MAX_ROUNDS, deadline, started_at: now, require_signatures: input.requireSignatures ?? false,
+        buyer_delegation: json(input.delegate ?? null),
+        // the seller's delegation as it stands now, with the listing price of now as its target
+        seller_delegation: json(listing.auto_negotiation ? { targetPrice: listing.price_per_unit.toString(), ...(listing.auto_negotiation as unknown as StoredDelegation) } : null),
+        delivery_deadline: deliveryDeadline, review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS),
+        accepted_seq: null, accept_signature: null, ended_by: null, ended_at: null, end_reason: null, agreement_id: null,
+        created_at: now, updated_at: now,
+      }).returningAll().executeTakeFirstOrThrow();
+      this.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
+      let state = toNegotiationState(row, []);
+      const ctx = { row, listing, request, agentId, role, events };
+      if (input.offer) {
+        const terms = this.termsOf(input.offer, undefined, listing, request);
+        state = await this.move(tx, ctx, state, { type: 'offer', by: role, terms, at: now.getTime() }, input.offer.signature);
+      }
+      state = await this.autoRespond(tx, ctx, state);
+      return this.view(tx, id);
+    });
+  }
+
+  async offer(p: Principal, id: string, input: OfferInput): Promise<NegotiationView> {
+    return this.act(p, id, async (tx, ctx, state) => {
+      const last = lastOffer(state);
+      const terms = this.termsOf(input, last?.terms, ctx.listing, ctx.request);
+      return this.move(tx, ctx, state, { type: 'offer', by: ctx.role, terms, at: this.clock.now().getTime() }, input.signature);
+    });
+  }
+
+  async accept(p: Principal, id: string, input: { signature?: string | undefined; fund?: boolean | undefined }): Promise<NegotiationView & { agreement: AgreementRow | null }> {
+    let agreement: AgreementRow | null = null;
+    const v = await this.act(p, id, async (tx, ctx, state) => {
+      if (input.fund && ctx.role !== 'buyer') throw new AppError('validation_failed', 'only the buyer funds an agreement', { errors: [{ field: 'body.fund', message: 'buyer only' }] });
+      const s = await this.move(tx, ctx, state, { type: 'accept', by: ctx.role, at: this.clock.now().getTime() }, input.signature);
+      if (input.fund && ctx.row.agreement_id === null) {
+        const a = await tx.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirstOrThrow();
+        agreement = await this.agreements.fundIn(tx, ctx.events, a, { kind: 'agent', agentId: ctx.agentId });
+      }
+      return s;
+    });
+    if (!agreement) {
+      agreement = (await this.database.db.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirst()) ?? null;
+    }
+    return { ...v, agreement };
+  }
+
+  async reject(p: Principal, id: string, reason?: string): Promise<NegotiationView> {
+    return this.act(p, id, (tx, ctx, state) => this.move(tx, ctx, state, { type: 'reject', by: ctx.role, at: this.clock.now().getTime() }, undefined, reason));
+  }
+
+  async withdraw(p: Principal, id: string, reason?: string): Promise<NegotiationView> {
+    return this.act(p, id, (tx, ctx, state) => this.move(tx, ctx, state, { type: 'withdraw', by: ctx.role, at: this.clock.now().getTime() }, undefined, reason));
+  }
+
+  /** Expires open negotiations past their deadline. */
+  async expireNegotiations(limit = 200): Promise<number> {
+    const now = this.clock.now();
+    const due = await this.database.db.selectFrom('negotiations').select('id').where('status', '=', 'open').where('deadline', '<=', now)
+      .orderBy('deadline').limit(limit).execute();
+    let n = 0;
+    for (const { id } of due) {
+      await this.tx(async (tx, events) => {
+        const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+        if (!row || row.status !== 'open') return;
+        const offers = await loadOffers(tx, id);
+        const s = apply(toNegotiationState(row, offers), { type: 'expire', at: now.getTime() });
+        await tx.updateTable('negotiations').set({ status: s.status, ended_at: now, end_reason: 'deadline', version: row.version + 1, updated_at: now })
+          .where('id', '=', id).execute();
+        this.event(events, 'negotiation.expired', [row.buyer_id, row.seller_id], { negotiationId: id });
+        n++;
+      });
+    }
+    return n;
+  }
+
+  private async view(db: Tx, id: string): Promise<NegotiationView> {
+    const row = await db.selectFrom('negotiations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const offers = await loadOffers(db, id);
+    return { row, offers, state: toNegotiationState(row, offers) };
+  }
+
+  /** Locks the negotiation, resolves the caller's role, runs one manual move and the delegated answers. */
+  private async act(
+    p: Principal,
+    id: string,
+    fn: (tx: Tx, ctx: MoveCtx, state: NegotiationState) => Promise<NegotiationState>,
+  ): Promise<NegotiationView> {
+    if (p.kind !== 'agent') throw new AppError(p.kind === 'anonymous' ? 'unauthorized' : 'forbidden', 'only the negotiating agents may move');
+    return this.tx(async (tx, events) => {
+      const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+      if (!row) throw notFound('negotiation', id);
+      const role: Role | null = p.agentId === row.buyer_id ? 'buyer' : p.agentId === row.seller_id ? 'seller' : null;
+      if (!role) throw new AppError('forbidden', 'only the parties of a negotiation may move in it');
+      const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', row.listing_id).executeTakeFirstOrThrow();
+      const request = row.request_id ? await tx.selectFrom('trade_requests').selectAll().where('id', '=', row.request_id).executeTakeFirst() : undefined;
+      const offers = await loadOffers(tx, id);
+      const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events };
+      let state = toNegotiationState(row, offers);
+      if (state.status === 'open' && this.clock.now().getTime() >= state.deadline) {
+        throw new AppError('invalid_transition', 'the negotiation deadline has passed', { reason: 'deadline_passed' });
+      }
+      state = await fn(tx, ctx, state);
+      await this.autoRespond(tx, ctx, state);
+      return this.view(tx, id);
+    });
+  }
+
+  private termsOf(input: OfferInput, prev: Terms | undefined, listing: ListingRow, request: RequestRow | undefined): Terms {
+    const price = input.pricePerUnit ?? prev?.pricePerUnit;
+    if (price === undefined) throw new AppError('validation_failed', 'pricePerUnit is required for an opening offer', { errors: [{ field: 'body.pricePerUnit', message: 'is required' }] });
+    return {
+      pricePerUnit: price,
+      quantity: input.quantity ?? prev?.quantity ?? request?.quantity ?? 1,
+      sla: input.sla ?? prev?.sla ?? { availability: listing.sla_availability, maxLatencyMs: listing.sla_max_latency_ms },
+      settlementType: input.settlementType ?? prev?.settlementType ?? 'escrow',
+    };
+  }
+
+  /** Applies one move (manual or delegated), verifies its signature, persists it, and makes the agreement on accept. */
+  private async move(tx: Tx, ctx: MoveCtx, state: NegotiationState, e: NegotiationEvent, signature?: string, reason?: string, delegated = false): Promise<NegotiationState> {
+    const { row } = ctx;
+    const by = e.type === 'expire' ? null : e.by;
+    const agentId = by === 'buyer' ? row.buyer_id : row.seller_id;
+    let payload: string | null = null;
+    if (e.type === 'offer') payload = offerPayload(row.id, state.offers.length, agentId, e.terms);
+    if (e.type === 'accept') {
+      const last = lastOffer(state);
+      if (last) payload = acceptPayload(row.id, last.seq, agentId, offerPayload(row.id, last.seq, last.by === 'buyer' ? row.buyer_id : row.seller_id, last.terms));
+    }
+    if (payload !== null && !delegated) await this.checkSignature(tx, row, agentId, payload, signature);
+    const next = apply(state, e);
+    const now = this.clock.now();
+    if (e.type === 'accept') {
+      // Capacity first: a manual accept without capacity fails (409) and leaves the negotiation open.
+      const ok = await this.reserveCapacity(tx, row.listing_id, lastOffer(state)!.terms.quantity, now);
+      if (!ok) {
+        if (!delegated) {
+          const l = await tx.selectFrom('trading_listings').select(['status', 'valid_until']).where('id', '=', row.listing_id).executeTakeFirstOrThrow();
+          if (l.status !== 'active' || l.valid_until.getTime() <= now.getTime()) {
+            throw new AppError('conflict', `listing ${row.listing_id} is ${l.status === 'active' ? 'expired' : l.status}: no agreement can be made on it`, { reason: 'listing_unavailable' });
+          }
+          throw new AppError('conflict', `listing ${row.listing_id} has no free capacity for this quantity any more`, { reason: 'capacity' });
+        }
+        return this.move(tx, ctx, state, { type: 'reject', by: e.by, at: e.at }, undefined, 'capacity', true);
+      }
+    }
+    if (e.type === 'offer') {
+      await tx.insertInto('negotiation_offers').values({
+        negotiation_id: row.id, seq: state.offers.length, by_role: e.by, by_agent: agentId, price_per_unit: e.terms.pricePerUnit,
+        quantity: e.terms.quantity, sla_availability: e.terms.sla.availability, sla_max_latency_ms: e.terms.sla.maxLatencyMs,
+        settlement_type: e.terms.settlementType, signature: signature ?? null, delegated, created_at: now,
+      }).execute();
+      this.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
+        negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: e.terms.pricePerUnit.toString(), quantity: e.terms.quantity, delegated,
+      });
+    } else {
+      await tx.updateTable('negotiations').set({
+        status: next.status, accepted_seq: next.acceptedSeq, ended_by: next.endedBy, ended_at: now, end_reason: reason ?? null,
+        accept_signature: e.type === 'accept' ? signature ?? null : null, version: sql`version + 1`, updated_at: now,
+      }).where('id', '=', row.id).execute();
+      this.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
+    }
+    if (next.status === 'agreed') await this.agreements.createIn(tx, ctx, next, signature ?? null, now);
+    return next;
+  }
+
+  private async checkSignature(tx: Tx, row: NegotiationRow, agentId: string, payload: string, signature: string | undefined): Promise<void> {
+    if (signature === undefined) {
+      if (row.require_signatures) throw new AppError('validation_failed', 'this negotiation requires signed messages', { errors: [{ field: 'body.signature', message: 'is required' }] });
+      return;
+    }
+    const agent = await tx.selectFrom('agents').select('public_key').where('id', '=', agentId).executeTakeFirstOrThrow();
+    if (!agent.public_key) throw new AppError('unprocessable', 'the agent has no registered public key to verify the signature with', { reason: 'no_public_key' });
+    if (!verifySignature(agent.public_key, payload, signature)) {
+      throw new AppError('unprocessable', 'the signature does not verify against the agent\'s registered Ed25519 key', { reason: 'bad_signature', signedPayload: payload });
+    }
+  }
+
+  /** While the party to move is delegated, lets the service move for it (bounded by maxRounds). */
+  private async autoRespond(tx: Tx, ctx: MoveCtx, state: NegotiationState): Promise<NegotiationState> {
+    const { row, listing } = ctx;
+    const buyerD = row.buyer_delegation as StoredDelegation | null;
+    const sellerD = row.seller_delegation as StoredDelegation | null;
+    const strategies: Record<Role, ConcessionStrategy | null> = {
+      buyer: buyerD ? strategyOf('buyer', buyerD, BigInt(buyerD.reservationPrice)) : null,
+      seller: sellerD ? strategyOf('seller', sellerD, listing.price_per_unit) : null,
+    };
+    const base = {
+      quantity: ctx.request?.quantity ?? 1,
+      sla: { availability: listing.sla_availability, maxLatencyMs: listing.sla_max_latency_ms },
+      settlementType: 'escrow' as const,
+    };
+    const now = this.clock.now().getTime();
+    for (let guard = 0; state.status === 'open' && guard <= row.max_rounds + 1; guard++) {
+      if (now >= state.deadline) break;
+      const last = lastOffer(state);
+      // whose move: the opponent of the last offer, or (no offer yet) the delegated buyer
+      const role: Role | null = last ? other(last.by) : strategies.buyer ? 'buyer' : null;
+      if (!role) break;
+      const strategy = strategies[role];
+      if (!strategy) break;
+      const d = decide(strategy, state, now, base);
+      const movingCtx = { ...ctx, role, agentId: role === 'buyer' ? row.buyer_id : row.seller_id };
+      state = await this.move(tx, movingCtx, state, decisionEvent(role, d, now), undefined, d.type === 'reject' ? 'reservation' : undefined, true);
+    }
+    return state;
+  }
+
+  /** Reserves capacity with one conditional update (no oversell under any concurrency). */
+  private async reserveCapacity(tx: Tx, listingId: string, quantity: number, now: Date): Promise<boolean> {
+    const r = await sql<{ id: string }>`
+      UPDATE trading_listings SET capacity_reserved = capacity_reserved + ${quantity}, version = version + 1, updated_at = ${now}
+      WHERE id = ${listingId}::uuid AND status = 'active' AND valid_until > ${now} AND capacity_total - capacity_reserved >= ${quantity}
+      RETURNING id`.execute(tx);
+    return r.rows.length === 1;
+  }
+
+  /** The caller's negotiations (the operator: anyone's, or one agent's), newest first. */
+  async listNegotiations(p: Principal, q: { agentId?: string | undefined; status?: string | undefined; limit: number; beforeId?: string | undefined }): Promise<NegotiationView[]> {
+    const agentId = p.kind === 'agent' ? p.agentId : q.agentId;
+    if (p.kind === 'agent' && q.agentId && q.agentId !== p.agentId) throw new AppError('forbidden', 'an agent lists only its own negotiations');
+    let s = this.database.db.selectFrom('negotiations').selectAll().orderBy('id', 'desc').limit(q.limit);
+    if (agentId) s = s.where((eb) => eb.or([eb('buyer_id', '=', agentId), eb('seller_id', '=', agentId)]));
+    if (q.status) s = s.where('status', '=', q.status);
+    if (q.beforeId) s = s.where('id', '<', q.beforeId);
+    const rows = await s.execute();
+    const offers = rows.length
+      ? await this.database.db.selectFrom('negotiation_offers').selectAll().where('negotiation_id', 'in', rows.map((r) => r.id)).orderBy('negotiation_id').orderBy('seq').execute()
+      : [];
+    return rows.map((row) => {
+      const mine = offers.filter((o) => o.negotiation_id === row.id);
+      return { row, offers: mine, state: toNegotiationState(row, mine) };
+    });
+  }
+}
+
+export interface MoveCtx {
+  row: NegotiationRow;
+  listing: ListingRow;
+  request: RequestRow | undefined;
+  agentId: string;
+  role: Role;
+  events: Events;
+}
+
