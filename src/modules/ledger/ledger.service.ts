@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
+import { PREPARE, type Database } from '../../platform/db/database.js';
 import type { DB } from '../../platform/db/schema.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
@@ -144,7 +144,7 @@ export class LedgerService {
       // earlier outcomes of these ids in one statement. Locked rows are returned at their latest
       // version; the lookup may miss an id committed while we waited for a lock, which the write
       // catches (ledger_ids) and answers by retrying the transaction.
-      const rows = (await sql<AccountRow & { src: string; fields_hash: string | null; rej_code: string | null }>`
+      const rows = (await sql<AccountRow & { src: string; fields_hash: string | null; rej_code: string | null }>`${sql.raw(PREPARE)}
         WITH locked AS (
           SELECT id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
           FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE
@@ -227,7 +227,7 @@ export class LedgerService {
       const decided = [...T.map((t) => t.id), ...rejections.map((r) => r.id)];
       const str = (v: bigint) => v.toString();
       try {
-        const res = await sql<{ ids: bigint; transfers: bigint }>`
+        const res = await sql<{ ids: bigint; transfers: bigint }>`${sql.raw(PREPARE)}
           WITH d AS (
             INSERT INTO ledger_ids (id) SELECT unnest(${decided}::uuid[]) ON CONFLICT DO NOTHING RETURNING id
           ), t AS (

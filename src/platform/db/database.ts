@@ -3,6 +3,7 @@
  * int8 -> bigint, numeric -> string, timestamptz -> Date, jsonb -> parsed value.
  */
 import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -93,8 +94,27 @@ async function createPglite(dataDir: string | undefined): Promise<Database> {
   };
 }
 
+/** Statements starting with this comment are prepared once per connection and reused (see below). */
+export const PREPARE = '/*prepare*/';
+
+/**
+ * A pg client that runs statements marked with PREPARE as named prepared statements: PostgreSQL parses
+ * and plans them once per connection instead of on every call. Only hot statements whose text does not
+ * vary with their input (arrays instead of value lists) are marked, so the set of names stays small.
+ */
+class PreparingClient extends pg.Client {
+  override query(config: unknown, values?: unknown, callback?: unknown): any {
+    if (typeof config === 'string' && config.startsWith(PREPARE) && Array.isArray(values)) {
+      const name = `ae_${createHash('sha1').update(config).digest('base64url').slice(0, 20)}`;
+      return (super.query as (...a: unknown[]) => unknown)({ name, text: config, values }, callback);
+    }
+    return (super.query as (...a: unknown[]) => unknown)(config, values, callback);
+  }
+}
+
 async function createPostgres(url: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({
+    Client: PreparingClient as unknown as typeof pg.Client,
     connectionString: url,
     max: poolSize,
     types: {

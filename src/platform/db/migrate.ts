@@ -3,7 +3,7 @@
  * same under tsx, a bundler or a test runner). The same migrations run on PGlite and PostgreSQL.
  * On PostgreSQL, Kysely takes an advisory lock so many processes can start at once.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migration';
 import * as m0001 from './migrations/0001-foundation.js';
 import * as m0002 from './migrations/0002-ledger.js';
@@ -17,18 +17,25 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-trading': m0004,
 };
 
-function migrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
+/**
+ * The migrator keeps its bookkeeping tables in the connection's current schema. Naming the schema
+ * matters: without it Kysely takes a same-named table in any other schema for its own (several
+ * databases in private schemas of one PostgreSQL, as in the tests, would then share a lock table).
+ */
+async function migrator(db: Kysely<any>): Promise<Migrator> {
+  const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+  const schema = rows[0]?.schema ?? 'public';
+  return new Migrator({ db, migrationTableSchema: schema, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  const result = await migrator(db).migrateToLatest();
+  const result = await (await migrator(db)).migrateToLatest();
   if (result.error) throw result.error;
   return result;
 }
 
 /** Names of migrations not yet applied (empty when the schema is current). */
 export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+  const all = await (await migrator(db)).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
