@@ -16,7 +16,7 @@ import type { DB } from '../../platform/db/schema.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import {
-  applyTransfers, type AccountState, type NewTransfer, type PendingState, type RejectCode, type TransferInput,
+  applyTransfers, type AccountState, type NewEntry, type NewTransfer, type PendingState, type RejectCode, type TransferInput,
 } from './ledger.engine.js';
 
 export type Tx = Transaction<DB>;
@@ -57,6 +57,22 @@ export type Outcome =
 export interface StoredTransfer extends NewTransfer {
   createdAt: Date;
   batchId: string | null;
+}
+
+export interface ExecuteOptions {
+  /** Linked transfers: all succeed or all fail. */
+  atomic?: boolean;
+  batchId?: string;
+}
+
+/** Calls written together in one group commit (at most this many transfers). */
+const MAX_GROUP_TRANSFERS = 10_000;
+/** Group commits in flight at once per process (overlaps one group's Node work with another's I/O). */
+const MAX_FLUSHES = 2;
+
+function checkUniqueIds(inputs: readonly TransferInput[]): void {
+  const ids = new Set(inputs.map((i) => i.id));
+  if (ids.size !== inputs.length) throw new Error('duplicate transfer ids in one call');
 }
 
 /** A transaction must be retried from the start (a concurrent insert of the same id won the race). */
@@ -105,17 +121,55 @@ export class LedgerService {
     return id;
   }
 
-  /** Runs transfers in their own transaction. */
-  execute(inputs: TransferInput[], opts: { atomic?: boolean; batchId?: string } = {}): Promise<Outcome[]> {
-    return this.database.transaction((tx) => this.executeIn(tx, inputs, opts));
+  /**
+   * Runs transfers in their own transaction. Calls that arrive while earlier ones are being written
+   * are committed together (group commit, as TigerBeetle batches): one transaction, one lock
+   * statement and one write statement for all of them, each call keeping its own outcomes and its
+   * own linked (atomic) group. A call's transfers are decided exactly as if it ran alone after the
+   * calls queued before it.
+   */
+  execute(inputs: TransferInput[], opts: ExecuteOptions = {}): Promise<Outcome[]> {
+    if (inputs.length === 0) return Promise.resolve([]);
+    checkUniqueIds(inputs);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ inputs, opts, resolve, reject });
+      this.flush();
+    });
+  }
+
+  private readonly queue: Array<{ inputs: TransferInput[]; opts: ExecuteOptions; resolve: (o: Outcome[]) => void; reject: (e: unknown) => void }> = [];
+  private flushing = 0;
+
+  private flush(): void {
+    if (this.flushing >= MAX_FLUSHES || this.queue.length === 0) return;
+    const batch: typeof this.queue = [];
+    let n = 0;
+    while (this.queue.length && (batch.length === 0 || n + this.queue[0]!.inputs.length <= MAX_GROUP_TRANSFERS)) {
+      const c = this.queue.shift()!;
+      n += c.inputs.length;
+      batch.push(c);
+    }
+    this.flushing++;
+    this.database.transaction((tx) => this.executeMany(tx, batch))
+      .then((results) => batch.forEach((c, i) => c.resolve(results[i]!)), (err) => batch.forEach((c) => c.reject(err)))
+      .finally(() => {
+        this.flushing--;
+        this.flush();
+      });
   }
 
   /** Runs transfers inside the caller's transaction. */
-  async executeIn(tx: Tx, inputs: TransferInput[], opts: { atomic?: boolean; batchId?: string } = {}): Promise<Outcome[]> {
+  async executeIn(tx: Tx, inputs: TransferInput[], opts: ExecuteOptions = {}): Promise<Outcome[]> {
     if (inputs.length === 0) return [];
+    checkUniqueIds(inputs);
+    return (await this.executeMany(tx, [{ inputs, opts }]))[0]!;
+  }
+
+  /** Several calls' transfers in one transaction: decided call by call, in order; written together. */
+  private async executeMany(tx: Tx, calls: ReadonlyArray<{ inputs: TransferInput[]; opts: ExecuteOptions }>): Promise<Outcome[][]> {
     const now = this.clock.now();
-    const ids = inputs.map((i) => i.id);
-    if (new Set(ids).size !== ids.length) throw new Error('duplicate transfer ids in one call');
+    const inputs = calls.flatMap((c) => c.inputs);
+    const ids = [...new Set(inputs.map((i) => i.id))];
 
     // 1. Pending transfers named by post/void/expire (immutable rows: safe to read before locking).
     const pendingIds = [...new Set(inputs.filter((i) => i.pendingId).map((i) => i.pendingId!))];
@@ -192,25 +246,52 @@ export class LedgerService {
       }]),
     );
 
-    // 4. Decide. Ids seen before keep their first outcome.
-    const outcomes = new Map<string, Outcome>();
-    const fresh: TransferInput[] = [];
+    // 4. Decide, call by call. Ids seen before (stored, or decided earlier in this group) keep their
+    //    first outcome.
     const hashes = new Map<string, string>();
-    for (const i of inputs) {
-      const h = fieldsHash(i);
-      hashes.set(i.id, h);
-      const ex = existingById.get(i.id);
-      const rj = rejectedById.get(i.id);
-      if (ex) outcomes.set(i.id, ex.fields_hash === h ? { id: i.id, status: 'exists', transfer: toStored(ex) } : { id: i.id, status: 'rejected', code: 'exists_with_different_fields' });
-      else if (rj) outcomes.set(i.id, rj.fields_hash === h ? { id: i.id, status: 'rejected', code: rj.code as RejectCode } : { id: i.id, status: 'rejected', code: 'exists_with_different_fields' });
-      else fresh.push(i);
+    const decidedNow = new Map<string, { hash: string; outcome: Outcome }>();
+    const allTransfers: Array<NewTransfer & { batchId: string | null }> = [];
+    const allEntries: NewEntry[] = [];
+    const allRejections: Array<{ id: string; code: RejectCode }> = [];
+    const results: Outcome[][] = [];
+    for (const call of calls) {
+      const outcomes = new Map<string, Outcome>();
+      const fresh: TransferInput[] = [];
+      for (const i of call.inputs) {
+        const h = fieldsHash(i);
+        const ex = existingById.get(i.id);
+        const rj = rejectedById.get(i.id);
+        const dn = decidedNow.get(i.id);
+        if (ex) outcomes.set(i.id, ex.fields_hash === h ? { id: i.id, status: 'exists', transfer: toStored(ex) } : { id: i.id, status: 'rejected', code: 'exists_with_different_fields' });
+        else if (rj) outcomes.set(i.id, rj.fields_hash === h ? { id: i.id, status: 'rejected', code: rj.code as RejectCode } : { id: i.id, status: 'rejected', code: 'exists_with_different_fields' });
+        else if (dn) {
+          outcomes.set(i.id, dn.hash !== h ? { id: i.id, status: 'rejected', code: 'exists_with_different_fields' }
+            : dn.outcome.status === 'rejected' ? dn.outcome : { ...dn.outcome, status: 'exists' });
+        } else {
+          hashes.set(i.id, h);
+          fresh.push(i);
+        }
+      }
+      const atomic = call.opts.atomic ?? false;
+      if (atomic && outcomes.size > 0 && [...outcomes.values()].some((o) => o.status === 'rejected')) {
+        // A linked group that was (partly) rejected before stays rejected as a whole.
+        results.push(call.inputs.map((i) => outcomes.get(i.id) ?? { id: i.id, status: 'rejected', code: 'linked_transfer_failed' }));
+        continue;
+      }
+      const applied = applyTransfers(accounts, pendings, fresh, now.getTime(), atomic);
+      const batchId = call.opts.batchId ?? null;
+      for (const t of applied.transfers) allTransfers.push({ ...t, batchId });
+      allEntries.push(...applied.entries);
+      for (const r of applied.results) {
+        const o: Outcome = r.status === 'created'
+          ? { id: r.id, status: 'created', transfer: { ...r.transfer, createdAt: now, batchId } }
+          : { id: r.id, status: 'rejected', code: r.code };
+        if (r.status === 'rejected') allRejections.push({ id: r.id, code: r.code });
+        outcomes.set(r.id, o);
+        decidedNow.set(r.id, { hash: hashes.get(r.id)!, outcome: o });
+      }
+      results.push(call.inputs.map((i) => outcomes.get(i.id)!));
     }
-    const atomic = opts.atomic ?? false;
-    if (atomic && outcomes.size > 0 && [...outcomes.values()].some((o) => o.status === 'rejected')) {
-      // A linked group that was (partly) rejected before stays rejected as a whole.
-      return inputs.map((i) => outcomes.get(i.id) ?? { id: i.id, status: 'rejected', code: 'linked_transfer_failed' });
-    }
-    const applied = applyTransfers(accounts, pendings, fresh, now.getTime(), atomic);
 
     // 5. Write, in one statement whatever the batch size (columns as arrays, unnest): every decided id
     //    (ledger_ids: a transfer and a rejection can never both exist for one id, even when two
@@ -218,11 +299,10 @@ export class LedgerService {
     //    Foreign keys from entries to transfers inserted by a sibling CTE are checked at the end of the
     //    statement, when both exist. A conflict means a concurrent transaction decided an id first:
     //    the whole transaction is retried and then sees that outcome.
-    const batchId = opts.batchId ?? null;
-    const rejections = applied.results.filter((r): r is Extract<typeof r, { status: 'rejected' }> => r.status === 'rejected');
-    if (applied.transfers.length || rejections.length) {
-      const T = applied.transfers;
-      const E = applied.entries;
+    const rejections = allRejections;
+    if (allTransfers.length || rejections.length) {
+      const T = allTransfers;
+      const E = allEntries;
       const touched = [...new Set(E.map((e) => e.accountId))].sort().map((id) => accounts.get(id)!);
       const decided = [...T.map((t) => t.id), ...rejections.map((r) => r.id)];
       const str = (v: bigint) => v.toString();
@@ -232,11 +312,12 @@ export class LedgerService {
             INSERT INTO ledger_ids (id) SELECT unnest(${decided}::uuid[]) ON CONFLICT DO NOTHING RETURNING id
           ), t AS (
             INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_at, code, reference, fields_hash, batch_id, created_at)
-            SELECT u.*, ${batchId}::uuid, ${now}::timestamptz FROM unnest(
+            SELECT u.*, ${now}::timestamptz FROM unnest(
               ${T.map((t) => t.id)}::uuid[], ${T.map((t) => t.kind)}::text[], ${T.map((t) => t.debitAccountId)}::uuid[], ${T.map((t) => t.creditAccountId)}::uuid[],
               ${T.map((t) => str(t.amount))}::int8[], ${T.map((t) => t.pendingId)}::uuid[],
               ${T.map((t) => (t.timeoutAt === null ? null : new Date(t.timeoutAt).toISOString()))}::timestamptz[],
-              ${T.map((t) => t.code)}::text[], ${T.map((t) => t.reference)}::text[], ${T.map((t) => hashes.get(t.id)!)}::text[]
+              ${T.map((t) => t.code)}::text[], ${T.map((t) => t.reference)}::text[], ${T.map((t) => hashes.get(t.id)!)}::text[],
+              ${T.map((t) => t.batchId)}::uuid[]
             ) AS u
             ON CONFLICT (id) DO NOTHING
             RETURNING id
@@ -277,12 +358,7 @@ export class LedgerService {
         throw err;
       }
     }
-    for (const r of applied.results) {
-      outcomes.set(r.id, r.status === 'created'
-        ? { id: r.id, status: 'created', transfer: { ...r.transfer, createdAt: now, batchId } }
-        : { id: r.id, status: 'rejected', code: r.code });
-    }
-    return inputs.map((i) => outcomes.get(i.id)!);
+    return results;
   }
 
   /** Expires holds whose timeout has passed (deterministic ids: safe to run in many processes). */
@@ -296,11 +372,8 @@ export class LedgerService {
       .orderBy('p.timeout_at')
       .limit(limit)
       .execute();
-    let n = 0;
-    for (const d of due) {
-      const [o] = await this.execute([{ id: uuidFromName(`expire:${d.id}`), kind: 'expire_pending', pendingId: d.id, code: 'hold_expired' }]);
-      if (o?.status === 'created') n++;
-    }
+    const outcomes = await this.execute(due.map((d) => ({ id: uuidFromName(`expire:${d.id}`), kind: 'expire_pending' as const, pendingId: d.id, code: 'hold_expired' })));
+    const n = outcomes.filter((o) => o.status === 'created').length;
     return n;
   }
 
