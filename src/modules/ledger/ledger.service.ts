@@ -450,6 +450,12 @@ export class LedgerService {
         OR sum(CASE WHEN side = 'debit' THEN pending_delta ELSE -pending_delta END) <> 0
       LIMIT 20`.execute(db)).rows;
     for (const u of unbalanced) violations.push(`transfer ${u.transfer_id}: entries do not balance`);
+    const orphans = (await sql<{ seq: bigint }>`
+      SELECT e.seq FROM ledger_entries e
+      WHERE NOT EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.id = e.transfer_id)
+         OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = e.account_id)
+      LIMIT 20`.execute(db)).rows;
+    for (const o of orphans) violations.push(`entry ${o.seq}: its transfer or account does not exist`);
     const missing = (await sql<{ id: string }>`
       SELECT t.id FROM ledger_transfers t WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transfer_id = t.id) LIMIT 20`.execute(db)).rows;
     for (const m of missing) violations.push(`transfer ${m.id}: has no entries`);
