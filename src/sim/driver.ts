@@ -194,8 +194,8 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   };
 
   const rate = async (t: OpenTrade, stars: number) => {
-    const r = await api.call('POST', '/v1/ratings', { key: t.buyer.key, body: { agreementId: t.id, stars } });
-    if (r.status >= 500) errors.push(`rating: HTTP ${r.status}`);
+    const r = await api.call('POST', '/v1/ratings', { key: t.buyer.key, body: { tradeId: t.id, stars } });
+    if (r.status !== 201 && r.status !== 200) errors.push(`rating: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
   };
 
   /** Moves an open trade along when its time has come. Returns true when it is finished. */
