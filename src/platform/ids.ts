@@ -6,22 +6,34 @@ import type { Clock } from './clock.js';
  * keeps B-tree inserts local and makes the id itself a stable pagination cursor.
  * Monotonic within one process: ids minted in the same millisecond still increase.
  */
-let lastMs = 0;
-let seq = 0;
+interface MintState { lastMs: number; seq: number }
+const processState: MintState = { lastMs: 0, seq: 0 };
+const clockStates = new WeakMap<Clock, MintState>();
+
+/**
+ * A clock may bring its own random bytes (a seeded ManualClock in simulations): ids minted on it are
+ * then reproducible, with their own monotonic state.
+ */
 export function uuidv7(clock?: Clock): string {
-  let ms = clock ? clock.now().getTime() : Date.now();
-  if (ms <= lastMs) {
-    ms = lastMs;
-    seq = (seq + 1) & 0xfff;
-    if (seq === 0) ms = ++lastMs;
-  } else {
-    seq = randomBytes(2).readUInt16BE(0) & 0x7ff;
+  const rnd = clock?.randomBytes ?? randomBytes;
+  let st = processState;
+  if (clock?.randomBytes) {
+    st = clockStates.get(clock) ?? { lastMs: 0, seq: 0 };
+    clockStates.set(clock, st);
   }
-  lastMs = ms;
-  const b = randomBytes(16);
+  let ms = clock ? clock.now().getTime() : Date.now();
+  if (ms <= st.lastMs) {
+    ms = st.lastMs;
+    st.seq = (st.seq + 1) & 0xfff;
+    if (st.seq === 0) ms = ++st.lastMs;
+  } else {
+    st.seq = rnd(2).readUInt16BE(0) & 0x7ff;
+  }
+  st.lastMs = ms;
+  const b = rnd(16);
   b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | ((seq >> 8) & 0x0f);
-  b[7] = seq & 0xff;
+  b[6] = 0x70 | ((st.seq >> 8) & 0x0f);
+  b[7] = st.seq & 0xff;
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;

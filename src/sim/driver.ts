@@ -269,7 +269,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
             key: b.key,
             body: {
               category, spec: {}, quantity, budget: { max: fmt8(maxPrice) }, deadline: new Date(now + 6 * HOUR).toISOString(),
-              urgency: 'normal', explorationShare: 0,
+              urgency: 'normal',
             },
           });
           if (req.status !== 201) { errors.push(`request: HTTP ${req.status}`); continue; }

@@ -94,7 +94,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
       database = await createDatabase({ url: url.toString(), poolSize: 4 });
     }
     await migrateToLatest(database.db);
-    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const clock = new ManualClock(Date.UTC(2026, 0, 1), { seed: o.seed });
     const config = loadConfig({ ADMIN_KEY: adminKey, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' });
     const app = await buildApp({ config, database, clock, logger: createLogger('silent'), adminKey });
     await app.ready();
