@@ -79,7 +79,7 @@ export interface StatementStat {
 
 /** A short, stable label for a SQL statement: verb + table (+ row lock); a CTE lists what it does. */
 export function classify(sqlText: string): string {
-  const s = sqlText.replace(/\s+/g, ' ').trim().toLowerCase();
+  const s = sqlText.replace(/^\s*\/\*.*?\*\//, '').replace(/\s+/g, ' ').trim().toLowerCase();
   if (/^(begin|commit|rollback|start transaction)\b/.test(s)) return s.split(' ')[0]!;
   const lock = /for no key update/.test(s) ? ' for no key update' : /for update/.test(s) ? ' for update' : '';
   if (!s.startsWith('with ') && s.includes('pg_advisory_xact_lock')) return 'advisory locks (id buckets)';
@@ -140,7 +140,11 @@ export class QueryProfiler {
   install(): void {
     if (installed) return;
     installed = true;
-    const timed = <T>(sqlText: unknown, values: unknown, run: () => T): T => {
+    const timed = <T>(query: unknown, valuesArg: unknown, run: () => T): T => {
+      // A statement is a string, or a config object (named prepared statements: { name, text, values }).
+      const cfg = query && typeof query === 'object' ? (query as { text?: unknown; values?: unknown }) : undefined;
+      const sqlText = cfg ? cfg.text : query;
+      const values = cfg ? cfg.values : valuesArg;
       if (!this.enabled || typeof sqlText !== 'string') return run();
       const t0 = performance.now();
       const r = run() as unknown;

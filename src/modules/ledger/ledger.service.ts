@@ -456,6 +456,13 @@ export class LedgerService {
          OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = e.account_id)
       LIMIT 20`.execute(db)).rows;
     for (const o of orphans) violations.push(`entry ${o.seq}: its transfer or account does not exist`);
+    const dangling = (await sql<{ id: string }>`
+      SELECT t.id FROM ledger_transfers t
+      WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.debit_account_id)
+         OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = t.credit_account_id)
+         OR (t.pending_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transfers p WHERE p.id = t.pending_id AND p.kind = 'pending'))
+      LIMIT 20`.execute(db)).rows;
+    for (const d of dangling) violations.push(`transfer ${d.id}: an account or the hold it resolves does not exist`);
     const missing = (await sql<{ id: string }>`
       SELECT t.id FROM ledger_transfers t WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transfer_id = t.id) LIMIT 20`.execute(db)).rows;
     for (const m of missing) violations.push(`transfer ${m.id}: has no entries`);
