@@ -542,7 +542,7 @@ console.log(`total ${totalS.toFixed(0)} s`);
 
 if (WRITE && !QUICK) {
   const body = [
-    `${runStamp()} The machine was shared with three other engineers' builds and tests during the run, so timings are pessimistic. Total run ${totalS.toFixed(0)} s.`,
+    `${runStamp()} Total run ${totalS.toFixed(0)} s.`,
     '',
     '### Robustness (seeded simulation, the plan\'s naive formula in the same run)',
     '',

@@ -22,8 +22,10 @@ export function commit(): string {
   }
 }
 
+/** When, where and what was measured; the load average says whether the machine was busy. */
 export function runStamp(): string {
-  return `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}, commit ${commit()}.`;
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}, commit ${commit()}, load average ${load} at the end.`;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
