@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { simulate } from '../src/sim/run.js';
+
+const freePort = () => new Promise<number>((resolve) => {
+  const srv = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = srv.address() as { port: number };
+    srv.close(() => resolve(port));
+  });
+});
 
 const db = process.env.TEST_DATABASE_URL ?? 'embedded';
 
@@ -27,6 +36,33 @@ describe('simulate', () => {
       expect(html).toContain('Simulation report: manipulation');
       expect(JSON.parse(readFileSync(a.files.json, 'utf8')).outcome.seed).toBe(7);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('drives a running server over HTTP with --target', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ae-sim-target-'));
+    const port = await freePort();
+    const adminKey = 'sim-target-admin-key-0123456789';
+    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, ADMIN_KEY: adminKey, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0',
+      DATABASE_URL: '' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 600; i++) {
+        const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const out = await simulate({
+        agents: 30, days: 1, scenario: 'baseline', seed: 3, db: 'embedded', target: base, adminKey, out: path.join(dir, 'report'), quiet: true, requestsPerBuyerDay: 2,
+      });
+      expect(out.report.outcome.market.trades).toBeGreaterThan(5);
+      expect(out.report.outcome.ledger).toEqual({ ok: true, violations: [] });
+      expect(out.report.timings.errorCount).toBe(0);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);

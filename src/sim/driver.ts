@@ -203,7 +203,13 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     if (t.dueAt > now) return false;
     switch (t.step) {
       case 'deliver': {
-        if (!t.willDeliver) { t.step = 'await_timer'; t.dueAt = now + HOUR; return false; }
+        if (!t.willDeliver) {
+          if (o.advance) { t.step = 'await_timer'; t.dueAt = now + HOUR; return false; }
+          // Real time (--target): nobody waits hours for the delivery deadline; the buyer disputes.
+          const r = await api.call('POST', `/v1/agreements/${t.id}/dispute`, { key: t.buyer.key, body: { reason: 'not delivered' } });
+          if (r.status === 200) { t.disputed = true; t.accuracy = 0; t.step = 'resolve'; t.dueAt = now; return false; }
+          t.step = 'await_timer'; t.dueAt = now + HOUR; return false;
+        }
         const r = await api.call('POST', `/v1/agreements/${t.id}/deliver`, {
           key: t.seller.key, body: { usage: 1, latencyMs: t.latencyMs, accuracy: t.accuracy, availability: t.accuracy > 0.5 ? 0.999 : 0.9 },
         });
@@ -257,7 +263,10 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   for (let day = 0; day < o.days; day++) {
     o.scenario.onDay?.(day, world);
     for (let hour = 0; hour < 24; hour++) {
-      const now = o.now().getTime();
+      // Simulated time of this step (equal to the server's clock in-process; with --target the server
+      // runs in real time and the simulated hours pass without waiting).
+      const now = start + (day * 24 + hour) * HOUR;
+      const serverNow = o.now().getTime();
       // Buyers' demand, in a fixed order.
       for (const b of buyers) {
         const lambda = (perBuyerDay * b.spec.requestsPerDay / 1.75 / 24) * demandAt(b.spec.region, hour) * world.demand[b.spec.region];
@@ -268,7 +277,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
           const req = await api.call<{ id: string }>('POST', '/v1/trade-requests', {
             key: b.key,
             body: {
-              category, spec: {}, quantity, budget: { max: fmt8(maxPrice) }, deadline: new Date(now + 6 * HOUR).toISOString(),
+              category, spec: {}, quantity, budget: { max: fmt8(maxPrice) }, deadline: new Date(serverNow + 6 * HOUR).toISOString(),
               urgency: 'normal',
             },
           });
@@ -335,7 +344,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   }
   // Let the market settle what is still open (timers), without new demand.
   for (let h = 0; h < 72 && open.length; h++) {
-    const now = o.now().getTime();
+    const now = start + (o.days * 24 + h) * HOUR;
     for (let i = 0; i < open.length; i++) {
       if (await step(open[i]!, now, o.days - 1)) { open.splice(i, 1); i--; }
     }

@@ -74,6 +74,8 @@ export interface MarketMetrics {
   maliciousShare: number;
   /** Spearman correlation of providers' trust score with their hidden quality. */
   trustQualitySpearman: number;
+  /** The same among honest providers only: is their ranking preserved when attackers are active? */
+  honestTrustQualitySpearman: number;
   successRate: number;
   volumeByDay: number[];
 }
@@ -144,6 +146,10 @@ export function computeMetrics(input: {
     hhi: hhi([...revenue.values()]),
     maliciousShare: trades.length ? trades.filter((t) => t.sellerMalicious).length / trades.length : NaN,
     trustQualitySpearman: providers.length >= 3 ? spearman(providers.map((p) => p.trustScore!), providers.map((p) => p.trueQuality!)) : NaN,
+    honestTrustQualitySpearman: (() => {
+      const honest = providers.filter((p) => !p.malicious);
+      return honest.length >= 3 ? spearman(honest.map((p) => p.trustScore!), honest.map((p) => p.trueQuality!)) : NaN;
+    })(),
     successRate: trades.length ? trades.filter((t) => t.outcome === 'released').length / trades.length : NaN,
     volumeByDay,
   };

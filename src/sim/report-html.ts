@@ -80,6 +80,7 @@ export function renderHtml(r: SimReport): string {
     ['Max regional price spread', `${fmt(m.priceSpread.max * 100)}%`], ['Retention (week 1 to last week)', `${fmt(m.retention * 100)}%`],
     ['Agent-to-agent share of volume', `${fmt(m.agentToAgentShare * 100)}%`], ['Seller concentration (HHI)', fmt(m.hhi, 0)],
     ['Trades routed to malicious providers', `${fmt(m.maliciousShare * 100)}%`], ['Trust vs true quality (Spearman)', fmt(m.trustQualitySpearman, 3)],
+    ['Honest providers only (ranking preserved?)', fmt(m.honestTrustQualitySpearman, 3)],
     ['Ledger audit', r.ledger.ok ? 'ok' : `FAILED: ${r.ledger.violations.join('; ')}`],
   ];
   return `<!doctype html>
