@@ -13,7 +13,9 @@ import { performance } from 'node:perf_hooks';
 import { mulberry32, type Rng } from '../modules/trading/rng.js';
 import type { Category } from '../modules/trading/trading.types.js';
 import { formatAmount, parseAmount } from '../platform/money.js';
-import { CATEGORY_COST, MALICIOUS_KINDS, demandAt, generatePopulation, type SimBuyer, type SimProvider, type SimRegion } from './population.js';
+import { CATEGORY_COST, MALICIOUS_KINDS, SIM_REGIONS, demandAt, generatePopulation, type SimBuyer, type SimProvider, type SimRegion } from './population.js';
+
+const SIM_REGIONS_LIST: readonly SimRegion[] = SIM_REGIONS;
 import { initialDemand, populationParams, type Scenario, type World } from './scenarios.js';
 import { expectStatus, type Transport } from './transport.js';
 import type { SimAgentRecord, SimRequestRecord, SimTradeRecord } from './metrics.js';
@@ -46,7 +48,7 @@ export interface SimOptions {
   onProgress?: (p: { day: number; hour: number; trades: number; requests: number; calls: number }) => void;
 }
 
-interface LiveProvider { spec: SimProvider; agentId: string; key: string; listingId: string; identities: number; activeDays: Set<number> }
+interface LiveProvider { spec: SimProvider; agentId: string; key: string; listingId: string; identities: number; activeDays: Set<number>; soldToday: number }
 interface LiveBuyer { spec: SimBuyer; agentId: string; key: string; activeDays: Set<number> }
 interface OpenTrade {
   id: string;
@@ -104,7 +106,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     expectStatus(await api.call('POST', '/v1/admin/mint', { key: admin, body: { agentId, amount: fmt8(amount) } }), 'mint', 201);
     minted += amount;
   };
-  const price = (p: SimProvider) => CATEGORY_COST[p.category] * 0 + p.unitCost * (1 + p.markup);
+  const price = (p: SimProvider) => p.unitCost * (1 + p.markup);
   const list = async (p: LiveProvider) => {
     const s = p.spec;
     const listPrice = price(s);
@@ -124,7 +126,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const providers: LiveProvider[] = [];
   for (const s of world.providers) {
     const a = await register(`${s.key}-${s.kind}`, 'provider', s.region, [s.category]);
-    const p: LiveProvider = { spec: s, ...a, listingId: '', identities: 1, activeDays: new Set() };
+    const p: LiveProvider = { spec: s, ...a, listingId: '', identities: 1, activeDays: new Set(), soldToday: 0 };
     p.listingId = await list(p);
     if (s.kind === 'wash' || s.kind === 'sybil_rater') await mint(p.agentId, 2000);
     providers.push(p);
@@ -135,6 +137,34 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     await mint(a.agentId, s.budget);
     buyers.push({ spec: s, ...a, activeDays: new Set() });
   }
+  // The operator's probe agents: the trusted seed of the trust graph. Each provider is measured every
+  // few days (latency, availability, accuracy on known-answer tasks) according to its hidden quality.
+  const probes: Array<{ agentId: string; key: string }> = [];
+  for (let i = 0; i < 3; i++) {
+    const a = await register(`probe-${i}`, 'consumer', SIM_REGIONS_LIST[i % SIM_REGIONS_LIST.length]!, ['inference']);
+    expectStatus(await api.call('PUT', `/v1/reputation/probes/${a.agentId}`, { key: admin }), 'probe', 200, 201);
+    probes.push(a);
+  }
+  const probeEvery = 3;
+  const runProbes = async (day: number) => {
+    for (let i = 0; i < providers.length; i++) {
+      const p = providers[i]!;
+      if ((i + day) % probeEvery !== 0) continue;
+      const probe = probes[(i + day) % probes.length]!;
+      const s = p.spec;
+      // Milkers and spoofers game what they can: milkers pass probes; spoofers answer but badly.
+      const q = s.kind === 'milker' ? 0.97 : s.quality;
+      const r = await api.call('POST', '/v1/evidence', {
+        key: probe.key,
+        body: {
+          type: 'probe', agentId: p.agentId, responseMs: Math.round(s.latencyMs * (0.8 + rng() * 0.4)),
+          available: s.online && rng() < 0.9 + 0.1 * q, accuracy: Math.min(1, Math.max(0, q + (rng() - 0.5) * 0.06)),
+        },
+      });
+      if (r.status !== 201 && r.status !== 200) errors.push(`probe: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
+    }
+  };
+
   const byCategory = new Map<Category, LiveProvider[]>();
   for (const p of providers) byCategory.set(p.spec.category, [...(byCategory.get(p.spec.category) ?? []), p]);
   const providerByAgent = new Map(providers.map((p) => [p.agentId, p]));
@@ -262,6 +292,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const calls0 = api.latencies.length;
   for (let day = 0; day < o.days; day++) {
     o.scenario.onDay?.(day, world);
+    await runProbes(day);
     for (let hour = 0; hour < 24; hour++) {
       // Simulated time of this step (equal to the server's clock in-process; with --target the server
       // runs in real time and the simulated hours pass without waiting).
@@ -294,6 +325,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
             rec.agreed = true;
             b.activeDays.add(day);
             seller.activeDays.add(day);
+            seller.soldToday++;
             const perf = performance_(seller, deal.amount, day);
             open.push({
               id: deal.agreementId, buyer: b, seller, category, unitPrice: deal.unitPrice, amount: deal.amount, day, dueAt: now + HOUR * (1 + Math.floor(rng() * 3)),
@@ -328,6 +360,20 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
       }
       if (o.advance) await o.advance(HOUR);
       o.onProgress?.({ day, hour, trades: trades.length, requests: requests.length, calls: api.latencies.length - calls0 });
+    }
+    // Dynamic pricing: honest providers reprice once a day by how busy they were (idle: 3% cheaper,
+    // down to 2% over cost; busy: 2% dearer). This is what makes regional prices converge.
+    for (const p of providers) {
+      if (p.spec.kind !== 'honest' && p.spec.kind !== 'unreliable') { p.soldToday = 0; continue; }
+      const before = price(p.spec);
+      if (p.soldToday === 0) p.spec.markup = Math.max(0.02, (1 + p.spec.markup) * 0.97 - 1);
+      else if (p.soldToday >= 3) p.spec.markup = Math.min(1, (1 + p.spec.markup) * 1.02 - 1);
+      p.soldToday = 0;
+      const after = price(p.spec);
+      if (fmt8(after) !== fmt8(before)) {
+        const r = await api.call('PATCH', `/v1/listings/${p.listingId}`, { key: p.key, body: { pricePerUnit: fmt8(after) } });
+        if (r.status !== 200) errors.push(`reprice: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
+      }
     }
     // Whitewashers with a poor score start over under a new identity.
     for (const p of providers) {

@@ -62,7 +62,10 @@ export interface MarketMetrics {
   /** Share of requests that ended in an agreement. */
   fillRate: number;
   settlementMs: { p50: number; p95: number; p99: number; max: number };
-  /** Per category: (max - min) / median of the regional median unit prices (regions with enough trades). */
+  /**
+   * Per category: (max - min) / median of the regional median unit prices (regions with enough trades),
+   * over trades from `spreadFromDay` on.
+   */
   priceSpread: { max: number; byCategory: Record<string, { spread: number; regions: Record<string, number> }> };
   /** Agents active in the first week still active in the last week. */
   retention: number;
@@ -89,6 +92,8 @@ export function computeMetrics(input: {
   days: number;
   /** All token volume moved in the run (AITBC), including non-trade transfers. */
   totalVolume: number;
+  /** Price spread is measured on trades from this day on (steady state after warm-up); default 0. */
+  spreadFromDay?: number;
 }): MarketMetrics {
   const { requests, trades, agents, days } = input;
   const matched = requests.filter((r) => r.candidates > 0).length;
@@ -98,7 +103,7 @@ export function computeMetrics(input: {
   const byCategory: MarketMetrics['priceSpread']['byCategory'] = {};
   const cats = new Map<string, Map<string, number[]>>();
   for (const t of trades) {
-    if (t.outcome === 'failed') continue;
+    if (t.outcome === 'failed' || t.day < (input.spreadFromDay ?? 0)) continue;
     let regions = cats.get(t.category);
     if (!regions) cats.set(t.category, (regions = new Map()));
     let prices = regions.get(t.region);

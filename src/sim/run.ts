@@ -145,7 +145,9 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   })();
 
   const tradeVolume = result.trades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
-  const metrics = computeMetrics({ requests: result.requests, trades: result.trades, agents: result.agents, days: o.days, totalVolume: tradeVolume + result.mintedVolume });
+  // Spread in the steady state: the last third of the run (at least its last week), after prices settle.
+  const spreadFromDay = Math.max(0, o.days - Math.max(7, Math.ceil(o.days / 3)));
+  const metrics = computeMetrics({ requests: result.requests, trades: result.trades, agents: result.agents, days: o.days, totalVolume: tradeVolume + result.mintedVolume, spreadFromDay });
   const latencies = api.latencies;
   const apiP99 = quantile(latencies, 0.99);
   const providers = result.agents.filter((a) => a.role === 'provider' && a.trustScore !== undefined);

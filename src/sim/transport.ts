@@ -12,7 +12,7 @@ export interface ApiResponse<T = any> {
 }
 
 export interface Transport {
-  call<T = any>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, opts?: { key?: string; body?: unknown }): Promise<ApiResponse<T>>;
+  call<T = any>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts?: { key?: string; body?: unknown }): Promise<ApiResponse<T>>;
   /** Latencies (ms) of every call so far. */
   readonly latencies: number[];
   /** Calls per status class, e.g. { '2xx': 1000, '4xx': 3 }. */
@@ -24,7 +24,7 @@ abstract class Recording implements Transport {
   readonly statuses: Record<string, number> = {};
   abstract send(method: string, path: string, headers: Record<string, string>, payload: string | undefined): Promise<{ status: number; text: string }>;
 
-  async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { key?: string; body?: unknown } = {}): Promise<ApiResponse<T>> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: { key?: string; body?: unknown } = {}): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = {};
     if (opts.key) headers.authorization = `Bearer ${opts.key}`;
     let payload: string | undefined;
