@@ -53,6 +53,7 @@ const arbEvidenceStep = fc.oneof(
   fc.record({ type: fc.constant('community' as const), dt: fc.integer({ min: 1, max: 6 * H }), agent: fc.constantFrom(...agents), kind: fc.constantFrom('forum' as const, 'knowledge_sharing' as const, 'mentorship' as const, 'voting' as const) }),
   fc.record({ type: fc.constant('reliability' as const), dt: fc.integer({ min: 1, max: 6 * H }), agent: fc.constantFrom(...agents), kind: fc.constantFrom('uptime' as const, 'maintenance' as const, 'security' as const, 'backup' as const), value: fc.double({ min: 0, max: 1, noNaN: true }) }),
   fc.record({ type: fc.constant('dispute' as const), dt: fc.integer({ min: 1, max: 6 * H }), agent: fc.constantFrom(...agents), outcome: fc.constantFrom('won' as const, 'lost' as const, 'settled' as const), filer: fc.constantFrom(...agents) }),
+  fc.record({ type: fc.constant('same_owner' as const), dt: fc.integer({ min: 1, max: 6 * H }), members: fc.subarray(agents, { minLength: 2, maxLength: 3 }) }),
 );
 
 const arbLog = fc.array(arbEvidenceStep, { maxLength: 120 }).map((steps) => {
@@ -77,6 +78,7 @@ const arbLog = fc.array(arbEvidenceStep, { maxLength: 120 }).map((steps) => {
       case 'community': out.push({ type: 'community', at, agentId: s.agent, kind: s.kind }); break;
       case 'reliability': out.push({ type: 'reliability', at, agentId: s.agent, kind: s.kind, value: s.value }); break;
       case 'dispute': out.push({ type: 'dispute', at, agentId: s.agent, outcome: s.outcome, filedBy: s.filer }); break;
+      case 'same_owner': out.push({ type: 'same_owner', at, id: `v${out.length}`, members: s.members, signals: ['registration_burst'], internalShare: 0.9 }); break;
     }
   }
   return out;
@@ -293,6 +295,56 @@ describe('ReputationEngine: behaviour', () => {
     // after the loop is found, the pair stays tainted: everything between them counts zero
     expect((ex.discounted.tainted_pair ?? 0) + (ex.discounted.closed_loop ?? 0)).toBeGreaterThanOrEqual(9);
     expect(looped.scoreOf('p', now + DAY_MS)).toBeLessThanOrEqual(clean.scoreOf('p', now + DAY_MS) + 1e-9);
+  });
+
+  it('a same-owner verdict withdraws what members earned from each other and zeroes their later trades and ratings', () => {
+    const base = market(10, { p: 0.9, q: 0.9 });
+    const now = 10 * DAY_MS + 12 * H;
+    const clean = replay(base);
+    const wash = (from: number, n: number, prefix: string): Evidence[] => Array.from({ length: n }, (_, k): Evidence[] => {
+      const at = from + k * 1000;
+      const [b, s] = k % 2 === 0 ? ['q', 'p'] : ['p', 'q'];
+      return [
+        { type: 'trade', id: `${prefix}${k}`, at, buyerId: b, sellerId: s, success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: BigInt(Math.round(20 * 1.3 ** k)) * AITBC },
+        { type: 'rating', at: at + 1, raterId: b, rateeId: s, tradeId: `${prefix}${k}`, stars: 5 },
+      ];
+    }).flat();
+    // p and q wash-trade (amounts grow 30% a trade: no closed loop) and rate each other up
+    const before = wash(10 * DAY_MS + H, 20, 'w');
+    const washed = replay([...base, ...before]);
+    expect(explain(washed, 'p', now).discounted.closed_loop ?? 0).toBe(0);
+    expect(washed.score('p', now).raw).toBeGreaterThan(clean.score('p', now).raw);
+    const verdict: Evidence = { type: 'same_owner', at: 10 * DAY_MS + 2 * H, id: 'v1', members: ['p', 'q'], signals: ['shared_funder'], internalShare: 0.9 };
+    const after = wash(10 * DAY_MS + 3 * H, 20, 'x');
+    const convicted = replay([...base, ...before, verdict, ...after]);
+    // what they earned from each other is gone (at the verdict), and later wash trades add nothing
+    expect(convicted.score('p', now).raw).toBeCloseTo(clean.score('p', now).raw, 6);
+    expect(convicted.score('q', now).raw).toBeCloseTo(clean.score('q', now).raw, 6);
+    const x = explain(convicted, 'p', now);
+    expect(x.discounted.same_owner_cluster).toBe(10 + 1); // its 10 later sales, plus the verdict itself
+    expect(x.sameOwner).toMatchObject({ verdictId: 'v1', size: 2, members: ['p', 'q'], signals: ['shared_funder'], tradesWithdrawn: 20 });
+    expect(x.notes.some((n) => n.includes('same-owner cluster of 2 agents'))).toBe(true);
+    expect(x.recent.filter((r) => r.type === 'trade').every((r) => r.weight === 0 && r.discounts.includes('same_owner_cluster'))).toBe(true);
+    // trades with outsiders still count
+    const outside = replay([...base, ...before, verdict, ...after, { type: 'trade', id: 'o1', at: now - H, buyerId: 'buyer-1', sellerId: 'p', success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: 10n * AITBC }]);
+    const last = explain(outside, 'p', now).recent.at(-1)!;
+    expect(last).toMatchObject({ type: 'trade', counterparty: 'buyer-1' });
+    expect(last.weight).toBeGreaterThan(0);
+    expect(last.discounts).not.toContain('same_owner_cluster');
+    expect(outside.sameOwner('p', 'q')).toBe(true);
+    expect(outside.sameOwner('p', 'buyer-1')).toBe(false);
+    // without the verdict the same log keeps the wash credit: the verdict is what removes it
+    expect(replay([...base, ...before, ...after]).score('p', now).raw).toBeGreaterThan(clean.score('p', now).raw);
+  });
+
+  it('same-owner verdicts merge: a later verdict that shares a member joins the clusters', () => {
+    const e = new ReputationEngine(params);
+    e.apply({ type: 'same_owner', at: 1, id: 'v1', members: ['a', 'b'], signals: [], internalShare: 1 });
+    e.apply({ type: 'same_owner', at: 2, id: 'v2', members: ['c', 'd'], signals: [], internalShare: 1 });
+    expect(e.sameOwner('a', 'c')).toBe(false);
+    e.apply({ type: 'same_owner', at: 3, id: 'v3', members: ['b', 'c'], signals: [], internalShare: 1 });
+    for (const [x, y] of [['a', 'd'], ['a', 'c'], ['b', 'd']] as const) expect(e.sameOwner(x, y)).toBe(true);
+    expect(e.sameOwner('a', 'e')).toBe(false);
   });
 
   it('ratings: only a party of the trade, once per side, checked against the outcome', () => {

@@ -34,6 +34,7 @@ import type {
   ProbeMeasurement,
   Rating,
   ReliabilityAttestation,
+  SameOwnerVerdict,
   TradeOutcome,
 } from './evidence.types.js';
 import { buildLocalTrust, eigenTrust, producerWeight, referenceTrust } from './eigentrust.js';
@@ -80,10 +81,22 @@ export interface AgentCounts {
   disputesLost: number;
 }
 
+/** The latest same-owner verdict an agent is part of (for explain). */
+export interface OwnerVerdictInfo {
+  readonly id: string;
+  readonly at: number;
+  readonly members: readonly AgentId[];
+  readonly signals: readonly string[];
+  readonly internalShare: number;
+  /** earlier trades between members whose credit (and ratings) the verdict withdrew */
+  readonly tradesWithdrawn: number;
+}
+
 interface AgentInfo {
   counts: AgentCounts;
   discounts: Partial<Record<DiscountReason, number>>;
   recent: RecentItem[];
+  owner?: OwnerVerdictInfo;
 }
 
 export interface ScoreView {
@@ -122,10 +135,17 @@ export class ReputationEngine {
   private readonly pX1: number[] = [];
   private readonly pX2: number[] = [];
   private readonly pSubject: number[] = [];
+  // trade pairs: their share of the subject's recent window (decays at the recent rate), so that a
+  // taint can withdraw it too
+  private readonly pRecentMass: number[] = [];
+  private readonly pRecentOk: number[] = [];
+  private lastPair = -1;
 
   // unordered pairs {a, b}: taint flags (same owner / closed loop)
   private readonly upIndex = new Map<number, number>();
   private readonly upTaint: number[] = [];
+  // same-owner clusters (verdicts): union-find over agents, -1 = in no cluster
+  private readonly ownerParent: number[] = [];
 
   // trades (for rating checks)
   private readonly tradeIndex = new Map<string, number>();
@@ -202,6 +222,8 @@ export class ReputationEngine {
         return this.applyReliability(ev, day);
       case 'dispute':
         return this.applyDispute(ev, day);
+      case 'same_owner':
+        return this.applySameOwner(ev, day);
     }
   }
 
@@ -265,6 +287,7 @@ export class ReputationEngine {
       recent: [],
     });
     this.payments.push(undefined);
+    this.ownerParent.push(-1);
     this.graphVersion++;
     return i;
   }
@@ -371,7 +394,10 @@ export class ReputationEngine {
       this.pX1.push(0);
       this.pX2.push(0);
       this.pSubject.push(subject);
+      this.pRecentMass.push(0);
+      this.pRecentOk.push(0);
     }
+    this.lastPair = p;
     const base = kind === KIND_TRADE ? F.tradeMass : kind === KIND_PROBE ? F.probeMass : F.ratingMass;
     const o = subject * STAT_FIELDS + base;
     const prevCount = this.decayPair(p, at);
@@ -395,6 +421,11 @@ export class ReputationEngine {
       this.pX0[p] = this.pX0[p]! * f;
       this.pX1[p] = this.pX1[p]! * f;
       this.pX2[p] = this.pX2[p]! * f;
+      if (this.pRecentMass[p]! > 0) {
+        const fr = Math.exp(-this.muRecent * dt);
+        this.pRecentMass[p] = this.pRecentMass[p]! * fr;
+        this.pRecentOk[p] = this.pRecentOk[p]! * fr;
+      }
       this.pRef[p] = at;
     }
     return this.pN[p]!;
@@ -437,8 +468,97 @@ export class ReputationEngine {
         // clean tiny negative residues of the subtraction
         const o = subject * STAT_FIELDS + base;
         for (let k = 0; k < (kind === KIND_RATING ? 2 : 4); k++) if (this.stats[o + k]! < 1e-12) this.stats[o + k] = Math.max(0, this.stats[o + k]!);
+        if (kind === KIND_TRADE && this.pRecentMass[p]! > 0) {
+          const r = subject * STAT_FIELDS;
+          this.stats[r + F.recentMass] = Math.max(0, this.stats[r + F.recentMass]! - this.pRecentMass[p]!);
+          this.stats[r + F.recentOk] = Math.min(this.stats[r + F.recentMass]!, Math.max(0, this.stats[r + F.recentOk]! - this.pRecentOk[p]!));
+          this.pRecentMass[p] = 0;
+          this.pRecentOk[p] = 0;
+        }
       }
     }
+  }
+
+  private ownerRoot(a: number): number {
+    let r = a;
+    while (this.ownerParent[r]! !== r) {
+      if (this.ownerParent[r]! < 0) return -1;
+      r = this.ownerParent[r]!;
+    }
+    return r;
+  }
+
+  /** Are a and b members of one same-owner cluster (by verdicts applied so far)? */
+  private sameOwnerCluster(a: number, b: number): boolean {
+    const ra = this.ownerRoot(a);
+    return ra >= 0 && ra === this.ownerRoot(b);
+  }
+
+  /**
+   * A same-owner verdict: merge the members into one cluster, so that their future trades and ratings
+   * count zero, and taint every member pair that already traded, which withdraws what they earned from
+   * each other (pair statistics and ratings at once, trust-graph edges from the next epoch). O(trades
+   * recorded so far), once per verdict.
+   */
+  private applySameOwner(ev: SameOwnerVerdict, day: number): void {
+    const members = [...new Set(ev.members)].map((m) => this.intern(m));
+    if (members.length < 2) return;
+    let root = -1;
+    for (const m of members) {
+      const r = this.ownerRoot(m);
+      if (r >= 0 && (root < 0 || r < root)) root = r;
+    }
+    if (root < 0) root = Math.min(...members);
+    for (const m of members) {
+      const r = this.ownerRoot(m);
+      if (r >= 0 && r !== root) this.ownerParent[r] = root;
+      this.ownerParent[m] = root;
+    }
+    this.ownerParent[root] = root;
+    let withdrawn = 0;
+    const fresh = new Set<number>(); // pairs this verdict taints (earlier taints withdrew their trades already)
+    for (let t = 0; t < this.trBuyer.length; t++) {
+      const slot = this.trSlot[t]!;
+      if ((this.upTaint[slot] === 0 || fresh.has(slot)) && this.sameOwnerCluster(this.trBuyer[t]!, this.trSeller[t]!)) {
+        if (!fresh.has(slot)) {
+          fresh.add(slot);
+          this.taint(this.trBuyer[t]!, this.trSeller[t]!, ev.at, day);
+        }
+        withdrawn++;
+      }
+    }
+    const info: OwnerVerdictInfo = { id: ev.id, at: ev.at, members: [...ev.members].sort(), signals: [...ev.signals], internalShare: ev.internalShare, tradesWithdrawn: withdrawn };
+    for (const m of members) {
+      this.info[m]!.owner = info;
+      this.note(m, { at: ev.at, type: 'same_owner', weight: 0, discounts: ['same_owner_cluster'] });
+    }
+  }
+
+  /** The latest same-owner verdict the agent is part of, if any. */
+  ownerVerdict(a: number): OwnerVerdictInfo | undefined {
+    return this.info[a]!.owner;
+  }
+
+  /** Are the two agents in one same-owner cluster? */
+  sameOwner(a: AgentId, b: AgentId): boolean {
+    const ia = this.index.get(a);
+    const ib = this.index.get(b);
+    return ia !== undefined && ib !== undefined && this.sameOwnerCluster(ia, ib);
+  }
+
+  /** Directed trade counts buyer -> seller over every trade applied (self-trades excluded). */
+  tradePairCounts(): { buyerId: AgentId; sellerId: AgentId; count: number }[] {
+    const counts = new Map<number, number>();
+    for (let t = 0; t < this.trBuyer.length; t++) {
+      const key = this.trBuyer[t]! * MAX_AGENTS + this.trSeller[t]!;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const out: { buyerId: AgentId; sellerId: AgentId; count: number }[] = [];
+    for (const [key, count] of counts) {
+      const b = Math.floor(key / MAX_AGENTS);
+      out.push({ buyerId: this.ids[b]!, sellerId: this.ids[key - b * MAX_AGENTS]!, count });
+    }
+    return out;
   }
 
   private note(a: number, item: RecentItem): void {
@@ -481,6 +601,11 @@ export class ReputationEngine {
       this.recordPayment(log, s, amount, ev.at);
       return discount('same_owner');
     }
+    if (this.sameOwnerCluster(b, s)) {
+      this.taint(b, s, ev.at, day);
+      this.recordPayment(log, s, amount, ev.at);
+      return discount('same_owner_cluster');
+    }
     if (this.upTaint[slot] === 1) {
       this.recordPayment(log, s, amount, ev.at);
       return discount('tainted_pair');
@@ -504,6 +629,9 @@ export class ReputationEngine {
     const o = s * STAT_FIELDS;
     this.stats[o + F.recentMass] = this.stats[o + F.recentMass]! + wr;
     this.stats[o + F.recentOk] = this.stats[o + F.recentOk]! + wr * success;
+    const pair = this.lastPair;
+    this.pRecentMass[pair] = this.pRecentMass[pair]! + wr;
+    this.pRecentOk[pair] = this.pRecentOk[pair]! + wr * success;
     const discounts: DiscountReason[] = [];
     if (tw < 1) discounts.push('low_trust_producer');
     if (prev >= 0.5) discounts.push('repeated_pair');

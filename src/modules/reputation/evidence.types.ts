@@ -88,7 +88,23 @@ export interface DisputeOutcome {
   readonly tradeId?: string;
 }
 
+/**
+ * A same-owner verdict (see wash.ts `detectOwnerClusters`): from `at` on, trades and ratings between
+ * any two members count for nothing, and what they had earned from each other is withdrawn.
+ */
+export interface SameOwnerVerdict {
+  readonly type: 'same_owner';
+  readonly at: number;
+  readonly id: string;
+  /** two or more agents */
+  readonly members: readonly AgentId[];
+  /** the account links and trading pattern that convicted them (shown by explain) */
+  readonly signals: readonly string[];
+  readonly internalShare: number;
+}
+
 export type Evidence =
+  | SameOwnerVerdict
   | TradeOutcome
   | ProbeMeasurement
   | Rating
@@ -103,6 +119,7 @@ export type DiscountReason =
   | 'same_owner' // trade flagged as same owner: counts zero
   | 'closed_loop' // trade closed a token loop (or lies on a loop pair): counts zero
   | 'tainted_pair' // pair was earlier marked same-owner / loop: counts zero
+  | 'same_owner_cluster' // both parties belong to a detected same-owner cluster: counts zero
   | 'low_trust_producer' // producer's global trust below the reference: partial weight
   | 'repeated_pair' // repeated evidence from the same counterparty: diminishing weight
   | 'rating_inconsistent' // rating contradicts the objective trade outcome

@@ -89,7 +89,19 @@ export interface Explanation {
   readonly discounted: Readonly<Partial<Record<DiscountReason, number>>>;
   readonly recent: readonly RecentItem[];
   readonly globalTrust: { trust: number; weight: number; preTrusted: boolean };
+  /** the latest same-owner verdict the agent is part of (members are shown to the agent and the operator only) */
+  readonly sameOwner: SameOwnerExplanation | null;
   readonly notes: readonly string[];
+}
+
+export interface SameOwnerExplanation {
+  readonly verdictId: string;
+  readonly at: number;
+  readonly size: number;
+  readonly members?: readonly AgentId[];
+  readonly signals: readonly string[];
+  readonly internalShare: number;
+  readonly tradesWithdrawn: number;
 }
 
 /** Why is this agent's score what it is? Each component, the evidence behind it, what was discounted. */
@@ -114,6 +126,18 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
   const notes: string[] = [];
   if (a === undefined || d === undefined) notes.push('no evidence yet: newcomers start at the floor (0) and rise as trusted evidence arrives');
   if (view.gainCapped) notes.push(`raw score ${round2(view.raw)} held back by the daily gain cap of ${engine.params.dailyGainCap} points`);
+  const owner = a === undefined ? undefined : engine.ownerVerdict(a);
+  const sameOwner: SameOwnerExplanation | null = owner === undefined ? null : {
+    verdictId: owner.id, at: owner.at, size: owner.members.length, members: owner.members, signals: owner.signals,
+    internalShare: owner.internalShare, tradesWithdrawn: owner.tradesWithdrawn,
+  };
+  if (owner !== undefined) {
+    notes.push(
+      `member of a same-owner cluster of ${owner.members.length} agents since ${new Date(owner.at).toISOString()} ` +
+        `(account links: ${owner.signals.join(', ') || 'none'}; at least ${Math.round(owner.internalShare * 100)}% of each member's trades stay inside): ` +
+        `trades and ratings between members count for nothing, and ${owner.tradesWithdrawn} earlier trades between them were withdrawn`,
+    );
+  }
   for (const comp of components) {
     if (comp.value < comp.min * 0.5) notes.push(`${comp.name} is near its floor: little or poor evidence (few observations are pulled toward the pessimistic prior)`);
   }
@@ -128,6 +152,7 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
     discounted: a === undefined ? {} : engine.discounts(a),
     recent: a === undefined ? [] : engine.recent(a),
     globalTrust: engine.trustOf(agentId),
+    sameOwner,
     notes,
   };
 }
