@@ -5,7 +5,7 @@
  * The index only ranks: capacity is re-checked under lock when an agreement is made.
  */
 import { sql } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
+import { PREPARE, type Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
@@ -19,11 +19,13 @@ import type { Category, ListingSpec, RequestSpec, Sla, Unit, Urgency } from './t
 import {
   json, requestWeights, toMatchListing, toTradeRequest, type ListingRow, type RequestRow, type StoredDelegation,
 } from './trading.repository.js';
-import type { TradingEvent, TradingEventBus } from './trading.stream.js';
+import { eventValues, type TradingEvent, type TradingEventBus } from './trading.stream.js';
 import { strategyOf } from './negotiations.service.js';
 
 /** Listings changed within this margin before the watermark are read again (late commits). */
 const SYNC_MARGIN_MS = 5000;
+/** On PostgreSQL, the index re-reads at least this often (real time) for other processes' changes. */
+const REMOTE_SYNC_MS = 1000;
 
 export interface ListingInput {
   category: Category;
@@ -82,12 +84,35 @@ export class MarketIndex {
   private watermark: number | null = null;
   private readonly trust = new Map<string, number>();
   private readonly sellerInfo = new Map<string, { createdAt: number; completedTrades: number }>();
+  /** Version of each listing as last applied to the index (withdrawn ones too): re-read rows that did not change are skipped. */
+  private readonly applied = new Map<string, number>();
   private syncing: Promise<void> | null = null;
+  /** Bumped when this process committed a listing change; `synced` is the generation the last sync saw. */
+  private generation = 1;
+  private synced = 0;
+  private lastSyncAt = -Infinity;
 
   constructor(private readonly database: Database, private readonly reputation: ReputationPort) {}
 
-  /** Loads listings changed since the last sync (all on the first call). Concurrent callers share one sync. */
+  /** This process committed a change to listings: the next sync reads the database. */
+  changed(): void {
+    this.generation++;
+  }
+
+  /**
+   * Brings the index up to date before a match. Reads the database only when this process committed a
+   * listing change since the last sync or, on PostgreSQL (other processes may write), when the last read
+   * is older than REMOTE_SYNC_MS; otherwise it is a no-op.
+   */
   sync(): Promise<void> {
+    if (this.generation === this.synced && !(this.database.kind === 'postgres' && performance.now() - this.lastSyncAt >= REMOTE_SYNC_MS)) {
+      return this.syncing ?? Promise.resolve();
+    }
+    return this.load();
+  }
+
+  /** Loads listings changed since the last sync (all on the first call). Concurrent callers share one read. */
+  private load(): Promise<void> {
     if (!this.syncing) {
       this.syncing = this.doSync().finally(() => {
         this.syncing = null;
@@ -97,37 +122,46 @@ export class MarketIndex {
   }
 
   private async doSync(): Promise<void> {
-    const db = this.database.db;
-    let q = db.selectFrom('trading_listings').selectAll();
-    if (this.watermark !== null) q = q.where('updated_at', '>=', new Date(this.watermark - SYNC_MARGIN_MS));
-    const rows = await q.execute();
+    const gen = this.generation;
+    this.lastSyncAt = performance.now();
+    // one statement: the changed listings with their sellers' creation time and completed trades
+    const since = this.watermark === null ? null : new Date(this.watermark - SYNC_MARGIN_MS);
+    const all = (await sql<ListingRow & { seller_created_at: Date | null; seller_completed: string | number | bigint }>`${sql.raw(PREPARE)}
+      SELECT l.*, a.created_at AS seller_created_at,
+        (SELECT count(*) FROM agreements g WHERE g.seller_id = l.seller_id AND g.state IN ('settled', 'resolved')) AS seller_completed
+      FROM trading_listings l LEFT JOIN agents a ON a.id = l.seller_id
+      ${since ? sql`WHERE l.updated_at >= ${since}` : sql``}`.execute(this.database.db)).rows;
+    this.synced = gen;
+    let max = this.watermark ?? 0;
+    for (const r of all) max = Math.max(max, r.updated_at.getTime());
+    this.watermark = max;
+    // rows re-read within the margin that did not change since they were applied are skipped
+    const rows = all.filter((r) => this.applied.get(r.id) !== r.version);
     if (rows.length === 0) return;
-    const sellers = [...new Set(rows.map((r) => r.seller_id))];
-    const unknown = sellers.filter((s) => !this.trust.has(s));
+    const unknown = [...new Set(rows.map((r) => r.seller_id))].filter((s) => !this.trust.has(s));
     if (unknown.length) {
       const scores = await this.reputation.trustScores(unknown);
       for (const s of unknown) this.trust.set(s, scores.get(s) ?? 0);
     }
-    await this.loadSellerInfo(sellers);
-    let max = this.watermark ?? 0;
     for (const r of rows) {
-      if (r.status === 'withdrawn') this.index.remove(r.id);
-      else this.index.upsert(this.listingOf(r));
-      max = Math.max(max, r.updated_at.getTime());
+      if (r.seller_created_at) this.sellerInfo.set(r.seller_id, { createdAt: r.seller_created_at.getTime(), completedTrades: Number(r.seller_completed) });
     }
-    this.watermark = max;
+    for (const r of rows) {
+      const { seller_created_at: _c, seller_completed: _n, ...row } = r;
+      if (row.status === 'withdrawn') this.index.remove(row.id);
+      else this.index.upsert(this.listingOf(row));
+      this.applied.set(row.id, row.version);
+    }
   }
 
   private async loadSellerInfo(sellers: string[]): Promise<void> {
     if (!sellers.length) return;
-    const db = this.database.db;
-    const [agents, trades] = await Promise.all([
-      db.selectFrom('agents').select(['id', 'created_at']).where('id', 'in', sellers).execute(),
-      db.selectFrom('agreements').select(['seller_id', (eb) => eb.fn.countAll<string | number | bigint>().as('n')])
-        .where('seller_id', 'in', sellers).where('state', 'in', ['settled', 'resolved']).groupBy('seller_id').execute(),
-    ]);
-    const counts = new Map(trades.map((t) => [t.seller_id, Number(t.n)]));
-    for (const a of agents) this.sellerInfo.set(a.id, { createdAt: a.created_at.getTime(), completedTrades: counts.get(a.id) ?? 0 });
+    // one statement: each seller's creation time and completed trades
+    const rows = (await sql<{ id: string; created_at: Date; n: string | number | bigint }>`${sql.raw(PREPARE)}
+      SELECT a.id, a.created_at,
+        (SELECT count(*) FROM agreements g WHERE g.seller_id = a.id AND g.state IN ('settled', 'resolved')) AS n
+      FROM agents a WHERE a.id = ANY(${sellers}::uuid[])`.execute(this.database.db)).rows;
+    for (const a of rows) this.sellerInfo.set(a.id, { createdAt: a.created_at.getTime(), completedTrades: Number(a.n) });
   }
 
   private listingOf(r: ListingRow) {
@@ -170,6 +204,7 @@ export class MarketService {
     private readonly bus: TradingEventBus,
   ) {
     this.market = new MarketIndex(database, reputation);
+    bus.onListingsChanged(() => this.market.changed());
   }
 
   // ------------------------------------------------------------------------------------------- listings
@@ -181,14 +216,18 @@ export class MarketService {
     if (input.validUntil.getTime() <= now.getTime()) throw invalid('body.validUntil', 'must be in the future');
     checkListingSpec(input.category, input.spec);
     if (input.negotiation) checkDelegation('seller', input.negotiation, input.pricePerUnit);
-    const row = await this.database.db.insertInto('trading_listings').values({
-      id: id ?? uuidv7(this.clock), seller_id: sellerId, category: input.category, spec: json(input.spec), unit: input.unit,
+    const listingId = id ?? uuidv7(this.clock);
+    const event: TradingEvent = { type: 'listing.created', agentIds: [sellerId], data: { listingId }, at: now.toISOString() };
+    // the listing and its outbox event in one statement
+    const row = await this.database.db.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event]))).insertInto('trading_listings').values({
+      id: listingId, seller_id: sellerId, category: input.category, spec: json(input.spec), unit: input.unit,
       price_per_unit: input.pricePerUnit, capacity_total: input.capacity, region: input.region,
       sla_availability: input.sla.availability, sla_max_latency_ms: input.sla.maxLatencyMs, valid_from: validFrom,
       valid_until: input.validUntil, status: input.status ?? 'active', auto_negotiation: json(input.negotiation ?? null),
       created_at: now, updated_at: now,
     }).returningAll().executeTakeFirstOrThrow();
-    await this.bus.emit([{ type: 'listing.created', agentIds: [sellerId], data: { listingId: row.id }, at: now.toISOString() }]);
+    this.bus.listingsChanged();
+    this.bus.poke();
     return row;
   }
 
@@ -196,6 +235,16 @@ export class MarketService {
     const r = await this.database.db.selectFrom('trading_listings').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r) throw notFound('listing', id);
     return r;
+  }
+
+  /** Several listings by id in one statement, keyed by id (404 when one is missing). */
+  async getListings(ids: readonly string[]): Promise<Map<string, ListingRow>> {
+    const out = new Map<string, ListingRow>();
+    if (!ids.length) return out;
+    const rows = (await sql<ListingRow>`${sql.raw(PREPARE)}SELECT * FROM trading_listings WHERE id = ANY(${[...ids]}::uuid[])`.execute(this.database.db)).rows;
+    for (const r of rows) out.set(r.id, r);
+    for (const id of ids) if (!out.has(id)) throw notFound('listing', id);
+    return out;
   }
 
   async listListings(q: { category?: string | undefined; sellerId?: string | undefined; status?: string | undefined; region?: string | undefined; limit: number; cursor?: string | undefined }) {
@@ -226,28 +275,37 @@ export class MarketService {
       const price = patch.pricePerUnit ?? cur.price_per_unit;
       const negotiation = patch.negotiation === undefined ? (cur.auto_negotiation as StoredDelegation | null) : patch.negotiation;
       if (negotiation) checkDelegation('seller', negotiation, price);
-      return tx.updateTable('trading_listings').set({
+      const status = patch.status ?? cur.status;
+      const event: TradingEvent = { type: 'listing.updated', agentIds: [cur.seller_id], data: { listingId: id, status }, at: now.toISOString() };
+      return tx.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event]))).updateTable('trading_listings').set({
         price_per_unit: price, capacity_total: patch.capacity ?? cur.capacity_total,
         sla_availability: patch.sla?.availability ?? cur.sla_availability, sla_max_latency_ms: patch.sla?.maxLatencyMs ?? cur.sla_max_latency_ms,
-        valid_until: validUntil, status: patch.status ?? cur.status, auto_negotiation: json(negotiation ?? null),
+        valid_until: validUntil, status, auto_negotiation: json(negotiation ?? null),
         version: cur.version + 1, updated_at: now,
       }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     });
-    await this.bus.emit([{ type: 'listing.updated', agentIds: [row.seller_id], data: { listingId: id, status: row.status }, at: now.toISOString() }]);
+    this.bus.listingsChanged();
+    this.bus.poke();
     return row;
   }
 
   async withdrawListing(p: Principal, id: string): Promise<ListingRow> {
     const now = this.clock.now();
+    const event = (sellerId: string): TradingEvent => ({ type: 'listing.withdrawn', agentIds: [sellerId], data: { listingId: id }, at: now.toISOString() });
     const row = await this.database.transaction(async (tx) => {
       const cur = (await sql<ListingRow>`SELECT * FROM trading_listings WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
       if (!cur) throw notFound('listing', id);
       assertOwner(p, cur.seller_id);
-      if (cur.status === 'withdrawn') return cur;
-      return tx.updateTable('trading_listings').set({ status: 'withdrawn', version: cur.version + 1, updated_at: now })
+      if (cur.status === 'withdrawn') {
+        await this.bus.append(tx, [event(cur.seller_id)]);
+        return cur;
+      }
+      return tx.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event(cur.seller_id)])))
+        .updateTable('trading_listings').set({ status: 'withdrawn', version: cur.version + 1, updated_at: now })
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     });
-    await this.bus.emit([{ type: 'listing.withdrawn', agentIds: [row.seller_id], data: { listingId: id }, at: now.toISOString() }]);
+    this.bus.listingsChanged();
+    this.bus.poke();
     return row;
   }
 
@@ -261,33 +319,37 @@ export class MarketService {
     if (input.weights) {
       try { normaliseWeights(input.weights); } catch (e) { throw invalid('body.weights', (e as Error).message); }
     }
-    const row = await this.database.db.insertInto('trade_requests').values({
+    const values = {
       id: id ?? uuidv7(this.clock), buyer_id: buyerId, category: input.category, spec: json(input.spec), quantity: input.quantity,
       budget_min: budgetMin, budget_max: input.budgetMax, allowed_regions: input.allowedRegions ?? null,
       excluded_regions: input.excludedRegions ?? null, max_latency_ms: input.maxLatencyMs ?? null,
       min_trust_score: input.minTrustScore ?? null, deadline: input.deadline, urgency: input.urgency ?? 'normal',
       weights: json(input.weights ?? null), exploration_share: input.explorationShare ?? 0, state: 'open', agreement_id: null,
       created_at: now, updated_at: now,
-    }).returningAll().executeTakeFirstOrThrow();
-    // Broadcast to the sellers whose listings match (top 50 by score: the ones with a real chance).
+    };
+    // Broadcast to the sellers whose listings match (top 50 by score: the ones with a real chance). The match
+    // needs only the request's values, so it runs first and the request and its events are one statement.
+    const draft = { ...values, spec: input.spec, weights: input.weights ?? null } as unknown as RequestRow;
     let notified: string[] = [];
     const at = now.toISOString();
     const events: TradingEvent[] = [];
     try {
-      const res = await this.match(row, { limit: 50, diagnostics: 'never', exploration: false });
+      const res = await this.match(draft, { limit: 50, diagnostics: 'never', exploration: false });
       notified = [...new Set(res.candidates.map((c) => c.sellerId))];
       for (const c of res.candidates) {
         events.push({
           type: 'trade_request.created', agentIds: [c.sellerId],
-          data: { requestId: row.id, listingId: c.listingId, category: row.category, quantity: row.quantity, deadline: row.deadline.toISOString(), urgency: row.urgency, score: c.score },
+          data: { requestId: values.id, listingId: c.listingId, category: values.category, quantity: values.quantity, deadline: values.deadline.toISOString(), urgency: values.urgency, score: c.score },
           at,
         });
       }
     } catch {
       /* the broadcast is best effort: the request exists either way */
     }
-    events.push({ type: 'trade_request.created', agentIds: [buyerId], data: { requestId: row.id, notifiedSellers: notified.length }, at });
-    await this.bus.emit(events);
+    events.push({ type: 'trade_request.created', agentIds: [buyerId], data: { requestId: values.id, notifiedSellers: notified.length }, at });
+    const row = await this.database.db.with('ev', (db) => db.insertInto('trading_events').values(eventValues(events)))
+      .insertInto('trade_requests').values(values).returningAll().executeTakeFirstOrThrow();
+    this.bus.poke();
     return { row, notified };
   }
 

@@ -223,9 +223,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     const r = await market.getRequest(req.params.id);
     if (!isOwner(req.principal, r.buyer_id)) throw new AppError('forbidden', 'only the buyer and the operator may see a request\'s matches');
     const m = await market.match(r, { limit: req.query.limit ?? 5 });
-    const ids = m.candidates.map((c) => c.listingId);
-    const rows = new Map<string, ListingRow>();
-    for (const id of ids) rows.set(id, await market.getListing(id));
+    const rows = await market.getListings(m.candidates.map((c) => c.listingId));
     return matchesJson(m, req.principal, rows);
   });
 

@@ -28,6 +28,11 @@ export interface DeliveredEvent extends TradingEvent {
 
 export type Subscriber = (e: DeliveredEvent) => void;
 
+/** Outbox rows of events: for statements that append them themselves (a CTE beside the change they record). */
+export function eventValues(events: readonly TradingEvent[]) {
+  return events.map((e) => ({ type: e.type, agent_ids: [...e.agentIds], data: JSON.stringify(e.data), at: new Date(e.at) }));
+}
+
 const POLL_MS = 200;
 const LOOKBACK = 1000;
 export const EVENT_RETENTION_MS = 3600_000;
@@ -43,14 +48,24 @@ export class TradingEventBus {
   private again = false;
   private closed = false;
 
+  private readonly listingHooks: Array<() => void> = [];
+
   constructor(private readonly database: Database, private readonly clock: Clock) {}
+
+  /** Registers a callback for committed listing changes (the market index re-reads on its next match). */
+  onListingsChanged(fn: () => void): void {
+    this.listingHooks.push(fn);
+  }
+
+  /** This process committed a change to listings (called after commit). */
+  listingsChanged(): void {
+    for (const fn of this.listingHooks) fn();
+  }
 
   /** Appends events inside the caller's transaction (or as their own statement). */
   async append(db: Executor, events: readonly TradingEvent[]): Promise<void> {
     if (!events.length) return;
-    await db.insertInto('trading_events').values(events.map((e) => ({
-      type: e.type, agent_ids: [...e.agentIds], data: JSON.stringify(e.data), at: new Date(e.at),
-    }))).execute();
+    await db.insertInto('trading_events').values(eventValues(events)).execute();
   }
 
   /** Appends events outside a transaction and delivers them. */
