@@ -15,10 +15,10 @@ import type { EscrowActor, EscrowService, EscrowView } from '../ledger/escrow.se
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { NegotiationState } from './negotiation.js';
 import { TERMINAL_AGREEMENT, nextAgreementState, type AgreementAction, type AgreementState } from './trading.states.js';
-import { json, type AgreementRow, type ListingRow, type NegotiationRow, type RequestRow } from './trading.repository.js';
+import { json, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow } from './trading.repository.js';
 import { acceptPayload, offerPayload } from './trading.signing.js';
-import type { TradingEventBus } from './trading.stream.js';
-import { inTransaction, pushEvent, type Events } from './trading.tx.js';
+import { eventValues, type TradingEventBus } from './trading.stream.js';
+import { inTransaction, pushEvent, takePending, type Events } from './trading.tx.js';
 
 export interface DeliveryReport {
   usage?: number | undefined;
@@ -34,7 +34,12 @@ export interface AgreementContext {
   listing: ListingRow;
   request: RequestRow | undefined;
   events: Events;
+  /** The negotiation's offers as stored, when the caller holds them (saves reading the accepted one again). */
+  offerRows?: ReadonlyArray<Pick<OfferRow, 'seq' | 'signature' | 'delegated'>> | undefined;
 }
+
+/** The id of a negotiation's agreement (one per negotiation). */
+export const agreementIdOf = (negotiationId: string): string => uuidFromName(`negotiation:${negotiationId}:agreement`);
 
 function nextAgreement(from: string, action: AgreementAction): AgreementState {
   const to = nextAgreementState(from as AgreementState, action);
@@ -61,38 +66,50 @@ export class AgreementsService {
     pushEvent(events, this.clock, type, agentIds, data);
   }
 
-  /** Makes the agreement of an accepted negotiation (capacity already reserved by the caller). */
+  /**
+   * Makes the agreement of an accepted negotiation (capacity already reserved by the caller; the caller's
+   * update of the negotiation row already points at the agreement's id, `agreementIdOf`).
+   */
   async createIn(tx: Tx, ctx: AgreementContext, s: NegotiationState, acceptSignature: string | null, now: Date): Promise<AgreementRow> {
     const { row, listing, request } = ctx;
     const offer = s.offers[s.acceptedSeq!]!;
     const t = offer.terms;
+    const id = agreementIdOf(row.id);
     if (request) {
-      const req = (await sql<RequestRow>`SELECT * FROM trade_requests WHERE id = ${request.id}::uuid FOR UPDATE`.execute(tx)).rows[0]!;
-      if (req.state !== 'open') throw new AppError('invalid_transition', `trade request ${req.id} is ${req.state}`, { state: req.state, action: 'agree' });
+      // locks the request and marks it fulfilled in one statement (the state check is the WHERE clause)
+      const done = await tx.updateTable('trade_requests').set({ state: 'fulfilled', agreement_id: id, updated_at: now })
+        .where('id', '=', request.id).where('state', '=', 'open').returning('id').executeTakeFirst();
+      if (!done) {
+        const req = await tx.selectFrom('trade_requests').select(['id', 'state']).where('id', '=', request.id).executeTakeFirstOrThrow();
+        throw new AppError('invalid_transition', `trade request ${req.id} is ${req.state}`, { state: req.state, action: 'agree' });
+      }
     }
-    const id = uuidFromName(`negotiation:${row.id}:agreement`);
     const offerBy = offer.by === 'buyer' ? row.buyer_id : row.seller_id;
     const acceptBy = offer.by === 'buyer' ? row.seller_id : row.buyer_id;
     const oPayload = offerPayload(row.id, offer.seq, offerBy, t);
-    const offerRow = await tx.selectFrom('negotiation_offers').select(['signature', 'delegated']).where('negotiation_id', '=', row.id).where('seq', '=', offer.seq).executeTakeFirstOrThrow();
+    const offerRow = ctx.offerRows?.find((o) => o.seq === offer.seq)
+      ?? await tx.selectFrom('negotiation_offers').select(['signature', 'delegated']).where('negotiation_id', '=', row.id).where('seq', '=', offer.seq).executeTakeFirstOrThrow();
     const proof = {
       offer: { payload: oPayload, signature: offerRow.signature, signedBy: offerBy, delegated: offerRow.delegated },
       accept: { payload: acceptPayload(row.id, offer.seq, acceptBy, oPayload), signature: acceptSignature, signedBy: acceptBy },
     };
     const fundingDeadline = row.delivery_deadline;
-    const a = await tx.insertInto('agreements').values({
-      id, negotiation_id: row.id, request_id: row.request_id, listing_id: row.listing_id, buyer_id: row.buyer_id, seller_id: row.seller_id,
-      category: listing.category, price_per_unit: t.pricePerUnit, quantity: t.quantity, amount: t.pricePerUnit * BigInt(t.quantity),
-      sla_availability: t.sla.availability, sla_max_latency_ms: t.sla.maxLatencyMs, settlement_type: t.settlementType, state: 'pending_funding',
-      escrow_id: null, funding_deadline: fundingDeadline, delivery_deadline: row.delivery_deadline, review_window_ms: row.review_window_ms,
-      auto_release_at: null, delivery: json(null), dispute: json(null), resolution: json(null), proof: json(proof), created_at: now, updated_at: now,
-    }).returningAll().executeTakeFirstOrThrow();
-    await tx.updateTable('negotiations').set({ agreement_id: id }).where('id', '=', row.id).execute();
-    if (request) {
-      await tx.updateTable('trade_requests').set({ state: 'fulfilled', agreement_id: id, updated_at: now }).where('id', '=', request.id).execute();
-    }
-    await this.agreementEvent(tx, a.id, null, 'pending_funding', 'create', `agent:${acceptBy}`, { negotiationId: row.id }, now);
-    this.event(ctx.events, 'agreement.created', [row.buyer_id, row.seller_id], { agreementId: id, negotiationId: row.id, amount: a.amount.toString() });
+    const amount = t.pricePerUnit * BigInt(t.quantity);
+    this.event(ctx.events, 'agreement.created', [row.buyer_id, row.seller_id], { agreementId: id, negotiationId: row.id, amount: amount.toString() });
+    // the agreement, its first history event and the transaction's events so far in one statement
+    const pending = takePending(ctx.events);
+    const a = await tx
+      .with('a', (db) => db.insertInto('agreements').values({
+        id, negotiation_id: row.id, request_id: row.request_id, listing_id: row.listing_id, buyer_id: row.buyer_id, seller_id: row.seller_id,
+        category: listing.category, price_per_unit: t.pricePerUnit, quantity: t.quantity, amount,
+        sla_availability: t.sla.availability, sla_max_latency_ms: t.sla.maxLatencyMs, settlement_type: t.settlementType, state: 'pending_funding',
+        escrow_id: null, funding_deadline: fundingDeadline, delivery_deadline: row.delivery_deadline, review_window_ms: row.review_window_ms,
+        auto_release_at: null, delivery: json(null), dispute: json(null), resolution: json(null), proof: json(proof), created_at: now, updated_at: now,
+      }).returningAll())
+      .with('e', (db) => db.insertInto('agreement_events').columns(['agreement_id', 'from_state', 'to_state', 'action', 'actor', 'detail', 'at'])
+        .expression(sql`SELECT a.id, NULL::text, a.state, 'create', ${`agent:${acceptBy}`}::text, ${json({ negotiationId: row.id })}::jsonb, ${now}::timestamptz FROM a`))
+      .with('ev', (db) => db.insertInto('trading_events').values(eventValues(pending)))
+      .selectFrom('a').selectAll().executeTakeFirstOrThrow() as AgreementRow;
     return a;
   }
 
@@ -161,8 +178,8 @@ export class AgreementsService {
       await this.escrow.actIn(tx, escrowId, 'release', actor, { reason: 'immediate settlement' });
       released = a.amount;
     }
-    const out = await this.update(tx, a, { state: to, escrow_id: escrowId, released }, immediate ? 'fund_immediate' : 'fund', actorName(actor), null, now);
     this.event(events, `agreement.${to === 'settled' ? 'settled' : 'funded'}`, [a.buyer_id, a.seller_id], { agreementId: a.id, escrowId });
+    const out = await this.update(tx, events, a, { state: to, escrow_id: escrowId, released }, immediate ? 'fund_immediate' : 'fund', actorName(actor), null, now);
     if (immediate) await this.finish(tx, out, { success: true, paid: a.amount }, now);
     return out;
   }
@@ -174,8 +191,8 @@ export class AgreementsService {
       const to = nextAgreement(a.state, 'deliver');
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'deliver', agentActor(a.seller_id), { reason: report.note ?? null });
       const delivery = { ...report, reportedAt: now.toISOString() };
-      const out = await this.update(tx, a, { state: to, delivery: json(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
       this.event(events, 'agreement.delivered', [a.buyer_id, a.seller_id], { agreementId: a.id, autoReleaseAt: e.autoReleaseAt?.toISOString() ?? null });
+      const out = await this.update(tx, events, a, { state: to, delivery: json(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
       return out;
     });
   }
@@ -193,8 +210,8 @@ export class AgreementsService {
       const to = nextAgreement(a.state, partial ? 'release_part' : 'confirm');
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'release', agentActor(a.buyer_id), { ...(opts.amount !== undefined ? { amount: opts.amount } : {}), reason: opts.note ?? null });
       const released = e.released;
-      const out = await this.update(tx, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: (released - a.released).toString() }, now);
       this.event(events, partial ? 'agreement.milestone_released' : 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, released: released.toString() });
+      const out = await this.update(tx, events, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: (released - a.released).toString() }, now);
       if (!partial) await this.finish(tx, out, { success: true, paid: released }, now);
       return out;
     });
@@ -208,8 +225,8 @@ export class AgreementsService {
       const to = nextAgreement(a.state, 'dispute');
       await this.escrow.actIn(tx, a.escrow_id!, 'dispute', agentActor(filedBy), { reason: input.reason });
       const dispute = { filedBy, reason: input.reason, evidence: input.evidence ?? null, openedAt: now.toISOString(), fromState: a.state };
-      const out = await this.update(tx, a, { state: to, dispute: json(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
       this.event(events, 'agreement.disputed', [a.buyer_id, a.seller_id], { agreementId: a.id, filedBy });
+      const out = await this.update(tx, events, a, { state: to, dispute: json(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
       return out;
     });
   }
@@ -229,11 +246,11 @@ export class AgreementsService {
       });
       const paid = e.released - before.released;
       const resolution = { outcome: input.outcome, toSeller: paid.toString(), toBuyer: (e.refunded - before.refunded).toString(), note: input.note ?? null, resolvedAt: now.toISOString() };
-      const out = await this.update(tx, a, { state: to, released: e.released, resolution: json(resolution) }, 'resolve', 'admin', resolution, now);
+      this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome: input.outcome });
+      const out = await this.update(tx, events, a, { state: to, released: e.released, resolution: json(resolution) }, 'resolve', 'admin', resolution, now);
       const d = a.dispute as { filedBy?: string } | null;
       await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome: input.outcome, at: now });
       await this.finish(tx, out, { success: input.outcome !== 'refund', paid: e.released }, now);
-      this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome: input.outcome });
       return out;
     });
   }
@@ -272,9 +289,9 @@ export class AgreementsService {
     const system: EscrowActor = { kind: 'system' };
     if (a.state === 'pending_funding') {
       if (a.funding_deadline.getTime() > t.getTime()) return null;
-      const u = await this.update(tx, a, { state: nextAgreement(a.state, 'cancel') }, 'cancel', 'system', { reason: 'not funded before the deadline' }, t);
-      await this.finish(tx, u, null, t);
       this.event(events, 'agreement.cancelled', [a.buyer_id, a.seller_id], { agreementId: a.id });
+      const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'cancel') }, 'cancel', 'system', { reason: 'not funded before the deadline' }, t);
+      await this.finish(tx, u, null, t);
       return 'cancelled';
     }
     if (!a.escrow_id || !['funded', 'delivered', 'disputed'].includes(a.state)) return null;
@@ -289,18 +306,18 @@ export class AgreementsService {
       case 'released': {
         if (a.state === 'disputed') return null;
         const action: AgreementAction = a.state === 'delivered' ? 'auto_release' : 'confirm';
-        const u = await this.update(tx, a, { state: nextAgreement(a.state, action), released: e.released }, action, 'system', { escrow: e.state }, t);
-        await this.finish(tx, u, { success: true, paid: e.released }, t);
         this.event(events, 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, auto: true });
+        const u = await this.update(tx, events, a, { state: nextAgreement(a.state, action), released: e.released }, action, 'system', { escrow: e.state }, t);
+        await this.finish(tx, u, { success: true, paid: e.released }, t);
         return 'settled';
       }
       case 'expired':
       case 'refunded': {
         if (a.state === 'disputed') return null;
         const action: AgreementAction = e.state === 'expired' && a.state === 'funded' ? 'expire' : 'refund';
-        const u = await this.update(tx, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: e.refunded.toString() }, t);
-        await this.finish(tx, u, { success: false, paid: 0n }, t);
         this.event(events, 'agreement.refunded', [a.buyer_id, a.seller_id], { agreementId: a.id, reason: e.state === 'expired' ? 'delivery deadline passed' : 'refunded' });
+        const u = await this.update(tx, events, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: e.refunded.toString() }, t);
+        await this.finish(tx, u, { success: false, paid: 0n }, t);
         return 'refunded';
       }
       case 'resolved_release':
@@ -309,11 +326,11 @@ export class AgreementsService {
         if (a.state !== 'disputed') return null;
         const outcome = e.state.slice('resolved_'.length) as 'release' | 'refund' | 'split';
         const resolution = { outcome, toSeller: e.released.toString(), toBuyer: e.refunded.toString(), note: 'resolved on the escrow', resolvedAt: t.toISOString() };
-        const u = await this.update(tx, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: json(resolution) }, 'resolve', 'system', resolution, t);
+        this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome });
+        const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: json(resolution) }, 'resolve', 'system', resolution, t);
         const d = a.dispute as { filedBy?: string } | null;
         await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome, at: t });
         await this.finish(tx, u, { success: outcome !== 'refund', paid: e.released }, t);
-        this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome });
         return 'resolved';
       }
       default:
@@ -321,11 +338,9 @@ export class AgreementsService {
     }
   }
 
-  /** The agreement ended: its capacity goes back to the listing and the outcome becomes reputation evidence. */
+  /** The agreement ended (its capacity went back to the listing in `update`): the outcome becomes reputation evidence. */
   private async finish(tx: Tx, a: AgreementRow, outcome: { success: boolean; paid: bigint } | null, now: Date): Promise<void> {
     if (!TERMINAL_AGREEMENT.has(a.state as AgreementState)) return;
-    await this.releaseCapacity(tx, a, now);
-    await tx.updateTable('agreements').set({ capacity_released: true }).where('id', '=', a.id).execute();
     if (!outcome) return;
     const d = a.delivery as DeliveryReport | null;
     const latencyMs = d?.latencyMs ?? null;
@@ -338,20 +353,28 @@ export class AgreementsService {
     });
   }
 
-  private async update(tx: Tx, a: AgreementRow, set: Record<string, unknown>, action: string, actor: string, detail: unknown, now: Date): Promise<AgreementRow> {
-    const out = await tx.updateTable('agreements').set({ ...set, version: a.version + 1, updated_at: now }).where('id', '=', a.id).returningAll().executeTakeFirstOrThrow();
-    await this.agreementEvent(tx, a.id, a.state, out.state, action, actor, detail, now);
-    return out;
-  }
-
-  private async agreementEvent(tx: Tx, agreementId: string, from: string | null, to: string, action: string, actor: string, detail: unknown, at: Date): Promise<void> {
-    await tx.insertInto('agreement_events').values({ agreement_id: agreementId, from_state: from, to_state: to, action, actor, detail: json(detail ?? null), at }).execute();
-  }
-
-  private async releaseCapacity(tx: Tx, a: AgreementRow, now: Date): Promise<void> {
-    if (a.capacity_released) return;
-    await sql`UPDATE trading_listings SET capacity_reserved = capacity_reserved - ${a.quantity}, version = version + 1, updated_at = ${now}
-      WHERE id = ${a.listing_id}::uuid`.execute(tx);
+  /**
+   * Moves the agreement, in one statement: the row update, its history event and, when it ends, the
+   * release of its capacity back to the listing (once: `capacity_released`).
+   */
+  private async update(tx: Tx, events: Events, a: AgreementRow, set: Record<string, unknown>, action: string, actor: string, detail: unknown, now: Date): Promise<AgreementRow> {
+    const release = TERMINAL_AGREEMENT.has(set['state'] as AgreementState) && !a.capacity_released;
+    // the transaction's events so far go to the outbox in the same statement
+    const pending = takePending(events);
+    let q = tx
+      .with('u', (db) => db.updateTable('agreements')
+        .set({ ...set, ...(release ? { capacity_released: true } : {}), version: a.version + 1, updated_at: now })
+        .where('id', '=', a.id).returningAll())
+      .with('e', (db) => db.insertInto('agreement_events').columns(['agreement_id', 'from_state', 'to_state', 'action', 'actor', 'detail', 'at'])
+        .expression(sql`SELECT u.id, ${a.state}::text, u.state, ${action}::text, ${actor}::text, ${json(detail ?? null)}::jsonb, ${now}::timestamptz FROM u`));
+    if (pending.length) q = q.with('ev', (db) => db.insertInto('trading_events').values(eventValues(pending))) as unknown as typeof q;
+    if (release) {
+      q = q.with('l', (db) => db.updateTable('trading_listings')
+        .set({ capacity_reserved: sql`capacity_reserved - ${a.quantity}::int`, version: sql`version + 1`, updated_at: now })
+        .where('id', '=', a.listing_id)) as unknown as typeof q;
+      events.listingsChanged = true;
+    }
+    return (await q.selectFrom('u').selectAll().executeTakeFirstOrThrow()) as AgreementRow;
   }
 }
 

@@ -7,7 +7,7 @@
  * request row, then (inside the ledger, when funding at once) wallet and escrow accounts.
  */
 import { sql } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
+import { PREPARE, type Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
@@ -26,7 +26,7 @@ import {
 import { acceptPayload, offerPayload, verifySignature } from './trading.signing.js';
 import type { TradingEventBus } from './trading.stream.js';
 import { inTransaction, pushEvent, type Events } from './trading.tx.js';
-import type { AgreementsService } from './agreements.service.js';
+import { agreementIdOf, type AgreementsService } from './agreements.service.js';
 
 export const DEFAULT_MAX_ROUNDS = 10;
 export const DEFAULT_NEGOTIATION_MS = 3600_000;
@@ -121,12 +121,15 @@ export class NegotiationsService {
 
   async createNegotiation(agentId: string, input: NegotiationCreate): Promise<NegotiationView> {
     const id = input.id ?? uuidv7(this.clock);
-    const existing = await this.database.db.selectFrom('negotiations').select('id').where('id', '=', id).executeTakeFirst();
-    if (existing) throw new AppError('conflict', `negotiation ${id} already exists`);
     return this.tx(async (tx, events) => {
       const now = this.clock.now();
-      const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', input.listingId).executeTakeFirst();
-      if (!listing) throw notFound('listing', input.listingId);
+      // whether the id is taken, and the listing, in one statement
+      const found = (await sql<ListingRow & { taken: boolean }>`${sql.raw(PREPARE)}
+        SELECT EXISTS (SELECT 1 FROM negotiations WHERE id = ${id}::uuid) AS taken, l.*
+        FROM (SELECT 1) AS one LEFT JOIN trading_listings l ON l.id = ${input.listingId}::uuid`.execute(tx)).rows[0]!;
+      if (found.taken) throw new AppError('conflict', `negotiation ${id} already exists`);
+      if (found.id === null) throw notFound('listing', input.listingId);
+      const { taken: _taken, ...listing } = found;
       if (listing.status !== 'active') throw new AppError('invalid_transition', `listing ${listing.id} is ${listing.status}`, { state: listing.status, action: 'negotiate' });
       if (listing.valid_until.getTime() <= now.getTime()) throw new AppError('invalid_transition', `listing ${listing.id} has expired`, { action: 'negotiate' });
       let request: RequestRow | undefined;
@@ -173,13 +176,13 @@ export class NegotiationsService {
       }).returningAll().executeTakeFirstOrThrow();
       this.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
       let state = toNegotiationState(row, []);
-      const ctx = { row, listing, request, agentId, role, events };
+      const ctx: MoveCtx = { row, listing, request, agentId, role, events, offerRows: [], latest: { row } };
       if (input.offer) {
         const terms = this.termsOf(input.offer, undefined, listing, request);
         state = await this.move(tx, ctx, state, { type: 'offer', by: role, terms, at: now.getTime() }, input.offer.signature);
       }
       state = await this.autoRespond(tx, ctx, state);
-      return this.view(tx, id);
+      return viewOf(ctx);
     });
   }
 
@@ -237,12 +240,6 @@ export class NegotiationsService {
     return n;
   }
 
-  private async view(db: Tx, id: string): Promise<NegotiationView> {
-    const row = await db.selectFrom('negotiations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    const offers = await loadOffers(db, id);
-    return { row, offers, state: toNegotiationState(row, offers) };
-  }
-
   /** Locks the negotiation, resolves the caller's role, runs one manual move and the delegated answers. */
   private async act(
     p: Principal,
@@ -258,14 +255,14 @@ export class NegotiationsService {
       const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', row.listing_id).executeTakeFirstOrThrow();
       const request = row.request_id ? await tx.selectFrom('trade_requests').selectAll().where('id', '=', row.request_id).executeTakeFirst() : undefined;
       const offers = await loadOffers(tx, id);
-      const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events };
+      const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events, offerRows: offers, latest: { row } };
       let state = toNegotiationState(row, offers);
       if (state.status === 'open' && this.clock.now().getTime() >= state.deadline) {
         throw new AppError('invalid_transition', 'the negotiation deadline has passed', { reason: 'deadline_passed' });
       }
       state = await fn(tx, ctx, state);
       await this.autoRespond(tx, ctx, state);
-      return this.view(tx, id);
+      return viewOf(ctx);
     });
   }
 
@@ -297,6 +294,7 @@ export class NegotiationsService {
     if (e.type === 'accept') {
       // Capacity first: a manual accept without capacity fails (409) and leaves the negotiation open.
       const ok = await this.reserveCapacity(tx, row.listing_id, lastOffer(state)!.terms.quantity, now);
+      if (ok) ctx.events.listingsChanged = true;
       if (!ok) {
         if (!delegated) {
           const l = await tx.selectFrom('trading_listings').select(['status', 'valid_until']).where('id', '=', row.listing_id).executeTakeFirstOrThrow();
@@ -309,19 +307,21 @@ export class NegotiationsService {
       }
     }
     if (e.type === 'offer') {
-      await tx.insertInto('negotiation_offers').values({
+      ctx.offerRows.push(await tx.insertInto('negotiation_offers').values({
         negotiation_id: row.id, seq: state.offers.length, by_role: e.by, by_agent: agentId, price_per_unit: e.terms.pricePerUnit,
         quantity: e.terms.quantity, sla_availability: e.terms.sla.availability, sla_max_latency_ms: e.terms.sla.maxLatencyMs,
         settlement_type: e.terms.settlementType, signature: signature ?? null, delegated, created_at: now,
-      }).execute();
+      }).returningAll().executeTakeFirstOrThrow());
       this.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
         negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: e.terms.pricePerUnit.toString(), quantity: e.terms.quantity, delegated,
       });
     } else {
-      await tx.updateTable('negotiations').set({
+      // an accept points the negotiation at its agreement (made below, same transaction) in the same update
+      ctx.latest.row = await tx.updateTable('negotiations').set({
         status: next.status, accepted_seq: next.acceptedSeq, ended_by: next.endedBy, ended_at: now, end_reason: reason ?? null,
         accept_signature: e.type === 'accept' ? signature ?? null : null, version: sql`version + 1`, updated_at: now,
-      }).where('id', '=', row.id).execute();
+        ...(next.status === 'agreed' ? { agreement_id: agreementIdOf(row.id) } : {}),
+      }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
       this.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
     }
     if (next.status === 'agreed') await this.agreements.createIn(tx, ctx, next, signature ?? null, now);
@@ -405,5 +405,15 @@ export interface MoveCtx {
   agentId: string;
   role: Role;
   events: Events;
+  /** The negotiation's offers as stored, in seq order; moves append the ones they insert (shared by copies of the context). */
+  offerRows: OfferRow[];
+  /** The negotiation row as last written in this transaction (shared by copies of the context). */
+  latest: { row: NegotiationRow };
+}
+
+/** The negotiation as it stands at the end of the caller's transaction, from what the transaction wrote. */
+function viewOf(ctx: MoveCtx): NegotiationView {
+  const { row } = ctx.latest;
+  return { row, offers: ctx.offerRows, state: toNegotiationState(row, ctx.offerRows) };
 }
 
