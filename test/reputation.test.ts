@@ -323,3 +323,129 @@ describe('reputation: the projection follows the log even when rows become visib
     expect(names).toContain('reputation.snapshots');
   });
 });
+
+describe('reputation: same-owner clusters detected from account signals and trades', () => {
+  let t: TestApp;
+  let probe: Agent;
+  let sybils: Agent[];
+  let funded: Agent[];
+  let owner: Agent;
+  let honest: Agent[];
+  let buyers: Agent[];
+  let n = 0;
+  const rep = () => t.app.services.reputation;
+  const trade = (seller: Agent, buyer: Agent, aitbc: number) =>
+    t.db.database.transaction((tx) => rep().recordTradeOutcome(tx, {
+      tradeId: `so-${++n}`, sellerId: seller.id, buyerId: buyer.id, success: true, amount: BigInt(Math.round(aitbc * 100)) * (AITBC / 100n), latencyMs: 20, accuracy: 0.99, slaMet: true, at: t.clock.now(),
+    }));
+  const explainOf = async (id: string, headers: Record<string, string> = {}) => (await t.app.inject({ url: `/v1/agents/${id}/reputation/explain`, headers })).json();
+  /** a ring trades with itself both ways, amounts growing 30% a trade (never a closed loop of equal amounts) */
+  let amount = 5;
+  const washRound = async (ring: Agent[]) => {
+    for (const [i, a] of ring.entries()) {
+      const b = ring[(i + 1) % ring.length]!;
+      await trade(a, b, (amount *= 1.3));
+      await trade(b, a, (amount *= 1.3));
+      if (amount > 1e6) amount = 5;
+    }
+  };
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    probe = await t.registerAgent({ displayName: 'Probe One' });
+    await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}`, headers: t.admin });
+    // honest providers of one region, registered the same minute, with their own names
+    honest = [];
+    for (const name of ['Acme Compute', 'Nimbus Labs', 'Zephyr AI', 'Orion Grid']) honest.push(await t.registerAgent({ displayName: name }));
+    // look-alike accounts registered in a burst
+    sybils = [];
+    for (let k = 0; k < 4; k++) sybils.push(await t.registerAgent({ displayName: `gpu-node-${k}` }));
+    // consumers (also look-alike, also a burst: they buy from everyone, never from each other)
+    buyers = [];
+    for (let k = 0; k < 5; k++) buyers.push(await t.registerAgent({ type: 'consumer', displayName: `buyer-${k}` }));
+    // one wallet funds three agents with unrelated names, registered days apart
+    owner = await t.registerAgent({ displayName: 'Treasury' });
+    expect((await t.app.inject({ method: 'POST', url: '/v1/admin/mint', headers: t.admin, payload: { agentId: owner.id, amount: '1000' } })).statusCode).toBe(201);
+    funded = [];
+    for (const [k, name] of ['Lumen', 'Quartz', 'Vega'].entries()) {
+      t.clock.advance(DAY_MS);
+      const a = await t.registerAgent({ displayName: name, region: ['us-east', 'eu-west', 'ap-south'][k]!, country: ['US', 'FR', 'IN'][k]! });
+      expect((await t.app.inject({ method: 'POST', url: '/v1/transfers', headers: owner.auth, payload: { to: a.id, amount: '50' } })).statusCode).toBe(201);
+      funded.push(a);
+    }
+    // a week of trading: probes measure everyone; the honest trade with each other and the buyers, the rings with themselves
+    for (let d = 0; d < 7; d++) {
+      for (const a of [...honest, ...sybils, ...funded]) {
+        await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: probe.auth, payload: { type: 'probe', agentId: a.id, responseMs: 30, available: true, accuracy: 0.99 } });
+      }
+      for (const [i, h] of honest.entries()) {
+        await trade(h, honest[(i + 1) % honest.length]!, 10);
+        await trade(honest[(i + 1) % honest.length]!, h, 12);
+        for (const b of buyers) await trade(h, b, 10);
+      }
+      await washRound(sybils);
+      await washRound(funded);
+      t.clock.advance(DAY_MS);
+    }
+  });
+  afterAll(async () => { await t.close(); });
+
+  it('flags the burst of look-alikes and the agents funded from one wallet, never the honest agents of the same region', async () => {
+    const ids = [...honest, ...sybils, ...funded, ...buyers].map((a) => a.id);
+    const before = await rep().trustScores(ids);
+    const found = await rep().detectSameOwner();
+    expect(found.map((c) => c.members).sort()).toEqual([sybils.map((a) => a.id).sort(), funded.map((a) => a.id).sort()].sort());
+    const byFirst = new Map(found.map((c) => [c.members.length === 4 ? 'sybils' : 'funded', c]));
+    expect(byFirst.get('sybils')!.signals).toEqual(['registration_burst']);
+    expect(byFirst.get('funded')!.signals).toEqual(['shared_funder']);
+    // the verdicts are evidence in the log, with their reasons
+    const rows = await t.db.database.db.selectFrom('reputation_evidence').selectAll().where('type', '=', 'same_owner').execute();
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => r.producer_id === null && r.source === 'reputation:same_owner')).toBe(true);
+    const after = await rep().trustScores(ids);
+    for (const a of [...honest, ...buyers]) expect(after.get(a.id)).toBe(before.get(a.id));
+    for (const a of [...sybils, ...funded]) expect(after.get(a.id)!).toBeLessThan(before.get(a.id)!);
+    // explain says why, publicly without the members, to the agent itself with them
+    const pub = await explainOf(sybils[0]!.id);
+    expect(pub.sameOwner).toMatchObject({ size: 4, signals: ['registration_burst'] });
+    expect(pub.sameOwner.members).toBeUndefined();
+    expect(pub.sameOwner.tradesWithdrawn).toBeGreaterThan(0);
+    expect(pub.notes.join(' ')).toMatch(/same-owner cluster of 4 agents/);
+    const own = await explainOf(sybils[0]!.id, sybils[0]!.auth);
+    expect(own.sameOwner.members).toEqual(sybils.map((a) => a.id).sort());
+    expect((await explainOf(honest[0]!.id)).sameOwner).toBeNull();
+  });
+
+  it('from then on their trades count for nothing; trades with outsiders still count', async () => {
+    await washRound(sybils);
+    const x = await explainOf(sybils[1]!.id);
+    expect(x.discounted.same_owner_cluster).toBeGreaterThanOrEqual(3); // two sales in the round, plus the verdict
+    const since = Date.parse(x.sameOwner.at);
+    const later = x.recent.filter((r: { type: string; at: string }) => r.type === 'trade' && Date.parse(r.at) >= since);
+    expect(later).toHaveLength(2);
+    for (const r of later) expect(r).toMatchObject({ weight: 0, discounts: ['same_owner_cluster'] });
+    await trade(sybils[1]!, buyers[0]!, 10);
+    const y = await explainOf(sybils[1]!.id);
+    expect(y.recent.at(-1)).toMatchObject({ type: 'trade' });
+    expect(y.recent.at(-1).discounts).not.toContain('same_owner_cluster');
+  });
+
+  it('the job is idempotent across runs and processes, and a full recompute gives the same scores', async () => {
+    expect(await rep().detectSameOwner()).toEqual([]);
+    const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
+    const { AgentsService } = await import('../src/modules/agents/agents.service.js');
+    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    expect(await other.detectSameOwner()).toEqual([]);
+    const ids = [...honest, ...sybils, ...funded, ...buyers].map((a) => a.id);
+    const a = await rep().trustScores(ids);
+    await rep().recompute();
+    expect(await rep().trustScores(ids)).toEqual(a);
+    expect(await other.trustScores(ids)).toEqual(a);
+    const rows = await t.db.database.db.selectFrom('reputation_evidence').select('id').where('type', '=', 'same_owner').execute();
+    expect(rows).toHaveLength(2);
+  });
+
+  it('registers the detector as a background job', () => {
+    expect(t.app.services.jobs.map((j) => j.name)).toContain('reputation.same_owner');
+  });
+});

@@ -82,6 +82,13 @@ export const reputationRepository = {
       .execute();
   },
 
+  /** Score and observations of every agent's latest snapshot. */
+  async latestSnapshots(db: Executor): Promise<Map<string, { score: number; observations: number }>> {
+    const r = await sql<{ agent_id: string; score: number; observations: number }>`
+      SELECT DISTINCT ON (agent_id) agent_id, score, observations FROM reputation_snapshots ORDER BY agent_id, at DESC`.execute(db);
+    return new Map(r.rows.map((x) => [x.agent_id, { score: x.score, observations: x.observations }]));
+  },
+
   history(db: Executor, agentId: string, before: Date | undefined, limit: number): Promise<SnapshotRow[]> {
     let q = db.selectFrom('reputation_snapshots').selectAll().where('agent_id', '=', agentId);
     if (before) q = q.where('at', '<', before);
@@ -96,11 +103,40 @@ export const reputationRepository = {
     return q.execute();
   },
 
+  /** Account attributes of every agent, for same-owner detection (read-only view of the agents table). */
+  accountAttributes(db: Executor) {
+    return db.selectFrom('agents').select(['id', 'display_name', 'type', 'country', 'region', 'categories', 'public_key', 'created_at']).execute();
+  },
+
+  /**
+   * Who first funded each of these agents: the agent whose wallet made the first posted credit to the
+   * agent's wallet (null when that credit came from a mint, a deposit, an escrow). Agents whose wallet
+   * was never credited are left out. A read-only look at the ledger's tables, one index range per wallet.
+   */
+  async firstFunders(db: Executor, agentIds: readonly string[]): Promise<{ agent_id: string; funder: string | null }[]> {
+    if (agentIds.length === 0) return [];
+    const r = await sql<{ agent_id: string; funder: string | null }>`
+      SELECT w.agent_id, f.funder
+      FROM ledger_accounts w
+      CROSS JOIN LATERAL (
+        SELECT CASE WHEN da.kind = 'wallet' THEN da.agent_id END AS funder
+        FROM ledger_entries e
+        JOIN ledger_transfers t ON t.id = e.transfer_id
+        JOIN ledger_accounts da ON da.id = t.debit_account_id
+        WHERE e.account_id = w.id AND e.side = 'credit' AND e.posted_delta > 0
+        ORDER BY e.seq
+        LIMIT 1
+      ) f
+      WHERE w.kind = 'wallet' AND w.agent_id IN (${sql.join(agentIds.map((id) => sql`${id}::uuid`))})`.execute(db);
+    return r.rows;
+  },
+
   async agentExists(db: Executor, id: string): Promise<boolean> {
     return (await db.selectFrom('agents').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
   },
 };
 
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 
 /** The pure core's evidence item for a row; `at` is the engine time (ms) chosen by the caller. */
@@ -128,6 +164,10 @@ export function toEvidence(r: EvidenceRow, at: number): Evidence {
       return {
         type: 'dispute', at, agentId: r.subject_id, outcome: d.outcome as 'won', filedBy: r.producer_id ?? r.subject_id,
         ...(r.trade_id ? { tradeId: r.trade_id } : {}),
+      };
+    case 'same_owner':
+      return {
+        type: 'same_owner', at, id: r.id, members: strings(d.members), signals: strings(d.signals), internalShare: num(d.internalShare, 1),
       };
   }
 }

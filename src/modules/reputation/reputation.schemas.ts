@@ -46,6 +46,13 @@ export const Explanation = Type.Object({
     weight: Type.Number(), discounts: Type.Array(Type.String()),
   })),
   globalTrust: Type.Object({ trust: Type.Number(), weight: Type.Number(), preTrusted: Type.Boolean() }),
+  sameOwner: Nullable(Type.Object({
+    verdictId: Uuid, at: Timestamp, size: Type.Integer({ description: 'Number of agents in the cluster' }),
+    members: Type.Optional(Type.Array(Uuid, { description: 'Shown to the agent itself and the operator only' })),
+    signals: Type.Array(Type.String(), { description: 'Account links between members: shared_public_key, shared_funder, funded_by_member, registration_burst' }),
+    internalShare: Type.Number({ description: 'The smallest share of a member\'s trades that stayed inside the cluster' }),
+    tradesWithdrawn: Type.Integer({ description: 'Earlier trades between members whose credit the verdict withdrew' }),
+  }, { description: 'The latest same-owner verdict the agent is part of: trades and ratings between members count for nothing' })),
   notes: Type.Array(Type.String()),
 });
 

@@ -16,7 +16,8 @@ import type { Tx } from '../ledger/ledger.service.js';
 import type { AgentsService } from '../agents/agents.service.js';
 import type { BackgroundJob } from '../module.js';
 import { ReputationEngine } from './engine.js';
-import type { CommunityKind, ReliabilityKind } from './evidence.types.js';
+import { DAY_MS, type CommunityKind, type ReliabilityKind } from './evidence.types.js';
+import { DEFAULT_OWNER_CLUSTER_OPTIONS, detectOwnerClusters, type AccountSignals, type OwnerCluster, type OwnerClusterOptions } from './wash.js';
 import { explain, publishedReputation, type Explanation, type PublishedReputation } from './explain.js';
 import { trustLevel } from './trust-score.js';
 import { reputationRepository as repo, toEvidence, type EvidenceRow, type NewEvidence, type SnapshotRow } from './reputation.repository.js';
@@ -29,10 +30,14 @@ export interface ReputationDeps {
   agents: AgentsService;
   /** Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table. */
   params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
+  /** Overrides of the same-owner detector's thresholds. */
+  ownerClusters?: Partial<OwnerClusterOptions>;
 }
 
 const HOUR_MS = 3_600_000;
 const BATCH = 5_000;
+const SNAPSHOT_BATCH = 1_000;
+const FUNDER_CHUNK = 1_000;
 const MISSING_TTL_MS = 10 * 60_000;
 
 export type SubmittedEvidence =
@@ -88,11 +93,20 @@ export class ReputationService implements ReputationPort {
   private queued: Promise<void> | null = null;
   private rebuilds = 0;
   private leaderboardCache: { key: string; entries: LeaderboardEntry[] } | undefined;
+  /** score and observations of each agent's latest snapshot (loaded once, then kept by this process) */
+  private lastSnapshot: Map<string, { score: number; observations: number }> | undefined;
+  /** the last day on which every agent was checked for a changed score */
+  private sweptDay = -Infinity;
+  /** who first funded an agent never changes once known */
+  private readonly funders = new Map<string, string | null>();
+  /** trades the engine had at the last same-owner detection (nothing new: nothing to do) */
+  private detectedAtTrades = -1;
 
   constructor(readonly deps: ReputationDeps) {
     this.jobs = [
       { name: 'reputation.sync', intervalMs: 2_000, run: () => this.sync() },
       { name: 'reputation.snapshots', intervalMs: 60_000, run: () => this.snapshot() },
+      { name: 'reputation.same_owner', intervalMs: 600_000, run: () => this.detectSameOwner() },
     ];
   }
 
@@ -161,9 +175,11 @@ export class ReputationService implements ReputationPort {
     this.lastSeq = seq;
     const at = Math.max(row.at.getTime(), this.lastAt);
     this.lastAt = at;
-    this.engine.apply(toEvidence(row, at));
+    const ev = toEvidence(row, at);
+    this.engine.apply(ev);
     this.dirty.add(row.subject_id);
     if (row.type === 'trade' && row.producer_id) this.dirty.add(row.producer_id);
+    if (ev.type === 'same_owner') for (const m of ev.members) this.dirty.add(m);
     this.version++;
   }
 
@@ -235,7 +251,8 @@ export class ReputationService implements ReputationPort {
     await this.sync();
     const x = explain(this.engine, agentId, this.now());
     const recent = reveal ? x.recent : x.recent.map(({ counterparty: _c, ...rest }) => rest);
-    return { ...x, recent, probe: this.probeSet.has(agentId) };
+    const sameOwner = x.sameOwner === null || reveal ? x.sameOwner : (({ members: _m, ...rest }) => rest)(x.sameOwner);
+    return { ...x, recent, sameOwner, probe: this.probeSet.has(agentId) };
   }
 
   async history(agentId: string, before: Date | undefined, limit: number): Promise<SnapshotRow[]> {
@@ -334,18 +351,32 @@ export class ReputationService implements ReputationPort {
 
   // ------------------------------------------------------------------------------ snapshots
 
-  /** Writes a snapshot (hour bucket, latest value wins) for every agent whose evidence changed. */
+  /**
+   * Writes snapshots (hour bucket, latest value wins): every minute for agents with new evidence, and on
+   * the first run of each day for every agent, so that decay (and recovery within the gain cap) of
+   * inactive agents is recorded too. Only agents whose score or observation count differs from their
+   * latest snapshot get a row; rows are written in multi-row batches.
+   */
   async snapshot(): Promise<number> {
     await this.sync();
-    if (this.dirty.size === 0) return 0;
+    const db = this.deps.database.db;
     const now = this.now();
-    const bucket = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
-    const ids = [...this.dirty];
+    if (this.lastSnapshot === undefined) this.lastSnapshot = await repo.latestSnapshots(db);
+    const last = this.lastSnapshot;
+    const day = Math.floor(now / DAY_MS);
+    const sweep = day > this.sweptDay;
+    const candidates = sweep ? this.engine.agentIds() : [...this.dirty];
+    const dirty = [...this.dirty];
     this.dirty.clear();
+    const bucket = new Date(Math.floor(now / HOUR_MS) * HOUR_MS);
     const rows: SnapshotRow[] = [];
-    for (const id of ids) {
+    for (const id of candidates) {
+      const score = Math.round(this.engine.scoreOf(id, now));
+      const prev = last.get(id);
+      const idx = this.engine.indexOf(id);
+      const observations = idx === undefined ? 0 : this.engine.observations(idx);
+      if (prev === undefined ? score === 0 && observations === 0 : prev.score === score && prev.observations === observations) continue;
       const v = this.engine.score(id, now);
-      const score = Math.round(v.score);
       const c = v.components;
       rows.push({
         agent_id: id, at: bucket, score, raw: r2(v.raw), level: trustLevel(score, v.observations), observations: v.observations, evidence_seq: this.lastSeq,
@@ -353,12 +384,62 @@ export class ReputationService implements ReputationPort {
       });
     }
     try {
-      for (let i = 0; i < rows.length; i += 500) await repo.upsertSnapshots(this.deps.database.db, rows.slice(i, i + 500));
+      for (let i = 0; i < rows.length; i += SNAPSHOT_BATCH) await repo.upsertSnapshots(db, rows.slice(i, i + SNAPSHOT_BATCH));
     } catch (err) {
-      for (const id of ids) this.dirty.add(id);
+      for (const id of dirty) this.dirty.add(id);
+      this.lastSnapshot = undefined; // some batches may have been written: reload
       throw err;
     }
+    for (const r of rows) last.set(r.agent_id, { score: r.score, observations: r.observations });
+    if (sweep) this.sweptDay = day;
     return rows.length;
+  }
+
+  // ------------------------------------------------------------------------------ same owner
+
+  /**
+   * Runs the same-owner detector (wash.ts `detectOwnerClusters`) over the trades in the evidence log and
+   * the account signals of the agents that made them (agents table: public key, registration time,
+   * country, region, type, categories, display name; ledger: who first funded each wallet). Each new
+   * cluster is recorded as a `same_owner` evidence row with its members and signals (its id derives from
+   * the member set, so processes running the job at once record it once); the engine applies it in log
+   * order, so incremental and full recomputes agree. Returns the clusters recorded.
+   */
+  async detectSameOwner(): Promise<OwnerCluster[]> {
+    await this.sync();
+    const trades = this.engine.tradePairCounts();
+    let tradeCount = 0;
+    for (const t of trades) tradeCount += t.count;
+    if (trades.length === 0 || tradeCount === this.detectedAtTrades) return [];
+    const db = this.deps.database.db;
+    const traded = new Set<string>();
+    for (const t of trades) traded.add(t.buyerId).add(t.sellerId);
+    const unknown = [...traded].filter((id) => !this.funders.has(id));
+    for (let i = 0; i < unknown.length; i += FUNDER_CHUNK) {
+      for (const r of await repo.firstFunders(db, unknown.slice(i, i + FUNDER_CHUNK))) this.funders.set(r.agent_id, r.funder);
+    }
+    const accounts: AccountSignals[] = [];
+    for (const a of await repo.accountAttributes(db)) {
+      if (!traded.has(a.id)) continue;
+      accounts.push({
+        id: a.id, displayName: a.display_name, type: a.type, country: a.country, region: a.region, categories: a.categories,
+        publicKey: a.public_key, createdAt: new Date(a.created_at).getTime(), funder: this.funders.get(a.id) ?? null,
+      });
+    }
+    const clusters = detectOwnerClusters(accounts, trades, { ...DEFAULT_OWNER_CLUSTER_OPTIONS, ...this.deps.ownerClusters });
+    const recorded: OwnerCluster[] = [];
+    const at = this.deps.clock.now();
+    for (const c of clusters) {
+      // already known: every member is in one cluster with the first
+      if (c.members.every((m) => this.engine.sameOwner(c.members[0]!, m))) continue;
+      const ok = await repo.insertEvidence(db, {
+        id: uuidFromName(`reputation:same_owner:${c.members.join(',')}`), type: 'same_owner', subjectId: c.members[0]!, producerId: null, tradeId: null, at,
+        data: { members: c.members, signals: c.signals, internalShare: c.internalShare, internalTrades: c.internalTrades }, source: 'reputation:same_owner', createdAt: at,
+      });
+      if (ok) recorded.push(c);
+    }
+    this.detectedAtTrades = tradeCount;
+    return recorded;
   }
 
   /** The published metrics for the agent's economic profile. */

@@ -4,7 +4,7 @@ import type { ColumnType, Generated } from 'kysely';
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
-export type EvidenceRowType = 'trade' | 'probe' | 'rating' | 'community' | 'reliability' | 'dispute';
+export type EvidenceRowType = 'trade' | 'probe' | 'rating' | 'community' | 'reliability' | 'dispute' | 'same_owner';
 
 /** The append-only evidence log. `data` holds the type-specific fields (see reputation.repository.ts). */
 export interface ReputationEvidenceTable {

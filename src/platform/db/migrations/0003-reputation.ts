@@ -3,12 +3,14 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   // The evidence log: one row per fact, append-only (a trigger refuses UPDATE and DELETE). Scores are
   // projections of it (replayed in seq order). subject = the agent the fact is about; producer = who
-  // produced it (buyer, probe, rater, dispute filer) or null for operator reports.
+  // produced it (buyer, probe, rater, dispute filer) or null for operator reports and the platform's own
+  // verdicts. A same-owner verdict (type same_owner) names its first member as subject and lists all
+  // members and the signals that convicted them in data.
   await sql`
     CREATE TABLE reputation_evidence (
       seq bigserial PRIMARY KEY,
       id uuid NOT NULL UNIQUE,
-      type text NOT NULL CHECK (type IN ('trade', 'probe', 'rating', 'community', 'reliability', 'dispute')),
+      type text NOT NULL CHECK (type IN ('trade', 'probe', 'rating', 'community', 'reliability', 'dispute', 'same_owner')),
       subject_id uuid NOT NULL REFERENCES agents (id),
       producer_id uuid REFERENCES agents (id),
       trade_id text,
