@@ -449,3 +449,83 @@ describe('reputation: same-owner clusters detected from account signals and trad
     expect(t.app.services.jobs.map((j) => j.name)).toContain('reputation.same_owner');
   });
 });
+
+describe('reputation: history records decay of inactive agents (daily sweep of changed scores)', () => {
+  let t: TestApp;
+  beforeAll(async () => { t = await buildTestApp(); });
+  afterAll(async () => { await t.close(); });
+
+  it('writes a daily snapshot for every agent whose score changed since its last one, and only those', async () => {
+    const rep = t.app.services.reputation;
+    const probe = await t.registerAgent({ displayName: 'Probe' });
+    await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}`, headers: t.admin });
+    const active = await t.registerAgent({ displayName: 'Active' });
+    const idle = await t.registerAgent({ displayName: 'Idle' });
+    const broken = await t.registerAgent({ displayName: 'Broken' });
+    const buyer = await t.registerAgent({ displayName: 'Buyer', type: 'consumer' });
+    let n = 0;
+    const work = async (seller: { id: string }) => {
+      await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: probe.auth, payload: { type: 'probe', agentId: seller.id, responseMs: 30, available: true, accuracy: 0.99 } });
+      await t.db.database.transaction((tx) => rep.recordTradeOutcome(tx, {
+        tradeId: `h-${++n}`, sellerId: seller.id, buyerId: buyer.id, success: true, amount: 10n * AITBC, latencyMs: 20, accuracy: 0.99, slaMet: true, at: t.clock.now(),
+      }));
+    };
+    for (let d = 0; d < 5; d++) {
+      await work(active);
+      await work(idle);
+      await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: probe.auth, payload: { type: 'probe', agentId: broken.id, responseMs: 3000, available: false, accuracy: 0 } });
+      t.clock.advance(DAY_MS);
+    }
+    const history = async (id: string) => (await t.app.inject(`/v1/agents/${id}/reputation/history?limit=100`)).json().data as { at: string; trustScore: number }[];
+    const score = async (id: string) => (await t.app.inject(`/v1/agents/${id}/reputation`)).json().trustScore as number;
+    // agents with evidence get a row; the probe and the buyer have no score and no observations: none
+    expect(await rep.snapshot()).toBe(3);
+    expect(await history(probe.id)).toEqual([]);
+    expect(await history(buyer.id)).toEqual([]);
+    expect(await score(broken.id)).toBe(0);
+    expect(await rep.snapshot()).toBe(0); // nothing changed since
+    const idleAt = await score(idle.id);
+    // ten days later; only the active seller has new evidence
+    for (let d = 0; d < 10; d++) {
+      t.clock.advance(DAY_MS);
+      await work(active);
+    }
+    expect(await score(idle.id)).toBeLessThan(idleAt);
+    expect(await rep.snapshot()).toBe(2); // active (new evidence) and idle (decay); broken stays at 0
+    const h = await history(idle.id);
+    expect(h.map((x) => x.trustScore)).toEqual([await score(idle.id), idleAt]);
+    expect((await history(broken.id))).toHaveLength(1);
+    expect(await rep.snapshot()).toBe(0); // the day's sweep is done
+    // the next day's sweep records the idle agent's decay again
+    t.clock.advance(DAY_MS);
+    const changed = (await score(idle.id)) !== h[0]!.trustScore;
+    expect(changed).toBe(true);
+    expect(await rep.snapshot()).toBe(2); // idle (decay) and active (decay too)
+    expect(await history(idle.id)).toHaveLength(3);
+    // another process knows the latest snapshots from the table: after its replay, nothing to write
+    const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
+    const { AgentsService } = await import('../src/modules/agents/agents.service.js');
+    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    expect(await other.snapshot()).toBe(0);
+  });
+
+  it('writes a large sweep in batches', async () => {
+    const rep = t.app.services.reputation;
+    const before = await t.db.database.db.selectFrom('reputation_snapshots').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    // 1,200 agents with one community action each (operator evidence; agents created directly in the table)
+    const ids: string[] = [];
+    const { uuidv7 } = await import('../src/platform/ids.js');
+    const rows = Array.from({ length: 1200 }, (_, k) => {
+      const id = uuidv7(t.clock);
+      ids.push(id);
+      return { id, display_name: `bulk-${k}`, type: 'both' as const, country: 'DE', region: 'eu-west', categories: [], api_key_hash: `bulk-${k}-${id}`, api_key_prefix: 'x', created_at: t.clock.now(), updated_at: t.clock.now() };
+    });
+    await t.db.database.db.insertInto('agents').values(rows).execute();
+    await t.db.database.db.insertInto('reputation_evidence').values(ids.map((id) => ({
+      id: uuidv7(t.clock), type: 'reliability' as const, subject_id: id, producer_id: null, trade_id: null, at: t.clock.now(), data: JSON.stringify({ kind: 'uptime', value: 1 }), source: 'operator', created_at: t.clock.now(),
+    }))).execute();
+    expect(await rep.snapshot()).toBe(1200);
+    const after = await t.db.database.db.selectFrom('reputation_snapshots').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n) - Number(before.n)).toBe(1200);
+  });
+});
