@@ -6,7 +6,8 @@
  * Locks, always in this order: negotiation row, then listing row (conditional capacity update), then
  * request row, then (inside the ledger, when funding at once) wallet and escrow accounts.
  */
-import { sql } from 'kysely';
+import { sql, type QueryCreator } from 'kysely';
+import type { DB } from '../../platform/db/schema.js';
 import { PREPARE, type Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -176,12 +177,13 @@ export class NegotiationsService {
       }).returningAll().executeTakeFirstOrThrow();
       this.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
       let state = toNegotiationState(row, []);
-      const ctx: MoveCtx = { row, listing, request, agentId, role, events, offerRows: [], latest: { row } };
+      const ctx: MoveCtx = { row, listing, request, agentId, role, events, offerRows: [], unsaved: [], latest: { row } };
       if (input.offer) {
         const terms = this.termsOf(input.offer, undefined, listing, request);
         state = await this.move(tx, ctx, state, { type: 'offer', by: role, terms, at: now.getTime() }, input.offer.signature);
       }
       state = await this.autoRespond(tx, ctx, state);
+      await saveOffers(tx, ctx);
       return viewOf(ctx);
     });
   }
@@ -197,12 +199,14 @@ export class NegotiationsService {
   async accept(p: Principal, id: string, input: { signature?: string | undefined; fund?: boolean | undefined }): Promise<NegotiationView & { agreement: AgreementRow | null }> {
     let agreement: AgreementRow | null = null;
     const v = await this.act(p, id, async (tx, ctx, state) => {
+      agreement = null; // a retried transaction starts afresh
       if (input.fund && ctx.role !== 'buyer') throw new AppError('validation_failed', 'only the buyer funds an agreement', { errors: [{ field: 'body.fund', message: 'buyer only' }] });
       const s = await this.move(tx, ctx, state, { type: 'accept', by: ctx.role, at: this.clock.now().getTime() }, input.signature);
       if (input.fund && ctx.row.agreement_id === null) {
-        const a = await tx.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirstOrThrow();
+        const a = ctx.latest.agreement ?? await tx.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirstOrThrow();
         agreement = await this.agreements.fundIn(tx, ctx.events, a, { kind: 'agent', agentId: ctx.agentId });
       }
+      agreement ??= ctx.latest.agreement ?? null;
       return s;
     });
     if (!agreement) {
@@ -255,13 +259,14 @@ export class NegotiationsService {
       const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', row.listing_id).executeTakeFirstOrThrow();
       const request = row.request_id ? await tx.selectFrom('trade_requests').selectAll().where('id', '=', row.request_id).executeTakeFirst() : undefined;
       const offers = await loadOffers(tx, id);
-      const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events, offerRows: offers, latest: { row } };
+      const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events, offerRows: offers, unsaved: [], latest: { row } };
       let state = toNegotiationState(row, offers);
       if (state.status === 'open' && this.clock.now().getTime() >= state.deadline) {
         throw new AppError('invalid_transition', 'the negotiation deadline has passed', { reason: 'deadline_passed' });
       }
       state = await fn(tx, ctx, state);
       await this.autoRespond(tx, ctx, state);
+      await saveOffers(tx, ctx);
       return viewOf(ctx);
     });
   }
@@ -307,24 +312,29 @@ export class NegotiationsService {
       }
     }
     if (e.type === 'offer') {
-      ctx.offerRows.push(await tx.insertInto('negotiation_offers').values({
+      // written with the transaction's next negotiation update, or at its end (saveOffers)
+      const offer: OfferRow = {
         negotiation_id: row.id, seq: state.offers.length, by_role: e.by, by_agent: agentId, price_per_unit: e.terms.pricePerUnit,
         quantity: e.terms.quantity, sla_availability: e.terms.sla.availability, sla_max_latency_ms: e.terms.sla.maxLatencyMs,
         settlement_type: e.terms.settlementType, signature: signature ?? null, delegated, created_at: now,
-      }).returningAll().executeTakeFirstOrThrow());
+      };
+      ctx.offerRows.push(offer);
+      ctx.unsaved.push(offer);
       this.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
         negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: e.terms.pricePerUnit.toString(), quantity: e.terms.quantity, delegated,
       });
     } else {
       // an accept points the negotiation at its agreement (made below, same transaction) in the same update
-      ctx.latest.row = await tx.updateTable('negotiations').set({
+      const unsaved = ctx.unsaved.splice(0);
+      const db: QueryCreator<DB> = unsaved.length ? tx.with('o', (w) => w.insertInto('negotiation_offers').values(unsaved)) as unknown as QueryCreator<DB> : tx;
+      ctx.latest.row = await db.updateTable('negotiations').set({
         status: next.status, accepted_seq: next.acceptedSeq, ended_by: next.endedBy, ended_at: now, end_reason: reason ?? null,
         accept_signature: e.type === 'accept' ? signature ?? null : null, version: sql`version + 1`, updated_at: now,
         ...(next.status === 'agreed' ? { agreement_id: agreementIdOf(row.id) } : {}),
       }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
       this.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
     }
-    if (next.status === 'agreed') await this.agreements.createIn(tx, ctx, next, signature ?? null, now);
+    if (next.status === 'agreed') ctx.latest.agreement = await this.agreements.createIn(tx, ctx, next, signature ?? null, now);
     return next;
   }
 
@@ -407,8 +417,16 @@ export interface MoveCtx {
   events: Events;
   /** The negotiation's offers as stored, in seq order; moves append the ones they insert (shared by copies of the context). */
   offerRows: OfferRow[];
+  /** Offers made in this transaction and not written yet (shared by copies of the context). */
+  unsaved: OfferRow[];
   /** The negotiation row as last written in this transaction (shared by copies of the context). */
-  latest: { row: NegotiationRow };
+  latest: { row: NegotiationRow; agreement?: AgreementRow };
+}
+
+/** Writes the offers not written yet (one statement). */
+async function saveOffers(tx: Tx, ctx: MoveCtx): Promise<void> {
+  const unsaved = ctx.unsaved.splice(0);
+  if (unsaved.length) await tx.insertInto('negotiation_offers').values(unsaved).execute();
 }
 
 /** The negotiation as it stands at the end of the caller's transaction, from what the transaction wrote. */

@@ -136,6 +136,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX agreements_buyer_idx ON agreements (buyer_id, id)`.execute(db);
   await sql`CREATE INDEX agreements_seller_idx ON agreements (seller_id, id)`.execute(db);
+  // sellers' completed trades, read with every market index sync
+  await sql`CREATE INDEX agreements_seller_completed_idx ON agreements (seller_id) WHERE state IN ('settled', 'resolved')`.execute(db);
   await sql`CREATE INDEX agreements_active_idx ON agreements (state) WHERE state IN ('pending_funding', 'funded', 'delivered', 'disputed')`.execute(db);
 
   await sql`
