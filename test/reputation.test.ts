@@ -518,7 +518,7 @@ describe('reputation: history records decay of inactive agents (daily sweep of c
     const rows = Array.from({ length: 1200 }, (_, k) => {
       const id = uuidv7(t.clock);
       ids.push(id);
-      return { id, display_name: `bulk-${k}`, type: 'both' as const, country: 'DE', region: 'eu-west', categories: [], api_key_hash: `bulk-${k}-${id}`, api_key_prefix: 'x', created_at: t.clock.now(), updated_at: t.clock.now() };
+      return { id, display_name: `bulk-${k}`, type: 'both' as const, country: 'DE', region: 'eu-west', categories: [] as string[], status: 'active' as const, public_key: null, capacity: null, sla: null, deactivated_at: null, api_key_hash: `bulk-${k}-${id}`, api_key_prefix: 'x', created_at: t.clock.now(), updated_at: t.clock.now() };
     });
     await t.db.database.db.insertInto('agents').values(rows).execute();
     await t.db.database.db.insertInto('reputation_evidence').values(ids.map((id) => ({

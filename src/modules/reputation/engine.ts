@@ -45,6 +45,7 @@ import type { ReputationParams } from './params.js';
 import { F, RECENT_FIELDS, STAT_FIELDS, componentDetail, componentsFromDetail, rawScoreFast } from './trust-score.js';
 import type { ComponentDetail, ComponentValues } from './trust-score.js';
 import { findPaymentLoop } from './wash.js';
+import { CHECKPOINT_FORMAT, f64, i32, paramsKey, readF64, readI32, readU8, u8, type EngineCheckpoint } from './checkpoint.js';
 import type { PaymentLog } from './wash.js';
 
 const KIND_TRADE = 0;
@@ -805,6 +806,112 @@ export class ReputationEngine {
     const trust = this.trust[a] ?? 0;
     const weight = pre ? 1 : Math.min(1, trust / this.tau);
     return { trust, weight, preTrusted: pre };
+  }
+
+  /** Time of the last evidence applied (-Infinity before any). */
+  get lastAppliedAt(): number {
+    return this.lastAt;
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /**
+   * The engine's whole state as plain data. `ReputationEngine.restore(checkpoint)` followed by the rest
+   * of the log gives exactly the state of replaying the whole log (tested), so a process can start from
+   * a stored checkpoint and replay only the evidence after it.
+   */
+  checkpoint(): EngineCheckpoint {
+    const f: Record<string, string> = {};
+    const n: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.f64Fields())) f[k] = f64(v);
+    for (const [k, v] of Object.entries(this.i32Fields())) n[k] = i32(v);
+    f.pairKeys = f64([...this.pairIndex.keys()]);
+    n.pairValues = i32([...this.pairIndex.values()]);
+    f.upKeys = f64([...this.upIndex.keys()]);
+    n.upValues = i32([...this.upIndex.values()]);
+    n.tradeValues = i32([...this.tradeIndex.values()]);
+    f.eVal = f64(this.eVal.data, this.eVal.length);
+    f.trust = f64(this.trust);
+    const lt = this.lt;
+    return {
+      format: CHECKPOINT_FORMAT,
+      paramsKey: paramsKey(this.params),
+      scalars: f64([this.lastAt, this.graphVersion, this.epochDay, this.epochVersion, this.tau, this.epochsComputed]),
+      ids: [...this.ids],
+      f64: f,
+      i32: { ...n, eFrom: i32(this.eFrom.data, this.eFrom.length), eTo: i32(this.eTo.data, this.eTo.length), eSlot: i32(this.eSlot.data, this.eSlot.length) },
+      u8: { preMask: u8(this.preMask) },
+      tradeIds: [...this.tradeIndex.keys()],
+      info: this.info,
+      payments: this.payments.map((p) => (p === undefined ? null : p)),
+      lt: lt === undefined ? null : { n: lt.n, rowStart: i32(lt.rowStart), col: i32(lt.col), weight: f64(lt.weight), dangling: u8(lt.dangling) },
+    };
+  }
+
+  /** An engine in the state a checkpoint recorded; throws when it was made with other parameters or format. */
+  static restore(cp: EngineCheckpoint, params: Partial<ReputationParams> = {}): ReputationEngine {
+    const e = new ReputationEngine(params);
+    if (cp.format !== CHECKPOINT_FORMAT || cp.paramsKey !== paramsKey(e.params)) throw new Error('checkpoint made with other parameters or format');
+    const [lastAt, graphVersion, epochDay, epochVersion, tau, epochsComputed] = readF64(cp.scalars);
+    e.lastAt = lastAt!;
+    e.graphVersion = graphVersion!;
+    e.epochDay = epochDay!;
+    e.epochVersion = epochVersion!;
+    e.tau = tau!;
+    e.epochsComputed = epochsComputed!;
+    e.ids.length = 0;
+    e.index.clear();
+    for (const id of cp.ids) {
+      e.index.set(id, e.ids.length);
+      e.ids.push(id);
+    }
+    const fill = (target: number[], src: ArrayLike<number>): void => {
+      target.length = 0;
+      for (let i = 0; i < src.length; i++) target.push(src[i]!);
+    };
+    for (const [k, v] of Object.entries(e.f64Fields())) fill(v, readF64(cp.f64[k]!));
+    for (const [k, v] of Object.entries(e.i32Fields())) fill(v, readI32(cp.i32[k]!));
+    const pk = readF64(cp.f64.pairKeys!);
+    const pv = readI32(cp.i32.pairValues!);
+    for (let i = 0; i < pk.length; i++) e.pairIndex.set(pk[i]!, pv[i]!);
+    const uk = readF64(cp.f64.upKeys!);
+    const uv = readI32(cp.i32.upValues!);
+    for (let i = 0; i < uk.length; i++) e.upIndex.set(uk[i]!, uv[i]!);
+    const tv = readI32(cp.i32.tradeValues!);
+    cp.tradeIds.forEach((id, i) => e.tradeIndex.set(id, tv[i]!));
+    const column = <C extends I32Column | F64Column>(c: C, data: Int32Array | Float64Array): void => {
+      c.data = data as C['data'];
+      c.length = data.length;
+      if (c.data.length === 0) c.data = (c instanceof I32Column ? new Int32Array(16) : new Float64Array(16)) as C['data'];
+    };
+    column(e.eFrom, readI32(cp.i32.eFrom!));
+    column(e.eTo, readI32(cp.i32.eTo!));
+    column(e.eSlot, readI32(cp.i32.eSlot!));
+    column(e.eVal, readF64(cp.f64.eVal!));
+    e.trust = readF64(cp.f64.trust!);
+    e.preMask = readU8(cp.u8.preMask!);
+    e.info.length = 0;
+    e.info.push(...(cp.info as AgentInfo[]));
+    e.payments.length = 0;
+    for (const p of cp.payments) e.payments.push(p === null ? undefined : p);
+    e.lt = cp.lt === null ? undefined : {
+      n: cp.lt.n, rowStart: readI32(cp.lt.rowStart), col: readI32(cp.lt.col), weight: readF64(cp.lt.weight), dangling: readU8(cp.lt.dangling),
+    };
+    return e;
+  }
+
+  private f64Fields(): Record<string, number[]> {
+    return {
+      stats: this.stats, ref: this.ref, capBase: this.capBase, pRef: this.pRef, pN: this.pN, pW: this.pW, pX0: this.pX0, pX1: this.pX1, pX2: this.pX2,
+      pRecentMass: this.pRecentMass, pRecentOk: this.pRecentOk, trQuality: this.trQuality,
+    };
+  }
+
+  private i32Fields(): Record<string, number[]> {
+    return {
+      capDay: this.capDay, ownerParent: this.ownerParent, pSubject: this.pSubject, upTaint: this.upTaint, trBuyer: this.trBuyer, trSeller: this.trSeller,
+      trRated: this.trRated, trSlot: this.trSlot, preTrustedIdx: this.preTrustedIdx,
+    };
   }
 
   /** Snapshot of the engine's state for comparison in tests (raw statistics + cap state). */
