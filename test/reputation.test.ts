@@ -529,3 +529,80 @@ describe('reputation: history records decay of inactive agents (daily sweep of c
     expect(Number(after.n) - Number(before.n)).toBe(1200);
   });
 });
+
+describe('reputation: engine checkpoints (startup replays only the log after the latest one)', () => {
+  let t: TestApp;
+  beforeAll(async () => { t = await buildTestApp(); });
+  afterAll(async () => { await t.close(); });
+
+  it('checkpoint + replay of the rest gives the scores and explanations of a full replay', async () => {
+    const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
+    const { AgentsService } = await import('../src/modules/agents/agents.service.js');
+    const service = (checkpoints: { use?: boolean; every?: number }) =>
+      createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), checkpoints });
+    const rep = t.app.services.reputation;
+    const probe = await t.registerAgent({ displayName: 'Probe' });
+    await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}`, headers: t.admin });
+    const sellers = [await t.registerAgent({ displayName: 'Acme' }), await t.registerAgent({ displayName: 'Nimbus' }), await t.registerAgent({ displayName: 'Zephyr' })];
+    const buyers = [await t.registerAgent({ displayName: 'B1', type: 'consumer' }), await t.registerAgent({ displayName: 'B2', type: 'consumer' })];
+    const ids = [probe, ...sellers, ...buyers].map((a) => a.id);
+    let n = 0;
+    const day = async (d: number) => {
+      for (const [i, s] of sellers.entries()) {
+        await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: probe.auth, payload: { type: 'probe', agentId: s.id, responseMs: 30 + 40 * i, available: true, accuracy: 0.99 - 0.1 * i } });
+        for (const b of buyers) {
+          const ok = (d + i) % 4 !== 0;
+          await t.db.database.transaction((tx) => rep.recordTradeOutcome(tx, {
+            tradeId: `cp-${++n}`, sellerId: s.id, buyerId: b.id, success: ok, amount: BigInt(5 + i) * AITBC, latencyMs: 30, accuracy: ok ? 0.97 : 0, slaMet: ok, at: t.clock.now(),
+          }));
+          await t.app.inject({ method: 'POST', url: '/v1/ratings', headers: b.auth, payload: { tradeId: `cp-${n}`, stars: ok ? 5 : 2 } });
+        }
+      }
+      t.clock.advance(DAY_MS / 2);
+    };
+    for (let d = 0; d < 6; d++) await day(d);
+    const writer = service({ every: 10 });
+    const seq = await writer.checkpoint();
+    expect(seq).not.toBeNull();
+    expect(seq).toBe(writer.stats.lastSeq);
+    expect(await writer.checkpoint()).toBeNull(); // nothing new since
+    for (let d = 6; d < 10; d++) await day(d);
+    const explainAll = async (svc: typeof rep) => Promise.all(ids.map(async (id) => {
+      const x = await svc.explain(id, true);
+      return { ...x, at: 0 };
+    }));
+    // a process starting now restores the checkpoint and applies only the rows after it
+    const restored = service({});
+    const a = await restored.trustScores(ids);
+    expect(restored.stats.restoredFrom).toBe(seq);
+    const full = service({ use: false });
+    const b = await full.trustScores(ids);
+    expect(full.stats.restoredFrom).toBeNull();
+    const after = await t.db.database.db.selectFrom('reputation_evidence').select((eb) => eb.fn.countAll<string>().as('n')).where('seq', '>', seq!).executeTakeFirstOrThrow();
+    expect(restored.stats.applied).toBe(Number(after.n));
+    expect(restored.stats.applied).toBeLessThan(full.stats.applied);
+    expect(a).toEqual(b);
+    expect(await explainAll(restored)).toEqual(await explainAll(full));
+    // only the latest checkpoint is kept
+    expect(await writer.checkpoint()).toBe(full.stats.lastSeq);
+    const rows = await t.db.database.db.selectFrom('reputation_checkpoints').select('evidence_seq').execute();
+    expect(rows.map((r) => BigInt(r.evidence_seq))).toEqual([full.stats.lastSeq]);
+  });
+
+  it('a checkpoint made with another probe set is not used', async () => {
+    const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
+    const { AgentsService } = await import('../src/modules/agents/agents.service.js');
+    const probe2 = await t.registerAgent({ displayName: 'Probe Two' });
+    expect((await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe2.id}`, headers: t.admin })).statusCode).toBe(201);
+    const svc = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const scores = await svc.trustScores([probe2.id]);
+    expect(svc.stats.restoredFrom).toBeNull();
+    const all = await t.db.database.db.selectFrom('reputation_evidence').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(svc.stats.applied).toBe(Number(all.n));
+    expect([...scores.values()]).toEqual([0]);
+  });
+
+  it('registers the checkpoint job', () => {
+    expect(t.app.services.jobs.map((j) => j.name)).toContain('reputation.checkpoint');
+  });
+});

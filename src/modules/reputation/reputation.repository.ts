@@ -89,6 +89,16 @@ export const reputationRepository = {
     return new Map(r.rows.map((x) => [x.agent_id, { score: x.score, observations: x.observations }]));
   },
 
+  async insertCheckpoint(db: Executor, c: { seq: bigint; paramsKey: string; state: Uint8Array; createdAt: Date }): Promise<void> {
+    await db.insertInto('reputation_checkpoints').values({ evidence_seq: c.seq, params_key: c.paramsKey, state: c.state, created_at: c.createdAt })
+      .onConflict((oc) => oc.doNothing()).execute();
+    await db.deleteFrom('reputation_checkpoints').where('evidence_seq', '<', c.seq).execute();
+  },
+
+  latestCheckpoint(db: Executor, paramsKey: string) {
+    return db.selectFrom('reputation_checkpoints').selectAll().where('params_key', '=', paramsKey).orderBy('evidence_seq', 'desc').limit(1).executeTakeFirst();
+  },
+
   history(db: Executor, agentId: string, before: Date | undefined, limit: number): Promise<SnapshotRow[]> {
     let q = db.selectFrom('reputation_snapshots').selectAll().where('agent_id', '=', agentId);
     if (before) q = q.where('at', '<', before);

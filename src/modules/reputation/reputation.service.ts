@@ -15,7 +15,10 @@ import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import type { Tx } from '../ledger/ledger.service.js';
 import type { AgentsService } from '../agents/agents.service.js';
 import type { BackgroundJob } from '../module.js';
+import { createHash } from 'node:crypto';
 import { ReputationEngine } from './engine.js';
+import { decodeCheckpoint, encodeCheckpoint, paramsKey } from './checkpoint.js';
+import { makeParams } from './params.js';
 import { DAY_MS, type CommunityKind, type ReliabilityKind } from './evidence.types.js';
 import { DEFAULT_OWNER_CLUSTER_OPTIONS, detectOwnerClusters, type AccountSignals, type OwnerCluster, type OwnerClusterOptions } from './wash.js';
 import { explain, publishedReputation, type Explanation, type PublishedReputation } from './explain.js';
@@ -32,6 +35,11 @@ export interface ReputationDeps {
   params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
   /** Overrides of the same-owner detector's thresholds. */
   ownerClusters?: Partial<OwnerClusterOptions>;
+  /**
+   * Engine checkpoints: start from the latest stored one (true by default), and store a new one when at
+   * least `every` evidence rows were applied since the last (default 50,000).
+   */
+  checkpoints?: { use?: boolean; every?: number };
 }
 
 const HOUR_MS = 3_600_000;
@@ -101,13 +109,21 @@ export class ReputationService implements ReputationPort {
   private readonly funders = new Map<string, string | null>();
   /** trades the engine had at the last same-owner detection (nothing new: nothing to do) */
   private detectedAtTrades = -1;
+  /** the next load may start from a stored checkpoint (the first load of the process only) */
+  private mayRestore: boolean;
+  private restoredFrom: bigint | null = null;
+  private checkpointSeq = 0n;
+  /** evidence rows applied since the engine was (re)built */
+  private applied = 0;
 
   constructor(readonly deps: ReputationDeps) {
     this.jobs = [
       { name: 'reputation.sync', intervalMs: 2_000, run: () => this.sync() },
       { name: 'reputation.snapshots', intervalMs: 60_000, run: () => this.snapshot() },
       { name: 'reputation.same_owner', intervalMs: 600_000, run: () => this.detectSameOwner() },
+      { name: 'reputation.checkpoint', intervalMs: 600_000, run: () => this.checkpoint() },
     ];
+    this.mayRestore = deps.checkpoints?.use ?? true;
   }
 
   // ------------------------------------------------------------------------------ the projection
@@ -127,22 +143,34 @@ export class ReputationService implements ReputationPort {
   /** Full recompute: a fresh engine replaying the whole log (the same fold as the incremental path). */
   async recompute(): Promise<void> {
     this.loaded = false;
+    this.mayRestore = false;
     await this.sync();
   }
 
   /** Statistics of the projection (for tests and metrics). */
   get stats() {
-    return { lastSeq: this.lastSeq, agents: this.engine?.agentCount ?? 0, rebuilds: this.rebuilds, version: this.version };
+    return {
+      lastSeq: this.lastSeq, agents: this.engine?.agentCount ?? 0, rebuilds: this.rebuilds, version: this.version,
+      restoredFrom: this.restoredFrom, applied: this.applied, checkpointSeq: this.checkpointSeq,
+    };
   }
 
   private async runSync(): Promise<void> {
     const db = this.deps.database.db;
     if (!this.loaded) {
       const probes = await repo.probes(db);
-      this.engine = new ReputationEngine({ ...this.deps.params, preTrusted: probes });
+      const params = { ...this.deps.params, preTrusted: probes };
+      // the process's first load starts from the latest checkpoint for these parameters, if any; later
+      // rebuilds (a probe changed, a late row, an explicit recompute) replay the whole log
+      const restored = this.mayRestore ? await this.restore(params) : undefined;
+      this.mayRestore = false;
+      this.engine = restored?.engine ?? new ReputationEngine(params);
+      this.restoredFrom = restored?.seq ?? null;
+      this.checkpointSeq = restored?.seq ?? 0n;
+      this.applied = 0;
       this.probeSet = new Set(probes);
-      this.lastSeq = 0n;
-      this.lastAt = -Infinity;
+      this.lastSeq = restored?.seq ?? 0n;
+      this.lastAt = restored?.engine.lastAppliedAt ?? -Infinity;
       this.missing.clear();
       this.loaded = true;
       this.version++;
@@ -177,6 +205,7 @@ export class ReputationService implements ReputationPort {
     this.lastAt = at;
     const ev = toEvidence(row, at);
     this.engine.apply(ev);
+    this.applied++;
     this.dirty.add(row.subject_id);
     if (row.type === 'trade' && row.producer_id) this.dirty.add(row.producer_id);
     if (ev.type === 'same_owner') for (const m of ev.members) this.dirty.add(m);
@@ -185,6 +214,40 @@ export class ReputationService implements ReputationPort {
 
   private now(): number {
     return this.deps.clock.now().getTime();
+  }
+
+  private static checkpointKey(params: Parameters<typeof makeParams>[0]): string {
+    return createHash('sha256').update(paramsKey(makeParams(params))).digest('hex');
+  }
+
+  private async restore(params: Parameters<typeof makeParams>[0]): Promise<{ engine: ReputationEngine; seq: bigint } | undefined> {
+    const row = await repo.latestCheckpoint(this.deps.database.db, ReputationService.checkpointKey(params));
+    if (!row) return undefined;
+    try {
+      return { engine: ReputationEngine.restore(decodeCheckpoint(row.state), params), seq: BigInt(row.evidence_seq) };
+    } catch {
+      return undefined; // unreadable or made by another version: replay the log
+    }
+  }
+
+  /**
+   * Stores the engine's state with the seq of the last row it applied, when at least `checkpoints.every`
+   * rows were applied since the last checkpoint and no earlier seq is still missing (a row that could
+   * still commit below the checkpoint would be lost to processes starting from it). Returns its seq.
+   */
+  async checkpoint(): Promise<bigint | null> {
+    await this.sync();
+    const every = BigInt(this.deps.checkpoints?.every ?? 50_000);
+    if (this.missing.size > 0 || this.lastSeq === 0n || this.lastSeq - this.checkpointSeq < every) return null;
+    // no await between reading the seq and serialising: the state is exactly the state after that row
+    const seq = this.lastSeq;
+    const cp = this.engine.checkpoint();
+    const state = encodeCheckpoint(cp);
+    await repo.insertCheckpoint(this.deps.database.db, {
+      seq, paramsKey: createHash('sha256').update(cp.paramsKey).digest('hex'), state, createdAt: this.deps.clock.now(),
+    });
+    this.checkpointSeq = seq;
+    return seq;
   }
 
   // ------------------------------------------------------------------------------ ReputationPort

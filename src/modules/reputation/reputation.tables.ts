@@ -36,7 +36,15 @@ export interface ReputationSnapshotsTable {
   evidence_seq: bigint;
 }
 
+export interface ReputationCheckpointsTable {
+  evidence_seq: bigint;
+  params_key: string;
+  state: Uint8Array;
+  created_at: Timestamp;
+}
+
 export interface ReputationTables {
+  reputation_checkpoints: ReputationCheckpointsTable;
   reputation_evidence: ReputationEvidenceTable;
   reputation_probes: ReputationProbesTable;
   reputation_snapshots: ReputationSnapshotsTable;

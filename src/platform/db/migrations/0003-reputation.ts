@@ -53,9 +53,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       evidence_seq bigint NOT NULL,
       PRIMARY KEY (agent_id, at)
     )`.execute(db);
+
+  // Engine checkpoints: the serialised engine state after applying every evidence row up to
+  // evidence_seq, for the parameters (probe set included) hashed in params_key. A process starts from
+  // the latest one and replays only the rows after it. Only the latest is kept.
+  await sql`
+    CREATE TABLE reputation_checkpoints (
+      evidence_seq bigint PRIMARY KEY,
+      params_key text NOT NULL,
+      state bytea NOT NULL,
+      created_at timestamptz NOT NULL
+    )`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE IF EXISTS reputation_checkpoints`.execute(db);
   await sql`DROP TABLE IF EXISTS reputation_snapshots`.execute(db);
   await sql`DROP TABLE IF EXISTS reputation_probes`.execute(db);
   await sql`DROP TABLE IF EXISTS reputation_evidence`.execute(db);
