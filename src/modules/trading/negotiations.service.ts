@@ -124,18 +124,19 @@ export class NegotiationsService {
     const id = input.id ?? uuidv7(this.clock);
     return this.tx(async (tx, events) => {
       const now = this.clock.now();
-      // whether the id is taken, and the listing, in one statement
-      const found = (await sql<ListingRow & { taken: boolean }>`${sql.raw(PREPARE)}
-        SELECT EXISTS (SELECT 1 FROM negotiations WHERE id = ${id}::uuid) AS taken, l.*
-        FROM (SELECT 1) AS one LEFT JOIN trading_listings l ON l.id = ${input.listingId}::uuid`.execute(tx)).rows[0]!;
+      // whether the id is taken, the listing and the request, in one statement
+      const found = (await sql<ListingRow & { taken: boolean } & Prefixed<RequestRow>>`${sql.raw(PREPARE)}
+        SELECT EXISTS (SELECT 1 FROM negotiations WHERE id = ${id}::uuid) AS taken, l.*, ${sql.raw(REQUEST_COLUMNS)}
+        FROM (SELECT 1) AS one LEFT JOIN trading_listings l ON l.id = ${input.listingId}::uuid
+        LEFT JOIN trade_requests r ON r.id = ${input.requestId ?? null}::uuid`.execute(tx)).rows[0]!;
       if (found.taken) throw new AppError('conflict', `negotiation ${id} already exists`);
       if (found.id === null) throw notFound('listing', input.listingId);
-      const { taken: _taken, ...listing } = found;
+      const { listing, request: foundRequest } = splitFound(found);
       if (listing.status !== 'active') throw new AppError('invalid_transition', `listing ${listing.id} is ${listing.status}`, { state: listing.status, action: 'negotiate' });
       if (listing.valid_until.getTime() <= now.getTime()) throw new AppError('invalid_transition', `listing ${listing.id} has expired`, { action: 'negotiate' });
       let request: RequestRow | undefined;
       if (input.requestId) {
-        request = await tx.selectFrom('trade_requests').selectAll().where('id', '=', input.requestId).executeTakeFirst();
+        request = foundRequest;
         if (!request) throw notFound('trade request', input.requestId);
         if (request.state !== 'open') throw new AppError('invalid_transition', `trade request ${request.id} is ${request.state}`, { state: request.state, action: 'negotiate' });
         if (request.category !== listing.category) throw new AppError('unprocessable', 'the listing is in another category than the request');
@@ -406,6 +407,20 @@ export class NegotiationsService {
       return { row, offers: mine, state: toNegotiationState(row, mine) };
     });
   }
+}
+
+/** The request's columns, prefixed `r__`, beside a listing's in one row. */
+const REQUEST_COLUMNS = (['id', 'buyer_id', 'category', 'spec', 'quantity', 'budget_min', 'budget_max', 'allowed_regions', 'excluded_regions', 'max_latency_ms', 'min_trust_score', 'deadline', 'urgency', 'weights', 'exploration_share', 'state', 'agreement_id', 'created_at', 'updated_at'] as const).map((c) => `r.${c} AS r__${c}`).join(', ');
+type Prefixed<T> = { [K in keyof T & string as `r__${K}`]: T[K] | null };
+
+function splitFound(found: ListingRow & { taken: boolean } & Prefixed<RequestRow>): { listing: ListingRow; request: RequestRow | undefined } {
+  const listing: Record<string, unknown> = {};
+  const request: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(found)) {
+    if (k.startsWith('r__')) request[k.slice(3)] = v;
+    else if (k !== 'taken') listing[k] = v;
+  }
+  return { listing: listing as unknown as ListingRow, request: request['id'] === null ? undefined : request as unknown as RequestRow };
 }
 
 export interface MoveCtx {
