@@ -84,8 +84,11 @@ export class MarketIndex {
   private watermark: number | null = null;
   private readonly trust = new Map<string, number>();
   private readonly sellerInfo = new Map<string, { createdAt: number; completedTrades: number }>();
-  /** Version of each listing as last applied to the index (withdrawn ones too): re-read rows that did not change are skipped. */
-  private readonly applied = new Map<string, number>();
+  /**
+   * Listings applied to the index whose change falls within the margin of the next read (version and
+   * updated_at): the read leaves them out unless their version moved, so a catch-up returns only changes.
+   */
+  private readonly recent = new Map<string, { version: number; at: number }>();
   private syncing: Promise<void> | null = null;
   /** Bumped when this process committed a listing change; `synced` is the generation the last sync saw. */
   private generation = 1;
@@ -124,19 +127,22 @@ export class MarketIndex {
   private async doSync(): Promise<void> {
     const gen = this.generation;
     this.lastSyncAt = performance.now();
-    // one statement: the changed listings with their sellers' creation time and completed trades
     const since = this.watermark === null ? null : new Date(this.watermark - SYNC_MARGIN_MS);
-    const all = (await sql<ListingRow & { seller_created_at: Date | null; seller_completed: string | number | bigint }>`${sql.raw(PREPARE)}
+    if (since) for (const [id, r] of this.recent) if (r.at < since.getTime()) this.recent.delete(id);
+    const ids = [...this.recent.keys()];
+    const versions = ids.map((id) => this.recent.get(id)!.version);
+    // one statement: the listings changed since the watermark (less those already applied at the same
+    // version) with their sellers' creation time and completed trades
+    const rows = (await sql<ListingRow & { seller_created_at: Date | null; seller_completed: string | number | bigint }>`${sql.raw(PREPARE)}
       SELECT l.*, a.created_at AS seller_created_at,
         (SELECT count(*) FROM agreements g WHERE g.seller_id = l.seller_id AND g.state IN ('settled', 'resolved')) AS seller_completed
       FROM trading_listings l LEFT JOIN agents a ON a.id = l.seller_id
-      ${since ? sql`WHERE l.updated_at >= ${since}` : sql``}`.execute(this.database.db)).rows;
+      ${since ? sql`LEFT JOIN unnest(${ids}::uuid[], ${versions}::int[]) AS k (id, version) ON k.id = l.id
+      WHERE l.updated_at >= ${since} AND (k.version IS NULL OR k.version <> l.version)` : sql``}`.execute(this.database.db)).rows;
     this.synced = gen;
     let max = this.watermark ?? 0;
-    for (const r of all) max = Math.max(max, r.updated_at.getTime());
+    for (const r of rows) max = Math.max(max, r.updated_at.getTime());
     this.watermark = max;
-    // rows re-read within the margin that did not change since they were applied are skipped
-    const rows = all.filter((r) => this.applied.get(r.id) !== r.version);
     if (rows.length === 0) return;
     const unknown = [...new Set(rows.map((r) => r.seller_id))].filter((s) => !this.trust.has(s));
     if (unknown.length) {
@@ -146,11 +152,13 @@ export class MarketIndex {
     for (const r of rows) {
       if (r.seller_created_at) this.sellerInfo.set(r.seller_id, { createdAt: r.seller_created_at.getTime(), completedTrades: Number(r.seller_completed) });
     }
+    const floor = max - SYNC_MARGIN_MS;
     for (const r of rows) {
       const { seller_created_at: _c, seller_completed: _n, ...row } = r;
       if (row.status === 'withdrawn') this.index.remove(row.id);
       else this.index.upsert(this.listingOf(row));
-      this.applied.set(row.id, row.version);
+      const at = row.updated_at.getTime();
+      if (at >= floor) this.recent.set(row.id, { version: row.version, at });
     }
   }
 
