@@ -4,6 +4,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config.js';
@@ -59,11 +61,23 @@ const SETTLE_BUCKETS = [5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
  */
 export function memoryGrowth(samples: ReadonlyArray<{ day: number; heapMB: number }>): number | null {
   if (samples.length < 3) return null;
+  // Medians of windows, so one sample taken just before a collection does not decide the verdict.
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const warm = Math.max(1, Math.floor(samples.length * 0.2));
-  const base = Math.max(...samples.slice(warm - 1, warm + 1).map((s) => s.heapMB));
-  const tail = samples.slice(-Math.max(1, Math.floor(samples.length * 0.1)));
-  const end = tail.reduce((a, s) => a + s.heapMB, 0) / tail.length;
+  const width = Math.max(1, Math.floor(samples.length * 0.1));
+  const base = med(samples.slice(warm, warm + width).map((s) => s.heapMB));
+  const end = med(samples.slice(-width).map((s) => s.heapMB));
   return base > 0 ? (end - base) / base : null;
+}
+
+/** A full garbage collection (V8's gc, exposed at run time; a no-op where that is not possible). */
+function collectGarbage(): void {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    (vm.runInNewContext('gc') as () => void)();
+  } catch {
+    /* not available: sample as is */
+  }
 }
 
 export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
@@ -125,6 +139,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
         agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, now,
         onProgress: (p) => {
           if (p.hour === 23) {
+            // A full collection first, so the sample is live memory, not garbage awaiting collection.
+            collectGarbage();
             const mu = process.memoryUsage();
             memory.push({ day: p.day, heapMB: Math.round(mu.heapUsed / 2 ** 20), rssMB: Math.round(mu.rss / 2 ** 20) });
           }
