@@ -142,6 +142,18 @@ describe('a trade from request to payout', () => {
     expect((await get(`/v1/trade-requests/${requestId}`, seller1.auth)).json().budget).toBeUndefined();
   });
 
+  it('the market index catches up with listing changes between matches (pause, resume, price)', async () => {
+    const ids = async () => (await get(`/v1/trade-requests/${requestId}/matches`, buyer.auth)).json().candidates.map((c: { listingId: string; pricePerUnit: string }) => `${c.listingId}@${c.pricePerUnit}`);
+    const patch = (body: object) => t.app.inject({ method: 'PATCH', url: `/v1/listings/${listings.h100}`, headers: seller1.auth, payload: body });
+    const before = (await get(`/v1/listings/${listings.h100}`, seller1.auth)).json().pricePerUnit;
+    expect((await patch({ status: 'paused' })).statusCode).toBe(200);
+    expect((await ids()).some((x: string) => x.startsWith(listings.h100!))).toBe(false);
+    expect((await patch({ status: 'active', pricePerUnit: '1.9' })).statusCode).toBe(200);
+    expect(await ids()).toContain(`${listings.h100}@1.9`);
+    expect((await patch({ pricePerUnit: before })).statusCode).toBe(200);
+    expect(await ids()).toContain(`${listings.h100}@${before}`);
+  });
+
   it('negotiates by hand with signed offers; a tampered signature is rejected', async () => {
     manualId = randomUUID();
     const open = terms('1.6', 10, { availability: 0.99, maxLatencyMs: 200 });
