@@ -134,11 +134,11 @@ export class MarketIndex {
     // one statement: the listings changed since the watermark (less those already applied at the same
     // version) with their sellers' creation time and completed trades
     const rows = (await sql<ListingRow & { seller_created_at: Date | null; seller_completed: string | number | bigint }>`${sql.raw(PREPARE)}
-      SELECT l.*, a.created_at AS seller_created_at,
+      SELECT l.*, (SELECT a.created_at FROM agents a WHERE a.id = l.seller_id) AS seller_created_at,
         (SELECT count(*) FROM agreements g WHERE g.seller_id = l.seller_id AND g.state IN ('settled', 'resolved')) AS seller_completed
-      FROM trading_listings l LEFT JOIN agents a ON a.id = l.seller_id
-      ${since ? sql`LEFT JOIN unnest(${ids}::uuid[], ${versions}::int[]) AS k (id, version) ON k.id = l.id
-      WHERE l.updated_at >= ${since} AND (k.version IS NULL OR k.version <> l.version)` : sql``}`.execute(this.database.db)).rows;
+      FROM trading_listings l
+      ${since ? sql`WHERE l.updated_at >= ${since}
+        AND NOT EXISTS (SELECT 1 FROM unnest(${ids}::uuid[], ${versions}::int[]) AS k (id, version) WHERE k.id = l.id AND k.version = l.version)` : sql``}`.execute(this.database.db)).rows;
     this.synced = gen;
     let max = this.watermark ?? 0;
     for (const r of rows) max = Math.max(max, r.updated_at.getTime());
