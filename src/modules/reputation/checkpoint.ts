@@ -19,6 +19,8 @@ export interface EngineCheckpoint {
   readonly u8: Record<string, string>;
   readonly tradeIds: string[];
   readonly info: unknown[];
+  /** same-owner verdicts, referenced from info by index */
+  readonly verdicts: unknown[];
   readonly payments: ({ to: number[]; amount: number[]; at: number[] } | null)[];
   readonly lt: { n: number; rowStart: string; col: string; weight: string; dangling: string } | null;
 }

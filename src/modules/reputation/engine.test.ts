@@ -139,6 +139,17 @@ describe('ReputationEngine: incremental update equals full recompute', () => {
     expect(ReputationEngine.restore(decodeCheckpoint(encodeCheckpoint(cp)), params).checkpoint()).toEqual(cp);
   });
 
+  it('a checkpoint stores a verdict once, however many members share it', () => {
+    const e = new ReputationEngine(params);
+    const members = Array.from({ length: 50 }, (_, k) => `m${k}`);
+    e.apply({ type: 'same_owner', at: 1, id: 'v1', members, signals: ['shared_funder'], internalShare: 1 });
+    const cp = e.checkpoint();
+    expect(cp.verdicts).toHaveLength(1);
+    const r = ReputationEngine.restore(decodeCheckpoint(encodeCheckpoint(cp)), params);
+    expect(r.sameOwner('m0', 'm49')).toBe(true);
+    expect(explain(r, 'm7', 2).sameOwner).toEqual(explain(e, 'm7', 2).sameOwner);
+  });
+
   it('recompute of the same log in the same order is bit-identical', () => {
     fc.assert(fc.property(arbLog, (log) => {
       const a = replay(log);

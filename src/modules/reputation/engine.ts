@@ -842,7 +842,7 @@ export class ReputationEngine {
       i32: { ...n, eFrom: i32(this.eFrom.data, this.eFrom.length), eTo: i32(this.eTo.data, this.eTo.length), eSlot: i32(this.eSlot.data, this.eSlot.length) },
       u8: { preMask: u8(this.preMask) },
       tradeIds: [...this.tradeIndex.keys()],
-      info: this.info,
+      ...this.infoForCheckpoint(),
       payments: this.payments.map((p) => (p === undefined ? null : p)),
       lt: lt === undefined ? null : { n: lt.n, rowStart: i32(lt.rowStart), col: i32(lt.col), weight: f64(lt.weight), dangling: u8(lt.dangling) },
     };
@@ -891,13 +891,30 @@ export class ReputationEngine {
     e.trust = readF64(cp.f64.trust!);
     e.preMask = readU8(cp.u8.preMask!);
     e.info.length = 0;
-    e.info.push(...(cp.info as AgentInfo[]));
+    const verdicts = cp.verdicts as OwnerVerdictInfo[];
+    for (const x of cp.info as (Omit<AgentInfo, 'owner'> & { owner?: number })[]) {
+      const { owner, ...rest } = x;
+      e.info.push(owner === undefined ? rest : { ...rest, owner: verdicts[owner]! });
+    }
     e.payments.length = 0;
     for (const p of cp.payments) e.payments.push(p === null ? undefined : p);
     e.lt = cp.lt === null ? undefined : {
       n: cp.lt.n, rowStart: readI32(cp.lt.rowStart), col: readI32(cp.lt.col), weight: readF64(cp.lt.weight), dangling: readU8(cp.lt.dangling),
     };
     return e;
+  }
+
+  /** Agent info with each verdict stored once (members of a cluster share one verdict object). */
+  private infoForCheckpoint(): { info: unknown[]; verdicts: unknown[] } {
+    const verdicts: OwnerVerdictInfo[] = [];
+    const at = new Map<OwnerVerdictInfo, number>();
+    const info = this.info.map(({ owner, ...rest }) => {
+      if (owner === undefined) return rest;
+      let k = at.get(owner);
+      if (k === undefined) at.set(owner, (k = verdicts.push(owner) - 1));
+      return { ...rest, owner: k };
+    });
+    return { info, verdicts };
   }
 
   private f64Fields(): Record<string, number[]> {
