@@ -257,8 +257,13 @@ export class NegotiationsService {
       if (!row) throw notFound('negotiation', id);
       const role: Role | null = p.agentId === row.buyer_id ? 'buyer' : p.agentId === row.seller_id ? 'seller' : null;
       if (!role) throw new AppError('forbidden', 'only the parties of a negotiation may move in it');
-      const listing = await tx.selectFrom('trading_listings').selectAll().where('id', '=', row.listing_id).executeTakeFirstOrThrow();
-      const request = row.request_id ? await tx.selectFrom('trade_requests').selectAll().where('id', '=', row.request_id).executeTakeFirst() : undefined;
+      // the listing and the request in one statement
+      const found = (await sql<ListingRow & Prefixed<RequestRow>>`${sql.raw(PREPARE)}
+        SELECT l.*, ${sql.raw(REQUEST_COLUMNS)}
+        FROM trading_listings l LEFT JOIN trade_requests r ON r.id = ${row.request_id}::uuid
+        WHERE l.id = ${row.listing_id}::uuid`.execute(tx)).rows[0];
+      if (!found) throw new Error(`listing ${row.listing_id} of negotiation ${id} is missing`);
+      const { listing, request } = splitFound(found);
       const offers = await loadOffers(tx, id);
       const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events, offerRows: offers, unsaved: [], latest: { row } };
       let state = toNegotiationState(row, offers);
@@ -413,7 +418,7 @@ export class NegotiationsService {
 const REQUEST_COLUMNS = (['id', 'buyer_id', 'category', 'spec', 'quantity', 'budget_min', 'budget_max', 'allowed_regions', 'excluded_regions', 'max_latency_ms', 'min_trust_score', 'deadline', 'urgency', 'weights', 'exploration_share', 'state', 'agreement_id', 'created_at', 'updated_at'] as const).map((c) => `r.${c} AS r__${c}`).join(', ');
 type Prefixed<T> = { [K in keyof T & string as `r__${K}`]: T[K] | null };
 
-function splitFound(found: ListingRow & { taken: boolean } & Prefixed<RequestRow>): { listing: ListingRow; request: RequestRow | undefined } {
+function splitFound(found: ListingRow & { taken?: boolean } & Prefixed<RequestRow>): { listing: ListingRow; request: RequestRow | undefined } {
   const listing: Record<string, unknown> = {};
   const request: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(found)) {
