@@ -45,7 +45,7 @@ import type { ReputationParams } from './params.js';
 import { F, RECENT_FIELDS, STAT_FIELDS, componentDetail, componentsFromDetail, rawScoreFast } from './trust-score.js';
 import type { ComponentDetail, ComponentValues } from './trust-score.js';
 import { findPaymentLoop } from './wash.js';
-import { CHECKPOINT_FORMAT, f64, i32, paramsKey, readF64, readI32, readU8, u8, type EngineCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, f64, i32, paramsKey, type EngineCheckpoint } from './checkpoint.js';
 import type { PaymentLog } from './wash.js';
 
 const KIND_TRADE = 0;
@@ -821,30 +821,62 @@ export class ReputationEngine {
    * a stored checkpoint and replay only the evidence after it.
    */
   checkpoint(): EngineCheckpoint {
-    const f: Record<string, string> = {};
-    const n: Record<string, string> = {};
+    const f: Record<string, Float64Array> = {};
+    const n: Record<string, Int32Array> = {};
     for (const [k, v] of Object.entries(this.f64Fields())) f[k] = f64(v);
     for (const [k, v] of Object.entries(this.i32Fields())) n[k] = i32(v);
+    f.scalars = f64([this.lastAt, this.graphVersion, this.epochDay, this.epochVersion, this.tau, this.epochsComputed]);
     f.pairKeys = f64([...this.pairIndex.keys()]);
     n.pairValues = i32([...this.pairIndex.values()]);
     f.upKeys = f64([...this.upIndex.keys()]);
     n.upValues = i32([...this.upIndex.values()]);
     n.tradeValues = i32([...this.tradeIndex.values()]);
+    n.eFrom = i32(this.eFrom.data, this.eFrom.length);
+    n.eTo = i32(this.eTo.data, this.eTo.length);
+    n.eSlot = i32(this.eSlot.data, this.eSlot.length);
     f.eVal = f64(this.eVal.data, this.eVal.length);
     f.trust = f64(this.trust);
+    // payment logs, flattened: agent a's payments are [payStart[a], payStart[a+1]); payHas marks a log
+    const start = new Int32Array(this.payments.length + 1);
+    const has = new Uint8Array(this.payments.length);
+    let total = 0;
+    this.payments.forEach((p, a) => {
+      start[a] = total;
+      if (p !== undefined) {
+        has[a] = 1;
+        total += p.to.length;
+      }
+    });
+    start[this.payments.length] = total;
+    const to = new Int32Array(total);
+    const amount = new Float64Array(total);
+    const at = new Float64Array(total);
+    this.payments.forEach((p, a) => {
+      if (p === undefined) return;
+      to.set(p.to, start[a]!);
+      amount.set(p.amount, start[a]!);
+      at.set(p.at, start[a]!);
+    });
+    Object.assign(n, { payStart: start, payTo: to });
+    Object.assign(f, { payAmount: amount, payAt: at });
+    const u: Record<string, Uint8Array> = { preMask: this.preMask.slice(), payHas: has };
     const lt = this.lt;
+    if (lt !== undefined) {
+      n.ltRowStart = lt.rowStart.slice();
+      n.ltCol = lt.col.slice();
+      f.ltWeight = lt.weight.slice();
+      u.ltDangling = lt.dangling.slice();
+    }
     return {
       format: CHECKPOINT_FORMAT,
       paramsKey: paramsKey(this.params),
-      scalars: f64([this.lastAt, this.graphVersion, this.epochDay, this.epochVersion, this.tau, this.epochsComputed]),
       ids: [...this.ids],
-      f64: f,
-      i32: { ...n, eFrom: i32(this.eFrom.data, this.eFrom.length), eTo: i32(this.eTo.data, this.eTo.length), eSlot: i32(this.eSlot.data, this.eSlot.length) },
-      u8: { preMask: u8(this.preMask) },
       tradeIds: [...this.tradeIndex.keys()],
       ...this.infoForCheckpoint(),
-      payments: this.payments.map((p) => (p === undefined ? null : p)),
-      lt: lt === undefined ? null : { n: lt.n, rowStart: i32(lt.rowStart), col: i32(lt.col), weight: f64(lt.weight), dangling: u8(lt.dangling) },
+      ltN: lt === undefined ? null : lt.n,
+      f64: f,
+      i32: n,
+      u8: u,
     };
   }
 
@@ -852,7 +884,7 @@ export class ReputationEngine {
   static restore(cp: EngineCheckpoint, params: Partial<ReputationParams> = {}): ReputationEngine {
     const e = new ReputationEngine(params);
     if (cp.format !== CHECKPOINT_FORMAT || cp.paramsKey !== paramsKey(e.params)) throw new Error('checkpoint made with other parameters or format');
-    const [lastAt, graphVersion, epochDay, epochVersion, tau, epochsComputed] = readF64(cp.scalars);
+    const [lastAt, graphVersion, epochDay, epochVersion, tau, epochsComputed] = cp.f64.scalars!;
     e.lastAt = lastAt!;
     e.graphVersion = graphVersion!;
     e.epochDay = epochDay!;
@@ -869,27 +901,28 @@ export class ReputationEngine {
       target.length = 0;
       for (let i = 0; i < src.length; i++) target.push(src[i]!);
     };
-    for (const [k, v] of Object.entries(e.f64Fields())) fill(v, readF64(cp.f64[k]!));
-    for (const [k, v] of Object.entries(e.i32Fields())) fill(v, readI32(cp.i32[k]!));
-    const pk = readF64(cp.f64.pairKeys!);
-    const pv = readI32(cp.i32.pairValues!);
+    for (const [k, v] of Object.entries(e.f64Fields())) fill(v, cp.f64[k]!);
+    for (const [k, v] of Object.entries(e.i32Fields())) fill(v, cp.i32[k]!);
+    const pk = cp.f64.pairKeys!;
+    const pv = cp.i32.pairValues!;
     for (let i = 0; i < pk.length; i++) e.pairIndex.set(pk[i]!, pv[i]!);
-    const uk = readF64(cp.f64.upKeys!);
-    const uv = readI32(cp.i32.upValues!);
+    const uk = cp.f64.upKeys!;
+    const uv = cp.i32.upValues!;
     for (let i = 0; i < uk.length; i++) e.upIndex.set(uk[i]!, uv[i]!);
-    const tv = readI32(cp.i32.tradeValues!);
+    const tv = cp.i32.tradeValues!;
     cp.tradeIds.forEach((id, i) => e.tradeIndex.set(id, tv[i]!));
     const column = <C extends I32Column | F64Column>(c: C, data: Int32Array | Float64Array): void => {
-      c.data = data as C['data'];
       c.length = data.length;
-      if (c.data.length === 0) c.data = (c instanceof I32Column ? new Int32Array(16) : new Float64Array(16)) as C['data'];
+      const capacity = Math.max(16, data.length * 2);
+      c.data = (c instanceof I32Column ? new Int32Array(capacity) : new Float64Array(capacity)) as C['data'];
+      c.data.set(data);
     };
-    column(e.eFrom, readI32(cp.i32.eFrom!));
-    column(e.eTo, readI32(cp.i32.eTo!));
-    column(e.eSlot, readI32(cp.i32.eSlot!));
-    column(e.eVal, readF64(cp.f64.eVal!));
-    e.trust = readF64(cp.f64.trust!);
-    e.preMask = readU8(cp.u8.preMask!);
+    column(e.eFrom, cp.i32.eFrom!);
+    column(e.eTo, cp.i32.eTo!);
+    column(e.eSlot, cp.i32.eSlot!);
+    column(e.eVal, cp.f64.eVal!);
+    e.trust = cp.f64.trust!;
+    e.preMask = cp.u8.preMask!;
     e.info.length = 0;
     const verdicts = cp.verdicts as OwnerVerdictInfo[];
     for (const x of cp.info as (Omit<AgentInfo, 'owner'> & { owner?: number })[]) {
@@ -897,9 +930,19 @@ export class ReputationEngine {
       e.info.push(owner === undefined ? rest : { ...rest, owner: verdicts[owner]! });
     }
     e.payments.length = 0;
-    for (const p of cp.payments) e.payments.push(p === null ? undefined : p);
-    e.lt = cp.lt === null ? undefined : {
-      n: cp.lt.n, rowStart: readI32(cp.lt.rowStart), col: readI32(cp.lt.col), weight: readF64(cp.lt.weight), dangling: readU8(cp.lt.dangling),
+    const start = cp.i32.payStart!;
+    const has = cp.u8.payHas!;
+    for (let a = 0; a < has.length; a++) {
+      if (has[a] === 0) {
+        e.payments.push(undefined);
+        continue;
+      }
+      const s0 = start[a]!;
+      const s1 = start[a + 1]!;
+      e.payments.push({ to: Array.from(cp.i32.payTo!.subarray(s0, s1)), amount: Array.from(cp.f64.payAmount!.subarray(s0, s1)), at: Array.from(cp.f64.payAt!.subarray(s0, s1)) });
+    }
+    e.lt = cp.ltN === null ? undefined : {
+      n: cp.ltN, rowStart: cp.i32.ltRowStart!, col: cp.i32.ltCol!, weight: cp.f64.ltWeight!, dangling: cp.u8.ltDangling!,
     };
     return e;
   }
