@@ -109,7 +109,7 @@ program
   .option('--seed <n>', 'same seed, same market outcome', '1')
   .option('--db <db>', "'embedded' (in-memory PGlite) or a PostgreSQL URL (a fresh schema is used and dropped)", 'embedded')
   .option('--target <url>', 'drive a running server over HTTP instead (needs ADMIN_KEY; real time)')
-  .option('--demand <n>', 'requests per buyer per simulated day', '0.4')
+  .option('--demand <n>', 'requests per buyer per simulated day', '0.15')
   .option('--out <dir>', 'where report.json and report.html go', 'sim-report')
   .action(async (opts: { agents: string; days: string; scenario: string; seed: string; db: string; target?: string; demand: string; out: string }) => {
     const int = (name: string, v: string, min: number) => {

@@ -94,7 +94,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const trades: SimTradeRecord[] = [];
   const open: OpenTrade[] = [];
   let minted = 0;
-  const perBuyerDay = o.requestsPerBuyerDay ?? 0.4;
+  const perBuyerDay = o.requestsPerBuyerDay ?? 0.15;
 
   const register = async (name: string, type: string, region: SimRegion, categories: Category[]) => {
     const r = expectStatus(await api.call<{ agent: { id: string }; apiKey: string }>('POST', '/v1/agents', {
@@ -361,17 +361,25 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
       if (o.advance) await o.advance(HOUR);
       o.onProgress?.({ day, hour, trades: trades.length, requests: requests.length, calls: api.latencies.length - calls0 });
     }
-    // Dynamic pricing: honest providers reprice once a day by how busy they were (idle: 3% cheaper,
-    // down to 2% over cost; busy: 2% dearer). This is what makes regional prices converge.
+    // Dynamic pricing: honest providers reprice once a day. They follow the market's price index for
+    // their category (the median unit price of yesterday's trades, public market data) a third of the
+    // way, never below cost + 2%, and lean on their own utilisation (idle: 2% cheaper; busy: 2% dearer).
+    // Regional prices converge because buyers can buy from every region.
+    const dayPrices = new Map<Category, number[]>();
+    for (const t of trades) if (t.day === day && t.outcome !== 'failed') dayPrices.set(t.category as Category, [...(dayPrices.get(t.category as Category) ?? []), t.unitPrice]);
+    for (const t of open) if (t.day === day) dayPrices.set(t.category, [...(dayPrices.get(t.category) ?? []), t.unitPrice]);
+    const index = new Map([...dayPrices].map(([c, ps]) => [c, [...ps].sort((a, b) => a - b)[ps.length >> 1]!] as const));
     for (const p of providers) {
       if (p.spec.kind !== 'honest' && p.spec.kind !== 'unreliable') { p.soldToday = 0; continue; }
       const before = price(p.spec);
-      if (p.soldToday === 0) p.spec.markup = Math.max(0.02, (1 + p.spec.markup) * 0.97 - 1);
-      else if (p.soldToday >= 3) p.spec.markup = Math.min(1, (1 + p.spec.markup) * 1.02 - 1);
+      const market = index.get(p.spec.category);
+      let next = market === undefined ? before : before + (market - before) / 3;
+      next *= p.soldToday === 0 ? 0.98 : p.soldToday >= 3 ? 1.02 : 1;
+      next = Math.max(p.spec.unitCost * 1.02, next);
+      p.spec.markup = next / p.spec.unitCost - 1;
       p.soldToday = 0;
-      const after = price(p.spec);
-      if (fmt8(after) !== fmt8(before)) {
-        const r = await api.call('PATCH', `/v1/listings/${p.listingId}`, { key: p.key, body: { pricePerUnit: fmt8(after) } });
+      if (fmt8(next) !== fmt8(before)) {
+        const r = await api.call('PATCH', `/v1/listings/${p.listingId}`, { key: p.key, body: { pricePerUnit: fmt8(next) } });
         if (r.status !== 200) errors.push(`reprice: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
       }
     }
