@@ -60,6 +60,8 @@ interface OpenTrade {
   day: number;
   /** Virtual time of the next step. */
   dueAt: number;
+  /** The agreement's delivery deadline (server time). */
+  deadlineAt: number;
   step: 'deliver' | 'review' | 'resolve' | 'await_timer';
   willDeliver: boolean;
   accuracy: number;
@@ -145,7 +147,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     expectStatus(await api.call('PUT', `/v1/reputation/probes/${a.agentId}`, { key: admin }), 'probe', 200, 201);
     probes.push(a);
   }
-  const probeEvery = 3;
+  const probeEvery = 5;
   const runProbes = async (day: number) => {
     for (let i = 0; i < providers.length; i++) {
       const p = providers[i]!;
@@ -210,10 +212,10 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     const agreementId = neg.body.agreementId;
     if (neg.body.status !== 'agreed' || !agreementId) return null;
     const t0 = performance.now();
-    const funded = await api.call<{ amount: string; terms: { pricePerUnit: string } }>('POST', `/v1/agreements/${agreementId}/fund`, { key: buyer.key });
+    const funded = await api.call<{ amount: string; terms: { pricePerUnit: string }; deliveryDeadline: string }>('POST', `/v1/agreements/${agreementId}/fund`, { key: buyer.key });
     const fundMs = performance.now() - t0;
     if (funded.status !== 200) return null;
-    return { agreementId, amount: num(funded.body.amount), unitPrice: num(funded.body.terms.pricePerUnit), fundMs };
+    return { agreementId, amount: num(funded.body.amount), unitPrice: num(funded.body.terms.pricePerUnit), fundMs, deadlineAt: Date.parse(funded.body.deliveryDeadline) };
   };
 
   const finish = (t: OpenTrade, outcome: SimTradeRecord['outcome'], settleMs: number) => {
@@ -234,7 +236,8 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     switch (t.step) {
       case 'deliver': {
         if (!t.willDeliver) {
-          if (o.advance) { t.step = 'await_timer'; t.dueAt = now + HOUR; return false; }
+          // In virtual time the escrow's timer refunds at the deadline: look once, an hour after it.
+          if (o.advance) { t.step = 'await_timer'; t.dueAt = Math.max(now + HOUR, t.deadlineAt + HOUR); return false; }
           // Real time (--target): nobody waits hours for the delivery deadline; the buyer disputes.
           const r = await api.call('POST', `/v1/agreements/${t.id}/dispute`, { key: t.buyer.key, body: { reason: 'not delivered' } });
           if (r.status === 200) { t.disputed = true; t.accuracy = 0; t.step = 'resolve'; t.dueAt = now; return false; }
@@ -329,7 +332,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
             const perf = performance_(seller, deal.amount, day);
             open.push({
               id: deal.agreementId, buyer: b, seller, category, unitPrice: deal.unitPrice, amount: deal.amount, day, dueAt: now + HOUR * (1 + Math.floor(rng() * 3)),
-              step: 'deliver', ...perf, fundMs: deal.fundMs, disputed: false, wash: false, badMouth: false,
+              step: 'deliver', ...perf, fundMs: deal.fundMs, deadlineAt: deal.deadlineAt, disputed: false, wash: false, badMouth: false,
             });
             break;
           }
@@ -350,7 +353,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
           open.push({
             id: deal.agreementId, buyer: p, seller: target, category: target.spec.category, unitPrice: deal.unitPrice, amount: deal.amount, day, dueAt: now + HOUR,
             step: 'deliver', willDeliver: badMouth ? target.spec.quality > 0.5 : true, accuracy: badMouth ? target.spec.quality : 1,
-            latencyMs: target.spec.latencyMs, fundMs: deal.fundMs, disputed: false, wash: !badMouth, badMouth,
+            latencyMs: target.spec.latencyMs, fundMs: deal.fundMs, deadlineAt: deal.deadlineAt, disputed: false, wash: !badMouth, badMouth,
           });
         }
       }
