@@ -786,8 +786,8 @@ function report(totalS: number, pgVersion: string | undefined): { stdout: string
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   const head = `${runStamp()}${ledgerSourceState()} BENCH_SCALE=${SCALE}, ${AGENTS} funded wallets, ${ROUNDS} interleaved rounds per scenario, ` +
     `total ${totalS.toFixed(0)} s. PGlite in memory; ${pgVersion ? `PostgreSQL ${pgVersion} on the same machine (synchronous_commit=on), a private schema per run` : 'PostgreSQL not reachable, skipped'}. ` +
-    `Load average ${load(startLoad)} at the start and ${load(os.loadavg())} at the end: the 2 cores were shared with other engineers' builds and tests, ` +
-    'so the numbers are pessimistic and vary from run to run.';
+    `Load average ${load(startLoad)} at the start and ${load(os.loadavg())} at the end (above ~1 the 2 cores were shared with other work, ` +
+    'and the numbers are pessimistic); results vary by some 20% from run to run.';
   const what = [
     'What runs: LedgerService.execute with one posted transfer between random wallets (sequential, and with concurrent closed-loop clients: 16 and 32 on ' +
       'PostgreSQL; PGlite serialises transactions); a hot account (every client pays from one wallet); execute() with 1,000 and 10,000 transfers; ' +

@@ -15,7 +15,8 @@ export function machine(): string {
 export function commit(): string {
   try {
     const sha = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain --untracked-files=no', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    // The benchmarks' own output file does not count as a change to what was measured.
+    const dirty = execSync("git status --porcelain --untracked-files=no -- . ':!docs/benchmarks.md'", { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     return dirty ? `${sha} (with uncommitted changes)` : sha;
   } catch {
     return 'unknown';
