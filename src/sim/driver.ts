@@ -364,20 +364,29 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
       if (o.advance) await o.advance(HOUR);
       o.onProgress?.({ day, hour, trades: trades.length, requests: requests.length, calls: api.latencies.length - calls0 });
     }
-    // Dynamic pricing: honest providers reprice once a day. They follow the market's price index for
-    // their category (the median unit price of yesterday's trades, public market data) a third of the
-    // way, never below cost + 2%, and lean on their own utilisation (idle: 2% cheaper; busy: 2% dearer).
+    // Dynamic pricing: honest providers review their price every third day. They follow the market's
+    // price index for their category (the median unit price of the last three days' trades, public
+    // market data) a third of the way, never below cost + 2%, and lean on their own utilisation
+    // (no sale since the last review: 2% cheaper; six or more: 2% dearer).
     // Regional prices converge because buyers can buy from every region.
     const dayPrices = new Map<Category, number[]>();
-    for (const t of trades) if (t.day === day && t.outcome !== 'failed') dayPrices.set(t.category as Category, [...(dayPrices.get(t.category as Category) ?? []), t.unitPrice]);
-    for (const t of open) if (t.day === day) dayPrices.set(t.category, [...(dayPrices.get(t.category) ?? []), t.unitPrice]);
+    const addPrice = (c: Category, v: number) => {
+      const list = dayPrices.get(c);
+      if (list) list.push(v);
+      else dayPrices.set(c, [v]);
+    };
+    for (const t of trades) if (t.day > day - 3 && t.outcome !== 'failed') addPrice(t.category as Category, t.unitPrice);
+    for (const t of open) if (t.day > day - 3) addPrice(t.category, t.unitPrice);
     const index = new Map([...dayPrices].map(([c, ps]) => [c, [...ps].sort((a, b) => a - b)[ps.length >> 1]!] as const));
-    for (const p of providers) {
+    for (let i = 0; i < providers.length; i++) {
+      const p = providers[i]!;
+      // Each provider reviews its price every third day (staggered); sales count since its last review.
       if (p.spec.kind !== 'honest' && p.spec.kind !== 'unreliable') { p.soldToday = 0; continue; }
+      if ((i + day) % 3 !== 0) continue;
       const before = price(p.spec);
       const market = index.get(p.spec.category);
       let next = market === undefined ? before : before + (market - before) / 3;
-      next *= p.soldToday === 0 ? 0.98 : p.soldToday >= 3 ? 1.02 : 1;
+      next *= p.soldToday === 0 ? 0.98 : p.soldToday >= 6 ? 1.02 : 1;
       next = Math.max(p.spec.unitCost * 1.02, next);
       p.spec.markup = next / p.spec.unitCost - 1;
       p.soldToday = 0;
