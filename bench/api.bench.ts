@@ -6,8 +6,8 @@
  * Mix per connection, repeated: 4 reads of an agent, 2 balance reads, 1 profile read, 3 payments
  * (POST /v1/transfers with a fresh id) between random agents. autocannon drives it from this process.
  *
- * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32), BENCH_DATABASE_URL (PostgreSQL
- * server URL of a database we may drop and recreate; default postgres://ae:ae@127.0.0.1:5432/ae_apibench;
+ * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32), BENCH_DATABASE_URL (a PostgreSQL
+ * database in which a private schema is created and dropped; default postgres://ae:ae@127.0.0.1:5432/ae_bench;
  * skipped when unreachable).
  */
 import autocannon from 'autocannon';
@@ -21,7 +21,8 @@ import { runStamp, writeSection } from './lib/report.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://ae:ae@127.0.0.1:5432/ae_apibench';
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://ae:ae@127.0.0.1:5432/ae_bench';
+const SCHEMA = `apibench_${process.pid}`;
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
 const AGENTS = 50;
 
@@ -152,10 +153,9 @@ async function benchServer(label: string, port: number, env: Record<string, stri
   }
 }
 
-async function freshPgDatabase(): Promise<string | undefined> {
-  const u = new URL(PG_URL);
-  const dbName = u.pathname.slice(1);
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(PG_URL), { pathname: '/postgres' }).toString() });
+/** A private schema in the benchmark database; the server reaches it through search_path. */
+async function freshPgSchema(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = new pg.Client({ connectionString: PG_URL });
   try {
     await admin.connect();
   } catch (err) {
@@ -163,12 +163,21 @@ async function freshPgDatabase(): Promise<string | undefined> {
     return undefined;
   }
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    return PG_URL;
+    await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA}`);
   } finally {
     await admin.end();
   }
+  const url = new URL(PG_URL);
+  url.searchParams.set('options', `-c search_path=${SCHEMA}`);
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+      await c.end();
+    },
+  };
 }
 
 async function main() {
@@ -186,8 +195,14 @@ async function main() {
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const url = await freshPgDatabase();
-  if (url) rows.push(...await benchServer('PostgreSQL', 18102, { DATABASE_URL: url, DB_POOL_SIZE: '20' }));
+  const pgSchema = await freshPgSchema();
+  if (pgSchema) {
+    try {
+      rows.push(...await benchServer('PostgreSQL', 18102, { DATABASE_URL: pgSchema.url, DB_POOL_SIZE: '20' }));
+    } finally {
+      await pgSchema.drop();
+    }
+  }
 
   const limit = rows[0]!.rps;
   const table = [
