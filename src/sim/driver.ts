@@ -222,6 +222,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     trades.push({
       id: t.id, day: t.day, buyerId: t.buyer.agentId, sellerId: t.seller.agentId, region: t.seller.spec.region, category: t.category,
       unitPrice: t.unitPrice, amount: t.amount, outcome, settlementMs: t.fundMs + settleMs, sellerMalicious: MALICIOUS_KINDS.has(t.seller.spec.kind),
+      routed: !t.wash && !t.badMouth,
     });
   };
 

@@ -79,6 +79,17 @@ describe('market metrics', () => {
     expect(s.find((x) => x.name === 'Price spread across regions')).toMatchObject({ value: 0, met: true });
   });
 
+  it('judges routing on jobs the market routed, not on attackers trading among themselves', () => {
+    const m = computeMetrics({
+      requests: [],
+      trades: [trade(1, {}), trade(2, { sellerMalicious: true, routed: false }), trade(3, { sellerMalicious: true, routed: false })],
+      agents: [], days: 10, totalVolume: 30,
+    });
+    expect(m.trades).toBe(3);
+    expect(m.maliciousShare).toBe(0);
+    expect(m.agentToAgentShare).toBe(1);
+  });
+
   it('renders a self-contained HTML page with no scripts and escaped text', () => {
     const m = computeMetrics({ requests: [], trades: [trade(1, {})], agents: [], days: 3, totalVolume: 10 });
     const html = renderHtml({

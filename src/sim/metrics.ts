@@ -32,6 +32,8 @@ export interface SimTradeRecord {
   /** Real (wall-clock) milliseconds from agreement to payout or refund. */
   settlementMs: number;
   sellerMalicious: boolean;
+  /** A job routed by the market for a buyer's request (false: attackers trading among themselves). */
+  routed?: boolean;
 }
 
 export interface SimAgentRecord {
@@ -95,7 +97,11 @@ export function computeMetrics(input: {
   /** Price spread is measured on trades from this day on (steady state after warm-up); default 0. */
   spreadFromDay?: number;
 }): MarketMetrics {
-  const { requests, trades, agents, days } = input;
+  const { requests, agents, days } = input;
+  // Market measures are over jobs the market routed for buyers' requests; attackers' own trades (wash
+  // trading, bad-mouthing purchases) are counted in volume but are not the market's routing decisions.
+  const allTrades = input.trades;
+  const trades = allTrades.filter((t) => t.routed !== false);
   const matched = requests.filter((r) => r.candidates > 0).length;
   const agreed = requests.filter((r) => r.agreed).length;
   const settle = trades.map((t) => t.settlementMs);
@@ -133,7 +139,7 @@ export function computeMetrics(input: {
 
   const revenue = new Map<string, number>();
   for (const t of trades) if (t.outcome !== 'failed') revenue.set(t.sellerId, (revenue.get(t.sellerId) ?? 0) + t.amount);
-  const tradeVolume = trades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
+  const tradeVolume = allTrades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
 
   const providers = agents.filter((a) => a.role === 'provider' && a.trueQuality !== undefined && a.trustScore !== undefined);
   const volumeByDay = new Array<number>(days).fill(0);
@@ -141,7 +147,7 @@ export function computeMetrics(input: {
 
   return {
     requests: requests.length,
-    trades: trades.length,
+    trades: allTrades.length,
     matchRate: requests.length ? matched / requests.length : NaN,
     fillRate: requests.length ? agreed / requests.length : NaN,
     settlementMs: { p50: quantile(settle, 0.5), p95: quantile(settle, 0.95), p99: quantile(settle, 0.99), max: settle.length ? Math.max(...settle) : NaN },
