@@ -295,3 +295,14 @@ describe('bridge and batches', () => {
     expect(await audit()).toMatchObject({ ok: true, violations: [] });
   });
 });
+
+describe('limits', () => {
+  it('answers a mint that would overflow the wallet with 422 and changes nothing', async () => {
+    const rich = await t.registerAgent();
+    for (let i = 0; i < 9; i++) await mint(rich.id, '9999999999');
+    const over = await t.app.inject({ method: 'POST', url: '/v1/admin/mint', headers: t.admin, payload: { agentId: rich.id, amount: '9999999999' } });
+    expect(problem(over)).toMatchObject({ status: 422, code: 'unprocessable', reason: 'overflows_account' });
+    expect((await balance(rich)).balance).toBe('89999999991');
+    expect(await audit()).toMatchObject({ ok: true });
+  });
+});

@@ -1,6 +1,6 @@
 /** Plain unit tests of the pure ledger engine (applyTransfers) and the escrow state machine. */
 import { describe, expect, it } from 'vitest';
-import { applyTransfers, availableOf, balanceOf, type AccountState, type PendingState, type TransferInput } from './ledger.engine.js';
+import { MAX_COUNTER, applyTransfers, availableOf, balanceOf, type AccountState, type PendingState, type TransferInput } from './ledger.engine.js';
 import { ESCROW_STATES, TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
 
 const acct = (id: string, opts: Partial<AccountState> = {}): AccountState => ({
@@ -30,6 +30,16 @@ describe('applyTransfers', () => {
     expect(balanceOf(accounts.get('b')!)).toBe(30n);
     expect(r.entries).toHaveLength(2);
     expect(r.entries.map((e) => [e.accountId, e.side, e.postedDelta, e.balanceAfter])).toEqual([['a', 'debit', 30n, 70n], ['b', 'credit', 30n, 30n]]);
+  });
+
+  it('rejects a transfer that would overflow a counter, changing nothing', () => {
+    const { accounts, pendings } = world();
+    accounts.get('b')!.creditsPosted = MAX_COUNTER - 10n;
+    const before = structuredClone([...accounts.values()]);
+    const r = applyTransfers(accounts, pendings, [posted('x', 't', 'b', 11n), hold('h', 't', 'b', 11n)], 0, false);
+    expect(r.results.map((x) => (x.status === 'rejected' ? x.code : x.status))).toEqual(['overflows_account', 'created']);
+    expect(applyTransfers(accounts, pendings, [posted('y', 't', 'b', 10n)], 0, false).results[0]!.status).toBe('created');
+    expect(accounts.get('t')!.debitsPosted).toBe(before[0]!.debitsPosted + 10n);
   });
 
   it('rejects an overdraft, a zero amount, the same account and unknown accounts, changing nothing', () => {

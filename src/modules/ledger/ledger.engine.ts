@@ -17,7 +17,11 @@ export type RejectCode =
   | 'pending_not_expired'
   | 'amount_exceeds_pending'
   | 'exists_with_different_fields'
-  | 'linked_transfer_failed';
+  | 'linked_transfer_failed'
+  | 'overflows_account';
+
+/** The largest value an account counter can hold (PostgreSQL bigint). */
+export const MAX_COUNTER = 2n ** 63n - 1n;
 
 export interface AccountState {
   id: string;
@@ -145,6 +149,8 @@ function applyOne(
     const cr = accounts.get(input.creditAccountId);
     if (!dr || !cr) return { code: 'account_not_found' };
     if (dr.noOverdraft && availableOf(dr) < amount) return { code: 'insufficient_funds' };
+    const counters = input.kind === 'posted' ? [dr.debitsPosted, cr.creditsPosted] : [dr.debitsPending, cr.creditsPending];
+    if (counters.some((c) => c + amount > MAX_COUNTER)) return { code: 'overflows_account' };
     const t: NewTransfer = {
       id: input.id, kind: input.kind, debitAccountId: dr.id, creditAccountId: cr.id, amount, pendingId: null,
       timeoutAt: input.kind === 'pending' && input.timeoutMs ? now + input.timeoutMs : null,
@@ -177,6 +183,7 @@ function applyOne(
     if (posted < 0n) return { code: 'amount_must_be_positive' };
     if (posted > p.amount) return { code: 'amount_exceeds_pending' };
   }
+  if (dr.debitsPosted + posted > MAX_COUNTER || cr.creditsPosted + posted > MAX_COUNTER) return { code: 'overflows_account' };
   const t: NewTransfer = {
     id: input.id, kind: input.kind, debitAccountId: dr.id, creditAccountId: cr.id, amount: posted, pendingId: p.id,
     timeoutAt: null, code: input.code, reference: input.reference ?? null,

@@ -66,6 +66,7 @@ export function rejectionError(code: RejectCode): AppError {
     case 'exists_with_different_fields': return new AppError('conflict', 'a transfer with this id exists with other fields', { reason: code });
     case 'same_account': return new AppError('validation_failed', 'a transfer needs two different accounts', { reason: code });
     case 'amount_must_be_positive': return new AppError('validation_failed', 'amount must be greater than zero', { reason: code });
+    case 'overflows_account': return new AppError('unprocessable', 'the transfer would overflow an account\'s counters', { reason: code });
     default: return new AppError('unprocessable', `the transfer was rejected: ${code}`, { reason: code });
   }
 }
