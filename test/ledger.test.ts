@@ -37,7 +37,7 @@ describe('balances and payments', () => {
   });
 
   it('opens a wallet at registration, readable only by its agent and the operator', async () => {
-    expect(await balance(a)).toMatchObject({ balance: '0', available: '0', held: '0' });
+    expect(await balance(a)).toMatchObject({ balance: '0', available: '0', held: '0', asOf: t.clock.now().toISOString() });
     const other = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/balance`, headers: b.auth });
     expect(problem(other)).toMatchObject({ status: 403, code: 'forbidden' });
     const anon = await t.app.inject({ method: 'GET', url: `/v1/agents/${a.id}/balance` });

@@ -1,13 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuthHeader, IdParams, Page, errors } from '../../platform/http/schemas.js';
+import { AuthHeader, IdParams, Page, errors, IdemHeader } from '../../platform/http/schemas.js';
 import { Agent, AgentCreate, AgentListQuery, AgentPatch, Profile, Registration } from './agents.schemas.js';
 import type { AgentsService } from './agents.service.js';
-
-const IdemHeader = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Makes the request safe to retry' })),
-});
 
 export async function agentsRoutes(fastify: FastifyInstance, opts: { agents: AgentsService }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuthHeader, IdParams, Page, errors } from '../../platform/http/schemas.js';
+import { AuthHeader, IdParams, Page, errors, IdemHeader } from '../../platform/http/schemas.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { assertActsFor, requireAgent, type Principal } from '../../platform/http/auth.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
@@ -16,10 +16,6 @@ import {
   Audit, Balance, BatchBody, BatchResult, DepositBody, Escrow, EscrowActionBody, EscrowCreate, EscrowResolveBody, HistoryItem, HistoryQuery,
   MintBody, Transfer, TransferCreate, Withdrawal, WithdrawalCreate,
 } from './ledger.schemas.js';
-
-const IdemHeader = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Makes the request safe to retry' })),
-});
 
 export function transferJson(t: StoredTransfer) {
   return {
@@ -106,7 +102,7 @@ export async function ledgerRoutes(fastify: FastifyInstance, opts: { services: S
     const balance = a.credits_posted - a.debits_posted;
     return {
       agentId: req.params.id, accountId: a.id, balance: formatAmount(balance), available: formatAmount(balance - a.debits_pending),
-      held: formatAmount(a.debits_pending), incoming: formatAmount(a.credits_pending), asOf: new Date().toISOString(),
+      held: formatAmount(a.debits_pending), incoming: formatAmount(a.credits_pending), asOf: fastify.deps.clock.now().toISOString(),
     };
   });
 

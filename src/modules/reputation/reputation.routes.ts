@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuthHeader, IdParams, Page, errors } from '../../platform/http/schemas.js';
+import { AuthHeader, IdParams, Page, errors, IdemHeader } from '../../platform/http/schemas.js';
 import { AppError } from '../../platform/http/errors.js';
 import { requireAgent } from '../../platform/http/auth.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
@@ -9,10 +9,6 @@ import type { ReputationService } from './reputation.service.js';
 import {
   EvidenceCreate, EvidenceCreated, Explanation, HistoryQuery, LeaderboardEntry, LeaderboardQuery, Probes, Rating, RatingCreate, Reputation, Snapshot,
 } from './reputation.schemas.js';
-
-const IdemHeader = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Makes the request safe to retry' })),
-});
 
 const iso = (ms: number | Date) => new Date(ms).toISOString();
 

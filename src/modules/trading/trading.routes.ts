@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AuthHeader, IdParams, Page, Uuid, errors } from '../../platform/http/schemas.js';
+import { AuthHeader, IdParams, Page, Uuid, errors, IdemHeader } from '../../platform/http/schemas.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { AppError } from '../../platform/http/errors.js';
 import { requireAgent, type Principal } from '../../platform/http/auth.js';
@@ -21,7 +21,6 @@ import {
 } from './trading.schemas.js';
 import type { DeliveredEvent } from './trading.stream.js';
 
-const IdemHeader = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Makes the request safe to retry' })) });
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const isOwner = (p: Principal, id: string) => p.kind === 'admin' || (p.kind === 'agent' && p.agentId === id);
 

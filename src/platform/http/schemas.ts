@@ -50,3 +50,8 @@ export function Page<T extends TSchema>(item: T) {
 }
 
 export const AuthHeader = [{ bearerAuth: [] }];
+
+/** The header every mutating route documents (the idempotency plugin honours it on all of them). */
+export const IdemHeader = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ maxLength: 255, description: 'Makes the request safe to retry' })),
+});
