@@ -15,7 +15,7 @@ import type { MatchOptions, MatchResult } from '../src/modules/trading/matching.
 import { MARKET_NOW, generateMarket, generateRequest } from '../src/modules/trading/market-generator.js';
 import { PRESETS, runDelegatedNegotiation, strategyFromPreset } from '../src/modules/trading/negotiation.js';
 import type { PresetName } from '../src/modules/trading/negotiation.js';
-import { mulberry32 } from '../src/modules/trading/rng.js';
+import { mulberry32 } from '../src/platform/rng.js';
 import type { Terms } from '../src/modules/trading/trading.types.js';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';

@@ -18,6 +18,7 @@ import { ReputationEngine } from '../src/modules/reputation/engine.js';
 import { AITBC, DAY_MS, type Evidence } from '../src/modules/reputation/evidence.types.js';
 import { buildLocalTrust, eigenTrust } from '../src/modules/reputation/eigentrust.js';
 import { percentile, runStamp, writeSection } from './lib/report.js';
+import { mulberry32 } from '../src/platform/rng.js';
 
 const QUICK = process.argv.includes('--quick');
 const WRITE = !process.argv.includes('--no-write');
@@ -28,17 +29,7 @@ const PROBES = ['probe-0', 'probe-1'];
 /** Days the honest market runs before attackers join; job shares are counted from then on. */
 const WARMUP = 7;
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 // ------------------------------------------------------------------------------------------ scorers
 

@@ -8,17 +8,8 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 
-/** mulberry32: a tiny seeded PRNG, so every run draws the same account pairs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32), so every run draws the same account pairs. */
+export { mulberry32 as rng } from '../../src/platform/rng.js';
 
 export interface RunResult {
   /** Latency of each operation in ms. */

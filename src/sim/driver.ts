@@ -10,7 +10,7 @@
  * reported separately and naturally vary.
  */
 import { performance } from 'node:perf_hooks';
-import { mulberry32, type Rng } from '../modules/trading/rng.js';
+import { mulberry32, type Rng } from '../platform/rng.js';
 import type { Category } from '../modules/trading/trading.types.js';
 import { formatAmount, parseAmount } from '../platform/money.js';
 import { CATEGORY_COST, MALICIOUS_KINDS, SIM_REGIONS, demandAt, generatePopulation, type SimBuyer, type SimProvider, type SimRegion } from './population.js';

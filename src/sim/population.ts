@@ -3,7 +3,7 @@
  * capacity, costs and regions; buyers with budgets and demand by hour and region; attackers. Pure and
  * seeded: the same seed and parameters give the same population.
  */
-import { mulberry32, pick, type Rng } from '../modules/trading/rng.js';
+import { mulberry32, pick, type Rng } from '../platform/rng.js';
 import type { Category } from '../modules/trading/trading.types.js';
 
 export const SIM_REGIONS = ['eu-west', 'eu-central', 'us-east', 'us-west', 'ap-south', 'ap-northeast'] as const;
