@@ -350,6 +350,8 @@ describe('dispute resolved with a split', () => {
     const seller0 = parseAmount(await balance(seller2));
     expect((await post(`/v1/agreements/${id}/fund`, buyer.auth)).statusCode).toBe(200);
     expect((await post(`/v1/agreements/${id}/deliver`, seller2.auth, { usage: 5 })).statusCode).toBe(200);
+    const history = async (a: Agent) => (await get(`/v1/agents/${a.id}/profile`, a.auth)).json().economicHistory as { successRate: number | null; disputes: { opened: number; won: number; lost: number } };
+    const before = await history(buyer);
     const d = await post(`/v1/agreements/${id}/dispute`, buyer.auth, { reason: 'half the hours were unusable', evidence: { failedJobs: 12 } });
     expect(d.statusCode, d.body).toBe(200);
     expect(d.json()).toMatchObject({ state: 'disputed', dispute: { filedBy: buyer.id, reason: 'half the hours were unusable' } });
@@ -361,6 +363,13 @@ describe('dispute resolved with a split', () => {
     expect(parseAmount(await balance(seller2)) - seller0).toBe(390_000_000n);
     expect(buyer0 - parseAmount(await balance(buyer))).toBe(400_000_000n);
     expect(disputeCalls).toContainEqual(expect.objectContaining({ tradeId: id, filedBy: buyer.id, outcome: 'split' }));
+    // The profile's trade record comes from the agreements: one more dispute opened, a split is neither won nor lost.
+    const after = await history(buyer);
+    expect(after.disputes).toEqual({ opened: before.disputes.opened + 1, won: before.disputes.won, lost: before.disputes.lost });
+    const sellerHistory = await history(seller2);
+    expect(sellerHistory.successRate).not.toBeNull();
+    expect(sellerHistory.successRate!).toBeGreaterThanOrEqual(0);
+    expect(sellerHistory.successRate!).toBeLessThan(1);
     expect(tradeCalls).toContainEqual(expect.objectContaining({ tradeId: id, success: true, amount: 400_000_000n }));
     expect((await get(`/v1/listings/${listings.a100}`, buyer.auth)).json().capacity.reserved).toBe(0);
     const audit = await get('/v1/admin/ledger/audit', t.admin);

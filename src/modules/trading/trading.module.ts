@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 /**
  * The trading module as the app sees it: listings, trade requests, matching, negotiation, agreements.
  * `market` (listings, requests, matching over the in-memory index), `negotiations` and `agreements`
@@ -61,10 +62,34 @@ export class TradingService {
 export function createTradingService(deps: TradingDeps): TradingService {
   const trading = new TradingService(deps);
   deps.agents.contributors.push({ section: 'status', contribute: (agent) => trading.market.profileStatus(agent.id) });
+  deps.agents.contributors.push({ section: 'economicHistory', contribute: (agent) => tradeRecord(deps.database, agent.id) });
   return trading;
 }
 
 export async function tradingRoutes(app: FastifyInstance, opts: { trading: TradingService }): Promise<void> {
   app.addHook('onClose', async () => opts.trading.bus.close());
   await routes(app, opts);
+}
+
+/**
+ * The profile's trade record, from the agent's agreements (as buyer or seller): the share of finished
+ * trades that settled (paid in full), and disputes it opened, won and lost. A resolved dispute is won by
+ * the side the operator decided for (release: the seller; refund: the buyer); a split counts as neither.
+ */
+export async function tradeRecord(database: Database, agentId: string): Promise<{ successRate: number | null; disputes: { opened: number; won: number; lost: number } }> {
+  const r = (await sql<{ settled: bigint; finished: bigint; opened: bigint; won: bigint; lost: bigint }>`
+    SELECT
+      count(*) FILTER (WHERE state = 'settled')::int8 AS settled,
+      count(*) FILTER (WHERE state IN ('settled', 'refunded', 'resolved'))::int8 AS finished,
+      count(*) FILTER (WHERE dispute->>'filedBy' = ${agentId})::int8 AS opened,
+      count(*) FILTER (WHERE (resolution->>'outcome' = 'release' AND seller_id = ${agentId}::uuid)
+                          OR (resolution->>'outcome' = 'refund' AND buyer_id = ${agentId}::uuid))::int8 AS won,
+      count(*) FILTER (WHERE (resolution->>'outcome' = 'refund' AND seller_id = ${agentId}::uuid)
+                          OR (resolution->>'outcome' = 'release' AND buyer_id = ${agentId}::uuid))::int8 AS lost
+    FROM agreements WHERE seller_id = ${agentId}::uuid OR buyer_id = ${agentId}::uuid`.execute(database.db)).rows[0];
+  const finished = Number(r?.finished ?? 0n);
+  return {
+    successRate: finished > 0 ? Number(r!.settled) / finished : null,
+    disputes: { opened: Number(r?.opened ?? 0n), won: Number(r?.won ?? 0n), lost: Number(r?.lost ?? 0n) },
+  };
 }
