@@ -116,6 +116,23 @@ describe('listings', () => {
   });
 });
 
+describe('trade requests', () => {
+  it('can be cancelled by their buyer while open, by nobody else, and only once', async () => {
+    const r = await request();
+    const other = await post(`/v1/trade-requests/${r.id}/cancel`, seller1.auth, {});
+    expect(problem(other).code).toBe('forbidden');
+    const ok = await post(`/v1/trade-requests/${r.id}/cancel`, buyer.auth, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().state).toBe('cancelled');
+    expect(problem(await post(`/v1/trade-requests/${r.id}/cancel`, buyer.auth, {})).code).toBe('invalid_transition');
+    expect((await get(`/v1/trade-requests/${r.id}`, buyer.auth)).json().state).toBe('cancelled');
+    // a cancelled request cannot be negotiated on
+    const neg = await post('/v1/negotiations', buyer.auth, { listingId: listings.h100, requestId: r.id, offer: { pricePerUnit: '2.5', quantity: 10, settlementType: 'escrow' } });
+    expect(neg.statusCode).toBeGreaterThanOrEqual(400);
+    expect(problem(await post(`/v1/trade-requests/${crypto.randomUUID()}/cancel`, buyer.auth, {})).code).toBe('not_found');
+  });
+});
+
 describe('a trade from request to payout', () => {
   let requestId: string;
   let manualId: string;

@@ -226,6 +226,15 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     return matchesJson(m, req.principal, rows);
   });
 
+  app.post('/v1/trade-requests/:id/cancel', {
+    schema: {
+      tags, summary: 'Cancel an open trade request (buyer)', params: IdParams, security: AuthHeader,
+      description: 'Only an open request can be cancelled; one that reached an agreement or expired answers 409.',
+      response: { 200: RequestSchema, ...errors(400, 401, 403, 404, 409) },
+    },
+    config: { auth: 'authenticated' },
+  }, async (req) => requestJson(await market.cancelRequest(req.principal, req.params.id), req.principal));
+
   // ----------------------------------------------------------------------------------- negotiations
   app.post('/v1/negotiations', {
     schema: {
