@@ -139,6 +139,12 @@ program
     for (const s of out.report.success) {
       process.stdout.write(`${s.met === null ? '  -  ' : s.met ? ' met ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
     }
+    const mk = out.report.outcome.market;
+    if (Object.keys(mk.byKind).some((k) => k !== 'honest' && k !== 'unreliable')) {
+      const from = out.report.outcome.attackersFromDay;
+      process.stdout.write(`jobs routed to malicious providers${from ? ` (from day ${from + 1})` : ''}: ${fmt(mk.maliciousShare * 100)} %; ` +
+        `honest providers' trust vs true quality (Spearman): ${fmt(mk.honestTrustQualitySpearman)}\n`);
+    }
     process.stdout.write(`ledger audit: ${out.report.outcome.ledger.ok ? 'ok' : `FAILED ${out.report.outcome.ledger.violations.join('; ')}`}\n`);
     process.stdout.write(`report: ${out.files.json}, ${out.files.html}\n`);
     if (!out.report.outcome.ledger.ok) process.exitCode = 1;

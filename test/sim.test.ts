@@ -30,6 +30,9 @@ describe('simulate', () => {
       expect(a.report.outcome.ledger).toEqual({ ok: true, violations: [] });
       expect(a.report.timings.errorCount).toBe(0);
       expect(b.report.outcome).toEqual(a.report.outcome);
+      // the attackers joined (on day 1 of 2) and every routed job is accounted to a kind of provider
+      expect(Object.keys(m.byKind)).toEqual(expect.arrayContaining(['honest', 'spoofer', 'wash', 'whitewasher']));
+      expect(Object.values(m.byKind).reduce((s, k) => s + k.jobShare, 0)).toBeCloseTo(1, 9);
       const c = await simulate({ ...opts, seed: 8, out: path.join(dir, 'c') });
       expect(c.report.outcome.market).not.toEqual(a.report.outcome.market);
       const html = readFileSync(a.files.html, 'utf8');

@@ -48,7 +48,7 @@ export interface SimOptions {
   onProgress?: (p: { day: number; hour: number; trades: number; requests: number; calls: number }) => void;
 }
 
-interface LiveProvider { spec: SimProvider; agentId: string; key: string; listingId: string; identities: number; activeDays: Set<number>; soldToday: number }
+interface LiveProvider { spec: SimProvider; agentId: string; key: string; listingId: string; identities: number; activeDays: Set<number>; soldToday: number; joinedDay: number }
 interface LiveBuyer { spec: SimBuyer; agentId: string; key: string; activeDays: Set<number> }
 interface OpenTrade {
   id: string;
@@ -80,6 +80,8 @@ export interface SimResult {
   ledger: { ok: boolean; violations: string[] };
   calls: number;
   errors: string[];
+  /** Day the attackers joined (0: from the start). */
+  attackersFromDay: number;
 }
 
 const num = (s: string) => Number(s);
@@ -97,6 +99,10 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const open: OpenTrade[] = [];
   let minted = 0;
   const perBuyerDay = o.requestsPerBuyerDay ?? 0.15;
+  const carefulShare = o.scenario.buyers?.carefulShare ?? 0.9;
+  const minTrust = o.scenario.buyers?.minTrustScore ?? 100;
+  /** Chance per simulated hour that a wash trader or Sybil rater makes one of its trades. */
+  const attackRate = (o.scenario.attacksPerDay ?? 1) / 24;
 
   const register = async (name: string, type: string, region: SimRegion, categories: Category[]) => {
     const r = expectStatus(await api.call<{ agent: { id: string }; apiKey: string }>('POST', '/v1/agents', {
@@ -125,14 +131,30 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   };
 
   // ---- population
+  // Attackers arrive on the scenario's join day (capped at half the run, so short runs see them too);
+  // on-off milkers turn halfway through their own stay.
+  const joinDay = Math.min(o.scenario.attackersJoinDay ?? 0, Math.floor(o.days / 2));
+  const milkFromDay = joinDay + Math.floor((o.days - joinDay) / 2);
   const providers: LiveProvider[] = [];
-  for (const s of world.providers) {
+  const providerByAgent = new Map<string, LiveProvider>();
+  const byCategory = new Map<Category, LiveProvider[]>();
+  /** Honest and unreliable providers, by category (targets of bad-mouthing). */
+  const honestByCategory = new Map<Category, LiveProvider[]>();
+  const join = async (s: SimProvider) => {
     const a = await register(`${s.key}-${s.kind}`, 'provider', s.region, [s.category]);
-    const p: LiveProvider = { spec: s, ...a, listingId: '', identities: 1, activeDays: new Set(), soldToday: 0 };
+    const p: LiveProvider = { spec: s, ...a, listingId: '', identities: 1, activeDays: new Set(), soldToday: 0, joinedDay: 0 };
     p.listingId = await list(p);
     if (s.kind === 'wash' || s.kind === 'sybil_rater') await mint(p.agentId, 2000);
     providers.push(p);
-  }
+    providerByAgent.set(p.agentId, p);
+    byCategory.set(s.category, [...(byCategory.get(s.category) ?? []), p]);
+    if (!MALICIOUS_KINDS.has(s.kind)) honestByCategory.set(s.category, [...(honestByCategory.get(s.category) ?? []), p]);
+    return p;
+  };
+  /** A job counts as routed to a malicious provider when the provider cheats: on-off milkers once they have turned. */
+  const isMalicious = (p: SimProvider, day: number) => MALICIOUS_KINDS.has(p.kind) && (p.kind !== 'milker' || day >= milkFromDay);
+  const arriving = world.providers.filter((s) => MALICIOUS_KINDS.has(s.kind) && joinDay > 0);
+  for (const s of world.providers) if (!arriving.includes(s)) await join(s);
   const buyers: LiveBuyer[] = [];
   for (const s of world.buyers) {
     const a = await register(s.key, 'consumer', s.region, s.categories);
@@ -147,11 +169,14 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     expectStatus(await api.call('PUT', `/v1/reputation/probes/${a.agentId}`, { key: admin }), 'probe', 200, 201);
     probes.push(a);
   }
+  // Every provider every fifth day; a new identity (a newcomer, a re-registered one) daily for its first
+  // three days, as the operator verifies new listings.
   const probeEvery = 5;
+  const onboardingDays = 3;
   const runProbes = async (day: number) => {
     for (let i = 0; i < providers.length; i++) {
       const p = providers[i]!;
-      if ((i + day) % probeEvery !== 0) continue;
+      if ((i + day) % probeEvery !== 0 && day - p.joinedDay >= onboardingDays) continue;
       const probe = probes[(i + day) % probes.length]!;
       const s = p.spec;
       // Milkers and spoofers game what they can: milkers pass probes; spoofers answer but badly.
@@ -167,9 +192,6 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
     }
   };
 
-  const byCategory = new Map<Category, LiveProvider[]>();
-  for (const p of providers) byCategory.set(p.spec.category, [...(byCategory.get(p.spec.category) ?? []), p]);
-  const providerByAgent = new Map(providers.map((p) => [p.agentId, p]));
 
   const poisson = (lambda: number) => {
     const l = Math.exp(-lambda);
@@ -183,7 +205,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const performance_ = (p: LiveProvider, amount: number, day: number) => {
     const s = p.spec;
     let q = s.quality;
-    if (s.kind === 'milker' && day >= Math.floor(o.days / 2) && amount >= CATEGORY_COST[s.category] * 4) q = 0.05;
+    if (s.kind === 'milker' && day >= milkFromDay && amount >= CATEGORY_COST[s.category] * 4) q = 0.05;
     if (!s.online) q = 0;
     const willDeliver = s.kind !== 'spoofer' && rng() < 0.4 + 0.6 * q;
     const accuracy = Math.min(1, Math.max(0, q + (rng() - 0.5) * 0.1));
@@ -221,7 +243,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const finish = (t: OpenTrade, outcome: SimTradeRecord['outcome'], settleMs: number) => {
     trades.push({
       id: t.id, day: t.day, buyerId: t.buyer.agentId, sellerId: t.seller.agentId, region: t.seller.spec.region, category: t.category,
-      unitPrice: t.unitPrice, amount: t.amount, outcome, settlementMs: t.fundMs + settleMs, sellerMalicious: MALICIOUS_KINDS.has(t.seller.spec.kind),
+      unitPrice: t.unitPrice, amount: t.amount, outcome, settlementMs: t.fundMs + settleMs, sellerMalicious: isMalicious(t.seller.spec, t.day), sellerKind: t.seller.spec.kind,
       routed: !t.wash && !t.badMouth,
     });
   };
@@ -296,6 +318,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const calls0 = api.latencies.length;
   for (let day = 0; day < o.days; day++) {
     o.scenario.onDay?.(day, world);
+    if (day === joinDay && joinDay > 0) for (const s of arriving) (await join(s)).joinedDay = day;
     await runProbes(day);
     for (let hour = 0; hour < 24; hour++) {
       // Simulated time of this step (equal to the server's clock in-process; with --target the server
@@ -309,16 +332,31 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
           const category = b.spec.categories[Math.floor(rng() * b.spec.categories.length)]!;
           const quantity = 1 + Math.floor(rng() * 8);
           const maxPrice = CATEGORY_COST[category] * 1.6;
-          const req = await api.call<{ id: string }>('POST', '/v1/trade-requests', {
-            key: b.key,
-            body: {
-              category, spec: {}, quantity, budget: { max: fmt8(maxPrice) }, deadline: new Date(serverNow + 6 * HOUR).toISOString(),
-              urgency: 'normal',
-            },
-          });
-          if (req.status !== 201) { errors.push(`request: HTTP ${req.status}`); continue; }
-          const m = await api.call<{ candidates: Array<{ listingId: string; sellerId: string }> }>('GET', `/v1/trade-requests/${req.body.id}/matches`, { key: b.key });
-          const candidates = m.status === 200 ? m.body.candidates : [];
+          // Buyers pay into escrow up front, so most ask for sellers with a record (minTrustScore); when no
+          // seller qualifies they withdraw the request and ask anyone. The rest try anyone at once, which is
+          // how newcomers get their first jobs.
+          const careful = rng() < carefulShare;
+          const ask = async (minTrust: number | null) => {
+            const req = await api.call<{ id: string }>('POST', '/v1/trade-requests', {
+              key: b.key,
+              body: {
+                category, spec: {}, quantity, budget: { max: fmt8(maxPrice) }, deadline: new Date(serverNow + 6 * HOUR).toISOString(),
+                urgency: 'normal', ...(minTrust !== null ? { minTrustScore: minTrust } : {}),
+              },
+            });
+            if (req.status !== 201) { errors.push(`request: HTTP ${req.status}`); return null; }
+            const m = await api.call<{ candidates: Array<{ listingId: string; sellerId: string }> }>('GET', `/v1/trade-requests/${req.body.id}/matches`, { key: b.key });
+            return { id: req.body.id, candidates: m.status === 200 ? m.body.candidates : [] };
+          };
+          let asked = await ask(careful ? minTrust : null);
+          if (asked && careful && asked.candidates.length === 0) {
+            const c = await api.call('POST', `/v1/trade-requests/${asked.id}/cancel`, { key: b.key });
+            if (c.status !== 200) errors.push(`cancel: HTTP ${c.status}`);
+            asked = await ask(null);
+          }
+          if (!asked) continue;
+          const req = { body: { id: asked.id } };
+          const candidates = asked.candidates;
           const rec: SimRequestRecord = { id: req.body.id, day, buyerId: b.agentId, region: b.spec.region, category, candidates: candidates.length, agreed: false };
           requests.push(rec);
           for (const c of candidates.slice(0, 2)) {
@@ -342,9 +380,9 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
       // Attackers.
       for (const p of providers) {
         const k = p.spec.kind;
-        if ((k === 'wash' || k === 'sybil_rater') && rng() < 0.15) {
+        if ((k === 'wash' || k === 'sybil_rater') && rng() < attackRate) {
           const peers = providers.filter((x) => x !== p && x.spec.ring === p.spec.ring);
-          const honest = (byCategory.get(p.spec.category) ?? []).filter((x) => !MALICIOUS_KINDS.has(x.spec.kind));
+          const honest = honestByCategory.get(p.spec.category) ?? [];
           const badMouth = k === 'sybil_rater' && honest.length > 0 && rng() < 0.5;
           const target = badMouth ? honest[Math.floor(rng() * honest.length)]! : peers[Math.floor(rng() * peers.length)];
           if (!target) continue;
@@ -404,7 +442,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
       await api.call('DELETE', `/v1/agents/${p.agentId}`, { key: p.key });
       const a = await register(`${p.spec.key}-ww${p.identities}`, 'provider', p.spec.region, [p.spec.category]);
       providerByAgent.delete(p.agentId);
-      Object.assign(p, a, { identities: p.identities + 1 });
+      Object.assign(p, a, { identities: p.identities + 1, joinedDay: day + 1 });
       p.listingId = await list(p);
       providerByAgent.set(p.agentId, p);
     }
@@ -422,13 +460,13 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   for (const p of providers) {
     const rep = await api.call<{ trustScore?: number }>('GET', `/v1/agents/${p.agentId}/reputation`, { key: p.key });
     agents.push({
-      id: p.agentId, role: 'provider', malicious: MALICIOUS_KINDS.has(p.spec.kind), trueQuality: p.spec.quality,
+      id: p.agentId, role: 'provider', kind: p.spec.kind, malicious: MALICIOUS_KINDS.has(p.spec.kind), trueQuality: p.spec.quality,
       ...(rep.status === 200 && typeof rep.body.trustScore === 'number' ? { trustScore: rep.body.trustScore } : {}), activeDays: p.activeDays,
     });
   }
   for (const b of buyers) agents.push({ id: b.agentId, role: 'buyer', malicious: false, activeDays: b.activeDays });
   const audit = expectStatus(await api.call<{ ok: boolean; violations: string[] }>('GET', '/v1/admin/ledger/audit', { key: admin }), 'audit', 200);
-  return { requests, trades, agents, mintedVolume: minted, ledger: { ok: audit.ok, violations: audit.violations }, calls: api.latencies.length - calls0, errors };
+  return { requests, trades, agents, mintedVolume: minted, ledger: { ok: audit.ok, violations: audit.violations }, calls: api.latencies.length - calls0, errors, attackersFromDay: joinDay };
 }
 
 export { parseAmount };

@@ -90,6 +90,28 @@ describe('market metrics', () => {
     expect(m.agentToAgentShare).toBe(1);
   });
 
+  it('counts routing from the day attackers joined, and says per kind where the jobs went', () => {
+    const m = computeMetrics({
+      requests: [],
+      trades: [
+        trade(1, { day: 0, sellerKind: 'honest' }), trade(2, { day: 0, sellerKind: 'honest' }),
+        trade(3, { day: 5, sellerKind: 'spoofer', sellerMalicious: true }), trade(4, { day: 6, sellerKind: 'honest' }),
+        trade(5, { day: 6, sellerKind: 'honest' }), trade(6, { day: 7, sellerKind: 'honest' }),
+        trade(7, { day: 7, sellerKind: 'wash', sellerMalicious: true, routed: false }),
+      ],
+      agents: [
+        { id: 's0', role: 'provider', kind: 'honest', malicious: false, trueQuality: 0.9, trustScore: 600, activeDays: [0] },
+        { id: 's1', role: 'provider', kind: 'honest', malicious: false, trueQuality: 0.8, trustScore: 400, activeDays: [0] },
+        { id: 's2', role: 'provider', kind: 'spoofer', malicious: true, trueQuality: 0.05, trustScore: 0, activeDays: [5] },
+      ],
+      days: 10, totalVolume: 100, attackFromDay: 5,
+    });
+    expect(m.maliciousShare).toBe(0.25);
+    expect(m.byKind.honest).toEqual({ providers: 2, medianTrust: 500, maxTrust: 600, jobShare: 0.75 });
+    expect(m.byKind.spoofer).toEqual({ providers: 1, medianTrust: 0, maxTrust: 0, jobShare: 0.25 });
+    expect(computeMetrics({ requests: [], trades: [trade(1, { day: 0, sellerMalicious: true }), trade(2, { day: 9 })], agents: [], days: 10, totalVolume: 1 }).maliciousShare).toBe(0.5);
+  });
+
   it('renders a self-contained HTML page with no scripts and escaped text', () => {
     const m = computeMetrics({ requests: [], trades: [trade(1, {})], agents: [], days: 3, totalVolume: 10 });
     const html = renderHtml({

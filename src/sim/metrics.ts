@@ -32,6 +32,8 @@ export interface SimTradeRecord {
   /** Real (wall-clock) milliseconds from agreement to payout or refund. */
   settlementMs: number;
   sellerMalicious: boolean;
+  /** The seller's kind (honest, unreliable, or its attack). */
+  sellerKind?: string;
   /** A job routed by the market for a buyer's request (false: attackers trading among themselves). */
   routed?: boolean;
 }
@@ -39,6 +41,8 @@ export interface SimTradeRecord {
 export interface SimAgentRecord {
   id: string;
   role: 'provider' | 'buyer';
+  /** Providers: honest, unreliable or the attack they run. */
+  kind?: string;
   malicious: boolean;
   /** Providers: hidden true quality 0..1. */
   trueQuality?: number;
@@ -75,7 +79,7 @@ export interface MarketMetrics {
   agentToAgentShare: number;
   /** HHI of sellers' revenue, 0..10,000. */
   hhi: number;
-  /** Share of trades routed to malicious providers. */
+  /** Share of jobs routed to malicious providers (from the day attackers joined). */
   maliciousShare: number;
   /** Spearman correlation of providers' trust score with their hidden quality. */
   trustQualitySpearman: number;
@@ -83,6 +87,11 @@ export interface MarketMetrics {
   honestTrustQualitySpearman: number;
   successRate: number;
   volumeByDay: number[];
+  /**
+   * Per provider kind: how many, their trust scores at the end (median, max) and their share of the jobs
+   * routed from the day attackers joined: where the market's jobs went, and why.
+   */
+  byKind: Record<string, { providers: number; medianTrust: number | null; maxTrust: number | null; jobShare: number }>;
 }
 
 const MIN_TRADES_PER_REGION = 20;
@@ -96,6 +105,8 @@ export function computeMetrics(input: {
   totalVolume: number;
   /** Price spread is measured on trades from this day on (steady state after warm-up); default 0. */
   spreadFromDay?: number;
+  /** The malicious share is measured on trades from this day on (when attackers joined); default 0. */
+  attackFromDay?: number;
 }): MarketMetrics {
   const { requests, agents, days } = input;
   // Market measures are over jobs the market routed for buyers' requests; attackers' own trades (wash
@@ -155,7 +166,10 @@ export function computeMetrics(input: {
     retention: firstWeek.size ? retained / firstWeek.size : NaN,
     agentToAgentShare: input.totalVolume > 0 ? tradeVolume / input.totalVolume : NaN,
     hhi: hhi([...revenue.values()]),
-    maliciousShare: trades.length ? trades.filter((t) => t.sellerMalicious).length / trades.length : NaN,
+    maliciousShare: (() => {
+      const since = trades.filter((t) => t.day >= (input.attackFromDay ?? 0));
+      return since.length ? since.filter((t) => t.sellerMalicious).length / since.length : NaN;
+    })(),
     trustQualitySpearman: providers.length >= 3 ? spearman(providers.map((p) => p.trustScore!), providers.map((p) => p.trueQuality!)) : NaN,
     honestTrustQualitySpearman: (() => {
       const honest = providers.filter((p) => !p.malicious);
@@ -163,6 +177,21 @@ export function computeMetrics(input: {
     })(),
     successRate: trades.length ? trades.filter((t) => t.outcome === 'released').length / trades.length : NaN,
     volumeByDay,
+    byKind: (() => {
+      const out: MarketMetrics['byKind'] = {};
+      const since = trades.filter((t) => t.day >= (input.attackFromDay ?? 0));
+      const kinds = new Set([...providers.map((p) => p.kind ?? 'unknown'), ...since.map((t) => t.sellerKind ?? 'unknown')]);
+      for (const k of [...kinds].sort()) {
+        const scores = providers.filter((p) => (p.kind ?? 'unknown') === k).map((p) => p.trustScore!);
+        out[k] = {
+          providers: scores.length,
+          medianTrust: scores.length ? median(scores) : null,
+          maxTrust: scores.length ? Math.max(...scores) : null,
+          jobShare: since.length ? since.filter((t) => (t.sellerKind ?? 'unknown') === k).length / since.length : 0,
+        };
+      }
+      return out;
+    })(),
   };
 }
 

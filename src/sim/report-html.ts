@@ -20,6 +20,8 @@ export interface SimReport {
   ledger: { ok: boolean; violations: string[] };
   /** Heap in use at the end of each simulated day (MB). */
   memory?: Array<{ day: number; heapMB: number }>;
+  /** Day the attackers joined (0 or absent: from the start). */
+  attackersFromDay?: number;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -79,7 +81,7 @@ export function renderHtml(r: SimReport): string {
     ['Settlement p50 / p99', `${fmt(m.settlementMs.p50)} / ${fmt(m.settlementMs.p99)} ms`],
     ['Max regional price spread', `${fmt(m.priceSpread.max * 100)}%`], ['Retention (week 1 to last week)', `${fmt(m.retention * 100)}%`],
     ['Agent-to-agent share of volume', `${fmt(m.agentToAgentShare * 100)}%`], ['Seller concentration (HHI)', fmt(m.hhi, 0)],
-    ['Trades routed to malicious providers', `${fmt(m.maliciousShare * 100)}%`], ['Trust vs true quality (Spearman)', fmt(m.trustQualitySpearman, 3)],
+    [`Jobs routed to malicious providers${r.attackersFromDay ? ` (from day ${r.attackersFromDay + 1}, when attackers joined)` : ''}`, `${fmt(m.maliciousShare * 100)}%`], ['Trust vs true quality (Spearman)', fmt(m.trustQualitySpearman, 3)],
     ['Honest providers only (ranking preserved?)', fmt(m.honestTrustQualitySpearman, 3)],
     ['Ledger audit', r.ledger.ok ? 'ok' : `FAILED: ${r.ledger.violations.join('; ')}`],
   ];
@@ -99,6 +101,9 @@ figure{margin:0;border:1px solid #e2e8f0;padding:6px}figcaption{font-size:12px;c
 ${rows}</table>
 <h2>Market</h2>
 <table>${kv.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('\n')}</table>
+<h2>Where the jobs went, by kind of provider</h2>
+<table><tr><th>Kind</th><th>Providers</th><th>Median trust</th><th>Max trust</th><th>Share of routed jobs</th></tr>
+${Object.entries(m.byKind).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${fmt(v.providers, 0)}</td><td>${fmt(v.medianTrust, 0)}</td><td>${fmt(v.maxTrust, 0)}</td><td>${fmt(v.jobShare * 100)}%</td></tr>`).join('\n')}</table>
 <div class="grid">
 ${lineChart('Trade volume per simulated day (AITBC)', m.volumeByDay, 'day', 'AITBC')}
 ${barChart('Settlement time distribution (real ms)', r.settlementHistogram.map((b) => ({ label: `<=${b.leMs}`, value: b.count })), 'ms', 'trades')}

@@ -41,6 +41,8 @@ export interface SimulationReport {
     agents: number;
     days: number;
     market: Omit<MarketMetrics, 'settlementMs'>;
+    /** Day the attackers joined (0: present from the start); the malicious share counts from it. */
+    attackersFromDay: number;
     trustVsQuality: Array<[number, number]>;
     ledger: { ok: boolean; violations: string[] };
   };
@@ -163,7 +165,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   const tradeVolume = result.trades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
   // Spread in the steady state: the last third of the run (at least its last week), after prices settle.
   const spreadFromDay = Math.max(0, o.days - Math.max(7, Math.ceil(o.days / 3)));
-  const metrics = computeMetrics({ requests: result.requests, trades: result.trades, agents: result.agents, days: o.days, totalVolume: tradeVolume + result.mintedVolume, spreadFromDay });
+  const metrics = computeMetrics({ requests: result.requests, trades: result.trades, agents: result.agents, days: o.days, totalVolume: tradeVolume + result.mintedVolume, spreadFromDay, attackFromDay: result.attackersFromDay });
   const latencies = api.latencies;
   const apiP99 = quantile(latencies, 0.99);
   const providers = result.agents.filter((a) => a.role === 'provider' && a.trustScore !== undefined);
@@ -176,7 +178,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   const report: SimulationReport = {
     // Determined by the seed: the same command gives the same outcome.
     outcome: {
-      scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, market,
+      scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, market, attackersFromDay: result.attackersFromDay,
       trustVsQuality: providers.map((p) => [p.trueQuality!, p.trustScore!] as [number, number]),
       ledger: result.ledger,
     },
@@ -188,7 +190,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
     success,
   };
   const htmlReport: SimReport = {
-    scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success,
+    scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success, attackersFromDay: result.attackersFromDay,
     trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory,
   };
   mkdirSync(o.out, { recursive: true });

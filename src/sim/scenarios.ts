@@ -17,6 +17,18 @@ export interface Scenario {
   population?: Partial<Omit<PopulationParams, 'agents' | 'seed'>>;
   /** Called at the start of each simulated day (0-based). Mutates the world. */
   onDay?: (day: number, world: World) => void;
+  /**
+   * Day (0-based) on which the attackers register and start acting; routing shares are counted from then
+   * on. Default 0 (present from the start).
+   */
+  attackersJoinDay?: number;
+  /**
+   * Buyers' caution: the share of requests that ask for sellers with at least `minTrustScore` (falling back
+   * to anyone when none qualifies). Defaults: 0.9 and 100.
+   */
+  buyers?: { carefulShare?: number; minTrustScore?: number };
+  /** Trades a wash trader or Sybil rater makes per simulated day, on average (default 1). */
+  attacksPerDay?: number;
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -38,8 +50,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
   manipulation: {
     name: 'manipulation',
-    description: '30% of providers are attackers: wash-trading rings, Sybil raters, whitewashers, on-off milkers and price spoofers.',
+    description: 'After a week of honest trading, attackers join and make up 30% of providers: wash-trading rings, Sybil raters, whitewashers, on-off milkers and price spoofers.',
     population: { maliciousShare: 0.3 },
+    // As in the reputation benchmark: attackers arrive in an established market.
+    attackersJoinDay: 7,
   },
   concentration: {
     name: 'concentration',
