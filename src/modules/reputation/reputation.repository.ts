@@ -2,13 +2,14 @@
  * SQL of the reputation module, and the mapping between evidence rows and the pure core's evidence.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB } from '../../platform/db/schema.js';
+import type { AgentsTable, DB } from '../../platform/db/schema.js';
 import type { Evidence } from './evidence.types.js';
 import type { EvidenceRowType, ReputationEvidenceTable, ReputationSnapshotsTable } from './reputation.tables.js';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
 export type EvidenceRow = Selectable<ReputationEvidenceTable>;
 export type SnapshotRow = Selectable<ReputationSnapshotsTable>;
+export type AccountAttributesRow = Pick<Selectable<AgentsTable>, 'id' | 'display_name' | 'type' | 'country' | 'region' | 'categories' | 'public_key' | 'created_at' | 'updated_at'>;
 
 export interface NewEvidence {
   id: string;
@@ -113,9 +114,23 @@ export const reputationRepository = {
     return q.execute();
   },
 
-  /** Account attributes of every agent, for same-owner detection (read-only view of the agents table). */
-  accountAttributes(db: Executor) {
-    return db.selectFrom('agents').select(['id', 'display_name', 'type', 'country', 'region', 'categories', 'public_key', 'created_at']).execute();
+  /**
+   * Account attributes for same-owner detection (read-only view of the agents table): the agents changed
+   * at or after `since` (none when null) and the agents `ids`, with the time of their last change.
+   * Without `opts`, every agent (the full read).
+   */
+  accountAttributes(db: Executor, opts?: { since: Date | null; ids: readonly string[] }): Promise<AccountAttributesRow[]> {
+    const q = db.selectFrom('agents').select(['id', 'display_name', 'type', 'country', 'region', 'categories', 'public_key', 'created_at', 'updated_at']);
+    if (!opts) return q.execute();
+    const { since, ids } = opts;
+    if (since === null && ids.length === 0) return Promise.resolve([]);
+    // an index range on updated_at (agents_updated_idx, migration 0005) and primary-key lookups; the upper
+    // bound lets the planner see a narrow range without statistics (PGlite never analyzes)
+    const byId = sql<boolean>`id = ANY(${[...ids]}::uuid[])`;
+    const changed = sql<boolean>`(updated_at >= ${since} AND updated_at <= 'infinity')`;
+    if (since === null) return q.where(byId).execute();
+    if (ids.length === 0) return q.where(changed).execute();
+    return q.where((eb) => eb.or([changed, byId])).execute();
   },
 
   /**

@@ -23,7 +23,9 @@ import { DAY_MS, type CommunityKind, type ReliabilityKind } from './evidence.typ
 import { DEFAULT_OWNER_CLUSTER_OPTIONS, detectOwnerClusters, type AccountSignals, type OwnerCluster, type OwnerClusterOptions } from './wash.js';
 import { explain, publishedReputation, type Explanation, type PublishedReputation } from './explain.js';
 import { trustLevel } from './trust-score.js';
-import { reputationRepository as repo, toEvidence, type EvidenceRow, type NewEvidence, type SnapshotRow } from './reputation.repository.js';
+import {
+  reputationRepository as repo, toEvidence, type AccountAttributesRow, type EvidenceRow, type NewEvidence, type SnapshotRow,
+} from './reputation.repository.js';
 import type { DisputeOutcomeEvidence, ReputationPort, TradeOutcomeEvidence } from './reputation.port.js';
 import type { ReputationParams } from './params.js';
 
@@ -47,6 +49,12 @@ const BATCH = 5_000;
 const SNAPSHOT_BATCH = 1_000;
 const FUNDER_CHUNK = 1_000;
 const MISSING_TTL_MS = 10 * 60_000;
+/**
+ * Agents changed within this margin before the account cache's watermark are read again: a writer may
+ * commit after a later change was read, with an earlier time (concurrent writers, clocks of other processes).
+ */
+const ACCOUNTS_MARGIN_MS = 60_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type SubmittedEvidence =
   | { type: 'probe'; agentId: string; probeId?: string | undefined; responseMs: number; available: boolean; accuracy: number }
@@ -107,6 +115,14 @@ export class ReputationService implements ReputationPort {
   private sweptDay = -Infinity;
   /** who first funded an agent never changes once known */
   private readonly funders = new Map<string, string | null>();
+  /**
+   * Account attributes (agents table) for same-owner detection, kept in step incrementally: each run reads
+   * the agents changed since `accountsWatermark` (the latest updated_at read, less ACCOUNTS_MARGIN_MS) and
+   * the traded agents not cached yet, instead of every agent.
+   */
+  private readonly accounts = new Map<string, AccountAttributesRow>();
+  private accountsWatermark: number | null = null;
+  private accountsLoading: Promise<void> = Promise.resolve();
   /** trades the engine had at the last same-owner detection (nothing new: nothing to do) */
   private detectedAtTrades = -1;
   /** the next load may start from a stored checkpoint (the first load of the process only) */
@@ -144,6 +160,9 @@ export class ReputationService implements ReputationPort {
   async recompute(): Promise<void> {
     this.loaded = false;
     this.mayRestore = false;
+    // and the account attributes of the same-owner detector are read again in full
+    this.accounts.clear();
+    this.accountsWatermark = null;
     await this.sync();
   }
 
@@ -466,7 +485,9 @@ export class ReputationService implements ReputationPort {
    * country, region, type, categories, display name; ledger: who first funded each wallet). Each new
    * cluster is recorded as a `same_owner` evidence row with its members and signals (its id derives from
    * the member set, so processes running the job at once record it once); the engine applies it in log
-   * order, so incremental and full recomputes agree. Returns the clusters recorded.
+   * order, so incremental and full recomputes agree. The account signals come from a cache refreshed with
+   * the agents changed since the last run (`refreshAccounts`), not a read of every agent. Returns the
+   * clusters recorded.
    */
   async detectSameOwner(): Promise<OwnerCluster[]> {
     await this.sync();
@@ -481,9 +502,11 @@ export class ReputationService implements ReputationPort {
     for (let i = 0; i < unknown.length; i += FUNDER_CHUNK) {
       for (const r of await repo.firstFunders(db, unknown.slice(i, i + FUNDER_CHUNK))) this.funders.set(r.agent_id, r.funder);
     }
+    await this.refreshAccounts(traded);
     const accounts: AccountSignals[] = [];
-    for (const a of await repo.accountAttributes(db)) {
-      if (!traded.has(a.id)) continue;
+    for (const id of traded) {
+      const a = this.accounts.get(id);
+      if (a === undefined) continue; // not a registered agent
       accounts.push({
         id: a.id, displayName: a.display_name, type: a.type, country: a.country, region: a.region, categories: a.categories,
         publicKey: a.public_key, createdAt: new Date(a.created_at).getTime(), funder: this.funders.get(a.id) ?? null,
@@ -503,6 +526,34 @@ export class ReputationService implements ReputationPort {
     }
     this.detectedAtTrades = tradeCount;
     return recorded;
+  }
+
+  /**
+   * Brings the account cache up to date for these agents: reads the agents changed since the watermark
+   * (less the margin) and those of `ids` not cached yet, in one statement. The result is the same as
+   * reading every agent, provided no change commits later than ACCOUNTS_MARGIN_MS after a later-stamped
+   * one was read. Serialised, so an older read never overwrites a newer one.
+   */
+  private refreshAccounts(ids: Iterable<string>): Promise<void> {
+    const p = this.accountsLoading.then(async () => {
+      const missing: string[] = [];
+      for (const id of ids) if (!this.accounts.has(id) && UUID.test(id)) missing.push(id);
+      const since = this.accountsWatermark === null ? null : new Date(this.accountsWatermark - ACCOUNTS_MARGIN_MS);
+      const rows = await repo.accountAttributes(this.deps.database.db, { since, ids: missing });
+      let max = this.accountsWatermark ?? -Infinity;
+      for (const r of rows) {
+        this.accounts.set(r.id, r);
+        max = Math.max(max, r.updated_at.getTime());
+      }
+      if (max > -Infinity) this.accountsWatermark = max;
+    });
+    this.accountsLoading = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Statistics of the same-owner detector's account cache (tests, metrics). */
+  get accountCache(): { size: number; watermark: number | null } {
+    return { size: this.accounts.size, watermark: this.accountsWatermark };
   }
 
   /** The published metrics for the agent's economic profile. */

@@ -1,0 +1,97 @@
+/**
+ * Background jobs that read only what changed since their last run: the same-owner detector's account
+ * cache. Each test makes a change between two runs that only the incremental path can see, and compares
+ * with a full read.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from './helpers/test-app.js';
+import { AITBC } from '../src/modules/reputation/evidence.types.js';
+import { createReputationService } from '../src/modules/reputation/reputation.module.js';
+import { AgentsService } from '../src/modules/agents/agents.service.js';
+
+type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
+const HOUR = 3600_000;
+const publicKey = () => (generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(12).toString('base64');
+
+describe('same-owner detection reads only the agents changed since its last run', () => {
+  let t: TestApp;
+  let honest: Agent[];
+  let trade = 0;
+  const rep = () => t.app.services.reputation;
+  const deal = (seller: Agent, buyer: Agent) => t.db.database.transaction((tx) => rep().recordTradeOutcome(tx, {
+    tradeId: `trade-${++trade}`, sellerId: seller.id, buyerId: buyer.id, success: true, amount: 10n * AITBC, latencyMs: 30, accuracy: 0.99, slaMet: true, at: t.clock.now(),
+  }));
+  /** a pair that trades only with itself, both ways */
+  const pairTrades = async (a: Agent, b: Agent, n = 3) => {
+    for (let i = 0; i < n; i++) {
+      await deal(a, b);
+      await deal(b, a);
+    }
+  };
+  /** honest agents trade in a ring (so no pair is more than a small share of the market) */
+  const honestTrades = async () => {
+    for (const [i, h] of honest.entries()) await deal(h, honest[(i + 1) % honest.length]!);
+  };
+  const members = (found: { members: string[] }[]) => found.map((c) => c.members);
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    honest = [];
+    for (const name of ['Acme Compute', 'Nimbus Labs', 'Zephyr AI', 'Orion Grid', 'Helios Cloud', 'Boreal Systems']) honest.push(await t.registerAgent({ displayName: name }));
+  });
+  afterAll(async () => { await t.close(); });
+
+  it('sees an attribute changed after the first run, a change stamped late (within the margin), and agents that start trading later', async () => {
+    // a look-alike pair registered in a burst (with the honest agents) that trades only later, and, an hour
+    // later, two pairs with unrelated accounts
+    const [e, f] = [await t.registerAgent({ displayName: 'gpu-node-1' }), await t.registerAgent({ displayName: 'gpu-node-2' })];
+    t.clock.advance(HOUR);
+    const [a, b] = [await t.registerAgent({ displayName: 'Lumen', publicKey: publicKey() }), await t.registerAgent({ displayName: 'Quartz', country: 'FR' })];
+    const [c, d] = [await t.registerAgent({ displayName: 'Vega', publicKey: publicKey() }), await t.registerAgent({ displayName: 'Sirius', region: 'us-east' })];
+    for (let i = 0; i < 3; i++) await honestTrades();
+    await pairTrades(a, b);
+    await pairTrades(c, d);
+    expect(await rep().detectSameOwner()).toEqual([]);
+    const first = rep().accountCache;
+    expect(first.size).toBe(honest.length + 4); // the traded agents only, not every agent
+    expect(first.watermark).toBe(t.clock.now().getTime());
+
+    // an hour later b takes a's public key (through the API: updated_at from the clock)
+    t.clock.advance(HOUR);
+    const keyOfA = (await t.db.database.db.selectFrom('agents').select('public_key').where('id', '=', a.id).executeTakeFirstOrThrow()).public_key;
+    const patch = await t.app.inject({ method: 'PATCH', url: `/v1/agents/${b.id}`, headers: b.auth, payload: { publicKey: keyOfA } });
+    expect(patch.statusCode, patch.body).toBe(200);
+    await pairTrades(a, b);
+    await honestTrades();
+    const found = await rep().detectSameOwner();
+    expect(members(found)).toEqual([[a.id, b.id].sort()]);
+    expect(found[0]!.signals).toEqual(['shared_public_key']);
+    expect(rep().accountCache).toEqual({ size: honest.length + 4, watermark: t.clock.now().getTime() });
+
+    // another writer commits d's new key late, stamped 30 s before the newest change already read
+    const keyOfC = (await t.db.database.db.selectFrom('agents').select('public_key').where('id', '=', c.id).executeTakeFirstOrThrow()).public_key;
+    await t.db.database.db.updateTable('agents').set({ public_key: keyOfC, updated_at: new Date(t.clock.now().getTime() - 30_000) }).where('id', '=', d.id).execute();
+    // e and f (registered two hours before the watermark, not read so far) start trading: read by id
+    await pairTrades(e, f);
+    await pairTrades(c, d);
+    for (let i = 0; i < 3; i++) await honestTrades();
+    const later = await rep().detectSameOwner();
+    expect(members(later).sort()).toEqual([[c.id, d.id].sort(), [e.id, f.id].sort()].sort());
+    expect(later.find((x) => x.members.includes(c.id))!.signals).toEqual(['shared_public_key']);
+    expect(later.find((x) => x.members.includes(e.id))!.signals).toEqual(['registration_burst']);
+    expect(rep().accountCache.size).toBe(honest.length + 6);
+
+    // a process reading every agent from scratch finds nothing new: the same verdicts
+    const fresh = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    expect(await fresh.detectSameOwner()).toEqual([]);
+    const rows = await t.db.database.db.selectFrom('reputation_evidence').select('data').where('type', '=', 'same_owner').execute();
+    expect(rows.map((r) => (r.data as { members: string[] }).members).sort()).toEqual([[a.id, b.id].sort(), [c.id, d.id].sort(), [e.id, f.id].sort()].sort());
+  });
+
+  it('a full recompute reads the accounts again', async () => {
+    expect(rep().accountCache.size).toBeGreaterThan(0);
+    await rep().recompute();
+    expect(rep().accountCache).toEqual({ size: 0, watermark: null });
+  });
+});
