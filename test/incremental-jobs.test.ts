@@ -1,7 +1,7 @@
 /**
  * Background jobs that read only what changed since their last run: the same-owner detector's account
- * cache. Each test makes a change between two runs that only the incremental path can see, and compares
- * with a full read.
+ * cache and the market index's seller refresh (completed trades). Each test makes a change between two
+ * runs that only the incremental path can see, and compares with a full read.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { buildTestApp, type TestApp } from './helpers/test-app.js';
 import { AITBC } from '../src/modules/reputation/evidence.types.js';
 import { createReputationService } from '../src/modules/reputation/reputation.module.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
+import { MarketIndex } from '../src/modules/trading/market.service.js';
 
 type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
 const HOUR = 3600_000;
@@ -93,5 +94,88 @@ describe('same-owner detection reads only the agents changed since its last run'
     expect(rep().accountCache.size).toBeGreaterThan(0);
     await rep().recompute();
     expect(rep().accountCache).toEqual({ size: 0, watermark: null });
+  });
+});
+
+describe('the market index re-counts completed trades only for sellers whose agreements changed', () => {
+  let t: TestApp;
+  let buyer: Agent;
+  const HOUR_ISO = (ms: number) => new Date(t.clock.now().getTime() + ms).toISOString();
+  const post = async (url: string, who: Record<string, string>, payload: unknown = {}) => t.app.inject({ method: 'POST', url, headers: who, payload: payload as object });
+  const listing = async (seller: Agent) => {
+    const r = await post('/v1/listings', seller.auth, {
+      category: 'gpu_compute', unit: 'gpu_hour', spec: { gpuModel: 'H100', vramGb: 80 }, pricePerUnit: '2', capacity: 100, region: 'eu-west',
+      sla: { availability: 0.99, maxLatencyMs: 100 }, validUntil: HOUR_ISO(30 * 24 * HOUR),
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    return r.json().id as string;
+  };
+  /** an agreement on the listing, settled at once when funded (immediate settlement) */
+  const agree = async (seller: Agent, listingId: string) => {
+    const n = await post('/v1/negotiations', buyer.auth, { listingId, offer: { pricePerUnit: '2', quantity: 1, settlementType: 'immediate' } });
+    expect(n.statusCode, n.body).toBe(201);
+    const acc = await post(`/v1/negotiations/${n.json().id}/accept`, seller.auth);
+    expect(acc.statusCode, acc.body).toBe(200);
+    return acc.json().agreement.id as string;
+  };
+  const fund = async (agreementId: string) => {
+    const f = await post(`/v1/agreements/${agreementId}/fund`, buyer.auth);
+    expect(f.statusCode, f.body).toBe(200);
+    expect(f.json().state).toBe('settled');
+  };
+  /** another process's market index: it does not hear this process's commits, so only its refresh catches up */
+  const observer = () => new MarketIndex(t.db.database, t.app.services.reputation);
+  const completed = (m: MarketIndex, listingId: string) => m.index.get(listingId)?.sellerCompletedTrades;
+
+  beforeAll(async () => {
+    t = await buildTestApp();
+    buyer = await t.registerAgent({ type: 'consumer' });
+    expect((await post('/v1/admin/mint', t.admin, { agentId: buyer.id, amount: '1000' })).statusCode).toBe(201);
+  });
+  afterAll(async () => { await t.close(); });
+
+  it('sees an agreement settled between two refreshes, one stamped late within the margin, and new sellers', async () => {
+    const [s1, s2, s3] = [await t.registerAgent(), await t.registerAgent(), await t.registerAgent()];
+    const l1 = await listing(s1);
+    const l2 = await listing(s2);
+    await fund(await agree(s1, l1));
+    const m = observer();
+    await m.refreshSellers(); // the first refresh counts every indexed seller
+    expect(completed(m, l1)).toBe(1);
+    expect(completed(m, l2)).toBe(0);
+
+    // s1 settles another trade, s2 its first, after the refresh
+    t.clock.advance(HOUR);
+    await fund(await agree(s1, l1));
+    await fund(await agree(s2, l2));
+    expect(completed(m, l1)).toBe(1);
+    await m.refreshSellers();
+    expect(completed(m, l1)).toBe(2);
+    expect(completed(m, l2)).toBe(1);
+    expect(await m.refreshSellers()).toBe(0);
+
+    // an agreement of s2 whose settlement commits late, stamped 2 s before the newest change already read
+    t.clock.advance(HOUR);
+    const late = await agree(s2, l2);
+    await m.refreshSellers();
+    await t.db.database.db.updateTable('agreements').set({ state: 'settled', updated_at: new Date(t.clock.now().getTime() - 2_000) }).where('id', '=', late).execute();
+    await m.refreshSellers();
+    expect(completed(m, l2)).toBe(2);
+
+    // a seller listed after the first refresh, with a trade, once the index hears of its listing
+    const l3 = await listing(s3);
+    await fund(await agree(s3, l3));
+    m.changed();
+    await m.refreshSellers();
+    expect(completed(m, l3)).toBe(1);
+
+    // the same counts as an index read from scratch
+    const full = observer();
+    await full.refreshSellers();
+    for (const id of [l1, l2, l3]) expect(completed(m, id)).toBe(completed(full, id));
+    // and as the market index of the process that made the trades
+    const own = t.app.services.trading.market.market;
+    await own.refreshSellers();
+    for (const id of [l1, l2, l3]) expect(completed(own, id)).toBe(completed(full, id));
   });
 });

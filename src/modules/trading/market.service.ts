@@ -85,6 +85,17 @@ export class MarketIndex {
   private readonly trust = new Map<string, number>();
   private readonly sellerInfo = new Map<string, { createdAt: number; completedTrades: number }>();
   /**
+   * The latest agreements.updated_at seen by refreshSellers (null before its first run, -Infinity when
+   * there were no agreements): the next refresh re-counts only sellers with agreements changed since then
+   * (less SYNC_MARGIN_MS).
+   */
+  private agreementsWatermark: number | null = null;
+  /** Bumped whenever refreshSellers stores seller info (see doSync). */
+  private infoEpoch = 0;
+  /** Sellers whose info a sync read while a refresh stored newer info: the next refresh counts them again. */
+  private readonly recount = new Set<string>();
+  private refreshing: Promise<unknown> = Promise.resolve();
+  /**
    * Listings applied to the index whose change falls within the margin of the next read (version and
    * updated_at): the read leaves them out unless their version moved, so a catch-up returns only changes.
    */
@@ -126,6 +137,7 @@ export class MarketIndex {
 
   private async doSync(): Promise<void> {
     const gen = this.generation;
+    const epoch = this.infoEpoch;
     this.lastSyncAt = performance.now();
     const since = this.watermark === null ? null : new Date(this.watermark - SYNC_MARGIN_MS);
     if (since) for (const [id, r] of this.recent) if (r.at < since.getTime()) this.recent.delete(id);
@@ -149,8 +161,16 @@ export class MarketIndex {
       const scores = await this.reputation.trustScores(unknown);
       for (const s of unknown) this.trust.set(s, scores.get(s) ?? 0);
     }
+    // a refresh that stored seller info while this read was in flight may have read a later state: keep
+    // its info, and have the next refresh count the sellers this read is the only source for
+    const raced = epoch !== this.infoEpoch;
     for (const r of rows) {
-      if (r.seller_created_at) this.sellerInfo.set(r.seller_id, { createdAt: r.seller_created_at.getTime(), completedTrades: Number(r.seller_completed) });
+      if (!r.seller_created_at) continue;
+      if (raced) {
+        if (this.sellerInfo.has(r.seller_id)) continue;
+        this.recount.add(r.seller_id);
+      }
+      this.sellerInfo.set(r.seller_id, { createdAt: r.seller_created_at.getTime(), completedTrades: Number(r.seller_completed) });
     }
     const floor = max - SYNC_MARGIN_MS;
     for (const r of rows) {
@@ -162,14 +182,37 @@ export class MarketIndex {
     }
   }
 
+  /**
+   * Loads the creation time and completed trades of `sellers` and, once there is a watermark, of every
+   * seller with an agreement changed since it (less SYNC_MARGIN_MS), in one statement that also reads the
+   * new watermark (agreements_updated_idx, migration 0005). A change not read here commits after this
+   * statement's snapshot, so it is stamped at most the margin before the new watermark: the next call
+   * re-counts its seller.
+   */
   private async loadSellerInfo(sellers: string[]): Promise<void> {
-    if (!sellers.length) return;
-    // one statement: each seller's creation time and completed trades
-    const rows = (await sql<{ id: string; created_at: Date; n: string | number | bigint }>`${sql.raw(PREPARE)}
-      SELECT a.id, a.created_at,
-        (SELECT count(*) FROM agreements g WHERE g.seller_id = a.id AND g.state IN ('settled', 'resolved')) AS n
-      FROM agents a WHERE a.id = ANY(${sellers}::uuid[])`.execute(this.database.db)).rows;
-    for (const a of rows) this.sellerInfo.set(a.id, { createdAt: a.created_at.getTime(), completedTrades: Number(a.n) });
+    const wm = this.agreementsWatermark;
+    if (wm === null && !sellers.length) return;
+    // no watermark: these sellers; no agreements at the last read: every agreement's seller. The ids are
+    // collected first (ARRAY), so agents are read by primary key; the upper bound on updated_at lets the
+    // planner see a narrow range without statistics (PGlite never analyzes): an agreements_updated_idx range
+    const who = wm === null
+      ? sql`a.id = ANY(${sellers}::uuid[])`
+      : sql`a.id = ANY(ARRAY(SELECT unnest(${sellers}::uuid[]) UNION SELECT g.seller_id FROM agreements g
+          ${wm === -Infinity ? sql`` : sql`WHERE g.updated_at >= ${new Date(wm - SYNC_MARGIN_MS)} AND g.updated_at <= 'infinity'`}))`;
+    const rows = (await sql<{ watermark: Date | null; id: string | null; created_at: Date | null; n: string | number | bigint | null }>`${sql.raw(PREPARE)}
+      SELECT w.m AS watermark, s.id, s.created_at, s.n
+      FROM (SELECT max(updated_at) AS m FROM agreements) w
+      LEFT JOIN LATERAL (
+        SELECT a.id, a.created_at,
+          (SELECT count(*) FROM agreements g WHERE g.seller_id = a.id AND g.state IN ('settled', 'resolved')) AS n
+        FROM agents a WHERE ${who}
+      ) s ON true`.execute(this.database.db)).rows;
+    this.infoEpoch++;
+    for (const a of rows) {
+      if (a.id !== null && a.created_at !== null) this.sellerInfo.set(a.id, { createdAt: a.created_at.getTime(), completedTrades: Number(a.n) });
+    }
+    const m = rows[0]?.watermark ?? null;
+    this.agreementsWatermark = Math.max(this.agreementsWatermark ?? -Infinity, m === null ? -Infinity : m.getTime());
   }
 
   private listingOf(r: ListingRow) {
@@ -177,13 +220,30 @@ export class MarketIndex {
     return toMatchListing(r, { trust: this.trust.get(r.seller_id) ?? 0, createdAt: info?.createdAt ?? 0, completedTrades: info?.completedTrades });
   }
 
-  /** Re-reads every indexed seller's trust score and completed trades; re-indexes listings whose seller changed. */
-  async refreshSellers(): Promise<number> {
+  /**
+   * Re-reads every indexed seller's trust score (in memory) and the completed trades of the sellers whose
+   * agreements changed since the last refresh (all indexed sellers on the first run, and sellers seen for
+   * the first time); re-indexes listings whose seller changed. Serialised: one refresh at a time.
+   */
+  refreshSellers(): Promise<number> {
+    const p = this.refreshing.then(() => this.doRefreshSellers());
+    this.refreshing = p.catch(() => undefined);
+    return p;
+  }
+
+  private async doRefreshSellers(): Promise<number> {
     await this.sync();
     const sellers = [...new Set([...this.index.listings()].map((l) => l.sellerId))];
     if (!sellers.length) return 0;
     const scores = await this.reputation.trustScores(sellers);
-    await this.loadSellerInfo(sellers);
+    const recount = new Set(this.recount);
+    this.recount.clear();
+    try {
+      await this.loadSellerInfo(this.agreementsWatermark === null ? sellers : sellers.filter((s) => !this.sellerInfo.has(s) || recount.has(s)));
+    } catch (err) {
+      for (const s of recount) this.recount.add(s);
+      throw err;
+    }
     let changed = 0;
     for (const l of [...this.index.listings()]) {
       const trust = scores.get(l.sellerId) ?? 0;
