@@ -1,15 +1,17 @@
 /**
  * Background jobs that read only what changed since their last run: the same-owner detector's account
- * cache and the market index's seller refresh (completed trades). Each test makes a change between two
- * runs that only the incremental path can see, and compares with a full read.
+ * cache, the market index's seller refresh (completed trades), and the trading events prune. Each test
+ * makes a change between two runs that only the incremental path can see, and compares with a full read.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
 import { AITBC } from '../src/modules/reputation/evidence.types.js';
 import { createReputationService } from '../src/modules/reputation/reputation.module.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
 import { MarketIndex } from '../src/modules/trading/market.service.js';
+import { EVENT_RETENTION_MS } from '../src/modules/trading/trading.stream.js';
 
 type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
 const HOUR = 3600_000;
@@ -177,5 +179,44 @@ describe('the market index re-counts completed trades only for sellers whose agr
     const own = t.app.services.trading.market.market;
     await own.refreshSellers();
     for (const id of [l1, l2, l3]) expect(completed(own, id)).toBe(completed(full, id));
+  });
+});
+
+describe('the trading events prune deletes only what aged out since its last run', () => {
+  let t: TestApp;
+  beforeAll(async () => { t = await buildTestApp(); });
+  afterAll(async () => { await t.close(); });
+
+  const bus = () => t.app.services.trading.bus;
+  const at = (ms: number) => new Date(t.clock.now().getTime() + ms).toISOString();
+  const add = (offset: number, name: string) => bus().append(t.db.database.db, [{ type: 'test.event', agentIds: [], data: { name }, at: at(offset) }]);
+  const left = async () => (await t.db.database.db.selectFrom('trading_events').select(['data']).where('type', '=', 'test.event').orderBy('at').execute())
+    .map((r) => (r.data as { name: string }).name);
+
+  it('removes events past retention, including late commits within the margin; a daily sweep removes the rest', async () => {
+    await sql`DELETE FROM trading_events`.execute(t.db.database.db);
+    await add(-3 * HOUR, 'old');
+    await add(-EVENT_RETENTION_MS - 1, 'just-expired');
+    await add(-30 * 60_000, 'recent');
+    expect(await bus().prune()).toBe(2); // the first run deletes everything older
+    expect(await left()).toEqual(['recent']);
+
+    t.clock.advance(HOUR);
+    // committed after the last run, older than its cutoff: by 30 s (within the margin) and 30 min (beyond)
+    await add(-EVENT_RETENTION_MS - 30_000 - HOUR, 'late-in-margin');
+    await add(-EVENT_RETENTION_MS - 30 * 60_000 - HOUR, 'late-beyond-margin');
+    await add(-10 * 60_000, 'new');
+    expect(await bus().prune()).toBe(2);
+    expect(await left()).toEqual(['late-beyond-margin', 'new']);
+
+    for (let h = 0; h < 3; h++) {
+      t.clock.advance(HOUR);
+      await add(-10 * 60_000, `hour-${h}`);
+      await bus().prune();
+    }
+    expect(await left()).toEqual(['late-beyond-margin', 'hour-2']);
+    t.clock.advance(24 * HOUR);
+    await bus().prune();
+    expect(await left()).toEqual([]);
   });
 });

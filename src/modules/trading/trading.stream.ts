@@ -6,7 +6,8 @@
  * process pokes the poller at once, other processes' events arrive within POLL_MS.
  * Sequence numbers are assigned before commit, so a transaction may commit after a later number is
  * visible: the poller re-reads a window of LOOKBACK numbers below the newest it has seen and skips those
- * already delivered. Rows older than RETENTION_MS are deleted by a job.
+ * already delivered. Rows older than RETENTION_MS are deleted by a job, which looks only at the rows that
+ * aged out since its last run (see `prune`).
  */
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
@@ -36,6 +37,10 @@ export function eventValues(events: readonly TradingEvent[]) {
 const POLL_MS = 200;
 const LOOKBACK = 1000;
 export const EVENT_RETENTION_MS = 3600_000;
+/** The prune looks again this far below its last cutoff, for transactions that committed late. */
+const PRUNE_MARGIN_MS = 60_000;
+/** And at least this often (clock time) below any cutoff, for whatever committed later still. */
+const PRUNE_SWEEP_MS = 24 * 3600_000;
 
 export class TradingEventBus {
   private readonly subs = new Set<{ agentId: string | null; fn: Subscriber }>();
@@ -47,6 +52,9 @@ export class TradingEventBus {
   private polling: Promise<void> | null = null;
   private again = false;
   private closed = false;
+  /** The cutoff of the last prune, and when the last prune over the whole table ran (clock time). */
+  private prunedBefore: number | null = null;
+  private sweptAt = -Infinity;
 
   private readonly listingHooks: Array<() => void> = [];
 
@@ -166,10 +174,22 @@ export class TradingEventBus {
     }
   }
 
-  /** Deletes events past the retention window. */
+  /**
+   * Deletes events past the retention window. Rows below the last run's cutoff are gone already, so a run
+   * deletes only the range from that cutoff (less PRUNE_MARGIN_MS) to the new one: an index range on
+   * trading_events (at) that skips the deleted rows below it, which stay in the table and its index until
+   * a vacuum (never, on PGlite). The first run of a process, and one a day, delete everything older.
+   */
   async prune(): Promise<number> {
-    const before = new Date(this.clock.now().getTime() - EVENT_RETENTION_MS);
-    const r = await sql<{ n: number }>`DELETE FROM trading_events WHERE at < ${before}`.execute(this.database.db);
+    const now = this.clock.now().getTime();
+    const before = new Date(now - EVENT_RETENTION_MS);
+    const sweep = this.prunedBefore === null || now - this.sweptAt >= PRUNE_SWEEP_MS;
+    const from = this.prunedBefore === null ? null : new Date(this.prunedBefore - PRUNE_MARGIN_MS);
+    const r = sweep || from === null
+      ? await sql`DELETE FROM trading_events WHERE at < ${before}`.execute(this.database.db)
+      : await sql`DELETE FROM trading_events WHERE at >= ${from} AND at < ${before}`.execute(this.database.db);
+    if (sweep) this.sweptAt = now;
+    this.prunedBefore = Math.max(this.prunedBefore ?? -Infinity, before.getTime());
     return Number(r.numAffectedRows ?? 0n);
   }
 }
