@@ -4,11 +4,12 @@
  * makes a change between two runs that only the incremental path can see, and compares with a full read.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
 import { AITBC } from '../src/modules/reputation/evidence.types.js';
 import { createReputationService } from '../src/modules/reputation/reputation.module.js';
+import { reputationRepository } from '../src/modules/reputation/reputation.repository.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
 import { MarketIndex } from '../src/modules/trading/market.service.js';
 import { EVENT_RETENTION_MS } from '../src/modules/trading/trading.stream.js';
@@ -90,6 +91,23 @@ describe('same-owner detection reads only the agents changed since its last run'
     expect(await fresh.detectSameOwner()).toEqual([]);
     const rows = await t.db.database.db.selectFrom('reputation_evidence').select('data').where('type', '=', 'same_owner').execute();
     expect(rows.map((r) => (r.data as { members: string[] }).members).sort()).toEqual([[a.id, b.id].sort(), [c.id, d.id].sort(), [e.id, f.id].sort()].sort());
+  });
+
+  it('does not read again, run after run, a population registered at one instant and unchanged since', async () => {
+    // (a run happens only when there are new trades)
+    await honestTrades();
+    await rep().detectSameOwner();
+    t.clock.advance(2 * HOUR);
+    await honestTrades();
+    const read = vi.spyOn(reputationRepository, 'accountAttributes');
+    try {
+      await rep().detectSameOwner();
+      expect(read).toHaveBeenCalledTimes(1);
+      expect(await read.mock.results[0]!.value).toEqual([]);
+      expect(rep().accountCache.watermark).toBe(t.clock.now().getTime());
+    } finally {
+      read.mockRestore();
+    }
   });
 
   it('a full recompute reads the accounts again', async () => {

@@ -539,13 +539,17 @@ export class ReputationService implements ReputationPort {
       const missing: string[] = [];
       for (const id of ids) if (!this.accounts.has(id) && UUID.test(id)) missing.push(id);
       const since = this.accountsWatermark === null ? null : new Date(this.accountsWatermark - ACCOUNTS_MARGIN_MS);
+      // The watermark is the time of this read (or a later change read, from a clock ahead of ours): the
+      // latest change read would stay put while nobody changes, and every agent stamped within the margin
+      // of it (a whole population registered at once) would be read again on every run.
+      const readAt = this.deps.clock.now().getTime();
       const rows = await repo.accountAttributes(this.deps.database.db, { since, ids: missing });
-      let max = this.accountsWatermark ?? -Infinity;
+      let max = Math.max(this.accountsWatermark ?? -Infinity, readAt);
       for (const r of rows) {
         this.accounts.set(r.id, r);
         max = Math.max(max, r.updated_at.getTime());
       }
-      if (max > -Infinity) this.accountsWatermark = max;
+      this.accountsWatermark = max;
     });
     this.accountsLoading = p.catch(() => undefined);
     return p;
