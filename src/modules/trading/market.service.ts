@@ -143,12 +143,11 @@ export class MarketIndex {
     if (since) for (const [id, r] of this.recent) if (r.at < since.getTime()) this.recent.delete(id);
     const ids = [...this.recent.keys()];
     const versions = ids.map((id) => this.recent.get(id)!.version);
-    // one statement: the listings changed since the watermark (less those already applied at the same
-    // version) with their sellers' creation time and completed trades
-    const rows = (await sql<ListingRow & { seller_created_at: Date | null; seller_completed: string | number | bigint }>`${sql.raw(PREPARE)}
-      SELECT l.*, (SELECT a.created_at FROM agents a WHERE a.id = l.seller_id) AS seller_created_at,
-        (SELECT count(*) FROM agreements g WHERE g.seller_id = l.seller_id AND g.state IN ('settled', 'resolved')) AS seller_completed
-      FROM trading_listings l
+    // the listings changed since the watermark (less those already applied at the same version); sellers'
+    // creation time and completed trades are read below only for sellers not known yet (refreshSellers
+    // keeps the known ones current), since counting a busy seller's agreements on every sync grows with them
+    const rows = (await sql<ListingRow>`${sql.raw(PREPARE)}
+      SELECT l.* FROM trading_listings l
       ${since ? sql`WHERE l.updated_at >= ${since}
         AND NOT EXISTS (SELECT 1 FROM unnest(${ids}::uuid[], ${versions}::int[]) AS k (id, version) WHERE k.id = l.id AND k.version = l.version)` : sql``}`.execute(this.database.db)).rows;
     this.synced = gen;
@@ -161,20 +160,24 @@ export class MarketIndex {
       const scores = await this.reputation.trustScores(unknown);
       for (const s of unknown) this.trust.set(s, scores.get(s) ?? 0);
     }
-    // a refresh that stored seller info while this read was in flight may have read a later state: keep
-    // its info, and have the next refresh count the sellers this read is the only source for
-    const raced = epoch !== this.infoEpoch;
-    for (const r of rows) {
-      if (!r.seller_created_at) continue;
-      if (raced) {
-        if (this.sellerInfo.has(r.seller_id)) continue;
-        this.recount.add(r.seller_id);
+    const newSellers = [...new Set(rows.map((r) => r.seller_id))].filter((id) => !this.sellerInfo.has(id));
+    if (newSellers.length) {
+      const info = (await sql<{ id: string; created_at: Date; n: string | number | bigint }>`${sql.raw(PREPARE)}
+        SELECT a.id, a.created_at, (SELECT count(*) FROM agreements g WHERE g.seller_id = a.id AND g.state IN ('settled', 'resolved')) AS n
+        FROM agents a WHERE a.id = ANY(${newSellers}::uuid[])`.execute(this.database.db)).rows;
+      // a refresh that stored seller info while this read was in flight may have read a later state: keep
+      // its info, and have the next refresh count the sellers this read is the only source for
+      const raced = epoch !== this.infoEpoch;
+      for (const a of info) {
+        if (raced) {
+          if (this.sellerInfo.has(a.id)) continue;
+          this.recount.add(a.id);
+        }
+        this.sellerInfo.set(a.id, { createdAt: a.created_at.getTime(), completedTrades: Number(a.n) });
       }
-      this.sellerInfo.set(r.seller_id, { createdAt: r.seller_created_at.getTime(), completedTrades: Number(r.seller_completed) });
     }
     const floor = max - SYNC_MARGIN_MS;
-    for (const r of rows) {
-      const { seller_created_at: _c, seller_completed: _n, ...row } = r;
+    for (const row of rows) {
       if (row.status === 'withdrawn') this.index.remove(row.id);
       else this.index.upsert(this.listingOf(row));
       const at = row.updated_at.getTime();
