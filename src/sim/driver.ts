@@ -18,6 +18,7 @@ import { CATEGORY_COST, MALICIOUS_KINDS, SIM_REGIONS, demandAt, generatePopulati
 const SIM_REGIONS_LIST: readonly SimRegion[] = SIM_REGIONS;
 import { initialDemand, populationParams, type Scenario, type World } from './scenarios.js';
 import { expectStatus, type Transport } from './transport.js';
+import { Spool } from './spool.js';
 import type { SimAgentRecord, SimRequestRecord, SimTradeRecord } from './metrics.js';
 
 const HOUR = 3600_000;
@@ -94,8 +95,11 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   const admin = o.adminKey;
   const start = o.now().getTime();
   const errors: string[] = [];
-  const requests: SimRequestRecord[] = [];
-  const trades: SimTradeRecord[] = [];
+  // The run's log is spooled to disk (read back at the end), so it does not count as the service's heap;
+  // the last three days of trades stay in memory for the providers' price index.
+  const requestLog = new Spool<SimRequestRecord>('requests');
+  const tradeLog = new Spool<SimTradeRecord>('trades');
+  let recentTrades: SimTradeRecord[] = [];
   const open: OpenTrade[] = [];
   let minted = 0;
   const perBuyerDay = o.requestsPerBuyerDay ?? 0.15;
@@ -241,11 +245,13 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   };
 
   const finish = (t: OpenTrade, outcome: SimTradeRecord['outcome'], settleMs: number) => {
-    trades.push({
+    const rec: SimTradeRecord = {
       id: t.id, day: t.day, buyerId: t.buyer.agentId, sellerId: t.seller.agentId, region: t.seller.spec.region, category: t.category,
       unitPrice: t.unitPrice, amount: t.amount, outcome, settlementMs: t.fundMs + settleMs, sellerMalicious: isMalicious(t.seller.spec, t.day), sellerKind: t.seller.spec.kind,
       routed: !t.wash && !t.badMouth,
-    });
+    };
+    tradeLog.write(rec);
+    recentTrades.push(rec);
   };
 
   const rate = async (t: OpenTrade, stars: number) => {
@@ -358,7 +364,6 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
           const req = { body: { id: asked.id } };
           const candidates = asked.candidates;
           const rec: SimRequestRecord = { id: req.body.id, day, buyerId: b.agentId, region: b.spec.region, category, candidates: candidates.length, agreed: false };
-          requests.push(rec);
           for (const c of candidates.slice(0, 2)) {
             const seller = providerByAgent.get(c.sellerId);
             if (!seller) continue;
@@ -375,6 +380,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
             });
             break;
           }
+          requestLog.write(rec);
         }
       }
       // Attackers.
@@ -401,7 +407,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
         if (await step(open[i]!, now, day)) { open.splice(i, 1); i--; }
       }
       if (o.advance) await o.advance(HOUR);
-      o.onProgress?.({ day, hour, trades: trades.length, requests: requests.length, calls: api.latencies.length - calls0 });
+      o.onProgress?.({ day, hour, trades: tradeLog.count, requests: requestLog.count, calls: api.latencies.length - calls0 });
     }
     // Dynamic pricing: honest providers review their price every third day. They follow the market's
     // price index for their category (the median unit price of the last three days' trades, public
@@ -414,7 +420,8 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
       if (list) list.push(v);
       else dayPrices.set(c, [v]);
     };
-    for (const t of trades) if (t.day > day - 3 && t.outcome !== 'failed') addPrice(t.category as Category, t.unitPrice);
+    recentTrades = recentTrades.filter((t) => t.day > day - 3);
+    for (const t of recentTrades) if (t.outcome !== 'failed') addPrice(t.category as Category, t.unitPrice);
     for (const t of open) if (t.day > day - 3) addPrice(t.category, t.unitPrice);
     const index = new Map([...dayPrices].map(([c, ps]) => [c, [...ps].sort((a, b) => a - b)[ps.length >> 1]!] as const));
     for (let i = 0; i < providers.length; i++) {
@@ -466,7 +473,7 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   }
   for (const b of buyers) agents.push({ id: b.agentId, role: 'buyer', malicious: false, activeDays: b.activeDays });
   const audit = expectStatus(await api.call<{ ok: boolean; violations: string[] }>('GET', '/v1/admin/ledger/audit', { key: admin }), 'audit', 200);
-  return { requests, trades, agents, mintedVolume: minted, ledger: { ok: audit.ok, violations: audit.violations }, calls: api.latencies.length - calls0, errors, attackersFromDay: joinDay };
+  return { requests: requestLog.readAll(), trades: tradeLog.readAll(), agents, mintedVolume: minted, ledger: { ok: audit.ok, violations: audit.violations }, calls: api.latencies.length - calls0, errors, attackersFromDay: joinDay };
 }
 
 export { parseAmount };
