@@ -56,6 +56,31 @@ describe('group commit', () => {
     expect(await ledger.audit()).toMatchObject({ ok: true, violations: [] });
   });
 
+  it('groups concurrent HTTP payments (on PGlite too, where the database shares the event loop)', async () => {
+    const agents = [await t.registerAgent(), await t.registerAgent(), await t.registerAgent(), await t.registerAgent()];
+    for (const a of agents) {
+      await ledger.execute([{ id: randomUUID(), kind: 'posted', debitAccountId: SYSTEM_ACCOUNTS.treasury, creditAccountId: walletAccountId(a.id), amount: 1000n * A, code: 'mint' }]);
+    }
+    const internals = ledger as unknown as { executeMany: (...args: unknown[]) => Promise<unknown> };
+    const original = internals.executeMany;
+    let groups = 0;
+    internals.executeMany = function (this: unknown, ...args: unknown[]) {
+      groups++;
+      return original.apply(this, args);
+    };
+    try {
+      const n = 64;
+      const res = await Promise.all(Array.from({ length: n }, (_, i) => t.app.inject({
+        method: 'POST', url: '/v1/transfers', headers: agents[i % 4]!.auth, payload: { id: randomUUID(), to: agents[(i + 1) % 4]!.id, amount: '1' },
+      })));
+      expect(res.every((r) => r.statusCode === 201)).toBe(true);
+      // one group per payment would be 64; written together they take a handful
+      expect(groups).toBeLessThanOrEqual(n / 4);
+    } finally {
+      internals.executeMany = original;
+    }
+  });
+
   it('rejects a call with a repeated id at once, without touching the others', async () => {
     const id = randomUUID();
     expect(() => ledger.execute([

@@ -139,9 +139,27 @@ export class LedgerService {
 
   private readonly queue: Array<{ inputs: TransferInput[]; opts: ExecuteOptions; resolve: (o: Outcome[]) => void; reject: (e: unknown) => void }> = [];
   private flushing = 0;
+  private deferred = false;
+  private turned = false;
 
   private flush(): void {
     if (this.flushing >= MAX_FLUSHES || this.queue.length === 0) return;
+    if (this.database.kind === 'pglite' && !this.turned) {
+      // PGlite runs in this thread: while a group is written, requests cannot reach execute(). Let the
+      // event loop turn once, so the calls that are on their way join this group instead of the next.
+      if (this.deferred) return;
+      this.deferred = true;
+      setImmediate(() => {
+        this.deferred = false;
+        this.turned = true;
+        try {
+          this.flush();
+        } finally {
+          this.turned = false;
+        }
+      });
+      return;
+    }
     const batch: typeof this.queue = [];
     let n = 0;
     while (this.queue.length && (batch.length === 0 || n + this.queue[0]!.inputs.length <= MAX_GROUP_TRANSFERS)) {
