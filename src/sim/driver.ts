@@ -89,16 +89,27 @@ const num = (s: string) => Number(s);
 const fmt8 = (x: number) => formatAmount(BigInt(Math.max(1, Math.round(x * 1e8))));
 
 export async function runSimulation(api: Transport, o: SimOptions): Promise<SimResult> {
+  // The run's log is spooled to disk (read back at the end), so it does not count as the service's heap.
+  const logs = { requests: new Spool<SimRequestRecord>('requests'), trades: new Spool<SimTradeRecord>('trades') };
+  try {
+    return await run(api, o, logs);
+  } catch (err) {
+    logs.requests.discard();
+    logs.trades.discard();
+    throw err;
+  }
+}
+
+async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimRequestRecord>; trades: Spool<SimTradeRecord> }): Promise<SimResult> {
   const rng: Rng = mulberry32(o.seed ^ 0x5eed);
   const pop = generatePopulation(populationParams(o.scenario, o.agents, o.seed));
   const world: World = { providers: pop.providers, buyers: pop.buyers, demand: initialDemand() };
   const admin = o.adminKey;
   const start = o.now().getTime();
   const errors: string[] = [];
-  // The run's log is spooled to disk (read back at the end), so it does not count as the service's heap;
-  // the last three days of trades stay in memory for the providers' price index.
-  const requestLog = new Spool<SimRequestRecord>('requests');
-  const tradeLog = new Spool<SimTradeRecord>('trades');
+  const requestLog = logs.requests;
+  const tradeLog = logs.trades;
+  /** The last three days of trades, for the providers' price index. */
   let recentTrades: SimTradeRecord[] = [];
   const open: OpenTrade[] = [];
   let minted = 0;
@@ -158,7 +169,8 @@ export async function runSimulation(api: Transport, o: SimOptions): Promise<SimR
   /** A job counts as routed to a malicious provider when the provider cheats: on-off milkers once they have turned. */
   const isMalicious = (p: SimProvider, day: number) => MALICIOUS_KINDS.has(p.kind) && (p.kind !== 'milker' || day >= milkFromDay);
   const arriving = world.providers.filter((s) => MALICIOUS_KINDS.has(s.kind) && joinDay > 0);
-  for (const s of world.providers) if (!arriving.includes(s)) await join(s);
+  const later = new Set(arriving);
+  for (const s of world.providers) if (!later.has(s)) await join(s);
   const buyers: LiveBuyer[] = [];
   for (const s of world.buyers) {
     const a = await register(s.key, 'consumer', s.region, s.categories);
