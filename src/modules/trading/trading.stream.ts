@@ -184,10 +184,9 @@ export class TradingEventBus {
     const now = this.clock.now().getTime();
     const before = new Date(now - EVENT_RETENTION_MS);
     const sweep = this.prunedBefore === null || now - this.sweptAt >= PRUNE_SWEEP_MS;
-    const from = this.prunedBefore === null ? null : new Date(this.prunedBefore - PRUNE_MARGIN_MS);
-    const r = sweep || from === null
+    const r = sweep || this.prunedBefore === null
       ? await sql`DELETE FROM trading_events WHERE at < ${before}`.execute(this.database.db)
-      : await sql`DELETE FROM trading_events WHERE at >= ${from} AND at < ${before}`.execute(this.database.db);
+      : await sql`DELETE FROM trading_events WHERE at >= ${new Date(this.prunedBefore - PRUNE_MARGIN_MS)} AND at < ${before}`.execute(this.database.db);
     if (sweep) this.sweptAt = now;
     this.prunedBefore = Math.max(this.prunedBefore ?? -Infinity, before.getTime());
     return Number(r.numAffectedRows ?? 0n);
