@@ -130,6 +130,7 @@ describe('trade requests', () => {
     const neg = await post('/v1/negotiations', buyer.auth, { listingId: listings.h100, requestId: r.id, offer: { pricePerUnit: '2.5', quantity: 10, settlementType: 'escrow' } });
     expect(neg.statusCode).toBeGreaterThanOrEqual(400);
     expect(problem(await post(`/v1/trade-requests/${crypto.randomUUID()}/cancel`, buyer.auth, {})).code).toBe('not_found');
+    expect(problem(await post('/v1/trade-requests/not-a-uuid/cancel', buyer.auth, {})).status).toBe(400);
   });
 });
 
