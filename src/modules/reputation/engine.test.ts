@@ -39,6 +39,7 @@ function replay(evidence: readonly Evidence[], p: Partial<ReputationParams> = pa
   for (const ev of evidence) e.apply(ev);
   return e;
 }
+const replayAll = replay;
 
 // ------------------------------------------------------------------ random logs for properties
 
@@ -339,7 +340,38 @@ describe('ReputationEngine: behaviour', () => {
     expect(looped.scoreOf('p', now + DAY_MS)).toBeLessThanOrEqual(clean.scoreOf('p', now + DAY_MS) + 1e-9);
   });
 
+  it('circular trading of any amounts counts zero: agents that pay each other cannot vouch for each other', () => {
+    const base = market(10, { p: 0.9, q: 0.9, r: 0.9 });
+    const now = 10 * DAY_MS + 20 * H;
+    const clean = replay(base);
+    // a ring p -> q -> r -> p with amounts that differ by 30% and more (no token loop), a day apart
+    const ring: Evidence[] = [];
+    const legs: Array<[string, string]> = [['p', 'q'], ['q', 'r'], ['r', 'p'], ['q', 'p'], ['r', 'q'], ['p', 'r']];
+    legs.forEach(([b, s], k) => {
+      const at = 10 * DAY_MS + H + k * 3 * H;
+      ring.push({ type: 'trade', id: `c${k}`, at, buyerId: b, sellerId: s, success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: BigInt(Math.round(10 * 1.5 ** k)) * AITBC });
+      ring.push({ type: 'rating', at: at + 1, raterId: b, rateeId: s, tradeId: `c${k}`, stars: 5 });
+    });
+    const tokenLoopsOnly = replay([...base, ...ring], { ...params, circleMaxLength: 0 });
+    const withCircles = replay([...base, ...ring]);
+    // without the check the ring raises its members; with it, what they earned from each other is gone
+    expect(tokenLoopsOnly.score('p', now).raw).toBeGreaterThan(clean.score('p', now).raw + 1);
+    for (const a of ['p', 'q', 'r']) expect(withCircles.score(a, now).raw).toBeCloseTo(clean.score(a, now).raw, 6);
+    const x = explain(withCircles, 'p', now);
+    expect(x.discounted.circular_trading).toBeGreaterThanOrEqual(1);
+    expect(x.discounted.closed_loop ?? 0).toBe(0);
+    // outside the window, paying back is ordinary trade: q pays p 15 days after p paid q
+    const late: Evidence[] = [
+      { type: 'trade', id: 'l1', at: 10 * DAY_MS + H, buyerId: 'p', sellerId: 'q', success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: 10n * AITBC },
+      { type: 'trade', id: 'l2', at: 25 * DAY_MS + H, buyerId: 'q', sellerId: 'p', success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: 30n * AITBC },
+    ];
+    const later = replay([...base, ...late]);
+    expect(explain(later, 'p', 25 * DAY_MS + 2 * H).discounted.circular_trading ?? 0).toBe(0);
+  });
+
   it('a same-owner verdict withdraws what members earned from each other and zeroes their later trades and ratings', () => {
+    const noCircle = { ...params, circleMaxLength: 0 };
+    const replay = (ev: readonly Evidence[]): ReputationEngine => replayAll(ev, noCircle);
     const base = market(10, { p: 0.9, q: 0.9 });
     const now = 10 * DAY_MS + 12 * H;
     const clean = replay(base);
@@ -351,7 +383,8 @@ describe('ReputationEngine: behaviour', () => {
         { type: 'rating', at: at + 1, raterId: b, rateeId: s, tradeId: `${prefix}${k}`, stars: 5 },
       ];
     }).flat();
-    // p and q wash-trade (amounts grow 30% a trade: no closed loop) and rate each other up
+    // p and q wash-trade (amounts grow 30% a trade: no closed loop) and rate each other up; the
+    // circular-trading check (which would catch them at once) is off to test the verdict alone
     const before = wash(10 * DAY_MS + H, 20, 'w');
     const washed = replay([...base, ...before]);
     expect(explain(washed, 'p', now).discounted.closed_loop ?? 0).toBe(0);

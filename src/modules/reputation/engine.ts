@@ -612,12 +612,14 @@ export class ReputationEngine {
       return discount('tainted_pair');
     }
     const loop = findPaymentLoop(this.payments, s, b, amount, ev.at, this.params);
+    const circle = loop === null ? this.findCircle(s, b, amount, ev.at) : null;
     this.recordPayment(log, s, amount, ev.at);
-    if (loop !== null) {
-      // loop = [s, ..., b]; taint each hop and the closing pair (b, s)
-      for (let k = 0; k + 1 < loop.length; k++) this.taint(loop[k]!, loop[k + 1]!, ev.at, day);
+    const cycle = loop ?? circle;
+    if (cycle !== null) {
+      // cycle = [s, ..., b]; taint each hop and the closing pair (b, s)
+      for (let k = 0; k + 1 < cycle.length; k++) this.taint(cycle[k]!, cycle[k + 1]!, ev.at, day);
       this.taint(b, s, ev.at, day);
-      return discount('closed_loop');
+      return discount(loop !== null ? 'closed_loop' : 'circular_trading');
     }
     const tw = this.weightOf(b, s);
     const w = tw * amountWeight(ev.amount);
@@ -641,8 +643,15 @@ export class ReputationEngine {
     this.addEdge(s, b, 1, slot);
   }
 
+  /** A cycle of payments [s, ..., b] of any amounts within the circle window, or null. */
+  private findCircle(s: number, b: number, amount: number, at: number): number[] | null {
+    const p = this.params;
+    if (p.circleMaxLength < 2) return null;
+    return findPaymentLoop(this.payments, s, b, amount, at, { loopMaxLength: p.circleMaxLength, loopWindowMs: p.circleWindowMs, loopAmountTolerance: Infinity });
+  }
+
   private recordPayment(log: PaymentLog, to: number, amount: number, at: number): void {
-    const window = this.params.loopWindowMs;
+    const window = Math.max(this.params.loopWindowMs, this.params.circleMaxLength >= 2 ? this.params.circleWindowMs : 0);
     if (log.at.length >= 64 && at - log.at[0]! > window) {
       let k = 0;
       while (k < log.at.length && at - log.at[k]! > window) k++;

@@ -118,6 +118,7 @@ export type EvidenceType = Evidence['type'];
 export type DiscountReason =
   | 'same_owner' // trade flagged as same owner: counts zero
   | 'closed_loop' // trade closed a token loop (or lies on a loop pair): counts zero
+  | 'circular_trading' // the parties pay each other (directly or around a short cycle), any amounts: counts zero
   | 'tainted_pair' // pair was earlier marked same-owner / loop: counts zero
   | 'same_owner_cluster' // both parties belong to a detected same-owner cluster: counts zero
   | 'low_trust_producer' // producer's global trust below the reference: partial weight

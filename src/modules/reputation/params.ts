@@ -35,6 +35,14 @@ export interface ReputationParams {
   readonly loopWindowMs: number;
   readonly loopAmountTolerance: number;
   /**
+   * Circular trading, any amounts: a payment buyer -> seller when the seller has itself paid the buyer
+   * (directly, or around a cycle of at most `circleMaxLength` payments) within `circleWindowMs`. Agents
+   * that pay each other cannot vouch for each other, whatever they pay; rings that vary amounts escape
+   * the token-loop check but not this one. 0 disables.
+   */
+  readonly circleMaxLength: number;
+  readonly circleWindowMs: number;
+  /**
    * The recent window of trade outcomes, weighted by value at stake (trust weight x AITBC): a faster
    * half-life, and the value of failed trades at which its confidence reaches 1/2. The transactions
    * component uses the worse of the long-run and the (confidence-shrunk) recent success rate, so an
@@ -63,6 +71,8 @@ export const DEFAULT_PARAMS: ReputationParams = {
   loopMaxLength: 4,
   loopWindowMs: DAY_MS,
   loopAmountTolerance: 0.1,
+  circleMaxLength: 3,
+  circleWindowMs: 14 * DAY_MS,
   recentHalfLifeMs: DAY_MS,
   kRecent: 20,
   recentItems: 8,
