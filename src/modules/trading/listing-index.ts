@@ -33,6 +33,7 @@ import {
   finishResult,
   prepareQuery,
   rawFactors,
+  newcomerBy,
 } from './matching-core.js';
 import type { ConstraintKey, MatchOptions, MatchResult, PreparedQuery, Scored } from './matching-core.js';
 import type { Category, Listing, TradeRequest } from './trading.types.js';
@@ -207,7 +208,7 @@ class Bucket {
         minLatency = mn(minLatency, c.latency[i] as number);
         maxCreatedAt = mx(maxCreatedAt, c.createdAt[i] as number);
         const t = c.trades[i] as number;
-        if (t < minTrades) minTrades = t;
+        if (!(t >= minTrades)) minTrades = Number.isNaN(t) ? 0 : t; // unknown counts as none
       }
       B.active[j] = active;
       B.minPrice[j] = minPrice;
@@ -549,7 +550,7 @@ export class ListingIndex {
         const b = plan.bucket;
         const j = blockNo[k] as number;
         const mayHaveNewcomers =
-          newcomers !== null && ((b.blk.maxCreatedAt[j] as number) >= q.newcomerMinCreatedAt || (b.blk.minTrades[j] as number) < q.newcomerMaxTrades);
+          newcomers !== null && (b.blk.maxTrust[j] as number) >= q.newcomerMinTrust && newcomerBy(q, b.blk.maxCreatedAt[j] as number, b.blk.minTrades[j] as number);
         const floor = mayHaveNewcomers ? Math.min(top.floor(), (newcomers as TopK).floor()) : top.floor();
         done[k] = 1;
         if (prune && bound + EPS < floor) {
@@ -635,7 +636,8 @@ function scanRange(
     if (s >= top.floor()) top.offer(s, p, listings[i] as Listing);
     if (
       newcomers !== null &&
-      ((createdAt[i] as number) >= q.newcomerMinCreatedAt || (trades[i] as number) < q.newcomerMaxTrades) &&
+      (trust[i] as number) >= q.newcomerMinTrust &&
+      newcomerBy(q, createdAt[i] as number, trades[i] as number) &&
       s >= newcomers.floor()
     ) {
       newcomers.offer(s, p, listings[i] as Listing);

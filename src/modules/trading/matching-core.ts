@@ -66,7 +66,13 @@ export const DEFAULT_MATCH_WEIGHTS: Readonly<MatchWeights> = Object.freeze({
 export const DEFAULT_MATCH_LIMIT = 5;
 /** Latency reference when the request sets no maxLatencyMs. */
 export const DEFAULT_REFERENCE_LATENCY_MS = 1000;
-export const DEFAULT_NEWCOMER = Object.freeze({ maxCompletedTrades: 5, maxAgeMs: 30 * 24 * 3600 * 1000 });
+/**
+ * A newcomer is a seller without a record yet: registered less than 30 days ago AND fewer than 5 completed
+ * trades (age alone does not make a busy seller new). Exploration offers only newcomers whose trust is at
+ * least `minTrust` ("good newcomers": the operator's probes have measured them favourably; a seller that
+ * fails its probes, or has no evidence at all, is never explored).
+ */
+export const DEFAULT_NEWCOMER = Object.freeze({ maxCompletedTrades: 5, maxAgeMs: 30 * 24 * 3600 * 1000, minTrust: 50 });
 
 export interface MatchOptions {
   /** Current time in ms (validity windows, newcomer age). */
@@ -78,8 +84,11 @@ export interface MatchOptions {
   /** Probability (0..1) that the last slot goes to a newcomer. Requires `rng` when > 0. */
   explorationShare?: number;
   rng?: Rng;
-  /** A seller is a newcomer if it has fewer completed trades than this, or registered less than maxAgeMs ago. */
-  newcomer?: { maxCompletedTrades?: number; maxAgeMs?: number };
+  /**
+   * A seller is a newcomer if it registered less than maxAgeMs ago and has fewer completed trades than
+   * maxCompletedTrades (unknown counts as none); exploration offers newcomers with trust >= minTrust.
+   */
+  newcomer?: { maxCompletedTrades?: number; maxAgeMs?: number; minTrust?: number };
   /** 'auto' (default): diagnostics only when fewer than `limit` qualify. */
   diagnostics?: 'auto' | 'always' | 'never';
   /** ListingIndex only: scan every candidate so `qualified` is exact (disables score-bound pruning). */
@@ -177,6 +186,7 @@ export interface PreparedQuery {
   rng: Rng | null;
   newcomerMaxTrades: number;
   newcomerMinCreatedAt: number;
+  newcomerMinTrust: number;
   diagnostics: 'auto' | 'always' | 'never';
   exactCount: boolean;
 }
@@ -236,6 +246,7 @@ export function prepareQuery(req: TradeRequest, opts: MatchOptions): PreparedQue
     rng: opts.rng ?? null,
     newcomerMaxTrades: opts.newcomer?.maxCompletedTrades ?? DEFAULT_NEWCOMER.maxCompletedTrades,
     newcomerMinCreatedAt: opts.now - (opts.newcomer?.maxAgeMs ?? DEFAULT_NEWCOMER.maxAgeMs),
+    newcomerMinTrust: opts.newcomer?.minTrust ?? DEFAULT_NEWCOMER.minTrust,
     diagnostics: opts.diagnostics ?? 'auto',
     exactCount: opts.exactCount ?? (opts.diagnostics === 'always'),
   };
@@ -370,10 +381,17 @@ export function breakdownOf(raw: Float64Array, q: PreparedQuery): ScoreBreakdown
 }
 
 export function isNewcomer(q: PreparedQuery, l: Listing): boolean {
-  return (
-    l.sellerCreatedAt >= q.newcomerMinCreatedAt ||
-    (l.sellerCompletedTrades !== undefined && l.sellerCompletedTrades < q.newcomerMaxTrades)
-  );
+  return newcomerBy(q, l.sellerCreatedAt, l.sellerCompletedTrades ?? NaN);
+}
+
+/** Young and without a record (NaN trades: unknown, counts as none). */
+export function newcomerBy(q: PreparedQuery, createdAt: number, completedTrades: number): boolean {
+  return createdAt >= q.newcomerMinCreatedAt && !(completedTrades >= q.newcomerMaxTrades);
+}
+
+/** A newcomer exploration may offer: a newcomer with at least the newcomer trust floor. */
+export function isExplorable(q: PreparedQuery, l: Listing): boolean {
+  return l.sellerTrust >= q.newcomerMinTrust && isNewcomer(q, l);
 }
 
 /** A scored listing. */

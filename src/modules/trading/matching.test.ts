@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONSTRAINTS, FACTORS, ListingIndex, explainListing, matchListings } from './matching.js';
+import { CONSTRAINTS, DEFAULT_NEWCOMER, FACTORS, ListingIndex, explainListing, matchListings } from './matching.js';
 import type { MatchOptions, MatchResult } from './matching.js';
 import { mulberry32 } from './rng.js';
 import { NOW, listingArb, listingsArb, requestArb } from './test-fixtures.js';
@@ -317,6 +317,29 @@ describe('exploration', () => {
     }
     expect(hits).toBeGreaterThan(60);
     expect(hits).toBeLessThan(140);
+  });
+
+  it('explores only good newcomers: young, without a record, and with at least the newcomer trust floor', () => {
+    const olds = market.slice(0, 10);
+    const young = { sellerCreatedAt: NOW - DAY };
+    // cheaper than everyone, so each would win the slot if it were eligible
+    const busy = base({ id: 'busy', sellerId: 'b0', sellerTrust: 400, sellerCompletedTrades: 50, pricePerUnit: 100_000_000n, ...young });
+    const unproven = base({ id: 'unproven', sellerId: 'u0', sellerTrust: DEFAULT_NEWCOMER.minTrust - 1, sellerCompletedTrades: 0, pricePerUnit: 100_000_000n, ...young });
+    const good = base({ id: 'good', sellerId: 'g0', sellerTrust: DEFAULT_NEWCOMER.minTrust, sellerCompletedTrades: 1, ...young });
+    const unknownCount: Listing = { ...base({ id: 'unknown', sellerId: 'k0', sellerTrust: 60, ...young }), sellerCompletedTrades: undefined };
+    const runBoth = (ls: Listing[]) => {
+      const o = { now: NOW, explorationShare: 1 } as const;
+      const a = matchListings(request, ls, { ...o, rng: mulberry32(5) });
+      const b = ListingIndex.from(ls).match(request, { ...o, rng: mulberry32(5) });
+      expect(summary(b)).toEqual(summary(a));
+      return a;
+    };
+    expect(runBoth([...olds, busy, unproven]).exploration.listingId).toBeNull();
+    const r = runBoth([...olds, busy, unproven, good]);
+    expect(r.exploration.listingId).toBe('good');
+    expect(r.candidates.find((c) => c.listingId === 'busy')?.newcomer ?? false).toBe(false);
+    // a young seller whose trade count is unknown counts as having none
+    expect(runBoth([...olds, unknownCount]).exploration.listingId).toBe('unknown');
   });
 
   it('does nothing when there is no newcomer, and makes no draw when share is 0', () => {

@@ -16,7 +16,7 @@ import {
   emptyCounts,
   finishResult,
   firstFailingConstraint,
-  isNewcomer,
+  isExplorable,
   prepareQuery,
   rawFactorsOfListing,
 } from './matching-core.js';
@@ -65,7 +65,7 @@ export function matchListings(request: TradeRequest, listings: readonly Listing[
   qualified.sort(compareScored);
   const top = qualified.slice(0, q.limit);
   const exploration = drawExploration(q);
-  const newcomers = exploration.triggered ? qualified.filter((c) => isNewcomer(q, c.listing)).slice(0, q.limit) : [];
+  const newcomers = exploration.triggered ? qualified.filter((c) => isExplorable(q, c.listing)).slice(0, q.limit) : [];
   const wantDiagnostics = q.diagnostics === 'always' || (q.diagnostics === 'auto' && qualified.length < q.limit);
   const diagnostics = wantDiagnostics
     ? buildDiagnostics(request.category, listings.length, qualified.length, counts)
