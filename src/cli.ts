@@ -111,7 +111,8 @@ program
   .option('--target <url>', 'drive a running server over HTTP instead (needs ADMIN_KEY; real time)')
   .option('--demand <n>', 'requests per buyer per simulated day', '0.15')
   .option('--out <dir>', 'where report.json and report.html go', 'sim-report')
-  .action(async (opts: { agents: string; days: string; scenario: string; seed: string; db: string; target?: string; demand: string; out: string }) => {
+  .option('--no-control', 'with attackers, skip the control run of the same market without them')
+  .action(async (opts: { agents: string; days: string; scenario: string; seed: string; db: string; target?: string; demand: string; out: string; control: boolean }) => {
     const int = (name: string, v: string, min: number) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < min) {
@@ -134,20 +135,28 @@ program
     const out = await simulate({
       agents: int('agents', opts.agents, 10), days: int('days', opts.days, 1), seed: int('seed', opts.seed, 0), scenario: opts.scenario,
       db: opts.db, target: opts.target, adminKey: process.env.ADMIN_KEY, out: opts.out, requestsPerBuyerDay: demand,
+      control: opts.control,
     });
     const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : (Math.round(v * 100) / 100).toString());
     for (const s of out.report.success) {
       process.stdout.write(`${s.met === null ? '  -  ' : s.met ? ' met ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
     }
     const mk = out.report.outcome.market;
-    if (Object.keys(mk.byKind).some((k) => k !== 'honest' && k !== 'unreliable')) {
+    if (out.report.attack) {
       const from = out.report.outcome.attackersFromDay;
-      process.stdout.write(`jobs routed to malicious providers${from ? ` (from day ${from + 1})` : ''}: ${fmt(mk.maliciousShare * 100)} %; ` +
-        `honest providers' trust vs true quality (Spearman): ${fmt(mk.honestTrustQualitySpearman)}\n`);
+      const control = out.report.outcome.control;
+      process.stdout.write(`attackers${from ? ` (from day ${from + 1})` : ''}: jobs routed to malicious providers ${fmt(mk.maliciousShare * 100)} %; ` +
+        `ring median trust ${fmt(mk.medianTrust.rings)}, honest median ${fmt(mk.medianTrust.honest)}; non-attackers' trust vs true quality (Spearman) ` +
+        `${fmt(mk.honestTrustQualitySpearman)}${control ? `, without attackers ${fmt(control.honestTrustQualitySpearman)}` : ''}\n`);
+      for (const s of out.report.attack) {
+        process.stdout.write(`${s.met === null ? '  -  ' : s.met ? ' met ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
+      }
     }
     process.stdout.write(`ledger audit: ${out.report.outcome.ledger.ok ? 'ok' : `FAILED ${out.report.outcome.ledger.violations.join('; ')}`}\n`);
     process.stdout.write(`report: ${out.files.json}, ${out.files.html}\n`);
-    if (!out.report.outcome.ledger.ok) process.exitCode = 1;
+    const control = out.report.outcome.control;
+    if (control && !control.ledger.ok) process.stdout.write(`ledger audit of the control run: FAILED ${control.ledger.violations.join('; ')}\n`);
+    if (!out.report.outcome.ledger.ok || control?.ledger.ok === false) process.exitCode = 1;
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -33,10 +33,20 @@ describe('simulate', () => {
       // the attackers joined (on day 1 of 2) and every routed job is accounted to a kind of provider
       expect(Object.keys(m.byKind)).toEqual(expect.arrayContaining(['honest', 'spoofer', 'wash', 'whitewasher']));
       expect(Object.values(m.byKind).reduce((s, k) => s + k.jobShare, 0)).toBeCloseTo(1, 9);
+      // the control run is the same market without the attackers: no job can go to one, and its books balance
+      const control = a.report.outcome.control!;
+      expect(control.maliciousShare === 0 || Number.isNaN(control.maliciousShare)).toBe(true);
+      expect(control.ledger).toEqual({ ok: true, violations: [] });
+      expect(a.report.attack!.map((x) => x.name)).toEqual([
+        'Jobs routed to malicious providers', 'Attack rings\' median trust minus honest providers\' median',
+        'Honest ranking vs the same market without attackers (Spearman, trust vs true quality, difference)',
+      ]);
+      expect(a.report.attack![0]!.value).toBeCloseTo(m.maliciousShare * 100, 9);
       const c = await simulate({ ...opts, seed: 8, out: path.join(dir, 'c') });
       expect(c.report.outcome.market).not.toEqual(a.report.outcome.market);
       const html = readFileSync(a.files.html, 'utf8');
       expect(html).toContain('Simulation report: manipulation');
+      expect(html).toContain("Attackers: the reputation benchmark's targets on this market");
       expect(JSON.parse(readFileSync(a.files.json, 'utf8')).outcome.seed).toBe(7);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -47,6 +47,8 @@ export interface SimOptions {
   /** Current virtual time. */
   now: () => Date;
   onProgress?: (p: { day: number; hour: number; trades: number; requests: number; calls: number }) => void;
+  /** Control run: the same market with the scenario's attackers never arriving. */
+  withoutAttackers?: boolean;
 }
 
 interface LiveProvider { spec: SimProvider; agentId: string; key: string; listingId: string; identities: number; activeDays: Set<number>; soldToday: number; joinedDay: number }
@@ -153,8 +155,18 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
   const providers: LiveProvider[] = [];
   const providerByAgent = new Map<string, LiveProvider>();
   const byCategory = new Map<Category, LiveProvider[]>();
-  /** Honest and unreliable providers, by category (targets of bad-mouthing). */
-  const honestByCategory = new Map<Category, LiveProvider[]>();
+  /**
+   * The market's leaders by category, read once a simulated day from the public leaderboard: Sybil raters
+   * bad-mouth the competitors that matter (as in the reputation benchmark, the top honest sellers).
+   */
+  const leaders = new Map<Category, LiveProvider[]>();
+  const readLeaders = async () => {
+    for (const c of byCategory.keys()) {
+      const r = await api.call<{ data: Array<{ agentId: string }> }>('GET', `/v1/leaderboard?category=${c}&limit=20`, { key: admin });
+      if (r.status !== 200) { errors.push(`leaderboard: HTTP ${r.status}`); continue; }
+      leaders.set(c, r.body.data.map((e) => providerByAgent.get(e.agentId)).filter((x): x is LiveProvider => x !== undefined && x.spec.ring === null).slice(0, 5));
+    }
+  };
   const join = async (s: SimProvider) => {
     const a = await register(`${s.key}-${s.kind}`, 'provider', s.region, [s.category]);
     const p: LiveProvider = { spec: s, ...a, listingId: '', identities: 1, activeDays: new Set(), soldToday: 0, joinedDay: 0 };
@@ -163,13 +175,13 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
     providers.push(p);
     providerByAgent.set(p.agentId, p);
     byCategory.set(s.category, [...(byCategory.get(s.category) ?? []), p]);
-    if (!MALICIOUS_KINDS.has(s.kind)) honestByCategory.set(s.category, [...(honestByCategory.get(s.category) ?? []), p]);
     return p;
   };
   /** A job counts as routed to a malicious provider when the provider cheats: on-off milkers once they have turned. */
   const isMalicious = (p: SimProvider, day: number) => MALICIOUS_KINDS.has(p.kind) && (p.kind !== 'milker' || day >= milkFromDay);
-  const arriving = world.providers.filter((s) => MALICIOUS_KINDS.has(s.kind) && joinDay > 0);
-  const later = new Set(arriving);
+  const attackers = world.providers.filter((s) => MALICIOUS_KINDS.has(s.kind));
+  const arriving = o.withoutAttackers || joinDay === 0 ? [] : attackers;
+  const later = new Set(o.withoutAttackers ? attackers : arriving);
   for (const s of world.providers) if (!later.has(s)) await join(s);
   const buyers: LiveBuyer[] = [];
   for (const s of world.buyers) {
@@ -338,6 +350,7 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
     o.scenario.onDay?.(day, world);
     if (day === joinDay && joinDay > 0) for (const s of arriving) (await join(s)).joinedDay = day;
     await runProbes(day);
+    if (day >= joinDay && providers.some((p) => p.spec.kind === 'sybil_rater')) await readLeaders();
     for (let hour = 0; hour < 24; hour++) {
       // Simulated time of this step (equal to the server's clock in-process; with --target the server
       // runs in real time and the simulated hours pass without waiting).
@@ -400,9 +413,9 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
         const k = p.spec.kind;
         if ((k === 'wash' || k === 'sybil_rater') && rng() < attackRate) {
           const peers = providers.filter((x) => x !== p && x.spec.ring === p.spec.ring);
-          const honest = honestByCategory.get(p.spec.category) ?? [];
-          const badMouth = k === 'sybil_rater' && honest.length > 0 && rng() < 0.5;
-          const target = badMouth ? honest[Math.floor(rng() * honest.length)]! : peers[Math.floor(rng() * peers.length)];
+          const rivals = leaders.get(p.spec.category) ?? [];
+          const badMouth = k === 'sybil_rater' && rivals.length > 0 && rng() < 0.5;
+          const target = badMouth ? rivals[Math.floor(rng() * rivals.length)]! : peers[Math.floor(rng() * peers.length)];
           if (!target) continue;
           const deal = await agreeAndFund(p, target, null, 1, price(target.spec) * 1.2);
           if (!deal) continue;

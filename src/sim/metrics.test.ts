@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { hhi, median, quantile, ranks, spearman } from './stats.js';
-import { computeMetrics, successMetrics, type SimTradeRecord } from './metrics.js';
+import { attackChecks, computeMetrics, successMetrics, type SimTradeRecord } from './metrics.js';
 import { renderHtml } from './report-html.js';
 
 describe('stats', () => {
@@ -110,6 +110,29 @@ describe('market metrics', () => {
     expect(m.byKind.honest).toEqual({ providers: 2, medianTrust: 500, maxTrust: 600, jobShare: 0.75 });
     expect(m.byKind.spoofer).toEqual({ providers: 1, medianTrust: 0, maxTrust: 0, jobShare: 0.25 });
     expect(computeMetrics({ requests: [], trades: [trade(1, { day: 0, sellerMalicious: true }), trade(2, { day: 9 })], agents: [], days: 10, totalVolume: 1 }).maliciousShare).toBe(0.5);
+  });
+
+  it('checks the reputation benchmark\'s targets: malicious routing, rings below honest, the honest ranking against a control', () => {
+    const agents = [
+      { id: 's0', role: 'provider' as const, kind: 'honest', malicious: false, trueQuality: 0.95, trustScore: 500, activeDays: [0] },
+      { id: 's1', role: 'provider' as const, kind: 'honest', malicious: false, trueQuality: 0.9, trustScore: 300, activeDays: [0] },
+      { id: 's2', role: 'provider' as const, kind: 'unreliable', malicious: false, trueQuality: 0.6, trustScore: 100, activeDays: [0] },
+      { id: 's3', role: 'provider' as const, kind: 'wash', malicious: true, trueQuality: 0.3, trustScore: 350, activeDays: [0] },
+      { id: 's4', role: 'provider' as const, kind: 'sybil_rater', malicious: true, trueQuality: 0.3, trustScore: 450, activeDays: [0] },
+    ];
+    const m = computeMetrics({ requests: [], trades: [trade(1, { sellerKind: 'honest' }), trade(2, { sellerKind: 'wash', sellerMalicious: true })], agents, days: 10, totalVolume: 20 });
+    // rings (wash and Sybil together) median 400, honest median 400: not below
+    expect(m.medianTrust).toEqual({ honest: 400, rings: 400 });
+    expect(m.honestTrustQualitySpearman).toBe(1);
+    const [routed, rings, ranking] = attackChecks(m, { honestTrustQualitySpearman: 1 });
+    expect(routed).toMatchObject({ value: 50, met: false });
+    expect(rings).toMatchObject({ value: 0, met: false });
+    expect(ranking).toMatchObject({ value: 0, met: true });
+    expect(attackChecks(m, { honestTrustQualitySpearman: 1.06 })[2]).toMatchObject({ met: false });
+    // without a control run the ranking is not judged
+    expect(attackChecks(m, null)).toHaveLength(2);
+    const lower = computeMetrics({ requests: [], trades: [], agents: agents.map((a) => (a.kind === 'sybil_rater' ? { ...a, trustScore: 10 } : a)), days: 10, totalVolume: 1 });
+    expect(attackChecks(lower, null)[1]).toMatchObject({ value: 180 - 400, met: true });
   });
 
   it('renders a self-contained HTML page with no scripts and escaped text', () => {

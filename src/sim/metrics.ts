@@ -92,7 +92,12 @@ export interface MarketMetrics {
    * routed from the day attackers joined: where the market's jobs went, and why.
    */
   byKind: Record<string, { providers: number; medianTrust: number | null; maxTrust: number | null; jobShare: number }>;
+  /** Median trust at the end of honest providers and of attack-ring members (wash traders and Sybil raters together). */
+  medianTrust: { honest: number | null; rings: number | null };
 }
+
+/** Provider kinds that trade inside attack rings. */
+const RING_KINDS: ReadonlySet<string> = new Set(['wash', 'sybil_rater']);
 
 const MIN_TRADES_PER_REGION = 20;
 
@@ -175,6 +180,13 @@ export function computeMetrics(input: {
       const honest = providers.filter((p) => !p.malicious);
       return honest.length >= 3 ? spearman(honest.map((p) => p.trustScore!), honest.map((p) => p.trueQuality!)) : NaN;
     })(),
+    medianTrust: (() => {
+      const of = (keep: (k: string) => boolean) => {
+        const v = providers.filter((p) => keep(p.kind ?? '')).map((p) => p.trustScore!);
+        return v.length ? median(v) : null;
+      };
+      return { honest: of((k) => k === 'honest'), rings: of((k) => RING_KINDS.has(k)) };
+    })(),
     successRate: trades.length ? trades.filter((t) => t.outcome === 'released').length / trades.length : NaN,
     volumeByDay,
     byKind: (() => {
@@ -207,6 +219,27 @@ export function successMetrics(m: MarketMetrics, extra: { agents: number; apiP99
     mk('Requests matched', '> 90%', fin(m.matchRate * 100), '%', (v) => v > 90),
     mk('Price spread across regions', '< 5%', fin(m.priceSpread.max * 100), '%', (v) => v < 5),
   ];
+}
+
+/**
+ * With attackers: the reputation benchmark's targets, measured on this market. `control` is the same market
+ * run with the attackers never arriving (same seed): the honest ranking is preserved when the Spearman of
+ * trust against true quality among non-attackers is within 0.05 of the control's.
+ */
+export function attackChecks(m: MarketMetrics, control: { honestTrustQualitySpearman: number } | null): SuccessMetric[] {
+  const fin = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
+  const mk = (name: string, target: string, value: number | null, unit: string, ok: (v: number) => boolean): SuccessMetric =>
+    ({ name, target, value, unit, met: value === null ? null : ok(value) });
+  const { honest, rings } = m.medianTrust;
+  const out = [
+    mk('Jobs routed to malicious providers', '<= 10%', fin(m.maliciousShare * 100), '%', (v) => v <= 10),
+    mk('Attack rings\' median trust minus honest providers\' median', '< 0', honest !== null && rings !== null ? rings - honest : null, 'points', (v) => v < 0),
+  ];
+  if (control) {
+    out.push(mk('Honest ranking vs the same market without attackers (Spearman, trust vs true quality, difference)', '>= -0.05',
+      fin(m.honestTrustQualitySpearman - control.honestTrustQualitySpearman), '', (v) => v >= -0.05));
+  }
+  return out;
 }
 
 export { mean };

@@ -22,6 +22,10 @@ export interface SimReport {
   memory?: Array<{ day: number; heapMB: number }>;
   /** Day the attackers joined (0 or absent: from the start). */
   attackersFromDay?: number;
+  /** With attackers: the reputation benchmark's targets measured on this market. */
+  attack?: SuccessMetric[];
+  /** Non-attackers' Spearman of trust vs true quality in the same market without attackers. */
+  controlSpearman?: number | null;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -71,8 +75,9 @@ export function scatter(title: string, points: ReadonlyArray<[number, number]>, 
 
 export function renderHtml(r: SimReport): string {
   const m = r.metrics;
-  const rows = r.success.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${fmt(s.value)} ${esc(s.unit)}</td>
+  const metricRows = (xs: SuccessMetric[]) => xs.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${fmt(s.value)} ${esc(s.unit)}</td>
 <td class="${s.met === null ? 'na' : s.met ? 'met' : 'missed'}">${s.met === null ? 'not measured' : s.met ? 'met' : 'missed'}</td></tr>`).join('\n');
+  const rows = metricRows(r.success);
   const regions = Object.entries(m.priceSpread.byCategory).flatMap(([cat, v]) =>
     Object.entries(v.regions).map(([region, price]) => ({ label: `${cat.slice(0, 5)} ${region}`, value: price })));
   const kv: Array<[string, string]> = [
@@ -82,7 +87,8 @@ export function renderHtml(r: SimReport): string {
     ['Max regional price spread', `${fmt(m.priceSpread.max * 100)}%`], ['Retention (week 1 to last week)', `${fmt(m.retention * 100)}%`],
     ['Agent-to-agent share of volume', `${fmt(m.agentToAgentShare * 100)}%`], ['Seller concentration (HHI)', fmt(m.hhi, 0)],
     [`Jobs routed to malicious providers${r.attackersFromDay ? ` (from day ${r.attackersFromDay + 1}, when attackers joined)` : ''}`, `${fmt(m.maliciousShare * 100)}%`], ['Trust vs true quality (Spearman)', fmt(m.trustQualitySpearman, 3)],
-    ['Honest providers only (ranking preserved?)', fmt(m.honestTrustQualitySpearman, 3)],
+    ['Non-attackers only (ranking preserved?)', fmt(m.honestTrustQualitySpearman, 3)],
+    ...(r.controlSpearman !== undefined ? [['Non-attackers, same market without attackers', fmt(r.controlSpearman, 3)] as [string, string]] : []),
     ['Ledger audit', r.ledger.ok ? 'ok' : `FAILED: ${r.ledger.violations.join('; ')}`],
   ];
   return `<!doctype html>
@@ -99,6 +105,9 @@ figure{margin:0;border:1px solid #e2e8f0;padding:6px}figcaption{font-size:12px;c
 <h2>Success metrics</h2>
 <table><tr><th>Metric</th><th>Target</th><th>Measured</th><th></th></tr>
 ${rows}</table>
+${r.attack ? `<h2>Attackers: the reputation benchmark's targets on this market</h2>
+<table><tr><th>Check</th><th>Target</th><th>Measured</th><th></th></tr>
+${metricRows(r.attack)}</table>` : ''}
 <h2>Market</h2>
 <table>${kv.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('\n')}</table>
 <h2>Where the jobs went, by kind of provider</h2>

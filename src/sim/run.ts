@@ -13,10 +13,10 @@ import { ManualClock } from '../platform/clock.js';
 import { createDatabase, type Database } from '../platform/db/database.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
-import { computeMetrics, successMetrics, type MarketMetrics, type SuccessMetric } from './metrics.js';
+import { attackChecks, computeMetrics, successMetrics, type MarketMetrics, type SuccessMetric } from './metrics.js';
 import { renderHtml, type SimReport } from './report-html.js';
 import { runSimulation } from './driver.js';
-import { scenario as scenarioNamed } from './scenarios.js';
+import { scenario as scenarioNamed, type Scenario } from './scenarios.js';
 import { HttpTransport, InjectTransport, type Transport } from './transport.js';
 import { quantile } from './stats.js';
 
@@ -32,6 +32,15 @@ export interface SimulateOptions {
   out: string;
   requestsPerBuyerDay?: number;
   quiet?: boolean;
+  /** With a scenario's attackers, also run the same market without them (default true; in process only). */
+  control?: boolean;
+}
+
+/** The same seed and market with the attackers never arriving. */
+export interface ControlOutcome {
+  honestTrustQualitySpearman: number;
+  maliciousShare: number;
+  ledger: { ok: boolean; violations: string[] };
 }
 
 export interface SimulationReport {
@@ -45,9 +54,13 @@ export interface SimulationReport {
     attackersFromDay: number;
     trustVsQuality: Array<[number, number]>;
     ledger: { ok: boolean; violations: string[] };
+    /** With attackers: the control run (same market, no attackers), or null when not run. */
+    control?: ControlOutcome | null;
   };
   timings: Record<string, unknown> & { wallSeconds: number; apiP99Ms: number; settlementMs: MarketMetrics['settlementMs'] };
   success: SuccessMetric[];
+  /** With attackers: the reputation benchmark's targets measured on this market. */
+  attack?: SuccessMetric[];
 }
 
 export interface SimulateOutput {
@@ -82,17 +95,14 @@ function collectGarbage(): void {
   }
 }
 
-export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
-  const scenario = scenarioNamed(o.scenario);
-  const started = performance.now();
+/** One run of the market: sets up its environment (a fresh database, or the target server), runs, cleans up. */
+async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string, started: number, withoutAttackers: boolean) {
   let api: Transport;
   let advance: ((ms: number) => Promise<void>) | undefined;
   let now: () => Date = () => new Date();
   let cleanup = async () => undefined as unknown;
-  const adminKey = o.adminKey ?? 'sim-admin-key-0123456789abcdef';
 
   if (o.target) {
-    if (!o.adminKey) throw new Error('--target needs the server\'s operator key (ADMIN_KEY)');
     api = new HttpTransport(o.target);
   } else {
     const schema = `sim_${o.seed}_${process.pid}`;
@@ -134,34 +144,50 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   }
 
   let last = 0;
+  const label = withoutAttackers ? 'control (no attackers) ' : '';
   const memory: Array<{ day: number; heapMB: number; rssMB: number }> = [];
-  const result = await (async () => {
-    try {
-      return await runSimulation(api, {
-        agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, now,
-        onProgress: (p) => {
-          if (p.hour === 23) {
-            // A full collection first, so the sample is live memory, not garbage awaiting collection.
-            collectGarbage();
-            const mu = process.memoryUsage();
-            memory.push({ day: p.day, heapMB: Math.round(mu.heapUsed / 2 ** 20), rssMB: Math.round(mu.rss / 2 ** 20) });
-          }
-          if (o.quiet) return;
-          const t = performance.now();
-          if (t - last < 500 && !(p.hour === 23 && p.day === o.days - 1)) return;
-          last = t;
-          const secs = (t - started) / 1000;
-          const done = (p.day * 24 + p.hour + 1) / (o.days * 24);
-          const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
-          process.stderr.write(`\r[${bar}] day ${p.day + 1}/${o.days} ${now().toISOString().slice(0, 13)}h | requests ${p.requests} | trades ${p.trades} | ${Math.round(p.calls / secs)} calls/s   `);
-        },
-      });
-    } finally {
-      if (!o.quiet) process.stderr.write('\n');
-      await cleanup();
-    }
-  })();
+  try {
+    const result = await runSimulation(api, {
+      agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, now, withoutAttackers,
+      onProgress: (p) => {
+        if (p.hour === 23) {
+          // A full collection first, so the sample is live memory, not garbage awaiting collection.
+          collectGarbage();
+          const mu = process.memoryUsage();
+          memory.push({ day: p.day, heapMB: Math.round(mu.heapUsed / 2 ** 20), rssMB: Math.round(mu.rss / 2 ** 20) });
+        }
+        if (o.quiet) return;
+        const t = performance.now();
+        if (t - last < 500 && !(p.hour === 23 && p.day === o.days - 1)) return;
+        last = t;
+        const secs = (t - started) / 1000;
+        const done = (p.day * 24 + p.hour + 1) / (o.days * 24);
+        const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
+        process.stderr.write(`\r${label}[${bar}] day ${p.day + 1}/${o.days} ${now().toISOString().slice(0, 13)}h | requests ${p.requests} | trades ${p.trades} | ${Math.round(p.calls / secs)} calls/s   `);
+      },
+    });
+    return { result, api, memory };
+  } finally {
+    if (!o.quiet) process.stderr.write('\n');
+    await cleanup();
+  }
+}
 
+export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
+  const scenario = scenarioNamed(o.scenario);
+  const started = performance.now();
+  const adminKey = o.adminKey ?? 'sim-admin-key-0123456789abcdef';
+  if (o.target && !o.adminKey) throw new Error('--target needs the server\'s operator key (ADMIN_KEY)');
+  const { result, api, memory } = await runOnce(o, scenario, adminKey, started, false);
+  const wallSeconds = (performance.now() - started) / 1000;
+  // With attackers, the same market without them (in process only: a target server keeps the first run's agents).
+  const hasAttackers = (scenario.population?.maliciousShare ?? 0) > 0;
+  let control: ControlOutcome | null = null;
+  if (hasAttackers && o.control !== false && !o.target) {
+    const c = await runOnce(o, scenario, adminKey, performance.now(), true);
+    const cm = computeMetrics({ requests: c.result.requests, trades: c.result.trades, agents: c.result.agents, days: o.days, totalVolume: c.result.mintedVolume });
+    control = { honestTrustQualitySpearman: cm.honestTrustQualitySpearman, maliciousShare: cm.maliciousShare, ledger: c.result.ledger };
+  }
   const tradeVolume = result.trades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
   // Spread in the steady state: the last third of the run (at least its last week), after prices settle.
   const spreadFromDay = Math.max(0, o.days - Math.max(7, Math.ceil(o.days / 3)));
@@ -172,7 +198,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   const histogram = SETTLE_BUCKETS.map((le, i) => ({
     leMs: le, count: result.trades.filter((t) => t.settlementMs <= le && (i === 0 || t.settlementMs > SETTLE_BUCKETS[i - 1]!)).length,
   }));
-  const wallSeconds = (performance.now() - started) / 1000;
+  const controlSeconds = control ? (performance.now() - started) / 1000 - wallSeconds : null;
   const success = successMetrics(metrics, { agents: o.agents, apiP99Ms: apiP99 });
   const { settlementMs, ...market } = metrics;
   const report: SimulationReport = {
@@ -181,17 +207,20 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
       scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, market, attackersFromDay: result.attackersFromDay,
       trustVsQuality: providers.map((p) => [p.trueQuality!, p.trustScore!] as [number, number]),
       ledger: result.ledger,
+      ...(hasAttackers ? { control } : {}),
     },
     // Wall-clock measurements of this run: they vary from run to run.
     timings: {
-      wallSeconds, apiCalls: latencies.length, apiP50Ms: quantile(latencies, 0.5), apiP99Ms: apiP99, settlementMs,
+      wallSeconds, ...(control ? { controlWallSeconds: controlSeconds } : {}), apiCalls: latencies.length, apiP50Ms: quantile(latencies, 0.5), apiP99Ms: apiP99, settlementMs,
       settlementHistogram: histogram, statuses: api.statuses, memory, memoryGrowthAfterWarmup: memoryGrowth(memory), errorCount: result.errors.length, errors: result.errors.slice(0, 20),
     },
     success,
+    ...(hasAttackers ? { attack: attackChecks(metrics, control) } : {}),
   };
   const htmlReport: SimReport = {
     scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success, attackersFromDay: result.attackersFromDay,
     trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory,
+    ...(report.attack ? { attack: report.attack, controlSpearman: control?.honestTrustQualitySpearman ?? null } : {}),
   };
   mkdirSync(o.out, { recursive: true });
   const json = path.join(o.out, 'report.json');
