@@ -45,6 +45,18 @@ describe('PGlite driver: statements kept prepared', () => {
     expect((await sql`SELECT count(*)::int AS c FROM item WHERE id = ${200}`.execute(database.db)).rows).toEqual([{ c: 0 }]);
   });
 
+  it('a transaction whose first statement fails rolls back; an empty one commits nothing; later statements run outside', async () => {
+    const failing = database.transaction(async (tx) => {
+      await sql`INSERT INTO item (id) VALUES (${1})`.execute(tx); // duplicate: fails first
+    });
+    await expect(failing).rejects.toMatchObject({ code: '23505' });
+    await database.transaction(async () => undefined);
+    await sql`INSERT INTO item (id) VALUES (${300})`.execute(database.db);
+    // not inside a leftover transaction: another connection-level rollback cannot undo it
+    await database.transaction(async (tx) => { await sql`DELETE FROM item WHERE id = ${301}`.execute(tx); throw new Error('undo'); }).catch(() => undefined);
+    expect((await sql`SELECT count(*)::int AS c FROM item WHERE id = ${300}`.execute(database.db)).rows).toEqual([{ c: 1 }]);
+  });
+
   it('sees schema changes: a column added after a SELECT * was prepared', async () => {
     const all = () => sql<Record<string, unknown>>`SELECT * FROM item WHERE id = ${1}`.execute(database.db);
     expect(Object.keys((await all()).rows[0]!)).not.toContain('extra');

@@ -42,6 +42,8 @@ const DML = new RegExp(`${LEAD}(?:select|insert|update|delete|with|values|table|
 /** Statements that cannot change the schema: run unprepared, prepared plans kept. Anything else may be DDL. */
 const HARMLESS = new RegExp(`${LEAD}(?:begin|start|commit|end|rollback|savepoint|release|set|show|reset|lock|explain|prepare|deallocate)\\b`, 'i');
 
+const BEGIN = protocol.serialize.query('BEGIN');
+
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -126,6 +128,8 @@ class PreparingConnection implements DatabaseConnection {
   private readonly prepared = new Map<string, Prepared>();
   private seq = 0;
   private inTransaction = false;
+  /** BEGIN not sent yet: it goes in front of the transaction's first statement (one exchange less). */
+  private pendingBegin = false;
 
   constructor(private readonly pglite: PGlite) {}
 
@@ -162,7 +166,7 @@ class PreparingConnection implements DatabaseConnection {
       await this.pglite.execProtocolStream(concat([protocol.serialize.close({ type: 'S', name: old.name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false });
     }
     const name = `ae_${++this.seq}`;
-    const messages = await this.exchange(concat([
+    const messages = await this.exchange(this.withBegin([
       protocol.serialize.parse({ name, text }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync(),
     ]), text, params);
     const rowDescription = messages.find((m) => m.name === 'rowDescription') ?? null;
@@ -200,7 +204,7 @@ class PreparingConnection implements DatabaseConnection {
       const serialize = this.serializers[p.types[i]!];
       return serialize ? serialize(v) : (v as { toString(): string }).toString();
     });
-    const raw = await this.raw(bindExecuteSync(p.name, values), text, params);
+    const raw = await this.raw(this.withBegin([bindExecuteSync(p.name, values)]), text, params);
     if (!this.inTransaction) await this.pglite.syncToFs();
     return readResult<R>(raw, p.columns, this.parsers);
   }
@@ -228,7 +232,7 @@ class PreparingConnection implements DatabaseConnection {
 
   /** A statement as PGlite's query() runs it (unnamed). */
   private async runUnnamed(text: string, params: readonly unknown[]): Promise<BackendMessage[]> {
-    const described = await this.exchange(concat([
+    const described = await this.exchange(this.withBegin([
       protocol.serialize.parse({ text }), protocol.serialize.describe({ type: 'S' }), protocol.serialize.sync(),
     ]), text, params);
     const types = parse.parseDescribeStatementResults(described);
@@ -245,20 +249,33 @@ class PreparingConnection implements DatabaseConnection {
 
   /** A transaction-control statement (simple query protocol). Returns its command tag. */
   async control(statement: string): Promise<string | undefined> {
-    const buf = await this.raw(protocol.serialize.query(statement), statement, undefined);
+    const buf = await this.raw(this.withBegin([protocol.serialize.query(statement)]), statement, undefined);
+    let tag: string | undefined;
     for (let o = 0; o + 5 <= buf.length; o += 1 + buf.readInt32BE(o + 1)) {
-      if (buf[o] === 0x43 /* C */) return buf.toString('utf8', o + 5, o + buf.readInt32BE(o + 1));
+      if (buf[o] === 0x43 /* C */) tag = buf.toString('utf8', o + 5, o + buf.readInt32BE(o + 1));
     }
-    return undefined;
+    return tag;
+  }
+
+  /** The message parts, after a pending BEGIN (a simple query; its reply precedes theirs and is ignored). */
+  private withBegin(parts: Uint8Array[]): Uint8Array {
+    if (!this.pendingBegin) return parts.length === 1 ? parts[0]! : concat(parts);
+    this.pendingBegin = false;
+    return concat([BEGIN, ...parts]);
   }
 
   async begin(): Promise<void> {
-    await this.control('BEGIN');
     this.inTransaction = true;
+    this.pendingBegin = true;
   }
 
   async commit(): Promise<void> {
     this.inTransaction = false;
+    if (this.pendingBegin) {
+      // nothing ran: nothing to commit
+      this.pendingBegin = false;
+      return;
+    }
     const tag = await this.control('COMMIT');
     await this.pglite.syncToFs();
     // COMMIT of a transaction that failed answers ROLLBACK
@@ -267,6 +284,10 @@ class PreparingConnection implements DatabaseConnection {
 
   async rollback(): Promise<void> {
     this.inTransaction = false;
+    if (this.pendingBegin) {
+      this.pendingBegin = false;
+      return;
+    }
     await this.control('ROLLBACK');
     await this.pglite.syncToFs();
   }
