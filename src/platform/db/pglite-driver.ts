@@ -34,6 +34,8 @@ interface Prepared {
   rowDescription: BackendMessage | null;
   /** Its columns: names and type oids. */
   columns: Array<{ name: string; type: number }>;
+  /** When it was last used (for closing the least recently used). */
+  used: number;
 }
 
 const LEAD = String.raw`^\s*(?:/\*[^]*?\*/\s*)*`;
@@ -127,6 +129,7 @@ function readResult<R>(buf: Buffer, columns: ReadonlyArray<{ name: string; type:
 class PreparingConnection implements DatabaseConnection {
   private readonly prepared = new Map<string, Prepared>();
   private seq = 0;
+  private tick = 0;
   private inTransaction = false;
   /** BEGIN not sent yet: it goes in front of the transaction's first statement (one exchange less). */
   private pendingBegin = false;
@@ -153,17 +156,12 @@ class PreparingConnection implements DatabaseConnection {
   }
 
   private async prepare(text: string, params: readonly unknown[]): Promise<Prepared> {
-    const hit = this.prepared.get(text);
-    if (hit) {
-      // most recently used last
-      this.prepared.delete(text);
-      this.prepared.set(text, hit);
-      return hit;
-    }
     if (this.prepared.size >= MAX_PREPARED) {
-      const [oldText, old] = this.prepared.entries().next().value as [string, Prepared];
+      let oldText = '';
+      let old: Prepared | undefined;
+      for (const [t, q] of this.prepared) if (!old || q.used < old.used) { oldText = t; old = q; }
       this.prepared.delete(oldText);
-      await this.pglite.execProtocolStream(concat([protocol.serialize.close({ type: 'S', name: old.name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false });
+      await this.pglite.execProtocolStream(concat([protocol.serialize.close({ type: 'S', name: old!.name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false });
     }
     const name = `ae_${++this.seq}`;
     const messages = await this.exchange(this.withBegin([
@@ -175,6 +173,7 @@ class PreparingConnection implements DatabaseConnection {
       types: parse.parseDescribeStatementResults(messages),
       rowDescription,
       columns: rowDescription ? (rowDescription as unknown as { fields: Array<{ name: string; dataTypeID: number }> }).fields.map((f) => ({ name: f.name, type: f.dataTypeID })) : [],
+      used: ++this.tick,
     };
     this.prepared.set(text, p);
     return p;
@@ -190,7 +189,9 @@ class PreparingConnection implements DatabaseConnection {
   async executeQuery<R>(compiled: { sql: string; parameters: readonly unknown[] }): Promise<QueryResult<R>> {
     const text = compiled.sql;
     const params = compiled.parameters;
-    if (!DML.test(text)) {
+    let p = this.prepared.get(text);
+    if (p !== undefined) p.used = ++this.tick;
+    else if (!DML.test(text)) {
       // Other statements run once, unprepared; one that may have changed the schema drops every prepared plan.
       if (!HARMLESS.test(text)) await this.forgetAll();
       const messages = await this.runUnnamed(text, params);
@@ -198,12 +199,15 @@ class PreparingConnection implements DatabaseConnection {
       const r = parse.parseResults(messages, this.parsers, { rowMode: 'object' })[0]!;
       return { numAffectedRows: r.affectedRows != null ? BigInt(r.affectedRows) : undefined, rows: (r.rows ?? []) as R[] };
     }
-    const p = await this.prepare(text, params);
-    const values = params.map((v, i) => {
-      if (v === null || v === undefined) return null;
-      const serialize = this.serializers[p.types[i]!];
-      return serialize ? serialize(v) : (v as { toString(): string }).toString();
-    });
+    if (p === undefined) p = await this.prepare(text, params);
+    const serializers = this.serializers;
+    const values = new Array<string | null>(params.length);
+    for (let i = 0; i < params.length; i++) {
+      const v = params[i];
+      if (v === null || v === undefined) { values[i] = null; continue; }
+      const serialize = serializers[p.types[i]!];
+      values[i] = serialize ? serialize(v) : (v as { toString(): string }).toString();
+    }
     const raw = await this.raw(this.withBegin([bindExecuteSync(p.name, values)]), text, params);
     if (!this.inTransaction) await this.pglite.syncToFs();
     return readResult<R>(raw, p.columns, this.parsers);
