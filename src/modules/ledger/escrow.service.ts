@@ -129,15 +129,27 @@ export class EscrowService {
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new AppError('validation_failed', 'expiresAt must be in the future');
     const id = input.id ?? uuidv7(this.clock);
-    const payee = await tx.selectFrom('agents').select(['id', 'status']).where('id', '=', input.payeeAgentId).executeTakeFirst();
-    if (!payee) throw notFound('agent', input.payeeAgentId);
-    if (payee.status !== 'active') throw new AppError('unprocessable', `agent ${input.payeeAgentId} is deactivated`);
     const accountId = await this.ledger.openEscrowAccount(tx, id);
-    const row = await tx.insertInto('escrows').values({
-      id, account_id: accountId, payer_agent_id: input.payerAgentId, payee_agent_id: input.payeeAgentId, amount: input.amount,
-      fee_bps: input.feeBps ?? DEFAULT_FEE_BPS, state: 'held', reference: input.reference ?? null, expires_at: input.expiresAt ?? null,
-      review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS), auto_release_at: null, created_at: now, updated_at: now,
-    }).returningAll().executeTakeFirstOrThrow();
+    // The payee's check, the escrow and its first event in one statement: the escrow is inserted only for an
+    // active payee; a missing or deactivated payee is reported from the returned status (and the transaction
+    // rolled back by the throw, the account with it).
+    const created = (await sql<Row & { payee_status: string | null; created: boolean }>`
+      WITH p AS (SELECT id, status FROM agents WHERE id = ${input.payeeAgentId}::uuid),
+      e AS (
+        INSERT INTO escrows (id, account_id, payer_agent_id, payee_agent_id, amount, fee_bps, state, reference, expires_at, review_window_ms, auto_release_at, created_at, updated_at)
+        SELECT ${id}::uuid, ${accountId}::uuid, ${input.payerAgentId}::uuid, p.id, ${input.amount}::int8, ${input.feeBps ?? DEFAULT_FEE_BPS}::int4, 'held',
+          ${input.reference ?? null}::text, ${input.expiresAt ?? null}::timestamptz, ${BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS)}::int8,
+          NULL, ${now}::timestamptz, ${now}::timestamptz
+        FROM p WHERE p.status = 'active'
+        RETURNING *
+      ), ev AS (
+        INSERT INTO escrow_events (escrow_id, from_state, to_state, action, actor, amount, detail, at)
+        SELECT e.id, NULL, 'held', 'create', ${actorName(actor)}::text, e.amount, NULL, ${now}::timestamptz FROM e
+      )
+      SELECT p.status AS payee_status, e.id IS NOT NULL AS created, e.* FROM p LEFT JOIN e ON true`.execute(tx)).rows[0];
+    if (!created) throw notFound('agent', input.payeeAgentId);
+    if (!created.created) throw new AppError('unprocessable', `agent ${input.payeeAgentId} is deactivated`);
+    const row = created;
     const [fund] = await this.ledger.executeIn(tx, [{
       id: uuidFromName(`escrow:${id}:fund`), kind: 'posted', debitAccountId: walletAccountId(input.payerAgentId), creditAccountId: accountId,
       amount: input.amount, code: 'escrow_fund', reference: `escrow:${id}`,
@@ -147,8 +159,7 @@ export class EscrowService {
         ? new AppError('insufficient_funds', `the payer's available balance is below ${input.amount} units`)
         : new AppError('unprocessable', `funding the escrow failed: ${fund.code}`);
     }
-    await this.event(tx, id, null, 'held', 'create', actor, input.amount, null, now);
-    return view(row as Row);
+    return view(row);
   }
 
   async get(id: string): Promise<EscrowView> {
@@ -241,15 +252,20 @@ export class EscrowService {
       if (bad && bad.status === 'rejected') throw new Error(`escrow ${id}: ledger rejected ${bad.id}: ${bad.code}`);
     }
     const autoReleaseAt = to === 'delivered' && from !== 'delivered' ? new Date(now.getTime() + Number(row.review_window_ms)) : to === 'delivered' ? row.auto_release_at : null;
-    const updated = await tx.updateTable('escrows').set({
-      state: to, released: row.released + toPayee, refunded: row.refunded + toPayer, fees: row.fees + fee,
-      auto_release_at: autoReleaseAt, version: row.version + 1, updated_at: now,
-    }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     const detail: Record<string, unknown> = {};
     if (toPayee) { detail.toPayee = (toPayee - fee).toString(); detail.fee = fee.toString(); }
     if (toPayer) detail.toPayer = toPayer.toString();
     if (opts.reason) detail.reason = opts.reason;
-    await this.event(tx, id, from, to, action, actor, toPayee + toPayer || null, Object.keys(detail).length ? detail : null, now);
+    // the row's update and its event in one statement
+    const updated = await tx
+      .with('u', (db) => db.updateTable('escrows').set({
+        state: to, released: row.released + toPayee, refunded: row.refunded + toPayer, fees: row.fees + fee,
+        auto_release_at: autoReleaseAt, version: row.version + 1, updated_at: now,
+      }).where('id', '=', id).returningAll())
+      .with('ev', (db) => db.insertInto('escrow_events').columns(['escrow_id', 'from_state', 'to_state', 'action', 'actor', 'amount', 'detail', 'at'])
+        .expression(sql`SELECT u.id, ${from}::text, u.state, ${action}::text, ${actorName(actor)}::text, ${toPayee + toPayer || null}::int8,
+          ${Object.keys(detail).length ? JSON.stringify(detail) : null}::jsonb, ${now}::timestamptz FROM u`))
+      .selectFrom('u').selectAll().executeTakeFirstOrThrow();
     return view(updated as Row);
   }
 
@@ -271,13 +287,6 @@ export class EscrowService {
       try { await this.act(e.id, 'auto_release', system); released++; } catch (err) { if (!(err instanceof AppError)) throw err; }
     }
     return { expired, released };
-  }
-
-  private async event(tx: Tx, escrowId: string, from: string | null, to: string, action: string, actor: EscrowActor, amount: bigint | null, detail: Record<string, unknown> | null, at: Date) {
-    await tx.insertInto('escrow_events').values({
-      escrow_id: escrowId, from_state: from, to_state: to, action, actor: actorName(actor), amount,
-      detail: detail ? JSON.stringify(detail) : null, at,
-    }).execute();
   }
 
   isTerminal(state: EscrowState): boolean {

@@ -4,10 +4,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DB } from './schema.js';
+import { PreparingPGliteDialect } from './pglite-driver.js';
 
 export type DbKind = 'pglite' | 'postgres';
 
@@ -63,7 +64,8 @@ async function createPglite(dataDir: string | undefined): Promise<Database> {
     parsers: { [pgliteTypes.INT8]: (v: string) => BigInt(v) },
   });
   // Not awaiting waitReady: the dialect waits for it on first use, so the server can listen meanwhile.
-  const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
+  // Statements stay prepared (see pglite-driver.ts).
+  const db = new Kysely<DB>({ dialect: new PreparingPGliteDialect(pglite) });
   let active = 0;
   let waiting = 0;
   return {
