@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
+import { LedgerService, walletAccountId } from '../src/modules/ledger/ledger.service.js';
 
 let t: TestApp;
 type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
@@ -293,6 +294,32 @@ describe('bridge and batches', () => {
     expect(p.sections.economicHistory).toBe('live');
     expect(p.economicHistory).toMatchObject({ balance: '1525', available: '1525' });
     expect(await audit()).toMatchObject({ ok: true, violations: [] });
+  });
+});
+
+describe('economic totals', () => {
+  it('adds only new entries to what it read before, and sums again when the kept sums do not explain the account', async () => {
+    const [x, y] = [await t.registerAgent(), await t.registerAgent()];
+    await mint(x.id, '100');
+    const ledger = t.app.services.ledger;
+    const fresh = async () => new LedgerService(t.db.database, t.clock).totals(walletAccountId(x.id)); // no kept sums: the full sum
+    const profile = async () => (await t.app.inject({ url: `/v1/agents/${x.id}/profile`, headers: x.auth })).json().economicHistory;
+    expect((await pay(x, y, '10')).statusCode).toBe(201);
+    expect(await ledger.totals(walletAccountId(x.id))).toEqual(await fresh());
+    // later entries on both sides of the account
+    expect((await pay(y, x, '4')).statusCode).toBe(201);
+    expect((await pay(x, y, '1.5')).statusCode).toBe(201);
+    const full = await fresh();
+    expect(full).toEqual({ earned: 400000000n, spent: 1150000000n, count: 4 }); // mint, 10 out, 4 in, 1.5 out
+    expect(await ledger.totals(walletAccountId(x.id))).toEqual(full);
+    expect(await profile()).toMatchObject({ totalEarnings: '4', totalSpent: '11.5', transactionCount: 4 });
+    // kept sums that miss an entry (as when an entry with a lower number commits after a read) are caught
+    const cache = (ledger as unknown as { totalsCache: Map<string, { credits: bigint; earned: bigint }> }).totalsCache;
+    const kept = cache.get(walletAccountId(x.id))!;
+    cache.set(walletAccountId(x.id), { ...kept, credits: kept.credits - 400000000n, earned: kept.earned - 400000000n });
+    expect((await pay(x, y, '1')).statusCode).toBe(201);
+    expect(await ledger.totals(walletAccountId(x.id))).toEqual(await fresh());
+    expect(await profile()).toMatchObject({ totalEarnings: '4', totalSpent: '12.5', transactionCount: 5 });
   });
 });
 

@@ -98,6 +98,11 @@ function toStored(r: {
   };
 }
 
+/** Kept sums of one account's entries up to entry `seq` (see `totals`). */
+interface AccountTotals { seq: string; earned: bigint; spent: bigint; refunds: bigint; credits: bigint; debits: bigint; count: number }
+/** Accounts whose totals are kept (least recently asked dropped first). */
+const TOTALS_CACHE_MAX = 10_000;
+
 export class LedgerService {
   constructor(
     private readonly database: Database,
@@ -423,17 +428,53 @@ export class LedgerService {
     }));
   }
 
-  /** Trade money in and out of a wallet: earned (payments and escrow releases received), spent (paid, net of refunds). */
+  /**
+   * Trade money in and out of a wallet: earned (payments and escrow releases received), spent (paid, net of
+   * refunds), and the number of entries. Incremental: the sums up to the last entry read are kept per account,
+   * and one statement reads the account's posted counters together with the entries after that entry (one
+   * snapshot). The kept sums plus the new entries must explain the counters exactly (every posted entry moves
+   * them); when they do not (an entry with a lower sequence number committed after the last read, or another
+   * process's write in between that this one has not seen yet is below the mark) the account is summed again
+   * from its first entry. So the answer is always the stored entries' sum, at the cost of the new entries.
+   */
   async totals(accountId: string): Promise<{ earned: bigint; spent: bigint; count: number }> {
-    const r = (await sql<{ earned: bigint | null; spent: bigint | null; refunds: bigint | null; n: bigint }>`
+    const kept = this.totalsCache.get(accountId);
+    let t = await this.readTotals(accountId, kept);
+    if (t === null && kept !== undefined) t = await this.readTotals(accountId, undefined);
+    if (t === null) throw new Error(`ledger totals of ${accountId}: entries do not sum to the account's counters`);
+    this.totalsCache.delete(accountId);
+    if (this.totalsCache.size >= TOTALS_CACHE_MAX) this.totalsCache.delete(this.totalsCache.keys().next().value!);
+    this.totalsCache.set(accountId, t);
+    return { earned: t.earned, spent: t.spent - t.refunds, count: t.count };
+  }
+
+  private readonly totalsCache = new Map<string, AccountTotals>();
+
+  /** `from` plus the entries after it, or null when the result does not match the account's posted counters. */
+  private async readTotals(accountId: string, from: AccountTotals | undefined): Promise<AccountTotals | null> {
+    const r = (await sql<{ cp: bigint | null; dp: bigint | null; last: string | null; earned: bigint | null; spent: bigint | null; refunds: bigint | null; credits: bigint | null; debits: bigint | null; n: bigint }>`
       SELECT
+        (SELECT credits_posted FROM ledger_accounts WHERE id = ${accountId}::uuid) AS cp,
+        (SELECT debits_posted FROM ledger_accounts WHERE id = ${accountId}::uuid) AS dp,
+        max(e.seq)::text AS last,
         sum(CASE WHEN e.side = 'credit' AND t.code IN ('payment', 'escrow_release') THEN e.posted_delta ELSE 0 END)::int8 AS earned,
         sum(CASE WHEN e.side = 'debit' AND t.code IN ('payment', 'escrow_fund') THEN e.posted_delta ELSE 0 END)::int8 AS spent,
         sum(CASE WHEN e.side = 'credit' AND t.code = 'escrow_refund' THEN e.posted_delta ELSE 0 END)::int8 AS refunds,
+        sum(CASE WHEN e.side = 'credit' THEN e.posted_delta ELSE 0 END)::int8 AS credits,
+        sum(CASE WHEN e.side = 'debit' THEN e.posted_delta ELSE 0 END)::int8 AS debits,
         count(*)::int8 AS n
       FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
-      WHERE e.account_id = ${accountId}::uuid`.execute(this.database.db)).rows[0];
-    return { earned: r?.earned ?? 0n, spent: (r?.spent ?? 0n) - (r?.refunds ?? 0n), count: Number(r?.n ?? 0n) };
+      WHERE e.account_id = ${accountId}::uuid AND e.seq > ${from?.seq ?? '0'}::int8`.execute(this.database.db)).rows[0]!;
+    const next: AccountTotals = {
+      seq: r.last ?? from?.seq ?? '0',
+      earned: (from?.earned ?? 0n) + (r.earned ?? 0n),
+      spent: (from?.spent ?? 0n) + (r.spent ?? 0n),
+      refunds: (from?.refunds ?? 0n) + (r.refunds ?? 0n),
+      credits: (from?.credits ?? 0n) + (r.credits ?? 0n),
+      debits: (from?.debits ?? 0n) + (r.debits ?? 0n),
+      count: (from?.count ?? 0) + Number(r.n),
+    };
+    return next.credits === (r.cp ?? 0n) && next.debits === (r.dp ?? 0n) ? next : null;
   }
 
   /**
