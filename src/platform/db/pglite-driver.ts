@@ -34,8 +34,6 @@ interface Prepared {
   rowDescription: BackendMessage | null;
   /** Its columns: names and type oids. */
   columns: Array<{ name: string; type: number }>;
-  /** When it was last used (for closing the least recently used). */
-  used: number;
 }
 
 const LEAD = String.raw`^\s*(?:/\*[^]*?\*/\s*)*`;
@@ -129,7 +127,6 @@ function readResult<R>(buf: Buffer, columns: ReadonlyArray<{ name: string; type:
 class PreparingConnection implements DatabaseConnection {
   private readonly prepared = new Map<string, Prepared>();
   private seq = 0;
-  private tick = 0;
   private inTransaction = false;
   /** BEGIN not sent yet: it goes in front of the transaction's first statement (one exchange less). */
   private pendingBegin = false;
@@ -157,11 +154,10 @@ class PreparingConnection implements DatabaseConnection {
 
   private async prepare(text: string, params: readonly unknown[]): Promise<Prepared> {
     if (this.prepared.size >= MAX_PREPARED) {
-      let oldText = '';
-      let old: Prepared | undefined;
-      for (const [t, q] of this.prepared) if (!old || q.used < old.used) { oldText = t; old = q; }
+      // the map is in order of last use (a hit moves its entry to the end): the first is the least recent
+      const [oldText, old] = this.prepared.entries().next().value as [string, Prepared];
       this.prepared.delete(oldText);
-      await this.pglite.execProtocolStream(concat([protocol.serialize.close({ type: 'S', name: old!.name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false });
+      await this.pglite.execProtocolStream(concat([protocol.serialize.close({ type: 'S', name: old.name }), protocol.serialize.sync()]), { syncToFs: false, throwOnError: false });
     }
     const name = `ae_${++this.seq}`;
     const messages = await this.exchange(this.withBegin([
@@ -173,7 +169,6 @@ class PreparingConnection implements DatabaseConnection {
       types: parse.parseDescribeStatementResults(messages),
       rowDescription,
       columns: rowDescription ? (rowDescription as unknown as { fields: Array<{ name: string; dataTypeID: number }> }).fields.map((f) => ({ name: f.name, type: f.dataTypeID })) : [],
-      used: ++this.tick,
     };
     this.prepared.set(text, p);
     return p;
@@ -190,7 +185,10 @@ class PreparingConnection implements DatabaseConnection {
     const text = compiled.sql;
     const params = compiled.parameters;
     let p = this.prepared.get(text);
-    if (p !== undefined) p.used = ++this.tick;
+    if (p !== undefined) {
+      this.prepared.delete(text);
+      this.prepared.set(text, p);
+    }
     else if (!DML.test(text)) {
       // Other statements run once, unprepared; one that may have changed the schema drops every prepared plan.
       if (!HARMLESS.test(text)) await this.forgetAll();
