@@ -73,15 +73,15 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
   agents.onCreated.push(async (tx, agent) => { await ledger.openWallet(tx, agent.id); });
   agents.contributors.push({
     section: 'economicHistory',
-    contribute: async (agent) => {
-      const acct = await ledger.getAccount(walletAccountId(agent.id));
+    contribute: async (agent, viewer) => {
       const totals = await ledger.totals(walletAccountId(agent.id));
+      const pub = { totalEarnings: formatAmount(totals.earned), totalSpent: formatAmount(totals.spent), transferCount: totals.transfers };
+      if (!viewer.private) return pub;
+      const acct = await ledger.getAccount(walletAccountId(agent.id));
       return {
         balance: formatAmount(acct ? acct.credits_posted - acct.debits_posted : 0n),
         available: formatAmount(acct ? acct.credits_posted - acct.debits_posted - acct.debits_pending : 0n),
-        totalEarnings: formatAmount(totals.earned),
-        totalSpent: formatAmount(totals.spent),
-        transactionCount: totals.count,
+        ...pub,
       };
     },
   });

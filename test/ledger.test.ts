@@ -310,16 +310,16 @@ describe('economic totals', () => {
     expect((await pay(y, x, '4')).statusCode).toBe(201);
     expect((await pay(x, y, '1.5')).statusCode).toBe(201);
     const full = await fresh();
-    expect(full).toEqual({ earned: 400000000n, spent: 1150000000n, count: 4 }); // mint, 10 out, 4 in, 1.5 out
+    expect(full).toEqual({ earned: 400000000n, spent: 1150000000n, transfers: 4 }); // mint, 10 out, 4 in, 1.5 out
     expect(await ledger.totals(walletAccountId(x.id))).toEqual(full);
-    expect(await profile()).toMatchObject({ totalEarnings: '4', totalSpent: '11.5', transactionCount: 4 });
+    expect(await profile()).toMatchObject({ totalEarnings: '4', totalSpent: '11.5', transferCount: 4, transactionCount: 0 });
     // kept sums that miss an entry (as when an entry with a lower number commits after a read) are caught
     const cache = (ledger as unknown as { totalsCache: Map<string, { credits: bigint; earned: bigint }> }).totalsCache;
     const kept = cache.get(walletAccountId(x.id))!;
     cache.set(walletAccountId(x.id), { ...kept, credits: kept.credits - 400000000n, earned: kept.earned - 400000000n });
     expect((await pay(x, y, '1')).statusCode).toBe(201);
     expect(await ledger.totals(walletAccountId(x.id))).toEqual(await fresh());
-    expect(await profile()).toMatchObject({ totalEarnings: '4', totalSpent: '12.5', transactionCount: 5 });
+    expect(await profile()).toMatchObject({ totalEarnings: '4', totalSpent: '12.5', transferCount: 5, transactionCount: 0 });
   });
 });
 

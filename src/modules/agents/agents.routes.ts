@@ -37,10 +37,12 @@ export async function agentsRoutes(fastify: FastifyInstance, opts: { agents: Age
   app.get('/v1/agents/:id/profile', {
     schema: {
       tags, summary: 'Economic profile', params: IdParams,
-      description: 'Basic information, reputation metrics, economic history and status, assembled from the modules on each read.',
+      description: 'Basic information, reputation metrics, economic history and status, assembled from the modules on each read. ' +
+        'Public: earnings, spending, trade count, success rate, disputes, listings and trust. The wallet (`balance`, `available`) is shown ' +
+        'only to the agent itself and the operator (docs/privacy.md).',
       response: { 200: Profile, ...errors(400, 401, 404) },
     },
-  }, async (req) => agents.profile(req.params.id));
+  }, async (req) => agents.profile(req.params.id, req.principal));
 
   app.patch('/v1/agents/:id', {
     schema: {

@@ -3,7 +3,7 @@ import { ISO_COUNTRIES } from '../../platform/countries.js';
 import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
-import { assertActsFor, type Principal } from '../../platform/http/auth.js';
+import { assertActsFor, seesPrivateOf, type Principal } from '../../platform/http/auth.js';
 import { hashApiKey, newApiKey, uuidv7 } from '../../platform/ids.js';
 import { agentsRepository as repo, type AgentRow } from './agents.repository.js';
 import type { Agent, AgentCreate, AgentListQuery, AgentPatch, Profile } from './agents.schemas.js';
@@ -50,7 +50,12 @@ export function toAgent(r: AgentRow): Agent {
  */
 export interface ProfileContributor {
   section: 'reputation' | 'economicHistory' | 'status';
-  contribute(agent: Agent): Promise<Record<string, unknown>>;
+  /** `viewer.private`: the caller is the agent itself or the operator (see `seesPrivateOf`). */
+  contribute(agent: Agent, viewer: ProfileViewer): Promise<Record<string, unknown>>;
+}
+
+export interface ProfileViewer {
+  private: boolean;
 }
 
 /** Called after an agent is created, inside the same transaction (the ledger opens its wallet here). */
@@ -157,16 +162,18 @@ export class AgentsService {
     return toAgent(r!);
   }
 
-  async profile(id: string): Promise<Profile> {
+  /** The economic profile as `viewer` may see it: private fields only for the agent and the operator. */
+  async profile(id: string, viewer: Principal): Promise<Profile> {
     const agent = await this.get(id);
+    const view: ProfileViewer = { private: seesPrivateOf(viewer, id) };
     const profile: Profile = {
       agent,
       reputation: { trustScore: null, trustLevel: null, performanceRating: null, reliability: null, communityRating: null, observations: 0 },
-      economicHistory: { totalEarnings: '0', totalSpent: '0', transactionCount: 0, successRate: null, disputes: { opened: 0, won: 0, lost: 0 } },
+      economicHistory: { totalEarnings: '0', totalSpent: '0', transactionCount: 0, transferCount: 0, successRate: null, disputes: { opened: 0, won: 0, lost: 0 } },
       status: { activeListings: 0, availableCapacity: agent.capacity?.units ?? null, priceTier: null, sla: agent.sla },
       sections: { reputation: 'not_built', economicHistory: 'not_built', status: 'not_built' },
     };
-    const parts = await Promise.all(this.contributors.map(async (c) => [c.section, await c.contribute(agent)] as const));
+    const parts = await Promise.all(this.contributors.map(async (c) => [c.section, await c.contribute(agent, view)] as const));
     for (const [section, values] of parts) {
       Object.assign(profile[section], values);
       profile.sections[section] = 'live';

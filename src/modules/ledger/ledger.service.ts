@@ -437,7 +437,8 @@ export class LedgerService {
    * process's write in between that this one has not seen yet is below the mark) the account is summed again
    * from its first entry. So the answer is always the stored entries' sum, at the cost of the new entries.
    */
-  async totals(accountId: string): Promise<{ earned: bigint; spent: bigint; count: number }> {
+  /** What the account earned and spent, and how many transfers moved it (one entry per transfer on an account). */
+  async totals(accountId: string): Promise<{ earned: bigint; spent: bigint; transfers: number }> {
     const kept = this.totalsCache.get(accountId);
     let t = await this.readTotals(accountId, kept);
     if (t === null && kept !== undefined) t = await this.readTotals(accountId, undefined);
@@ -445,7 +446,7 @@ export class LedgerService {
     this.totalsCache.delete(accountId);
     if (this.totalsCache.size >= TOTALS_CACHE_MAX) this.totalsCache.delete(this.totalsCache.keys().next().value!);
     this.totalsCache.set(accountId, t);
-    return { earned: t.earned, spent: t.spent - t.refunds, count: t.count };
+    return { earned: t.earned, spent: t.spent - t.refunds, transfers: t.count };
   }
 
   private readonly totalsCache = new Map<string, AccountTotals>();

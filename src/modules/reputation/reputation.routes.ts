@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AuthHeader, IdParams, Page, errors, IdemHeader } from '../../platform/http/schemas.js';
 import { AppError } from '../../platform/http/errors.js';
-import { requireAgent } from '../../platform/http/auth.js';
+import { requireAgent, seesPrivateOf } from '../../platform/http/auth.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { ReputationService } from './reputation.service.js';
 import {
@@ -37,9 +37,7 @@ export async function reputationRoutes(fastify: FastifyInstance, opts: { reputat
       response: { 200: Explanation, ...errors(400, 401, 404) },
     },
   }, async (req) => {
-    const p = req.principal;
-    const reveal = p.kind === 'admin' || (p.kind === 'agent' && p.agentId === req.params.id);
-    const x = await reputation.explain(req.params.id, reveal);
+    const x = await reputation.explain(req.params.id, seesPrivateOf(req.principal, req.params.id));
     return {
       ...x, at: iso(x.at), counts: x.counts ? { ...x.counts } : null, discounted: { ...x.discounted },
       recent: x.recent.map((r) => ({ ...r, at: iso(r.at), discounts: [...r.discounts] })),

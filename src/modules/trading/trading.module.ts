@@ -72,11 +72,11 @@ export async function tradingRoutes(app: FastifyInstance, opts: { trading: Tradi
 }
 
 /**
- * The profile's trade record, from the agent's agreements (as buyer or seller): the share of finished
- * trades that settled (paid in full), and disputes it opened, won and lost. A resolved dispute is won by
+ * The profile's trade record, from the agent's agreements (as buyer or seller): how many trades finished
+ * (settled, refunded or resolved), the share of them that settled (paid in full), and disputes it opened, won and lost. A resolved dispute is won by
  * the side the operator decided for (release: the seller; refund: the buyer); a split counts as neither.
  */
-export async function tradeRecord(database: Database, agentId: string): Promise<{ successRate: number | null; disputes: { opened: number; won: number; lost: number } }> {
+export async function tradeRecord(database: Database, agentId: string): Promise<{ transactionCount: number; successRate: number | null; disputes: { opened: number; won: number; lost: number } }> {
   const r = (await sql<{ settled: bigint; finished: bigint; opened: bigint; won: bigint; lost: bigint }>`
     SELECT
       count(*) FILTER (WHERE state = 'settled')::int8 AS settled,
@@ -89,6 +89,7 @@ export async function tradeRecord(database: Database, agentId: string): Promise<
     FROM agreements WHERE seller_id = ${agentId}::uuid OR buyer_id = ${agentId}::uuid`.execute(database.db)).rows[0];
   const finished = Number(r?.finished ?? 0n);
   return {
+    transactionCount: finished,
     successRate: finished > 0 ? Number(r!.settled) / finished : null,
     disputes: { opened: Number(r?.opened ?? 0n), won: Number(r?.won ?? 0n), lost: Number(r?.lost ?? 0n) },
   };

@@ -43,6 +43,15 @@ export function assertActsFor(p: Principal, agentId: string, adminAllowed = true
   throw new AppError('forbidden', 'this key may not act for that agent');
 }
 
+/**
+ * The one visibility rule (docs/privacy.md): an agent's private data (wallet balance and holds, its
+ * counterparties, budgets, reservation prices, keys) is shown to the agent itself and to the operator;
+ * everyone else sees what the marketplace publishes (profile, trust, listings, trade record).
+ */
+export function seesPrivateOf(p: Principal, agentId: string): boolean {
+  return p.kind === 'admin' || (p.kind === 'agent' && p.agentId === agentId);
+}
+
 export function requireAgent(p: Principal): string {
   if (p.kind === 'agent') return p.agentId;
   if (p.kind === 'anonymous') throw new AppError('unauthorized', 'an API key is required');
