@@ -31,3 +31,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://h/d' })).toThrow(/ADMIN_KEY is required/);
   });
 });
+
+describe('the README\'s configuration table', () => {
+  it('lists exactly the variables of the schema, each with its default', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { ENV } = await import('./config.js');
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+    const table = readme.split('## Configuration')[1]!.split('\n## ')[0]!;
+    const rows = new Map([...table.matchAll(/^\| `([A-Z_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+    expect([...rows.keys()].sort()).toEqual(Object.keys(ENV.properties).sort());
+    for (const [name, schema] of Object.entries(ENV.properties) as [string, { default?: unknown }][]) {
+      if (schema.default !== undefined) expect(rows.get(name), name).toBe(`\`${String(schema.default)}\``);
+    }
+  });
+});

@@ -1,11 +1,37 @@
 /**
- * Configuration, parsed once from the environment. Nothing else in the code base reads process.env.
- * A bad value stops the process with a message naming every bad variable.
+ * Configuration, parsed once from the environment by one schema (`ENV`). Nothing else in the code base
+ * reads process.env. A bad value stops the process with a message naming every bad variable, what it got
+ * and what is allowed; the README's configuration table lists the same variables (a test compares them).
  */
 import path from 'node:path';
+import { Type, type Static, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const int = (minimum: number, maximum: number, def: number, description: string) =>
+  Type.Integer({ minimum, maximum, default: def, description });
+
+/** Every environment variable the service reads, with its default and what it allows. */
+export const ENV = Type.Object({
+  PORT: int(0, 65535, 8006, 'HTTP port'),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Interface to listen on' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Embedded database and generated admin key' }),
+  DATABASE_URL: Type.Optional(Type.String({
+    pattern: '^postgres(ql)?://', allowed: 'a postgres:// or postgresql:// URL',
+    description: '`postgres://` URL: use a PostgreSQL server instead (same migrations)',
+  })),
+  ADMIN_KEY: Type.Optional(Type.String({
+    minLength: 16, pattern: '^\\S+$', allowed: 'at least 16 characters with no whitespace',
+    description: 'Operator bearer token; required with `DATABASE_URL`',
+  })),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'Log level' }),
+  RATE_LIMIT_PER_MINUTE: int(0, 100_000_000, 6000, 'Requests per minute per API key (per IP when anonymous); 0 disables'),
+  BODY_LIMIT_BYTES: int(1024, 100 * 1_048_576, 1_048_576, 'Largest accepted request body'),
+  DB_POOL_SIZE: int(1, 1000, 20, 'PostgreSQL connections per process'),
+});
+type EnvValues = Static<typeof ENV>;
 
 export interface Config {
   port: number;
@@ -34,63 +60,50 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function intVar(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw.trim())) {
-    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-    return def;
+/** What a variable allows, in words, from its schema. */
+function allowed(s: TSchema & Record<string, unknown>): string {
+  if (s.type === 'integer') return `an integer between ${String(s.minimum)} and ${String(s.maximum)}`;
+  if (Array.isArray(s.anyOf)) return `one of ${(s.anyOf as { const: string }[]).map((x) => x.const).join(', ')}`;
+  return String(s.allowed ?? s.description);
+}
+
+/** The variables as the schema reads them: unset and empty are the default, integers from digits only. */
+function envValues(env: Env): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(ENV.properties) as unknown as [string, TSchema & Record<string, unknown>][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (schema.type === 'integer') out[name] = /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw;
+    else out[name] = name === 'LOG_LEVEL' ? raw.toLowerCase() : raw;
   }
-  const n = Number(raw.trim());
-  if (n < min || n > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-    return def;
-  }
-  return n;
+  return Value.Default(ENV, out) as Record<string, unknown>;
 }
 
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const values = envValues(env);
   const problems: string[] = [];
-  const port = intVar(env, 'PORT', 8006, 0, 65535, problems);
-  const rateLimitPerMinute = intVar(env, 'RATE_LIMIT_PER_MINUTE', 6000, 0, 100_000_000, problems);
-  const bodyLimitBytes = intVar(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576, problems);
-  const dbPoolSize = intVar(env, 'DB_POOL_SIZE', 20, 1, 1000, problems);
-
-  const host = env.HOST && env.HOST !== '' ? env.HOST : '0.0.0.0';
-  const dataDir = path.resolve(env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : './data');
-
-  let databaseUrl: string | undefined;
-  if (env.DATABASE_URL !== undefined && env.DATABASE_URL !== '') {
+  const bad = new Set<string>();
+  for (const [name, schema] of Object.entries(ENV.properties) as unknown as [string, TSchema & Record<string, unknown>][]) {
+    if (values[name] === undefined || Value.Check(schema, values[name])) continue;
+    bad.add(name);
+    // the key is a secret: never echo it
+    problems.push(`${name} must be ${allowed(schema)}${name === 'ADMIN_KEY' ? '' : ` (got "${env[name]}")`}`);
+  }
+  const v = values as EnvValues;
+  if (v.DATABASE_URL !== undefined && !bad.has('DATABASE_URL')) {
     try {
-      const u = new URL(env.DATABASE_URL);
-      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
-        problems.push(`DATABASE_URL must be a postgres:// or postgresql:// URL (got protocol "${u.protocol}")`);
-      } else {
-        databaseUrl = env.DATABASE_URL;
-      }
+      new URL(v.DATABASE_URL);
     } catch {
       problems.push('DATABASE_URL is not a valid URL');
     }
   }
-
-  let adminKey: string | undefined;
-  if (env.ADMIN_KEY !== undefined && env.ADMIN_KEY !== '') {
-    if (env.ADMIN_KEY.length < 16 || /\s/.test(env.ADMIN_KEY)) {
-      problems.push('ADMIN_KEY must be at least 16 characters with no whitespace');
-    } else {
-      adminKey = env.ADMIN_KEY;
-    }
-  } else if (databaseUrl !== undefined) {
+  if (v.DATABASE_URL !== undefined && v.ADMIN_KEY === undefined) {
     problems.push('ADMIN_KEY is required when DATABASE_URL is set (it is generated only in embedded mode)');
   }
-
-  let logLevel: LogLevel = 'info';
-  if (env.LOG_LEVEL !== undefined && env.LOG_LEVEL !== '') {
-    const l = env.LOG_LEVEL.toLowerCase() as LogLevel;
-    if (LOG_LEVELS.includes(l)) logLevel = l;
-    else problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
-  }
-
   if (problems.length > 0) throw new ConfigError(problems);
-  return { port, host, dataDir, databaseUrl, adminKey, logLevel, rateLimitPerMinute, bodyLimitBytes, dbPoolSize, ...overrides };
+  return {
+    port: v.PORT, host: v.HOST, dataDir: path.resolve(v.DATA_DIR), databaseUrl: v.DATABASE_URL, adminKey: v.ADMIN_KEY,
+    logLevel: v.LOG_LEVEL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, bodyLimitBytes: v.BODY_LIMIT_BYTES, dbPoolSize: v.DB_POOL_SIZE,
+    ...overrides,
+  };
 }
