@@ -166,8 +166,8 @@ describe('a trade from request to payout', () => {
     const before = (await get(`/v1/listings/${listings.h100}`, seller1.auth)).json().pricePerUnit;
     expect((await patch({ status: 'paused' })).statusCode).toBe(200);
     expect((await ids()).some((x: string) => x.startsWith(listings.h100!))).toBe(false);
-    expect((await patch({ status: 'active', pricePerUnit: '1.9' })).statusCode).toBe(200);
-    expect(await ids()).toContain(`${listings.h100}@1.9`);
+    expect((await patch({ status: 'active', pricePerUnit: '2.1' })).statusCode).toBe(200);
+    expect(await ids()).toContain(`${listings.h100}@2.1`);
     expect((await patch({ pricePerUnit: before })).statusCode).toBe(200);
     expect(await ids()).toContain(`${listings.h100}@${before}`);
   });
@@ -207,9 +207,9 @@ describe('a trade from request to payout', () => {
     expect(agreement.proof.offer.signature).toBe(goodSig);
     expect(agreement.proof.accept.signature).toBe(accSig);
     agreementId = agreement.id;
-    // capacity reserved, request fulfilled, no more moves
-    expect((await get(`/v1/listings/${listings.a100}`, buyer.auth)).json().capacity).toEqual({ total: 50, reserved: 10, available: 40 });
-    expect((await get(`/v1/trade-requests/${requestId}`, buyer.auth)).json()).toMatchObject({ state: 'fulfilled', agreementId });
+    // capacity reserved, request agreed (not fulfilled before it settles), no more moves
+    expect((await get(`/v1/listings/${listings.a100}`, buyer.auth)).json().capacity).toEqual({ model: 'concurrent', total: 50, reserved: 10, consumed: 0, available: 40 });
+    expect((await get(`/v1/trade-requests/${requestId}`, buyer.auth)).json()).toMatchObject({ state: 'agreed', agreementId });
     expect(problem(await post(`/v1/negotiations/${manualId}/offers`, seller2.auth, { pricePerUnit: '2' })).code).toBe('invalid_transition');
   });
 
@@ -413,15 +413,24 @@ describe('protocol limits', () => {
     expect(timers.negotiations).toBeGreaterThanOrEqual(1);
     expect((await get(`/v1/negotiations/${n2.id}`, buyer.auth)).json().status).toBe('expired');
 
-    // capacity: a listing with 3 units; the seller accepts an offer for 5 -> 409 and the negotiation stays open
+    // capacity: a listing with 3 units; an offer for 5 can never be agreed (400 where it enters); two offers
+    // for 2 each fit now, but once one is accepted the other's accept is a 409 and its negotiation stays open
     const small = await listing(seller2, { spec: { gpuModel: 'A100', vramGb: 80 }, pricePerUnit: '2', capacity: 3, sla: { availability: 0.99, maxLatencyMs: 100 } });
-    const n3 = (await post('/v1/negotiations', buyer.auth, { listingId: small.id, offer: { pricePerUnit: '2', quantity: 5 } })).json();
+    const tooMany = await post('/v1/negotiations', buyer.auth, { listingId: small.id, offer: { pricePerUnit: '2', quantity: 5 } });
+    expect(problem(tooMany).code).toBe('validation_failed');
+    expect(tooMany.json().errors[0]).toMatchObject({ field: 'body.offer.quantity', message: expect.stringContaining('capacity of 3 units') });
+    const n3 = (await post('/v1/negotiations', buyer.auth, { listingId: small.id, offer: { pricePerUnit: '2', quantity: 2 } })).json();
+    const n4 = (await post('/v1/negotiations', buyer.auth, { listingId: small.id, offer: { pricePerUnit: '2', quantity: 2 } })).json();
+    expect((await post(`/v1/negotiations/${n4.id}/accept`, seller2.auth)).statusCode).toBe(200);
     const c = await post(`/v1/negotiations/${n3.id}/accept`, seller2.auth);
     expect(problem(c).code).toBe('conflict');
     expect(c.json().reason).toBe('capacity');
     expect((await get(`/v1/negotiations/${n3.id}`, buyer.auth)).json().status).toBe('open');
+    // a counter for more than is free now is a 409 at the offer; within what is free it goes through
+    const greedy = await post(`/v1/negotiations/${n3.id}/offers`, seller2.auth, { pricePerUnit: '2', quantity: 2 });
+    expect(greedy.json()).toMatchObject({ code: 'conflict', reason: 'capacity', available: 1 });
     // a paused listing makes no agreements; resumed, it does (within capacity)
-    const counter = await post(`/v1/negotiations/${n3.id}/offers`, seller2.auth, { pricePerUnit: '2', quantity: 3 });
+    const counter = await post(`/v1/negotiations/${n3.id}/offers`, seller2.auth, { pricePerUnit: '2', quantity: 1 });
     expect(counter.statusCode, counter.body).toBe(200);
     const pause = await t.app.inject({ method: 'PATCH', url: `/v1/listings/${small.id}`, headers: seller2.auth, payload: { status: 'paused' } });
     expect(pause.json().status).toBe('paused');

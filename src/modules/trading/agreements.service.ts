@@ -14,7 +14,7 @@ import type { Tx } from '../ledger/ledger.service.js';
 import type { EscrowActor, EscrowService, EscrowView } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { NegotiationState } from './negotiation.js';
-import { TERMINAL_AGREEMENT, nextAgreementState, type AgreementAction, type AgreementState } from './trading.states.js';
+import { TERMINAL_AGREEMENT, nextAgreementState, nextRequestState, type AgreementAction, type AgreementState } from './trading.states.js';
 import { json, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow } from './trading.repository.js';
 import { acceptPayload, offerPayload } from './trading.signing.js';
 import { eventValues, type TradingEventBus } from './trading.stream.js';
@@ -76,8 +76,9 @@ export class AgreementsService {
     const t = offer.terms;
     const id = agreementIdOf(row.id);
     if (request) {
-      // locks the request and marks it fulfilled in one statement (the state check is the WHERE clause)
-      const done = await tx.updateTable('trade_requests').set({ state: 'fulfilled', agreement_id: id, updated_at: now })
+      // locks the request and marks it agreed in one statement (the state check is the WHERE clause); it
+      // becomes fulfilled only when this agreement settles (see `update`)
+      const done = await tx.updateTable('trade_requests').set({ state: nextRequestState('open', 'agree')!, agreement_id: id, updated_at: now })
         .where('id', '=', request.id).where('state', '=', 'open').returning('id').executeTakeFirst();
       if (!done) {
         const req = await tx.selectFrom('trade_requests').select(['id', 'state']).where('id', '=', request.id).executeTakeFirstOrThrow();
@@ -354,11 +355,16 @@ export class AgreementsService {
   }
 
   /**
-   * Moves the agreement, in one statement: the row update, its history event and, when it ends, the
-   * release of its capacity back to the listing (once: `capacity_released`).
+   * Moves the agreement, in one statement: the row update, its history event and, when it ends (once:
+   * `capacity_released`), its capacity back to the listing (concurrent capacity, or a stock listing's
+   * agreement that did not trade) or into the listing's consumed units (a stock listing's settled
+   * agreement), and its trade request from agreed to fulfilled (it traded) or back to open (it did not;
+   * expired when the request's deadline has passed).
    */
   private async update(tx: Tx, events: Events, a: AgreementRow, set: Record<string, unknown>, action: string, actor: string, detail: unknown, now: Date): Promise<AgreementRow> {
-    const release = TERMINAL_AGREEMENT.has(set['state'] as AgreementState) && !a.capacity_released;
+    const state = set['state'] as AgreementState;
+    const release = TERMINAL_AGREEMENT.has(state) && !a.capacity_released;
+    const traded = release && tradedAt(state, set['resolution'] ?? a.resolution);
     // the transaction's events so far go to the outbox in the same statement
     const pending = takePending(events);
     let q = tx
@@ -370,12 +376,35 @@ export class AgreementsService {
     if (pending.length) q = q.with('ev', (db) => db.insertInto('trading_events').values(eventValues(pending))) as unknown as typeof q;
     if (release) {
       q = q.with('l', (db) => db.updateTable('trading_listings')
-        .set({ capacity_reserved: sql`capacity_reserved - ${a.quantity}::int`, version: sql`version + 1`, updated_at: now })
+        .set({
+          capacity_reserved: sql`capacity_reserved - ${a.quantity}::int`,
+          capacity_consumed: traded ? sql`capacity_consumed + CASE WHEN capacity_model = 'stock' THEN ${a.quantity}::int ELSE 0 END` : sql`capacity_consumed`,
+          version: sql`version + 1`, updated_at: now,
+        })
         .where('id', '=', a.listing_id)) as unknown as typeof q;
       events.listingsChanged = true;
+      if (a.request_id) {
+        const reopened = nextRequestState('agreed', 'reopen')!;
+        const to = traded ? nextRequestState('agreed', 'fulfil')! : reopened;
+        const lapsed = nextRequestState(reopened, 'expire')!;
+        q = q.with('r', (db) => db.updateTable('trade_requests')
+          .set({
+            state: traded ? to : sql`CASE WHEN deadline <= ${now} THEN ${lapsed} ELSE ${to} END`,
+            ...(traded ? {} : { agreement_id: null }), updated_at: now,
+          })
+          .where('id', '=', a.request_id!).where('state', '=', 'agreed').where('agreement_id', '=', a.id)) as unknown as typeof q;
+      }
     }
     return (await q.selectFrom('u').selectAll().executeTakeFirstOrThrow()) as AgreementRow;
   }
+}
+
+/** Did an agreement that ended in `state` trade (the seller was paid: settled, or resolved by release or split)? */
+function tradedAt(state: AgreementState, resolution: unknown): boolean {
+  if (state === 'settled') return true;
+  if (state !== 'resolved') return false;
+  const r = (typeof resolution === 'string' ? JSON.parse(resolution) : resolution) as { outcome?: string } | null;
+  return r?.outcome !== 'refund';
 }
 
 /** The escrow's amounts read inside the caller's transaction (never through another connection). */

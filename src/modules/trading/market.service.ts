@@ -11,16 +11,17 @@ import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { formatAmount } from '../../platform/money.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import { ListingIndex, normaliseWeights, type MatchResult, type MatchWeights } from './matching.js';
 import { mulberry32 } from './rng.js';
 import { nextRequestState, type RequestAction, type RequestState } from './trading.states.js';
 import type { Category, ListingSpec, RequestSpec, Sla, Unit, Urgency } from './trading.types.js';
 import {
-  json, requestWeights, toMatchListing, toTradeRequest, type ListingRow, type RequestRow, type StoredDelegation,
+  json, requestWeights, toMatchListing, toTradeRequest, unavailableUnits, type ListingRow, type RequestRow, type StoredDelegation,
 } from './trading.repository.js';
 import { eventValues, type TradingEvent, type TradingEventBus } from './trading.stream.js';
-import { strategyOf } from './negotiations.service.js';
+import { delegationBoundsError, strategyOf } from './negotiations.service.js';
 
 /** Listings changed within this margin before the watermark are read again (late commits). */
 const SYNC_MARGIN_MS = 5000;
@@ -39,7 +40,12 @@ export interface ListingInput {
   validUntil: Date;
   status?: 'active' | 'paused' | undefined;
   negotiation?: StoredDelegation | null | undefined;
+  /** `concurrent` (default): units come back when an agreement ends; `stock`: settled units are consumed. */
+  capacityModel?: CapacityModel | undefined;
 }
+
+export const CAPACITY_MODELS = ['concurrent', 'stock'] as const;
+export type CapacityModel = (typeof CAPACITY_MODELS)[number];
 
 export interface ListingPatch {
   pricePerUnit?: bigint | undefined;
@@ -286,13 +292,14 @@ export class MarketService {
     if (input.validUntil.getTime() <= validFrom.getTime()) throw invalid('body.validUntil', 'must be after validFrom');
     if (input.validUntil.getTime() <= now.getTime()) throw invalid('body.validUntil', 'must be in the future');
     checkListingSpec(input.category, input.spec);
+    await this.checkSeller(sellerId, input.category);
     if (input.negotiation) checkDelegation('seller', input.negotiation, input.pricePerUnit);
     const listingId = id ?? uuidv7(this.clock);
     const event: TradingEvent = { type: 'listing.created', agentIds: [sellerId], data: { listingId }, at: now.toISOString() };
     // the listing and its outbox event in one statement
     const row = await this.database.db.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event]))).insertInto('trading_listings').values({
       id: listingId, seller_id: sellerId, category: input.category, spec: json(input.spec), unit: input.unit,
-      price_per_unit: input.pricePerUnit, capacity_total: input.capacity, region: input.region,
+      price_per_unit: input.pricePerUnit, capacity_total: input.capacity, capacity_model: input.capacityModel ?? 'concurrent', region: input.region,
       sla_availability: input.sla.availability, sla_max_latency_ms: input.sla.maxLatencyMs, valid_from: validFrom,
       valid_until: input.validUntil, status: input.status ?? 'active', auto_negotiation: json(input.negotiation ?? null),
       created_at: now, updated_at: now,
@@ -300,6 +307,21 @@ export class MarketService {
     this.bus.listingsChanged();
     this.bus.poke();
     return row;
+  }
+
+  /** Only providers (and `both`) list, and only in the categories they registered. */
+  private async checkSeller(sellerId: string, category: Category): Promise<void> {
+    const a = await this.database.db.selectFrom('agents').select(['type', 'categories']).where('id', '=', sellerId).executeTakeFirst();
+    if (!a) throw notFound('agent', sellerId);
+    if (a.type !== 'provider' && a.type !== 'both') {
+      throw new AppError('forbidden', `agent ${sellerId} is registered as ${a.type}: only provider or both agents may create listings (change its type with PATCH /v1/agents/${sellerId})`, { reason: 'not_a_provider', agentType: a.type });
+    }
+    if (!a.categories.includes(category)) {
+      const has = a.categories.length ? `one of the agent's registered categories: ${a.categories.join(', ')}` : 'a registered category, and the agent registered none';
+      throw new AppError('validation_failed', `body.category must be ${has} (add ${category} with PATCH /v1/agents/${sellerId})`, {
+        errors: [{ field: 'body.category', message: `must be ${has}` }], categories: a.categories,
+      });
+    }
   }
 
   async getListing(id: string): Promise<ListingRow> {
@@ -338,14 +360,21 @@ export class MarketService {
       if (!cur) throw notFound('listing', id);
       assertOwner(p, cur.seller_id);
       if (cur.status === 'withdrawn') throw transitionError('listing', 'withdrawn', 'update');
-      if (patch.capacity !== undefined && patch.capacity < cur.capacity_reserved) {
-        throw new AppError('conflict', `capacity cannot go below the ${cur.capacity_reserved} units reserved by agreements`);
+      if (patch.capacity !== undefined && patch.capacity < unavailableUnits(cur)) {
+        const consumed = cur.capacity_consumed ? ` and ${cur.capacity_consumed} consumed by settled ones` : '';
+        throw new AppError('conflict', `capacity cannot go below the ${cur.capacity_reserved} units reserved by agreements${consumed}`);
       }
       const validUntil = patch.validUntil ?? cur.valid_until;
       if (validUntil.getTime() <= cur.valid_from.getTime()) throw invalid('body.validUntil', 'must be after validFrom');
       const price = patch.pricePerUnit ?? cur.price_per_unit;
       const negotiation = patch.negotiation === undefined ? (cur.auto_negotiation as StoredDelegation | null) : patch.negotiation;
-      if (negotiation) checkDelegation('seller', negotiation, price);
+      if (negotiation) {
+        // a lower price against the stored delegation: the price is what is wrong
+        if (patch.negotiation === undefined && BigInt(negotiation.reservationPrice) > price) {
+          throw invalid('body.pricePerUnit', `must not be below the listing's delegated reservation price ${formatAmount(BigInt(negotiation.reservationPrice))} (lower negotiation.reservationPrice too)`);
+        }
+        checkDelegation('seller', negotiation, price);
+      }
       const status = patch.status ?? cur.status;
       const event: TradingEvent = { type: 'listing.updated', agentIds: [cur.seller_id], data: { listingId: id, status }, at: now.toISOString() };
       return tx.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event]))).updateTable('trading_listings').set({
@@ -471,7 +500,7 @@ export class MarketService {
     const now = this.clock.now();
     const mine = await db.selectFrom('trading_listings').selectAll().where('seller_id', '=', agentId).where('status', '=', 'active')
       .where('valid_until', '>', now).execute();
-    const availableCapacity = mine.reduce((s, l) => s + (l.capacity_total - l.capacity_reserved), 0);
+    const availableCapacity = mine.reduce((s, l) => s + (l.capacity_total - unavailableUnits(l)), 0);
     let priceTier: string | null = null;
     if (mine.length) {
       // Mean of the agent's prices relative to each category's mean active price.
@@ -512,7 +541,14 @@ function checkListingSpec(category: Category, spec: ListingSpec): void {
   }
 }
 
+/**
+ * A delegation must make sense before the service negotiates with it: a seller opens at its listing price
+ * and concedes down to its reservation (so reservation <= price), a buyer opens at its target and concedes
+ * up to its reservation (so target <= reservation). Otherwise 400 naming the field.
+ */
 export function checkDelegation(role: 'buyer' | 'seller', d: StoredDelegation, defaultTarget: bigint): void {
+  const bad = delegationBoundsError(role, d, defaultTarget);
+  if (bad) throw invalid(bad.field, bad.message);
   try {
     strategyOf(role, d, defaultTarget);
   } catch (e) {

@@ -199,3 +199,20 @@ describe('delegated negotiation', () => {
     );
   });
 });
+
+describe('a delegated opening offer (new-user defect 5)', () => {
+  it('opens at exactly the target however long after the start the first move comes', () => {
+    // the service stamps the negotiation's start, then moves for the delegated buyer a few ms later: those
+    // ms used to count as progress (1.8 opened at 1.80000616 with a linear strategy, further with a conceder)
+    const s = startNegotiation({ ...init, deadline: 3600_000, maxRounds: 10 });
+    for (const preset of ['aggressive', 'balanced', 'cooperative'] as const) {
+      const buyer = strategyFromPreset('buyer', preset, { target: 180_000_000n, reservation: 250_000_000n });
+      const d = decide(buyer, s, 31, base);
+      expect(d, preset).toEqual({ type: 'offer', terms: { ...base, pricePerUnit: 180_000_000n } });
+    }
+    // a single-round negotiation still opens at the reservation (its only offer is its last)
+    const one = startNegotiation({ ...init, deadline: 3600_000, maxRounds: 1 });
+    const buyer = strategyFromPreset('buyer', 'balanced', { target: 180_000_000n, reservation: 250_000_000n });
+    expect(decide(buyer, one, 31, base)).toMatchObject({ terms: { pricePerUnit: 250_000_000n } });
+  });
+});

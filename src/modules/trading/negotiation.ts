@@ -199,7 +199,10 @@ export type Decision = { type: 'offer'; terms: Terms } | { type: 'accept' } | { 
  */
 export function decide(strategy: ConcessionStrategy, s: NegotiationState, now: number, base: Omit<Terms, 'pricePerUnit'>): Decision {
   const last = lastOffer(s);
-  const mine = priceAt(strategy, progress(s, now));
+  // The opening offer is priced at the negotiation's start: the target (or, with a single round, the
+  // reservation). Progress by time would otherwise count the milliseconds between the start and the first
+  // move and open a hair off the target (a conceder's τ^(1/3) makes 30 ms of an hour 2% of the way).
+  const mine = priceAt(strategy, progress(s, s.offers.length === 0 ? s.startAt : now));
   if (last && last.by !== strategy.role) {
     const p = last.terms.pricePerUnit;
     const withinReservation = atLeastAsGood(strategy.role, p, strategy.reservation);

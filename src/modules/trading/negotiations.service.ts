@@ -12,6 +12,7 @@ import { PREPARE, type Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
+import { formatAmount } from '../../platform/money.js';
 import type { Principal } from '../../platform/http/auth.js';
 import type { Tx } from '../ledger/ledger.service.js';
 import { DEFAULT_REVIEW_WINDOW_MS } from '../ledger/escrow.service.js';
@@ -21,7 +22,7 @@ import {
 } from './negotiation.js';
 import type { SettlementType, Sla, Terms } from './trading.types.js';
 import {
-  json, loadOffers, toNegotiationState, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
+  json, loadOffers, toNegotiationState, unavailableUnits, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
   type StoredDelegation,
 } from './trading.repository.js';
 import { acceptPayload, offerPayload, verifySignature } from './trading.signing.js';
@@ -49,6 +50,23 @@ export function strategyOf(role: Role, d: StoredDelegation, defaultTarget: bigin
     : (d.strategy as ConcessionKind);
   if (!(kind in KIND_BETA)) throw new RangeError(`unknown strategy ${d.strategy}`);
   return makeStrategy(role, kind, d.beta ?? KIND_BETA[kind], { target, reservation });
+}
+
+/**
+ * A delegation whose prices make no sense for its role, as a field and message (null when they do): a
+ * seller opens at its listing price and concedes down to its reservation (reservation <= price), a buyer
+ * opens at its target and concedes up to its reservation (target <= reservation).
+ */
+export function delegationBoundsError(role: Role, d: StoredDelegation, defaultTarget: bigint): { field: string; message: string } | null {
+  const reservation = BigInt(d.reservationPrice);
+  const target = d.targetPrice !== undefined ? BigInt(d.targetPrice) : defaultTarget;
+  if (role === 'seller' && reservation > target) {
+    return { field: 'body.negotiation.reservationPrice', message: `must not exceed pricePerUnit ${formatAmount(target)}: the seller's reservation is the lowest price it accepts, the listing price where it opens (got ${formatAmount(reservation)})` };
+  }
+  if (role === 'buyer' && target > reservation) {
+    return { field: 'body.delegate.targetPrice', message: `must not exceed reservationPrice ${formatAmount(reservation)}: the buyer opens at its target and concedes up to its reservation, the highest price it accepts (got ${formatAmount(target)})` };
+  }
+  return null;
 }
 
 export interface OfferInput {
@@ -162,6 +180,8 @@ export class NegotiationsService {
       const deliveryDeadline = input.deliveryDeadline ?? (request ? request.deadline : new Date(now.getTime() + DEFAULT_DELIVERY_MS));
       if (deliveryDeadline.getTime() <= now.getTime()) throw new AppError('validation_failed', 'the delivery deadline must be in the future', { errors: [{ field: 'body.deliveryDeadline', message: 'must be in the future' }] });
       if (input.delegate) {
+        const bad = delegationBoundsError('buyer', input.delegate, BigInt(input.delegate.reservationPrice));
+        if (bad) throw new AppError('validation_failed', `${bad.field} ${bad.message}`, { errors: [bad] });
         try { strategyOf('buyer', input.delegate, BigInt(input.delegate.reservationPrice)); } catch (e) {
           throw new AppError('validation_failed', (e as Error).message, { errors: [{ field: 'body.delegate', message: (e as Error).message }] });
         }
@@ -177,10 +197,13 @@ export class NegotiationsService {
         created_at: now, updated_at: now,
       }).returningAll().executeTakeFirstOrThrow();
       this.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
+      // a delegated buyer opens with the request's quantity (or 1)
+      if (!input.offer && input.delegate) checkQuantity(listing, request?.quantity ?? 1, 'request', request);
       let state = toNegotiationState(row, []);
       const ctx: MoveCtx = { row, listing, request, agentId, role, events, offerRows: [], unsaved: [], latest: { row } };
       if (input.offer) {
         const terms = this.termsOf(input.offer, undefined, listing, request);
+        checkQuantity(listing, terms.quantity, input.offer.quantity === undefined && request ? 'request' : 'body.offer.quantity', request);
         state = await this.move(tx, ctx, state, { type: 'offer', by: role, terms, at: now.getTime() }, input.offer.signature);
       }
       state = await this.autoRespond(tx, ctx, state);
@@ -193,6 +216,7 @@ export class NegotiationsService {
     return this.act(p, id, async (tx, ctx, state) => {
       const last = lastOffer(state);
       const terms = this.termsOf(input, last?.terms, ctx.listing, ctx.request);
+      checkQuantity(ctx.listing, terms.quantity, 'body.quantity', ctx.request);
       return this.move(tx, ctx, state, { type: 'offer', by: ctx.role, terms, at: this.clock.now().getTime() }, input.signature);
     });
   }
@@ -390,7 +414,7 @@ export class NegotiationsService {
   private async reserveCapacity(tx: Tx, listingId: string, quantity: number, now: Date): Promise<boolean> {
     const r = await sql<{ id: string }>`
       UPDATE trading_listings SET capacity_reserved = capacity_reserved + ${quantity}, version = version + 1, updated_at = ${now}
-      WHERE id = ${listingId}::uuid AND status = 'active' AND valid_until > ${now} AND capacity_total - capacity_reserved >= ${quantity}
+      WHERE id = ${listingId}::uuid AND status = 'active' AND valid_until > ${now} AND capacity_total - capacity_reserved - capacity_consumed >= ${quantity}
       RETURNING id`.execute(tx);
     return r.rows.length === 1;
   }
@@ -411,6 +435,25 @@ export class NegotiationsService {
       const mine = offers.filter((o) => o.negotiation_id === row.id);
       return { row, offers: mine, state: toNegotiationState(row, mine) };
     });
+  }
+}
+
+/**
+ * An offer's quantity against the listing: more than the listing's whole capacity can never be agreed
+ * (400); more than is free now cannot be accepted now (409 `capacity`; concurrent capacity comes back when
+ * live agreements end). `field` is the offending input: a body field, or `request` when the quantity is
+ * the trade request's.
+ */
+function checkQuantity(listing: ListingRow, quantity: number, field: string, request: RequestRow | undefined): void {
+  const free = listing.capacity_total - unavailableUnits(listing);
+  const what = field === 'request' && request ? `trade request ${request.id} asks for ${quantity} units` : `${field} ${quantity}`;
+  const errField = field === 'request' ? 'body.requestId' : field;
+  if (quantity > listing.capacity_total) {
+    const message = `must not exceed the listing's capacity of ${listing.capacity_total} units (${free} free now)`;
+    throw new AppError('validation_failed', `${what}: ${message}; listing ${listing.id}`, { errors: [{ field: errField, message }], capacity: listing.capacity_total, available: free });
+  }
+  if (quantity > free) {
+    throw new AppError('conflict', `${what}: listing ${listing.id} has ${free} of its ${listing.capacity_total} units free now`, { reason: 'capacity', capacity: listing.capacity_total, available: free });
   }
 }
 

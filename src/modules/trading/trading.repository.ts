@@ -26,6 +26,12 @@ export interface StoredDelegation {
 
 export const json = (v: unknown): string => JSON.stringify(v);
 
+/**
+ * Units of a listing no new agreement can take: reserved by live agreements, plus (stock capacity) consumed
+ * by settled ones. Free = capacity_total - unavailableUnits.
+ */
+export const unavailableUnits = (r: Pick<ListingRow, 'capacity_reserved' | 'capacity_consumed'>): number => r.capacity_reserved + r.capacity_consumed;
+
 export function toMatchListing(r: ListingRow, seller: { trust: number; createdAt: number; completedTrades?: number | undefined }): Listing {
   return {
     id: r.id,
@@ -35,7 +41,8 @@ export function toMatchListing(r: ListingRow, seller: { trust: number; createdAt
     unit: r.unit as Unit,
     pricePerUnit: r.price_per_unit,
     capacityTotal: r.capacity_total,
-    capacityReserved: r.capacity_reserved,
+    // the index filters and scores by free capacity: consumed stock is as unavailable as reserved units
+    capacityReserved: unavailableUnits(r),
     region: r.region,
     sla: { availability: r.sla_availability, maxLatencyMs: r.sla_max_latency_ms },
     validFrom: r.valid_from.getTime(),

@@ -11,7 +11,7 @@ import type { EscrowView } from '../ledger/escrow.service.js';
 import type { MatchResult } from './matching.js';
 import { turnOf } from './negotiation.js';
 import type { TradingService } from './trading.module.js';
-import type { AgreementRow, ListingRow, RequestRow, StoredDelegation } from './trading.repository.js';
+import { unavailableUnits, type AgreementRow, type ListingRow, type RequestRow, type StoredDelegation } from './trading.repository.js';
 import type { NegotiationView, OfferInput } from './negotiations.service.js';
 import { offerPayload } from './trading.signing.js';
 import type { Terms } from './trading.types.js';
@@ -43,7 +43,10 @@ export function listingJson(r: ListingRow, viewer: Principal) {
   const d = r.auto_negotiation as StoredDelegation | null;
   return {
     id: r.id, sellerId: r.seller_id, category: r.category, spec: r.spec as Record<string, unknown>, unit: r.unit, pricePerUnit: formatAmount(r.price_per_unit),
-    capacity: { total: r.capacity_total, reserved: r.capacity_reserved, available: r.capacity_total - r.capacity_reserved }, region: r.region,
+    capacity: {
+      model: r.capacity_model as 'concurrent' | 'stock', total: r.capacity_total, reserved: r.capacity_reserved, consumed: r.capacity_consumed,
+      available: r.capacity_total - unavailableUnits(r),
+    }, region: r.region,
     sla: { availability: r.sla_availability, maxLatencyMs: r.sla_max_latency_ms }, validFrom: r.valid_from.toISOString(), validUntil: r.valid_until.toISOString(),
     status: r.status, autoNegotiates: d !== null,
     ...(isOwner(viewer, r.seller_id) ? { negotiation: d ? { ...d, reservationPrice: formatAmount(BigInt(d.reservationPrice)) } : null } : {}),
@@ -136,7 +139,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     const row = await market.createListing(seller, {
       category: b.category as ListingRow['category'] as never, spec: b.spec, unit: b.unit as never, pricePerUnit: amountField('body.pricePerUnit', b.pricePerUnit),
       capacity: b.capacity, region: b.region, sla: b.sla, validFrom: b.validFrom ? new Date(b.validFrom) : undefined, validUntil: new Date(b.validUntil),
-      status: b.status, negotiation: delegationOf('body.negotiation', b.negotiation),
+      status: b.status, negotiation: delegationOf('body.negotiation', b.negotiation), capacityModel: b.capacityModel,
     });
     return reply.code(201).header('location', `/v1/listings/${row.id}`).send(listingJson(row, req.principal));
   });
@@ -229,7 +232,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   app.post('/v1/trade-requests/:id/cancel', {
     schema: {
       tags, summary: 'Cancel an open trade request (buyer)', params: IdParams, security: AuthHeader,
-      description: 'Only an open request can be cancelled; one that reached an agreement or expired answers 409.',
+      description: 'Only an open request can be cancelled; one with a live or settled agreement (`agreed`, `fulfilled`) or past its deadline answers 409 invalid_transition (cancel the agreement\'s funding instead: an unfunded agreement lapses at its funding deadline and reopens the request).',
       response: { 200: RequestSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'authenticated' },

@@ -2,7 +2,7 @@
 import { Type, type TSchema } from 'typebox';
 import { Amount, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends TSchema>(t: T, opts: { description?: string } = {}) => Type.Union([t, Type.Null()], opts);
 const Category = Type.Union(
   ['gpu_compute', 'inference', 'training', 'data_services', 'model_services'].map((c) => Type.Literal(c)),
   { description: 'Service category' },
@@ -32,25 +32,40 @@ export const SellerDelegation = Type.Object({
   strategy: Strategy,
   beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
   reservationPrice: Amount,
-}, { additionalProperties: false, description: 'Let the service negotiate for the seller, from the listing price down to reservationPrice' });
+}, {
+  additionalProperties: false,
+  description: 'Let the service negotiate for the seller, from the listing price down to reservationPrice. reservationPrice must not exceed pricePerUnit (400 validation_failed, field body.negotiation.reservationPrice).',
+});
+
+const CapacityModel = Type.Union([Type.Literal('concurrent'), Type.Literal('stock')], {
+  description: 'How agreements use capacity. `concurrent` (default; GPUs, endpoints): an agreement holds its quantity while it is live ' +
+    '(pending_funding to settled/refunded/cancelled/resolved) and the units come back when it ends, whatever the outcome. ' +
+    '`stock` (a fixed amount to sell, e.g. a batch of GPU-hours): units come back only when the agreement ends without a trade; a settled ' +
+    'agreement (or a dispute resolved by release or split) consumes them. Set at creation; cannot change.',
+});
 
 export const ListingCreate = Type.Object({
   category: Category,
   spec: ListingSpecSchema,
   unit: Unit,
   pricePerUnit: Amount,
-  capacity: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Units offered (e.g. GPU-hours)' }),
+  capacity: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Units offered: with `concurrent` capacity, how many units agreements may hold at once; with `stock`, how many may be sold in all' }),
+  capacityModel: Type.Optional(CapacityModel),
   region: Region,
   sla: SlaSchema,
   validFrom: Type.Optional(Timestamp),
   validUntil: Timestamp,
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('paused')])),
   negotiation: Type.Optional(Nullable(SellerDelegation)),
-}, { additionalProperties: false });
+}, {
+  additionalProperties: false,
+  description: 'Only agents registered as `provider` or `both` may list (403 forbidden, reason not_a_provider), and only in one of their registered ' +
+    'categories (400 validation_failed, field body.category, naming the agent\'s categories).',
+});
 
 export const ListingPatchSchema = Type.Object({
   pricePerUnit: Type.Optional(Amount),
-  capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+  capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'New total; not below reserved + consumed units (409)' })),
   sla: Type.Optional(SlaSchema),
   validUntil: Type.Optional(Timestamp),
   status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('paused')])),
@@ -64,7 +79,13 @@ export const ListingSchema = Type.Object({
   spec: Type.Record(Type.String(), Type.Unknown()),
   unit: Type.String(),
   pricePerUnit: Amount,
-  capacity: Type.Object({ total: Type.Integer(), reserved: Type.Integer(), available: Type.Integer() }),
+  capacity: Type.Object({
+    model: CapacityModel,
+    total: Type.Integer({ description: 'Units offered (see model)' }),
+    reserved: Type.Integer({ description: 'Units held by live agreements (not yet settled, refunded, cancelled or resolved)' }),
+    consumed: Type.Integer({ description: 'Stock only: units sold by settled agreements, gone for good (always 0 for concurrent capacity)' }),
+    available: Type.Integer({ description: 'Units a new agreement can take now: total - reserved - consumed. Matching and accept use this.' }),
+  }, { description: 'Capacity and how agreements use it (see model)' }),
   region: Type.String(),
   sla: SlaSchema,
   validFrom: Timestamp,
@@ -130,8 +151,15 @@ export const RequestSchema = Type.Object({
   urgency: Type.String(),
   weights: Type.Optional(Nullable(Type.Record(Type.String(), Type.Number()))),
   explorationShare: Type.Number(),
-  state: Type.String(),
-  agreementId: Nullable(Uuid),
+  state: Type.String({
+    enum: ['open', 'agreed', 'fulfilled', 'cancelled', 'expired'],
+    description: 'open: no live agreement (negotiations may be made on it); agreed: an agreement exists and is live (not settled yet, ' +
+      'see agreementId: funding, delivery, review or dispute pending); fulfilled: that agreement settled (the seller was paid: confirmed, ' +
+      'released after review, or a dispute resolved by release or split); back to open when the agreement ends without a trade (not funded in ' +
+      'time, refunded, or a dispute refunded), or expired if the deadline has passed by then; cancelled: by the buyer (only while open); ' +
+      'expired: the deadline passed while open.',
+  }),
+  agreementId: Nullable(Uuid, { description: 'The live or settled agreement made on this request (null while open)' }),
   notifiedSellers: Type.Optional(Type.Integer()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -163,7 +191,10 @@ export const MatchesSchema = Type.Object({
 
 const TermsFields = {
   pricePerUnit: Type.Optional(Amount),
-  quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
+  quantity: Type.Optional(Type.Integer({
+    minimum: 1, maximum: 1_000_000_000,
+    description: 'Units (default: the previous offer\'s, else the trade request\'s, else 1). More than the listing\'s capacity: 400 validation_failed; more than it has free now: 409 conflict, reason capacity',
+  })),
   sla: Type.Optional(SlaSchema),
   settlementType: Type.Optional(Settlement),
   signature: Type.Optional(Type.String({ minLength: 80, maxLength: 100, description: 'Ed25519 signature (base64) of the offer\'s signing payload' })),
@@ -175,7 +206,11 @@ export const BuyerDelegation = Type.Object({
   beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
   targetPrice: Amount,
   reservationPrice: Amount,
-}, { additionalProperties: false, description: 'Let the service negotiate for the buyer, from targetPrice up to reservationPrice' });
+}, {
+  additionalProperties: false,
+  description: 'Let the service negotiate for the buyer, from targetPrice up to reservationPrice. targetPrice must not exceed reservationPrice ' +
+    '(400 validation_failed, field body.delegate.targetPrice). The opening offer is exactly targetPrice; later offers follow the strategy\'s curve.',
+});
 
 export const NegotiationCreateBody = Type.Object({
   id: Type.Optional(Uuid),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  AGREEMENT_STATES, NEGOTIATION_STATES, REQUEST_STATES, TERMINAL_AGREEMENT, TERMINAL_NEGOTIATION, nextAgreementState, nextNegotiationStatus,
+  AGREEMENT_STATES, NEGOTIATION_STATES, REQUEST_ACTIONS, REQUEST_STATES, TERMINAL_AGREEMENT, TERMINAL_REQUEST, TERMINAL_NEGOTIATION, nextAgreementState, nextNegotiationStatus,
   nextRequestState, type AgreementAction, type NegotiationAction, type RequestAction,
 } from './trading.states.js';
 
@@ -12,8 +12,8 @@ describe('trading state machines', () => {
     for (const s of TERMINAL_NEGOTIATION) {
       for (const a of ['offer', 'accept', 'reject', 'withdraw', 'expire'] as NegotiationAction[]) expect(nextNegotiationStatus(s, a)).toBeUndefined();
     }
-    for (const s of REQUEST_STATES.filter((x) => x !== 'open')) {
-      for (const a of ['fulfil', 'cancel', 'expire'] as RequestAction[]) expect(nextRequestState(s, a)).toBeUndefined();
+    for (const s of TERMINAL_REQUEST) {
+      for (const a of REQUEST_ACTIONS) expect(nextRequestState(s, a), `${s} ${a}`).toBeUndefined();
     }
   });
 
@@ -28,6 +28,27 @@ describe('trading state machines', () => {
     }
     expect([...seen].sort()).toEqual([...AGREEMENT_STATES].sort());
     expect(NEGOTIATION_STATES.filter((s) => s !== 'open').every((s) => TERMINAL_NEGOTIATION.has(s))).toBe(true);
+  });
+
+  it('a trade request is fulfilled only through a settled agreement, and an agreement that fails reopens it', () => {
+    // every request state is reachable from open; only the terminal states have no way out
+    const seen = new Set<string>(['open']);
+    const queue = ['open'] as (typeof REQUEST_STATES)[number][];
+    while (queue.length) {
+      const s = queue.shift()!;
+      const next = REQUEST_ACTIONS.map((a) => nextRequestState(s, a)).filter((x): x is NonNullable<typeof x> => x !== undefined);
+      expect(next.length > 0, s).toBe(!TERMINAL_REQUEST.has(s));
+      for (const n of next) if (!seen.has(n)) { seen.add(n); queue.push(n); }
+    }
+    expect([...seen].sort()).toEqual([...REQUEST_STATES].sort());
+    expect(nextRequestState('open', 'agree')).toBe('agreed');
+    expect(nextRequestState('open', 'fulfil')).toBeUndefined(); // an agreement is not a trade yet
+    expect(nextRequestState('agreed', 'fulfil')).toBe('fulfilled');
+    expect(nextRequestState('agreed', 'reopen')).toBe('open');
+    expect(nextRequestState('agreed', 'cancel')).toBeUndefined(); // the live agreement decides
+    expect(nextRequestState('agreed', 'expire')).toBeUndefined();
+    const paths: [RequestAction, RequestAction][] = [['agree', 'fulfil'], ['agree', 'reopen']];
+    expect(paths.map(([a, b]) => nextRequestState(nextRequestState('open', a)!, b))).toEqual(['fulfilled', 'open']);
   });
 
   it('money-moving moves are only legal where the escrow allows them', () => {

@@ -2,7 +2,12 @@
  * The trading state machines, in one place. Pure: services ask `next*` whether a move is legal and throw
  * 409 invalid_transition when it is not (see `transitionError` in trading.service.ts).
  *
- * Trade request:  open -> fulfilled (an agreement was made) | cancelled (buyer) | expired (deadline)
+ * Trade request (it says what happened to the trade, not only that terms were agreed):
+ *   open -> agreed (an agreement was made on it) | cancelled (buyer) | expired (deadline)
+ *   agreed -> fulfilled (that agreement settled: paid in full, or a dispute resolved with release or split)
+ *   agreed -> open (that agreement ended without a trade: not funded, refunded, or a dispute refunded);
+ *     then open -> expired at once when the request's deadline has passed
+ *   An agreed request cannot be cancelled or expire: its agreement decides (cancel it through the agreement).
  *
  * Negotiation (alternating offers, see negotiation.ts for turn / round / deadline rules):
  *   open -> open (offer / counter-offer)
@@ -20,9 +25,10 @@
  *   disputed -> resolved (operator: release, refund or split)
  */
 
-export const REQUEST_STATES = ['open', 'fulfilled', 'cancelled', 'expired'] as const;
+export const REQUEST_STATES = ['open', 'agreed', 'fulfilled', 'cancelled', 'expired'] as const;
 export type RequestState = (typeof REQUEST_STATES)[number];
-export type RequestAction = 'fulfil' | 'cancel' | 'expire';
+export type RequestAction = 'agree' | 'fulfil' | 'reopen' | 'cancel' | 'expire';
+export const REQUEST_ACTIONS: readonly RequestAction[] = ['agree', 'fulfil', 'reopen', 'cancel', 'expire'];
 
 export const NEGOTIATION_STATES = ['open', 'agreed', 'rejected', 'withdrawn', 'expired'] as const;
 export type NegotiationStatus = (typeof NEGOTIATION_STATES)[number];
@@ -34,7 +40,9 @@ export type AgreementAction =
   | 'fund' | 'fund_immediate' | 'cancel' | 'deliver' | 'release_part' | 'confirm' | 'auto_release' | 'expire' | 'refund' | 'dispute' | 'resolve';
 
 const REQUEST: Record<RequestAction, Partial<Record<RequestState, RequestState>>> = {
-  fulfil: { open: 'fulfilled' },
+  agree: { open: 'agreed' },
+  fulfil: { agreed: 'fulfilled' },
+  reopen: { agreed: 'open' },
   cancel: { open: 'cancelled' },
   expire: { open: 'expired' },
 };
@@ -61,6 +69,7 @@ const AGREEMENT: Record<AgreementAction, Partial<Record<AgreementState, Agreemen
   resolve: { disputed: 'resolved' },
 };
 
+export const TERMINAL_REQUEST: ReadonlySet<RequestState> = new Set(['fulfilled', 'cancelled', 'expired']);
 export const TERMINAL_AGREEMENT: ReadonlySet<AgreementState> = new Set(['settled', 'refunded', 'resolved', 'cancelled']);
 export const TERMINAL_NEGOTIATION: ReadonlySet<NegotiationStatus> = new Set(['agreed', 'rejected', 'withdrawn', 'expired']);
 

@@ -13,6 +13,10 @@ export interface TradingListingsTable {
   price_per_unit: bigint;
   capacity_total: number;
   capacity_reserved: Generated<number>;
+  /** `concurrent` (reserved units come back when the agreement ends) or `stock` (settled units are consumed); migration 0006. */
+  capacity_model: Generated<string>;
+  /** Stock listings: units sold by settled agreements (always 0 for concurrent capacity). */
+  capacity_consumed: Generated<number>;
   region: string;
   sla_availability: number;
   sla_max_latency_ms: number;

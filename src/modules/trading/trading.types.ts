@@ -49,7 +49,10 @@ export interface Listing {
   pricePerUnit: bigint;
   /** Capacity in units (e.g. GPU-hours). */
   capacityTotal: number;
-  /** Units currently reserved by agreements. Available = capacityTotal - capacityReserved. */
+  /**
+   * Units no new agreement can take: reserved by live agreements, plus (stock listings) consumed by settled
+   * ones. Available = capacityTotal - capacityReserved.
+   */
   capacityReserved: number;
   /** Region code, e.g. `eu-west`. */
   region: string;
