@@ -10,6 +10,7 @@ import type { Clock } from '../../platform/clock.js';
 import { uuidFromName } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
+import { formatAmount } from '../../platform/money.js';
 import type { Tx } from '../ledger/ledger.service.js';
 import type { EscrowActor, EscrowService, EscrowView } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
@@ -212,7 +213,7 @@ export class AgreementsService {
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'release', agentActor(a.buyer_id), { ...(opts.amount !== undefined ? { amount: opts.amount } : {}), reason: opts.note ?? null });
       const released = e.released;
       this.event(events, partial ? 'agreement.milestone_released' : 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, released: released.toString() });
-      const out = await this.update(tx, events, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: (released - a.released).toString() }, now);
+      const out = await this.update(tx, events, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: formatAmount(released - a.released) }, now);
       if (!partial) await this.finish(tx, out, { success: true, paid: released }, now);
       return out;
     });
@@ -246,7 +247,7 @@ export class AgreementsService {
         ...(input.sellerAmount !== undefined ? { payeeAmount: input.sellerAmount } : {}), reason: input.note ?? null,
       });
       const paid = e.released - before.released;
-      const resolution = { outcome: input.outcome, toSeller: paid.toString(), toBuyer: (e.refunded - before.refunded).toString(), note: input.note ?? null, resolvedAt: now.toISOString() };
+      const resolution = { outcome: input.outcome, toSeller: formatAmount(paid), toBuyer: formatAmount(e.refunded - before.refunded), note: input.note ?? null, resolvedAt: now.toISOString() };
       this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome: input.outcome });
       const out = await this.update(tx, events, a, { state: to, released: e.released, resolution: json(resolution) }, 'resolve', 'admin', resolution, now);
       const d = a.dispute as { filedBy?: string } | null;
@@ -317,7 +318,7 @@ export class AgreementsService {
         if (a.state === 'disputed') return null;
         const action: AgreementAction = e.state === 'expired' && a.state === 'funded' ? 'expire' : 'refund';
         this.event(events, 'agreement.refunded', [a.buyer_id, a.seller_id], { agreementId: a.id, reason: e.state === 'expired' ? 'delivery deadline passed' : 'refunded' });
-        const u = await this.update(tx, events, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: e.refunded.toString() }, t);
+        const u = await this.update(tx, events, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: formatAmount(e.refunded) }, t);
         await this.finish(tx, u, { success: false, paid: 0n }, t);
         return 'refunded';
       }
@@ -326,7 +327,7 @@ export class AgreementsService {
       case 'resolved_split': {
         if (a.state !== 'disputed') return null;
         const outcome = e.state.slice('resolved_'.length) as 'release' | 'refund' | 'split';
-        const resolution = { outcome, toSeller: e.released.toString(), toBuyer: e.refunded.toString(), note: 'resolved on the escrow', resolvedAt: t.toISOString() };
+        const resolution = { outcome, toSeller: formatAmount(e.released), toBuyer: formatAmount(e.refunded), note: 'resolved on the escrow', resolvedAt: t.toISOString() };
         this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome });
         const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: json(resolution) }, 'resolve', 'system', resolution, t);
         const d = a.dispute as { filedBy?: string } | null;

@@ -86,14 +86,6 @@ function negotiationJson(v: NegotiationView) {
   };
 }
 
-/** A dispute's resolution as stored (amounts in base units) with its amounts as AITBC decimals. */
-function resolutionJson(stored: unknown): Record<string, unknown> | null {
-  if (stored === null || stored === undefined) return null;
-  const r = stored as Record<string, unknown>;
-  const aitbc = (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? formatAmount(BigInt(v)) : v);
-  return { ...r, toSeller: aitbc(r.toSeller), toBuyer: aitbc(r.toBuyer) };
-}
-
 function agreementJson(a: AgreementRow, extra?: { escrow: EscrowView | null; events: { seq: bigint; from: string | null; to: string; action: string; actor: string; detail: unknown; at: Date }[] }) {
   return {
     id: a.id, negotiationId: a.negotiation_id, requestId: a.request_id, listingId: a.listing_id, buyerId: a.buyer_id, sellerId: a.seller_id,
@@ -101,7 +93,7 @@ function agreementJson(a: AgreementRow, extra?: { escrow: EscrowView | null; eve
     amount: formatAmount(a.amount), released: formatAmount(a.released), state: a.state, escrowId: a.escrow_id,
     fundingDeadline: a.funding_deadline.toISOString(), deliveryDeadline: a.delivery_deadline.toISOString(), reviewWindowSeconds: Number(a.review_window_ms) / 1000,
     autoReleaseAt: iso(a.auto_release_at), delivery: a.delivery as Record<string, unknown> | null, dispute: a.dispute as Record<string, unknown> | null,
-    resolution: resolutionJson(a.resolution), proof: a.proof as Record<string, unknown>,
+    resolution: a.resolution as Record<string, unknown> | null, proof: a.proof as Record<string, unknown>,
     ...(extra ? {
       escrow: extra.escrow ? { state: extra.escrow.state, released: formatAmount(extra.escrow.released), refunded: formatAmount(extra.escrow.refunded), fees: formatAmount(extra.escrow.fees), remaining: formatAmount(extra.escrow.remaining) } : null,
       events: extra.events.map((e) => ({ seq: e.seq.toString(), from: e.from, to: e.to, action: e.action, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
