@@ -10,6 +10,7 @@ import * as m0002 from './migrations/0002-ledger.js';
 import * as m0003 from './migrations/0003-reputation.js';
 import * as m0004 from './migrations/0004-trading.js';
 import * as m0005 from './migrations/0005-sync-indexes.js';
+import * as m0006 from './migrations/0006-outbox.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003-reputation': m0003,
   '0004-trading': m0004,
   '0005-sync-indexes': m0005,
+  '0006-outbox': m0006,
 };
 
 /**
