@@ -29,6 +29,8 @@ import { createReputationService, reputationRoutes, type ReputationService } fro
 import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
 import type { BackgroundJob } from './modules/module.js';
 import { formatAmount } from './platform/money.js';
+import { EventOutbox } from './platform/events/outbox.js';
+import { streamRoutes } from './platform/events/stream.routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -51,6 +53,8 @@ export interface Services {
   bridge: LocalBridge;
   reputation: ReputationService;
   trading: TradingService;
+  /** The event outbox behind GET /v1/stream, which every module appends to. */
+  outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
   jobs: BackgroundJob[];
 }
@@ -66,10 +70,11 @@ registerAjvFormats();
 
 export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Services {
   const { database, clock } = deps;
+  const outbox = new EventOutbox(database, clock);
   const agents = new AgentsService(database, clock);
-  const ledger = new LedgerService(database, clock);
-  const escrow = new EscrowService(database, clock, ledger);
-  const bridge = new LocalBridge(database, clock, ledger);
+  const ledger = new LedgerService(database, clock, outbox);
+  const escrow = new EscrowService(database, clock, ledger, outbox);
+  const bridge = new LocalBridge(database, clock, ledger, outbox);
   agents.onCreated.push(async (tx, agent) => { await ledger.openWallet(tx, agent.id); });
   agents.contributors.push({
     section: 'economicHistory',
@@ -85,15 +90,16 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
       };
     },
   });
-  const reputation = createReputationService({ database, clock, agents });
-  const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation });
+  const reputation = createReputationService({ database, clock, agents, outbox });
+  const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation, outbox });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
     ...reputation.jobs,
     ...trading.jobs,
+    { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -194,5 +200,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ledgerRoutes, { services });
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
+  await app.register(streamRoutes, { outbox: services.outbox });
   return app as unknown as FastifyInstance;
 }

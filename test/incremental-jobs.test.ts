@@ -1,6 +1,6 @@
 /**
  * Background jobs that read only what changed since their last run: the same-owner detector's account
- * cache, the market index's seller refresh (completed trades), and the trading events prune. Each test
+ * cache, the market index's seller refresh (completed trades), and the stream events prune. Each test
  * makes a change between two runs that only the incremental path can see, and compares with a full read.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -12,7 +12,7 @@ import { createReputationService } from '../src/modules/reputation/reputation.mo
 import { reputationRepository } from '../src/modules/reputation/reputation.repository.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
 import { MarketIndex } from '../src/modules/trading/market.service.js';
-import { EVENT_RETENTION_MS } from '../src/modules/trading/trading.stream.js';
+import { EVENT_RETENTION_MS } from '../src/platform/events/outbox.js';
 
 type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
 const HOUR = 3600_000;
@@ -203,22 +203,22 @@ describe('the market index re-counts completed trades only for sellers whose agr
   });
 });
 
-describe('the trading events prune deletes only what aged out since its last run', () => {
+describe('the stream events prune deletes only what aged out since its last run', () => {
   let t: TestApp;
   beforeAll(async () => { t = await buildTestApp(); });
   afterAll(async () => { await t.close(); });
 
-  const bus = () => t.app.services.trading.bus;
+  const bus = () => t.app.services.outbox;
   const at = (ms: number) => new Date(t.clock.now().getTime() + ms).toISOString();
   const add = (offset: number, name: string) => bus().append(t.db.database.db, [{ type: 'test.event', agentIds: [], data: { name }, at: at(offset) }]);
-  const left = async () => (await t.db.database.db.selectFrom('trading_events').select(['data']).where('type', '=', 'test.event').orderBy('at').execute())
+  const left = async () => (await t.db.database.db.selectFrom('outbox_events').select(['data']).where('type', '=', 'test.event').orderBy('at').execute())
     .map((r) => (r.data as { name: string }).name);
 
   it('removes events past retention, including late commits within the margin; a daily sweep removes the rest', async () => {
-    await sql`DELETE FROM trading_events`.execute(t.db.database.db);
-    await add(-3 * HOUR, 'old');
+    await sql`DELETE FROM outbox_events`.execute(t.db.database.db);
+    await add(-EVENT_RETENTION_MS - 2 * HOUR, 'old');
     await add(-EVENT_RETENTION_MS - 1, 'just-expired');
-    await add(-30 * 60_000, 'recent');
+    await add(-EVENT_RETENTION_MS + 30 * 60_000, 'recent');
     expect(await bus().prune()).toBe(2); // the first run deletes everything older
     expect(await left()).toEqual(['recent']);
 
@@ -226,13 +226,13 @@ describe('the trading events prune deletes only what aged out since its last run
     // committed after the last run, older than its cutoff: by 30 s (within the margin) and 30 min (beyond)
     await add(-EVENT_RETENTION_MS - 30_000 - HOUR, 'late-in-margin');
     await add(-EVENT_RETENTION_MS - 30 * 60_000 - HOUR, 'late-beyond-margin');
-    await add(-10 * 60_000, 'new');
+    await add(-EVENT_RETENTION_MS + 50 * 60_000, 'new');
     expect(await bus().prune()).toBe(2);
     expect(await left()).toEqual(['late-beyond-margin', 'new']);
 
     for (let h = 0; h < 3; h++) {
       t.clock.advance(HOUR);
-      await add(-10 * 60_000, `hour-${h}`);
+      await add(-EVENT_RETENTION_MS + 50 * 60_000, `hour-${h}`);
       await bus().prune();
     }
     expect(await left()).toEqual(['late-beyond-margin', 'hour-2']);

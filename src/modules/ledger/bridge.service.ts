@@ -11,6 +11,8 @@ import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
+import type { EventOutbox, Executor } from '../../platform/events/outbox.js';
+import { withdrawalJson } from './ledger.json.js';
 import { LedgerService, SYSTEM_ACCOUNTS, walletAccountId, type Outcome, type StoredTransfer } from './ledger.service.js';
 
 export interface WithdrawalView {
@@ -57,7 +59,14 @@ export class LocalBridge implements ChainBridge {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly ledger: LedgerService,
+    /** Where withdrawals' transitions are announced to their agent (same transaction). */
+    private readonly outbox?: EventOutbox,
   ) {}
+
+  /** `withdrawal.<state>` to the withdrawing agent, the withdrawal as REST shows it. */
+  private async announce(tx: Executor, w: WithdrawalView): Promise<void> {
+    await this.outbox?.append(tx, [{ type: `withdrawal.${w.state}`, agentIds: [w.agentId], data: { withdrawalId: w.id, ...withdrawalJson(w) }, at: w.updatedAt.toISOString() }]);
+  }
 
   async mint(input: { id?: string; agentId: string; amount: bigint; memo?: string | null }): Promise<StoredTransfer> {
     const [o] = await this.ledger.execute([{
@@ -96,8 +105,10 @@ export class LocalBridge implements ChainBridge {
         id, agent_id: input.agentId, amount: input.amount, address: input.address, hold_transfer_id: holdId, state: 'queued',
         chain_tx_id: null, created_at: now, updated_at: now,
       }).returningAll().executeTakeFirstOrThrow();
-      return wview(row as WRow);
-    });
+      const v = wview(row as WRow);
+      await this.announce(tx, v);
+      return v;
+    }).finally(() => this.outbox?.poke());
   }
 
   completeWithdrawal(id: string, chainTxId: string): Promise<WithdrawalView> {
@@ -121,8 +132,10 @@ export class LocalBridge implements ChainBridge {
       outcomeOrThrow(o, 'withdrawal');
       const row = await tx.updateTable('withdrawals').set({ state, chain_tx_id: chainTxId, updated_at: this.clock.now() })
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-      return wview(row as WRow);
-    });
+      const v = wview(row as WRow);
+      await this.announce(tx, v);
+      return v;
+    }).finally(() => this.outbox?.poke());
   }
 
   async listWithdrawals(opts: { state?: 'queued' | 'completed' | 'failed'; agentId?: string; limit: number }): Promise<WithdrawalView[]> {

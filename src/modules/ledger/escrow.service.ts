@@ -17,6 +17,8 @@ import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { LedgerService, SYSTEM_ACCOUNTS, walletAccountId, type Tx } from './ledger.service.js';
 import type { TransferInput } from './ledger.engine.js';
+import type { EventOutbox } from '../../platform/events/outbox.js';
+import { escrowJson } from './ledger.json.js';
 import { TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
 
 export const DEFAULT_FEE_BPS = 250;
@@ -116,10 +118,18 @@ export class EscrowService {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly ledger: LedgerService,
+    /** Where each transition is announced to the payer and the payee (same statement as the transition). */
+    private readonly outbox?: EventOutbox,
   ) {}
 
   create(input: EscrowCreate, actor: EscrowActor): Promise<EscrowView> {
-    return this.database.transaction((tx) => this.createIn(tx, input, actor));
+    return this.database.transaction((tx) => this.createIn(tx, input, actor)).finally(() => this.outbox?.poke());
+  }
+
+  /** The stream event of a transition: `escrow.<new state>` (a milestone release: escrow.partially_released), the escrow as REST shows it. */
+  private eventOf(r: Row, action: EscrowAction | 'create', from: string | null): { type: string; agents: string[]; data: string } {
+    const type = from !== null && r.state === from && action === 'release' ? 'escrow.partially_released' : `escrow.${r.state}`;
+    return { type, agents: [r.payer_agent_id, r.payee_agent_id], data: JSON.stringify({ escrowId: r.id, action, ...escrowJson(view(r)) }) };
   }
 
   /** Creates and funds an escrow inside the caller's transaction; throws insufficient_funds. */
@@ -130,6 +140,11 @@ export class EscrowService {
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new AppError('validation_failed', 'expiresAt must be in the future');
     const id = input.id ?? uuidv7(this.clock);
     const accountId = await this.ledger.openEscrowAccount(tx, id);
+    const ev = this.eventOf({
+      id, account_id: accountId, payer_agent_id: input.payerAgentId, payee_agent_id: input.payeeAgentId, amount: input.amount, released: 0n, refunded: 0n,
+      fees: 0n, fee_bps: input.feeBps ?? DEFAULT_FEE_BPS, state: 'held', reference: input.reference ?? null, expires_at: input.expiresAt ?? null,
+      review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS), auto_release_at: null, version: 0, created_at: now, updated_at: now,
+    }, 'create', null);
     // The payee's check, the escrow and its first event in one statement: the escrow is inserted only for an
     // active payee; a missing or deactivated payee is reported from the returned status (and the transaction
     // rolled back by the throw, the account with it).
@@ -145,6 +160,9 @@ export class EscrowService {
       ), ev AS (
         INSERT INTO escrow_events (escrow_id, from_state, to_state, action, actor, amount, detail, at)
         SELECT e.id, NULL, 'held', 'create', ${actorName(actor)}::text, e.amount, NULL, ${now}::timestamptz FROM e
+      ), o AS (
+        INSERT INTO outbox_events (type, agent_ids, data, at)
+        SELECT ${ev.type}::text, ${ev.agents}::text[], ${ev.data}::jsonb, ${now}::timestamptz FROM e
       )
       SELECT p.status AS payee_status, e.id IS NOT NULL AS created, e.* FROM p LEFT JOIN e ON true`.execute(tx)).rows[0];
     if (!created) throw notFound('agent', input.payeeAgentId);
@@ -177,7 +195,7 @@ export class EscrowService {
   }
 
   act(id: string, action: EscrowAction, actor: EscrowActor, opts: EscrowActOptions = {}): Promise<EscrowView> {
-    return this.database.transaction((tx) => this.actIn(tx, id, action, actor, opts));
+    return this.database.transaction((tx) => this.actIn(tx, id, action, actor, opts)).finally(() => this.outbox?.poke());
   }
 
   /** One transition, inside the caller's transaction. */
@@ -256,7 +274,12 @@ export class EscrowService {
     if (toPayee) { detail.toPayee = (toPayee - fee).toString(); detail.fee = fee.toString(); }
     if (toPayer) detail.toPayer = toPayer.toString();
     if (opts.reason) detail.reason = opts.reason;
-    // the row's update and its event in one statement
+    const next: Row = {
+      ...row, state: to, released: row.released + toPayee, refunded: row.refunded + toPayer, fees: row.fees + fee,
+      auto_release_at: autoReleaseAt, version: row.version + 1, updated_at: now,
+    };
+    const ev = this.eventOf(next, action, from);
+    // the row's update, its history event and its stream event in one statement
     const updated = await tx
       .with('u', (db) => db.updateTable('escrows').set({
         state: to, released: row.released + toPayee, refunded: row.refunded + toPayer, fees: row.fees + fee,
@@ -265,6 +288,8 @@ export class EscrowService {
       .with('ev', (db) => db.insertInto('escrow_events').columns(['escrow_id', 'from_state', 'to_state', 'action', 'actor', 'amount', 'detail', 'at'])
         .expression(sql`SELECT u.id, ${from}::text, u.state, ${action}::text, ${actorName(actor)}::text, ${toPayee + toPayer || null}::int8,
           ${Object.keys(detail).length ? JSON.stringify(detail) : null}::jsonb, ${now}::timestamptz FROM u`))
+      .with('o', (db) => db.insertInto('outbox_events').columns(['type', 'agent_ids', 'data', 'at'])
+        .expression(sql`SELECT ${ev.type}::text, ${ev.agents}::text[], ${ev.data}::jsonb, ${now}::timestamptz FROM u`))
       .selectFrom('u').selectAll().executeTakeFirstOrThrow();
     return view(updated as Row);
   }

@@ -15,6 +15,8 @@ import { PREPARE, type Database } from '../../platform/db/database.js';
 import type { DB } from '../../platform/db/schema.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
+import type { EventOutbox } from '../../platform/events/outbox.js';
+import { transferJson } from './ledger.json.js';
 import {
   applyTransfers, type AccountState, type NewEntry, type NewTransfer, type PendingState, type RejectCode, type TransferInput,
 } from './ledger.engine.js';
@@ -107,6 +109,8 @@ export class LedgerService {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    /** Where each created transfer is announced to the agents whose wallets it touches (same statement). */
+    private readonly outbox?: EventOutbox,
   ) {}
 
   /** Opens an agent's wallet (called in the registration transaction). */
@@ -174,7 +178,10 @@ export class LedgerService {
     }
     this.flushing++;
     this.database.transaction((tx) => this.executeMany(tx, batch))
-      .then((results) => batch.forEach((c, i) => c.resolve(results[i]!)), (err) => batch.forEach((c) => c.reject(err)))
+      .then((results) => {
+        this.outbox?.poke();
+        batch.forEach((c, i) => c.resolve(results[i]!));
+      }, (err) => batch.forEach((c) => c.reject(err)))
       .finally(() => {
         this.flushing--;
         this.flush();
@@ -211,7 +218,7 @@ export class LedgerService {
       accountIds.add(p.credit_account_id);
     }
     const sorted = [...accountIds].sort();
-    type AccountRow = { id: string; no_overdraft: boolean; debits_pending: bigint; debits_posted: bigint; credits_pending: bigint; credits_posted: bigint };
+    type AccountRow = { id: string; agent_id: string | null; no_overdraft: boolean; debits_pending: bigint; debits_posted: bigint; credits_pending: bigint; credits_posted: bigint };
     type SeenRow = { id: string; fields_hash: string; rej_code: string | null };
     let accountRows: AccountRow[];
     let seen: SeenRow[];
@@ -223,21 +230,21 @@ export class LedgerService {
       // catches (ledger_ids) and answers by retrying the transaction.
       const rows = (await sql<AccountRow & { src: string; fields_hash: string | null; rej_code: string | null }>`${sql.raw(PREPARE)}
         WITH locked AS (
-          SELECT id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
+          SELECT id, agent_id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
           FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE
         )
-        SELECT 'a' AS src, id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted, NULL::text AS fields_hash, NULL::text AS rej_code FROM locked
+        SELECT 'a' AS src, id, agent_id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted, NULL::text AS fields_hash, NULL::text AS rej_code FROM locked
         UNION ALL
-        SELECT 't', id, NULL, NULL, NULL, NULL, NULL, fields_hash, NULL FROM ledger_transfers WHERE id = ANY(${ids}::uuid[])
+        SELECT 't', id, NULL, NULL, NULL, NULL, NULL, NULL, fields_hash, NULL FROM ledger_transfers WHERE id = ANY(${ids}::uuid[])
         UNION ALL
-        SELECT 'r', id, NULL, NULL, NULL, NULL, NULL, fields_hash, code FROM ledger_rejections WHERE id = ANY(${ids}::uuid[])`.execute(tx)).rows;
+        SELECT 'r', id, NULL, NULL, NULL, NULL, NULL, NULL, fields_hash, code FROM ledger_rejections WHERE id = ANY(${ids}::uuid[])`.execute(tx)).rows;
       accountRows = rows.filter((r) => r.src === 'a');
       seen = rows.filter((r) => r.src !== 'a').map((r) => ({ id: r.id, fields_hash: r.fields_hash!, rej_code: r.rej_code }));
     } else {
       // Resolving holds: whether a hold is already resolved must be read after the locks.
       accountRows = sorted.length
         ? (await sql<AccountRow>`
-            SELECT id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
+            SELECT id, agent_id, no_overdraft, debits_pending, debits_posted, credits_pending, credits_posted
             FROM ledger_accounts WHERE id = ANY(${sorted}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(tx)).rows
         : [];
       const rows = (await sql<SeenRow & { src: string }>`
@@ -256,6 +263,8 @@ export class LedgerService {
     const rejectedById = new Map(rejected.map((r) => [r.id, r]));
     const resolved = new Set(resolvedRows.map((r) => r.pending_id));
 
+    const agentOf = new Map<string, string>();
+    for (const a of accountRows) if (a.agent_id !== null) agentOf.set(a.id, a.agent_id);
     const accounts = new Map<string, AccountState>(
       accountRows.map((a) => [a.id, {
         id: a.id, noOverdraft: a.no_overdraft, debitsPending: BigInt(a.debits_pending), debitsPosted: BigInt(a.debits_posted),
@@ -326,6 +335,20 @@ export class LedgerService {
     if (allTransfers.length || rejections.length) {
       const T = allTransfers;
       const E = allEntries;
+      // The stream events of the created transfers: one to each agent whose wallet a transfer touches.
+      const evType: string[] = [];
+      const evAgent: string[] = [];
+      const evData: string[] = [];
+      if (this.outbox) {
+        for (const t of T) {
+          const from = agentOf.get(t.debitAccountId);
+          const to = agentOf.get(t.creditAccountId);
+          if (from === undefined && to === undefined) continue;
+          const data = JSON.stringify({ transferId: t.id, ...transferJson({ ...t, createdAt: now }) });
+          if (from !== undefined) { evType.push('transfer.sent'); evAgent.push(from); evData.push(data); }
+          if (to !== undefined) { evType.push('transfer.received'); evAgent.push(to); evData.push(data); }
+        }
+      }
       const touched = [...new Set(E.map((e) => e.accountId))].sort().map((id) => accounts.get(id)!);
       const decided = [...T.map((t) => t.id), ...rejections.map((r) => r.id)];
       const str = (v: bigint) => v.toString();
@@ -367,6 +390,10 @@ export class LedgerService {
             ) AS u
             ON CONFLICT (id) DO NOTHING
             RETURNING 1
+          ), o AS (
+            INSERT INTO outbox_events (type, agent_ids, data, at)
+            SELECT u.type, ARRAY[u.agent], u.data, ${now}::timestamptz
+            FROM unnest(${evType}::text[], ${evAgent}::text[], ${evData}::jsonb[]) AS u(type, agent, data)
           )
           SELECT (SELECT count(*) FROM d)::int8 AS ids, (SELECT count(*) FROM t)::int8 AS transfers`.execute(tx);
         const row = res.rows[0];

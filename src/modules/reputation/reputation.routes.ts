@@ -5,7 +5,7 @@ import { AuthHeader, IdParams, Page, errors, IdemHeader } from '../../platform/h
 import { AppError } from '../../platform/http/errors.js';
 import { requireAgent, seesPrivateOf } from '../../platform/http/auth.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-import type { ReputationService } from './reputation.service.js';
+import { ratingJson, type ReputationService } from './reputation.service.js';
 import {
   EvidenceCreate, EvidenceCreated, Explanation, HistoryQuery, LeaderboardEntry, LeaderboardQuery, Probes, Rating, RatingCreate, Reputation, Snapshot,
 } from './reputation.schemas.js';
@@ -81,7 +81,7 @@ export async function reputationRoutes(fastify: FastifyInstance, opts: { reputat
   }, async (req, reply) => {
     const rater = requireAgent(req.principal);
     const r = await reputation.rate(rater, req.body);
-    return reply.code(201).send({ ...r, at: r.at.toISOString() });
+    return reply.code(201).send(ratingJson(r));
   });
 
   app.post('/v1/evidence', {

@@ -10,6 +10,7 @@
  */
 import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
+import type { EventOutbox } from '../../platform/events/outbox.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import type { Tx } from '../ledger/ledger.service.js';
@@ -33,6 +34,8 @@ export interface ReputationDeps {
   database: Database;
   clock: Clock;
   agents: AgentsService;
+  /** Where ratings are announced to the rated agent (same transaction); none in offline tools. */
+  outbox?: EventOutbox;
   /** Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table. */
   params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
   /** Overrides of the same-owner detector's thresholds. */
@@ -72,6 +75,9 @@ export interface RatingView {
   comment: string | null;
   at: Date;
 }
+
+/** A rating as the API shows it (POST /v1/ratings and the rating.received event). */
+export const ratingJson = (r: RatingView) => ({ ...r, at: r.at.toISOString() });
 
 export interface ReputationView extends PublishedReputation {
   raw: number;
@@ -384,8 +390,11 @@ export class ReputationService implements ReputationPort {
         data: { stars: input.stars, comment: input.comment ?? null }, source: `agent:${raterId}`, createdAt: at,
       });
       if (!ok) throw new AppError('conflict', 'this trade has already been rated by this party', { reason: 'already_rated' });
-      return { id, tradeId: input.tradeId, raterId, rateeId, stars: input.stars, comment: input.comment ?? null, at };
+      const v: RatingView = { id, tradeId: input.tradeId, raterId, rateeId, stars: input.stars, comment: input.comment ?? null, at };
+      await this.deps.outbox?.append(tx, [{ type: 'rating.received', agentIds: [rateeId], data: { ratingId: id, ...ratingJson(v) }, at: at.toISOString() }]);
+      return v;
     });
+    this.deps.outbox?.poke();
     return view;
   }
 

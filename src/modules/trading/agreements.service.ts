@@ -20,6 +20,7 @@ import { json, type AgreementRow, type ListingRow, type NegotiationRow, type Off
 import { acceptPayload, offerPayload } from './trading.signing.js';
 import { eventValues, type TradingEventBus } from './trading.stream.js';
 import { inTransaction, pushEvent, takePending, type Events } from './trading.tx.js';
+import { agreementEventData } from './trading.json.js';
 
 export interface DeliveryReport {
   usage?: number | undefined;
@@ -63,8 +64,9 @@ export class AgreementsService {
     return inTransaction(this.database, this.bus, fn);
   }
 
-  private event(events: Events, type: string, agentIds: string[], data: Record<string, unknown>): void {
-    pushEvent(events, this.clock, type, agentIds, data);
+  /** An event to both parties: the agreement as it is after `set` (amounts as in the REST resource), and `extra`. */
+  private event(events: Events, type: string, a: AgreementRow, set: Partial<AgreementRow>, extra: Record<string, unknown> = {}): void {
+    pushEvent(events, this.clock, type, [a.buyer_id, a.seller_id], { ...agreementEventData({ ...a, ...set }), ...extra });
   }
 
   /**
@@ -97,20 +99,21 @@ export class AgreementsService {
     };
     const fundingDeadline = row.delivery_deadline;
     const amount = t.pricePerUnit * BigInt(t.quantity);
-    this.event(ctx.events, 'agreement.created', [row.buyer_id, row.seller_id], { agreementId: id, negotiationId: row.id, amount: amount.toString() });
+    const values = {
+      id, negotiation_id: row.id, request_id: row.request_id, listing_id: row.listing_id, buyer_id: row.buyer_id, seller_id: row.seller_id,
+      category: listing.category, price_per_unit: t.pricePerUnit, quantity: t.quantity, amount,
+      sla_availability: t.sla.availability, sla_max_latency_ms: t.sla.maxLatencyMs, settlement_type: t.settlementType, state: 'pending_funding',
+      escrow_id: null, funding_deadline: fundingDeadline, delivery_deadline: row.delivery_deadline, review_window_ms: row.review_window_ms,
+      auto_release_at: null, delivery: json(null), dispute: json(null), resolution: json(null), proof: json(proof), created_at: now, updated_at: now,
+    };
+    this.event(ctx.events, 'agreement.created', { ...values, released: 0n, delivery: null, dispute: null, resolution: null, proof } as unknown as AgreementRow, {});
     // the agreement, its first history event and the transaction's events so far in one statement
     const pending = takePending(ctx.events);
     const a = await tx
-      .with('a', (db) => db.insertInto('agreements').values({
-        id, negotiation_id: row.id, request_id: row.request_id, listing_id: row.listing_id, buyer_id: row.buyer_id, seller_id: row.seller_id,
-        category: listing.category, price_per_unit: t.pricePerUnit, quantity: t.quantity, amount,
-        sla_availability: t.sla.availability, sla_max_latency_ms: t.sla.maxLatencyMs, settlement_type: t.settlementType, state: 'pending_funding',
-        escrow_id: null, funding_deadline: fundingDeadline, delivery_deadline: row.delivery_deadline, review_window_ms: row.review_window_ms,
-        auto_release_at: null, delivery: json(null), dispute: json(null), resolution: json(null), proof: json(proof), created_at: now, updated_at: now,
-      }).returningAll())
+      .with('a', (db) => db.insertInto('agreements').values(values).returningAll())
       .with('e', (db) => db.insertInto('agreement_events').columns(['agreement_id', 'from_state', 'to_state', 'action', 'actor', 'detail', 'at'])
         .expression(sql`SELECT a.id, NULL::text, a.state, 'create', ${`agent:${acceptBy}`}::text, ${json({ negotiationId: row.id })}::jsonb, ${now}::timestamptz FROM a`))
-      .with('ev', (db) => db.insertInto('trading_events').values(eventValues(pending)))
+      .with('ev', (db) => db.insertInto('outbox_events').values(eventValues(pending)))
       .selectFrom('a').selectAll().executeTakeFirstOrThrow() as AgreementRow;
     return a;
   }
@@ -180,7 +183,7 @@ export class AgreementsService {
       await this.escrow.actIn(tx, escrowId, 'release', actor, { reason: 'immediate settlement' });
       released = a.amount;
     }
-    this.event(events, `agreement.${to === 'settled' ? 'settled' : 'funded'}`, [a.buyer_id, a.seller_id], { agreementId: a.id, escrowId });
+    this.event(events, `agreement.${to === 'settled' ? 'settled' : 'funded'}`, a, { state: to, escrow_id: escrowId, released });
     const out = await this.update(tx, events, a, { state: to, escrow_id: escrowId, released }, immediate ? 'fund_immediate' : 'fund', actorName(actor), null, now);
     if (immediate) await this.finish(tx, out, { success: true, paid: a.amount }, now);
     return out;
@@ -193,7 +196,7 @@ export class AgreementsService {
       const to = nextAgreement(a.state, 'deliver');
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'deliver', agentActor(a.seller_id), { reason: report.note ?? null });
       const delivery = { ...report, reportedAt: now.toISOString() };
-      this.event(events, 'agreement.delivered', [a.buyer_id, a.seller_id], { agreementId: a.id, autoReleaseAt: e.autoReleaseAt?.toISOString() ?? null });
+      this.event(events, 'agreement.delivered', a, { state: to, auto_release_at: e.autoReleaseAt }, { autoReleaseAt: e.autoReleaseAt?.toISOString() ?? null });
       const out = await this.update(tx, events, a, { state: to, delivery: json(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
       return out;
     });
@@ -212,7 +215,7 @@ export class AgreementsService {
       const to = nextAgreement(a.state, partial ? 'release_part' : 'confirm');
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'release', agentActor(a.buyer_id), { ...(opts.amount !== undefined ? { amount: opts.amount } : {}), reason: opts.note ?? null });
       const released = e.released;
-      this.event(events, partial ? 'agreement.milestone_released' : 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, released: released.toString() });
+      this.event(events, partial ? 'agreement.milestone_released' : 'agreement.settled', a, { state: to, released });
       const out = await this.update(tx, events, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: formatAmount(released - a.released) }, now);
       if (!partial) await this.finish(tx, out, { success: true, paid: released }, now);
       return out;
@@ -227,7 +230,7 @@ export class AgreementsService {
       const to = nextAgreement(a.state, 'dispute');
       await this.escrow.actIn(tx, a.escrow_id!, 'dispute', agentActor(filedBy), { reason: input.reason });
       const dispute = { filedBy, reason: input.reason, evidence: input.evidence ?? null, openedAt: now.toISOString(), fromState: a.state };
-      this.event(events, 'agreement.disputed', [a.buyer_id, a.seller_id], { agreementId: a.id, filedBy });
+      this.event(events, 'agreement.disputed', a, { state: to }, { filedBy });
       const out = await this.update(tx, events, a, { state: to, dispute: json(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
       return out;
     });
@@ -248,7 +251,7 @@ export class AgreementsService {
       });
       const paid = e.released - before.released;
       const resolution = { outcome: input.outcome, toSeller: formatAmount(paid), toBuyer: formatAmount(e.refunded - before.refunded), note: input.note ?? null, resolvedAt: now.toISOString() };
-      this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome: input.outcome });
+      this.event(events, 'agreement.resolved', a, { state: to, released: e.released }, { outcome: input.outcome });
       const out = await this.update(tx, events, a, { state: to, released: e.released, resolution: json(resolution) }, 'resolve', 'admin', resolution, now);
       const d = a.dispute as { filedBy?: string } | null;
       await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome: input.outcome, at: now });
@@ -291,7 +294,7 @@ export class AgreementsService {
     const system: EscrowActor = { kind: 'system' };
     if (a.state === 'pending_funding') {
       if (a.funding_deadline.getTime() > t.getTime()) return null;
-      this.event(events, 'agreement.cancelled', [a.buyer_id, a.seller_id], { agreementId: a.id });
+      this.event(events, 'agreement.cancelled', a, { state: nextAgreement(a.state, 'cancel') });
       const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'cancel') }, 'cancel', 'system', { reason: 'not funded before the deadline' }, t);
       await this.finish(tx, u, null, t);
       return 'cancelled';
@@ -308,7 +311,7 @@ export class AgreementsService {
       case 'released': {
         if (a.state === 'disputed') return null;
         const action: AgreementAction = a.state === 'delivered' ? 'auto_release' : 'confirm';
-        this.event(events, 'agreement.settled', [a.buyer_id, a.seller_id], { agreementId: a.id, auto: true });
+        this.event(events, 'agreement.settled', a, { state: nextAgreement(a.state, action), released: e.released }, { auto: true });
         const u = await this.update(tx, events, a, { state: nextAgreement(a.state, action), released: e.released }, action, 'system', { escrow: e.state }, t);
         await this.finish(tx, u, { success: true, paid: e.released }, t);
         return 'settled';
@@ -317,7 +320,7 @@ export class AgreementsService {
       case 'refunded': {
         if (a.state === 'disputed') return null;
         const action: AgreementAction = e.state === 'expired' && a.state === 'funded' ? 'expire' : 'refund';
-        this.event(events, 'agreement.refunded', [a.buyer_id, a.seller_id], { agreementId: a.id, reason: e.state === 'expired' ? 'delivery deadline passed' : 'refunded' });
+        this.event(events, 'agreement.refunded', a, { state: nextAgreement(a.state, action) }, { reason: e.state === 'expired' ? 'delivery deadline passed' : 'refunded' });
         const u = await this.update(tx, events, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: formatAmount(e.refunded) }, t);
         await this.finish(tx, u, { success: false, paid: 0n }, t);
         return 'refunded';
@@ -328,7 +331,7 @@ export class AgreementsService {
         if (a.state !== 'disputed') return null;
         const outcome = e.state.slice('resolved_'.length) as 'release' | 'refund' | 'split';
         const resolution = { outcome, toSeller: formatAmount(e.released), toBuyer: formatAmount(e.refunded), note: 'resolved on the escrow', resolvedAt: t.toISOString() };
-        this.event(events, 'agreement.resolved', [a.buyer_id, a.seller_id], { agreementId: a.id, outcome });
+        this.event(events, 'agreement.resolved', a, { state: nextAgreement(a.state, 'resolve'), released: e.released }, { outcome });
         const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: json(resolution) }, 'resolve', 'system', resolution, t);
         const d = a.dispute as { filedBy?: string } | null;
         await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome, at: t });
@@ -374,7 +377,7 @@ export class AgreementsService {
         .where('id', '=', a.id).returningAll())
       .with('e', (db) => db.insertInto('agreement_events').columns(['agreement_id', 'from_state', 'to_state', 'action', 'actor', 'detail', 'at'])
         .expression(sql`SELECT u.id, ${a.state}::text, u.state, ${action}::text, ${actor}::text, ${json(detail ?? null)}::jsonb, ${now}::timestamptz FROM u`));
-    if (pending.length) q = q.with('ev', (db) => db.insertInto('trading_events').values(eventValues(pending))) as unknown as typeof q;
+    if (pending.length) q = q.with('ev', (db) => db.insertInto('outbox_events').values(eventValues(pending))) as unknown as typeof q;
     if (release) {
       q = q.with('l', (db) => db.updateTable('trading_listings')
         .set({

@@ -22,6 +22,7 @@ import {
 } from './trading.repository.js';
 import { eventValues, type TradingEvent, type TradingEventBus } from './trading.stream.js';
 import { delegationBoundsError, strategyOf } from './negotiations.service.js';
+import { requestJson } from './trading.json.js';
 
 /** Listings changed within this margin before the watermark are read again (late commits). */
 const SYNC_MARGIN_MS = 5000;
@@ -295,9 +296,9 @@ export class MarketService {
     await this.checkSeller(sellerId, input.category);
     if (input.negotiation) checkDelegation('seller', input.negotiation, input.pricePerUnit);
     const listingId = id ?? uuidv7(this.clock);
-    const event: TradingEvent = { type: 'listing.created', agentIds: [sellerId], data: { listingId }, at: now.toISOString() };
+    const event: TradingEvent = { type: 'listing.created', agentIds: [sellerId], data: { listingId, pricePerUnit: formatAmount(input.pricePerUnit) }, at: now.toISOString() };
     // the listing and its outbox event in one statement
-    const row = await this.database.db.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event]))).insertInto('trading_listings').values({
+    const row = await this.database.db.with('ev', (db) => db.insertInto('outbox_events').values(eventValues([event]))).insertInto('trading_listings').values({
       id: listingId, seller_id: sellerId, category: input.category, spec: json(input.spec), unit: input.unit,
       price_per_unit: input.pricePerUnit, capacity_total: input.capacity, capacity_model: input.capacityModel ?? 'concurrent', region: input.region,
       sla_availability: input.sla.availability, sla_max_latency_ms: input.sla.maxLatencyMs, valid_from: validFrom,
@@ -376,8 +377,8 @@ export class MarketService {
         checkDelegation('seller', negotiation, price);
       }
       const status = patch.status ?? cur.status;
-      const event: TradingEvent = { type: 'listing.updated', agentIds: [cur.seller_id], data: { listingId: id, status }, at: now.toISOString() };
-      return tx.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event]))).updateTable('trading_listings').set({
+      const event: TradingEvent = { type: 'listing.updated', agentIds: [cur.seller_id], data: { listingId: id, status, pricePerUnit: formatAmount(price) }, at: now.toISOString() };
+      return tx.with('ev', (db) => db.insertInto('outbox_events').values(eventValues([event]))).updateTable('trading_listings').set({
         price_per_unit: price, capacity_total: patch.capacity ?? cur.capacity_total,
         sla_availability: patch.sla?.availability ?? cur.sla_availability, sla_max_latency_ms: patch.sla?.maxLatencyMs ?? cur.sla_max_latency_ms,
         valid_until: validUntil, status, auto_negotiation: json(negotiation ?? null),
@@ -400,7 +401,7 @@ export class MarketService {
         await this.bus.append(tx, [event(cur.seller_id)]);
         return cur;
       }
-      return tx.with('ev', (db) => db.insertInto('trading_events').values(eventValues([event(cur.seller_id)])))
+      return tx.with('ev', (db) => db.insertInto('outbox_events').values(eventValues([event(cur.seller_id)])))
         .updateTable('trading_listings').set({ status: 'withdrawn', version: cur.version + 1, updated_at: now })
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     });
@@ -439,15 +440,15 @@ export class MarketService {
       for (const c of res.candidates) {
         events.push({
           type: 'trade_request.created', agentIds: [c.sellerId],
-          data: { requestId: values.id, listingId: c.listingId, category: values.category, quantity: values.quantity, deadline: values.deadline.toISOString(), urgency: values.urgency, score: c.score },
+          data: { requestId: values.id, listingId: c.listingId, pricePerUnit: formatAmount(c.pricePerUnit), category: values.category, quantity: values.quantity, deadline: values.deadline.toISOString(), urgency: values.urgency, score: c.score },
           at,
         });
       }
     } catch {
       /* the broadcast is best effort: the request exists either way */
     }
-    events.push({ type: 'trade_request.created', agentIds: [buyerId], data: { requestId: values.id, notifiedSellers: notified.length }, at });
-    const row = await this.database.db.with('ev', (db) => db.insertInto('trading_events').values(eventValues(events)))
+    events.push({ type: 'trade_request.created', agentIds: [buyerId], data: { requestId: values.id, notifiedSellers: notified.length, budget: requestJson(draft, { kind: 'agent', agentId: buyerId }).budget }, at });
+    const row = await this.database.db.with('ev', (db) => db.insertInto('outbox_events').values(eventValues(events)))
       .insertInto('trade_requests').values(values).returningAll().executeTakeFirstOrThrow();
     this.bus.poke();
     return { row, notified };
@@ -465,8 +466,11 @@ export class MarketService {
       if (!cur) throw notFound('trade request', id);
       assertOwner(p, cur.buyer_id);
       const to = nextRequest(cur.state, 'cancel');
-      return tx.updateTable('trade_requests').set({ state: to, updated_at: this.clock.now() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    });
+      const now = this.clock.now();
+      const event: TradingEvent = { type: 'trade_request.cancelled', agentIds: [cur.buyer_id], data: { requestId: id }, at: now.toISOString() };
+      return tx.with('ev', (db) => db.insertInto('outbox_events').values(eventValues([event])))
+        .updateTable('trade_requests').set({ state: to, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    }).finally(() => this.bus.poke());
   }
 
   /** Top matches of a request with score breakdowns; diagnostics when fewer than `limit` qualify. */

@@ -29,6 +29,7 @@ import { acceptPayload, offerPayload, verifySignature } from './trading.signing.
 import type { TradingEventBus } from './trading.stream.js';
 import { inTransaction, pushEvent, type Events } from './trading.tx.js';
 import { agreementIdOf, type AgreementsService } from './agreements.service.js';
+import { termsJson } from './trading.json.js';
 
 export const DEFAULT_MAX_ROUNDS = 10;
 export const DEFAULT_NEGOTIATION_MS = 3600_000;
@@ -351,7 +352,7 @@ export class NegotiationsService {
       ctx.offerRows.push(offer);
       ctx.unsaved.push(offer);
       this.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
-        negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: e.terms.pricePerUnit.toString(), quantity: e.terms.quantity, delegated,
+        negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: formatAmount(e.terms.pricePerUnit), quantity: e.terms.quantity, terms: termsJson(e.terms), delegated,
       });
     } else {
       // an accept points the negotiation at its agreement (made below, same transaction) in the same update

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 /**
  * The trading module as the app sees it: listings, trade requests, matching, negotiation, agreements.
  * `market` (listings, requests, matching over the in-memory index), `negotiations` and `agreements`
- * (escrow settlement) share one live event bus (GET /v1/stream, an outbox).
+ * (escrow settlement) append to the platform's event outbox (GET /v1/stream) through one bus.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../platform/db/database.js';
@@ -12,6 +12,7 @@ import type { LedgerService } from '../ledger/ledger.service.js';
 import type { EscrowService } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
+import type { EventOutbox } from '../../platform/events/outbox.js';
 import { MarketService } from './market.service.js';
 import { NegotiationsService } from './negotiations.service.js';
 import { AgreementsService } from './agreements.service.js';
@@ -25,6 +26,7 @@ export interface TradingDeps {
   ledger: LedgerService;
   escrow: EscrowService;
   reputation: ReputationPort;
+  outbox: EventOutbox;
 }
 
 export class TradingService {
@@ -35,7 +37,7 @@ export class TradingService {
   readonly jobs: BackgroundJob[];
 
   constructor(readonly deps: TradingDeps) {
-    this.bus = new TradingEventBus(deps.database, deps.clock);
+    this.bus = new TradingEventBus(deps.outbox);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, this.bus);
     this.agreements = new AgreementsService(deps.database, deps.clock, deps.escrow, deps.reputation, this.bus);
     this.negotiations = new NegotiationsService(deps.database, deps.clock, this.agreements, this.bus);
@@ -46,7 +48,6 @@ export class TradingService {
         run: () => this.runTimers(),
       },
       { name: 'trading.refresh-sellers', intervalMs: 30_000, run: () => this.market.market.refreshSellers() },
-      { name: 'trading.prune-events', intervalMs: 60_000, run: () => this.bus.prune() },
     ];
   }
 
@@ -67,7 +68,6 @@ export function createTradingService(deps: TradingDeps): TradingService {
 }
 
 export async function tradingRoutes(app: FastifyInstance, opts: { trading: TradingService }): Promise<void> {
-  app.addHook('onClose', async () => opts.trading.bus.close());
   await routes(app, opts);
 }
 

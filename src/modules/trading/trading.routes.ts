@@ -1,4 +1,4 @@
-/** HTTP API of the trading module: listings, trade requests, matches, negotiations, agreements, stream. */
+/** HTTP API of the trading module: listings, trade requests, matches, negotiations, agreements (the stream is the platform's). */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -11,18 +11,14 @@ import type { EscrowView } from '../ledger/escrow.service.js';
 import type { MatchResult } from './matching.js';
 import { turnOf } from './negotiation.js';
 import type { TradingService } from './trading.module.js';
-import { unavailableUnits, type AgreementRow, type ListingRow, type RequestRow, type StoredDelegation } from './trading.repository.js';
+import type { ListingRow, StoredDelegation } from './trading.repository.js';
 import type { NegotiationView, OfferInput } from './negotiations.service.js';
 import { offerPayload } from './trading.signing.js';
-import type { Terms } from './trading.types.js';
+import { agreementJson, iso, isOwner, listingJson, requestJson, termsJson } from './trading.json.js';
 import {
   AcceptBody, AgreementSchema, ConfirmBody, DeliverBody, DisputeBody, ListingCreate, ListingPatchSchema, ListingQuery, ListingSchema,
   MatchesSchema, NegotiationCreateBody, NegotiationSchema, OfferBody, ReasonBody, RequestCreate, RequestSchema, ResolveBody,
 } from './trading.schemas.js';
-import type { DeliveredEvent } from './trading.stream.js';
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-const isOwner = (p: Principal, id: string) => p.kind === 'admin' || (p.kind === 'agent' && p.agentId === id);
 
 function amountField(field: string, s: string): bigint {
   const v = parseAmount(s);
@@ -38,34 +34,6 @@ function delegationOf(field: string, d: { strategy: string; beta?: number | unde
     reservationPrice: amountField(`${field}.reservationPrice`, d.reservationPrice).toString(),
   };
 }
-
-export function listingJson(r: ListingRow, viewer: Principal) {
-  const d = r.auto_negotiation as StoredDelegation | null;
-  return {
-    id: r.id, sellerId: r.seller_id, category: r.category, spec: r.spec as Record<string, unknown>, unit: r.unit, pricePerUnit: formatAmount(r.price_per_unit),
-    capacity: {
-      model: r.capacity_model as 'concurrent' | 'stock', total: r.capacity_total, reserved: r.capacity_reserved, consumed: r.capacity_consumed,
-      available: r.capacity_total - unavailableUnits(r),
-    }, region: r.region,
-    sla: { availability: r.sla_availability, maxLatencyMs: r.sla_max_latency_ms }, validFrom: r.valid_from.toISOString(), validUntil: r.valid_until.toISOString(),
-    status: r.status, autoNegotiates: d !== null,
-    ...(isOwner(viewer, r.seller_id) ? { negotiation: d ? { ...d, reservationPrice: formatAmount(BigInt(d.reservationPrice)) } : null } : {}),
-    createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
-  };
-}
-
-function requestJson(r: RequestRow, viewer: Principal, notified?: number) {
-  const own = isOwner(viewer, r.buyer_id);
-  return {
-    id: r.id, buyerId: r.buyer_id, category: r.category, spec: r.spec as Record<string, unknown>, quantity: r.quantity,
-    ...(own ? { budget: { min: formatAmount(r.budget_min), max: formatAmount(r.budget_max) }, weights: r.weights as Record<string, number> | null } : {}),
-    allowedRegions: r.allowed_regions, excludedRegions: r.excluded_regions, maxLatencyMs: r.max_latency_ms, minTrustScore: r.min_trust_score,
-    deadline: r.deadline.toISOString(), urgency: r.urgency, explorationShare: r.exploration_share, state: r.state, agreementId: r.agreement_id,
-    ...(notified !== undefined ? { notifiedSellers: notified } : {}), createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
-  };
-}
-
-const termsJson = (t: Terms) => ({ pricePerUnit: formatAmount(t.pricePerUnit), quantity: t.quantity, sla: t.sla, settlementType: t.settlementType });
 
 function negotiationJson(v: NegotiationView) {
   const { row, offers, state } = v;
@@ -83,22 +51,6 @@ function negotiationJson(v: NegotiationView) {
     }),
     acceptedSeq: row.accepted_seq, agreementId: row.agreement_id, endedBy: row.ended_by, endReason: row.end_reason, endedAt: iso(row.ended_at),
     createdAt: row.created_at.toISOString(),
-  };
-}
-
-function agreementJson(a: AgreementRow, extra?: { escrow: EscrowView | null; events: { seq: bigint; from: string | null; to: string; action: string; actor: string; detail: unknown; at: Date }[] }) {
-  return {
-    id: a.id, negotiationId: a.negotiation_id, requestId: a.request_id, listingId: a.listing_id, buyerId: a.buyer_id, sellerId: a.seller_id,
-    terms: termsJson({ pricePerUnit: a.price_per_unit, quantity: a.quantity, sla: { availability: a.sla_availability, maxLatencyMs: a.sla_max_latency_ms }, settlementType: a.settlement_type as Terms['settlementType'] }),
-    amount: formatAmount(a.amount), released: formatAmount(a.released), state: a.state, escrowId: a.escrow_id,
-    fundingDeadline: a.funding_deadline.toISOString(), deliveryDeadline: a.delivery_deadline.toISOString(), reviewWindowSeconds: Number(a.review_window_ms) / 1000,
-    autoReleaseAt: iso(a.auto_release_at), delivery: a.delivery as Record<string, unknown> | null, dispute: a.dispute as Record<string, unknown> | null,
-    resolution: a.resolution as Record<string, unknown> | null, proof: a.proof as Record<string, unknown>,
-    ...(extra ? {
-      escrow: extra.escrow ? { state: extra.escrow.state, released: formatAmount(extra.escrow.released), refunded: formatAmount(extra.escrow.refunded), fees: formatAmount(extra.escrow.fees), remaining: formatAmount(extra.escrow.remaining) } : null,
-      events: extra.events.map((e) => ({ seq: e.seq.toString(), from: e.from, to: e.to, action: e.action, actor: e.actor, detail: e.detail, at: e.at.toISOString() })),
-    } : {}),
-    createdAt: a.created_at.toISOString(), updatedAt: a.updated_at.toISOString(),
   };
 }
 
@@ -398,35 +350,4 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   }, async (req) => agreementJson(await agreements.resolve(req.principal, req.params.id, {
     outcome: req.body.outcome, sellerAmount: req.body.sellerAmount !== undefined ? parseAmount(req.body.sellerAmount) : undefined, note: req.body.note,
   })));
-
-  // ---------------------------------------------------------------------------------------- stream
-  app.get('/v1/stream', {
-    schema: {
-      tags, summary: 'Live events (server-sent events)', security: AuthHeader,
-      querystring: Type.Object({ types: Type.Optional(Type.String({ maxLength: 500, description: 'Comma-separated event type prefixes, e.g. trade_request,agreement' })) }, { additionalProperties: false }),
-      description: 'text/event-stream of the events that concern the caller: trade requests matching its listings, its negotiations and agreements. The operator sees every event. A comment line is sent every 15 s to keep the connection open.',
-    },
-    config: { auth: 'authenticated' },
-  }, async (req, reply) => {
-    const p = req.principal;
-    const agentId = p.kind === 'agent' ? p.agentId : null;
-    const prefixes = req.query.types ? req.query.types.split(',').map((s) => s.trim()).filter(Boolean) : [];
-    reply.hijack();
-    const res = reply.raw;
-    const send = (e: DeliveredEvent) => {
-      if (prefixes.length && !prefixes.some((x) => e.type.startsWith(x))) return;
-      res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, at: e.at })}\n\n`);
-    };
-    // live before the headers go out: whatever the client does after connecting is delivered
-    const unsubscribe = await opts.trading.bus.subscribe(agentId, send);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': req.id });
-    res.write(': connected\n\n');
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
-    const close = () => {
-      clearInterval(ping);
-      unsubscribe();
-    };
-    req.raw.on('close', close);
-    res.on('close', close);
-  });
 }

@@ -135,17 +135,7 @@ export interface AgreementEventsTable {
   at: Timestamp;
 }
 
-/** The outbox behind GET /v1/stream (see trading.stream.ts). */
-export interface TradingEventsTable {
-  seq: Generated<bigint>;
-  type: string;
-  agent_ids: string[];
-  data: Json<Record<string, unknown> | null> | null;
-  at: Timestamp;
-}
-
 export interface TradingTables {
-  trading_events: TradingEventsTable;
   trading_listings: TradingListingsTable;
   trade_requests: TradeRequestsTable;
   negotiations: NegotiationsTable;

@@ -1,0 +1,264 @@
+/**
+ * The event outbox behind GET /v1/stream, a platform facility that knows no domain: modules append events
+ * to the `outbox_events` table inside the transaction that made their change (often in the same statement,
+ * see `outboxValues`), so an event exists exactly when its change committed, and every API process sees
+ * every event. Each event names the agents it concerns; the operator sees all.
+ *
+ * Each process runs one poller (only while it has stream subscribers) that reads new rows and fans them
+ * out to its local subscribers; a commit in this process pokes the poller at once, other processes' events
+ * arrive within POLL_MS. Sequence numbers are assigned before commit, so a transaction may commit after a
+ * later number is visible: the poller re-reads a window of LOOKBACK numbers below the newest it has seen
+ * and skips those already delivered (the numbers visible when it starts count as delivered).
+ *
+ * A subscriber may start after an event id (SSE Last-Event-ID): it is registered live first (buffering),
+ * then the events after that id that concern it are read from the table and sent in order, then the
+ * buffer, skipping what the replay sent; so there is no gap and no duplicate at the seam. Events are kept
+ * EVENT_RETENTION_MS; the prune records the newest number it deleted (`outbox_state`), so a subscriber
+ * whose id is older learns that it missed events.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../db/database.js';
+import type { DB } from '../db/schema.js';
+import type { Clock } from '../clock.js';
+
+export type Executor = Kysely<DB> | Transaction<DB>;
+
+export interface OutboxEvent {
+  /** e.g. trade_request.created, transfer.received, escrow.released, rating.received */
+  type: string;
+  /** Agents the event concerns; the operator sees every event. */
+  agentIds: readonly string[];
+  data: Record<string, unknown>;
+  at: string;
+}
+
+export interface DeliveredEvent extends OutboxEvent {
+  seq: number;
+}
+
+export type Subscriber = (e: DeliveredEvent) => void;
+
+/** What a subscriber starting after an id missed beyond recall: events up to `prunedThrough` may be gone. */
+export interface StreamReset {
+  lastEventId: number;
+  prunedThrough: number;
+}
+
+/** Outbox rows of events: for statements that append them themselves (a CTE beside the change they record). */
+export function outboxValues(events: readonly OutboxEvent[]) {
+  return events.map((e) => ({ type: e.type, agent_ids: [...e.agentIds], data: JSON.stringify(e.data), at: new Date(e.at) }));
+}
+
+const POLL_MS = 200;
+const LOOKBACK = 1000;
+const REPLAY_PAGE = 500;
+/** How long events are kept, and so how far back a reconnecting client (Last-Event-ID) can catch up. */
+export const EVENT_RETENTION_MS = 24 * 3600_000;
+/** The prune looks again this far below its last cutoff, for transactions that committed late. */
+const PRUNE_MARGIN_MS = 60_000;
+/** And at least this often (clock time) below any cutoff, for whatever committed later still. */
+const PRUNE_SWEEP_MS = 24 * 3600_000;
+
+interface Sub {
+  agentId: string | null;
+  fn: Subscriber;
+}
+
+export interface Subscription {
+  /**
+   * Sends the events after `after` that concern the subscriber (a reset first when some were pruned), then
+   * what arrived live meanwhile, and goes live. A no-op for a subscription without `after`.
+   */
+  replay(onReset?: (r: StreamReset) => void): Promise<void>;
+  unsubscribe(): void;
+}
+
+export class EventOutbox {
+  private readonly subs = new Set<Sub>();
+  private lastSeq = 0;
+  private readonly delivered = new Set<number>();
+  private starting: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private again = false;
+  private closed = false;
+  /** The cutoff of the last prune, and when the last prune over the whole table ran (clock time). */
+  private prunedBefore: number | null = null;
+  private sweptAt = -Infinity;
+
+  constructor(private readonly database: Database, private readonly clock: Clock) {}
+
+  /** Appends events inside the caller's transaction (or as their own statement). */
+  async append(db: Executor, events: readonly OutboxEvent[]): Promise<void> {
+    if (!events.length) return;
+    await db.insertInto('outbox_events').values(outboxValues(events)).execute();
+  }
+
+  /** Appends events outside a transaction and delivers them. */
+  async emit(events: readonly OutboxEvent[]): Promise<void> {
+    await this.append(this.database.db, events);
+    this.poke();
+  }
+
+  /** Something committed: poll now (when anyone listens). */
+  poke(): void {
+    if (this.subs.size > 0) void this.poll();
+  }
+
+  /**
+   * Subscribes an agent (or the operator, agentId null, who sees everything) to events committed from now
+   * on, and with `after` to those after that id (call `replay`). Resolves once the subscription is live.
+   */
+  async subscribe(agentId: string | null, fn: Subscriber, opts: { after?: number | undefined } = {}): Promise<Subscription> {
+    const after = opts.after;
+    let buffer: DeliveredEvent[] | null = after === undefined ? null : [];
+    /** Replayed numbers the poller may still deliver live (it never reads below its window). */
+    const replayed = new Set<number>();
+    const s: Sub = {
+      agentId,
+      fn: (e) => {
+        if (buffer) buffer.push(e);
+        else if (after === undefined || (e.seq > after && !replayed.has(e.seq))) fn(e);
+      },
+    };
+    if (this.subs.size === 0) await this.start();
+    this.subs.add(s);
+    const floor = this.lastSeq - LOOKBACK;
+    if (!this.timer && !this.closed) {
+      this.timer = setInterval(() => void this.poll(), POLL_MS);
+      this.timer.unref();
+    }
+    const unsubscribe = () => {
+      this.subs.delete(s);
+      if (this.subs.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    };
+    const replay = async (onReset?: (r: StreamReset) => void) => {
+      if (after === undefined || !buffer) return;
+      try {
+        const state = await this.database.db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
+        const pruned = Number(state?.pruned_through ?? 0n);
+        if (after < pruned) onReset?.({ lastEventId: after, prunedThrough: pruned });
+        let from = after;
+        for (;;) {
+          let q = this.database.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(from)).orderBy('seq').limit(REPLAY_PAGE);
+          if (agentId !== null) q = q.where(sql<boolean>`${agentId}::text = ANY(agent_ids)`);
+          const rows = await q.execute();
+          for (const r of rows) {
+            const e = toDelivered(r);
+            if (e.seq > floor) replayed.add(e.seq);
+            fn(e);
+            from = e.seq;
+          }
+          if (rows.length < REPLAY_PAGE || !this.subs.has(s)) break;
+        }
+      } finally {
+        const pending = buffer;
+        buffer = null;
+        for (const e of pending) s.fn(e);
+      }
+    };
+    return { replay, unsubscribe };
+  }
+
+  get subscribers(): number {
+    return this.subs.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.subs.clear();
+  }
+
+  /** Nobody listened until now: the numbers visible now are history (delivered); later commits below them are not. */
+  private start(): Promise<void> {
+    this.starting ??= (async () => {
+      const rows = await this.database.db.selectFrom('outbox_events').select('seq').orderBy('seq', 'desc').limit(LOOKBACK).execute();
+      this.delivered.clear();
+      for (const r of rows) this.delivered.add(Number(r.seq));
+      this.lastSeq = rows.length ? Number(rows[0]!.seq) : 0;
+    })().finally(() => { this.starting = null; });
+    return this.starting;
+  }
+
+  private poll(): Promise<void> {
+    if (this.polling) {
+      this.again = true;
+      return this.polling;
+    }
+    this.polling = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pollOnce();
+        } catch {
+          /* the database may be closing; the next tick retries */
+        }
+      } while (this.again && !this.closed);
+    })().finally(() => {
+      this.polling = null;
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (this.closed || this.subs.size === 0 || this.starting) return;
+    // re-read a window below the newest seen: a transaction may commit after a later number is visible
+    const from = Math.max(0, this.lastSeq - LOOKBACK);
+    const rows = await this.database.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(from)).orderBy('seq').limit(5000).execute();
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      if (this.delivered.has(seq)) continue;
+      this.delivered.add(seq);
+      if (seq > this.lastSeq) this.lastSeq = seq;
+      const e = toDelivered(r);
+      for (const s of this.subs) {
+        if (s.agentId === null || e.agentIds.includes(s.agentId)) {
+          try {
+            s.fn(e);
+          } catch {
+            /* a broken subscriber must not break the others */
+          }
+        }
+      }
+    }
+    if (this.delivered.size > 2 * LOOKBACK) {
+      const floor = this.lastSeq - LOOKBACK;
+      for (const d of this.delivered) if (d <= floor) this.delivered.delete(d);
+    }
+  }
+
+  /**
+   * Deletes events past the retention window and records the newest number deleted. Rows below the last
+   * run's cutoff are gone already, so a run deletes only the range from that cutoff (less PRUNE_MARGIN_MS)
+   * to the new one: an index range on outbox_events (at) that skips the deleted rows below it, which stay
+   * in the table and its index until a vacuum (never, on PGlite). The first run of a process, and one a
+   * day, delete everything older.
+   */
+  async prune(): Promise<number> {
+    const now = this.clock.now().getTime();
+    const before = new Date(now - EVENT_RETENTION_MS);
+    const sweep = this.prunedBefore === null || now - this.sweptAt >= PRUNE_SWEEP_MS;
+    const range = sweep
+      ? sql`at < ${before}`
+      : sql`at >= ${new Date(this.prunedBefore! - PRUNE_MARGIN_MS)} AND at < ${before}`;
+    const r = await sql<{ n: bigint }>`
+      WITH d AS (DELETE FROM outbox_events WHERE ${range} RETURNING seq),
+      s AS (
+        UPDATE outbox_state SET pruned_through = GREATEST(pruned_through, (SELECT max(seq) FROM d))
+        WHERE id = 1 AND EXISTS (SELECT 1 FROM d)
+      )
+      SELECT count(*)::int8 AS n FROM d`.execute(this.database.db);
+    if (sweep) this.sweptAt = now;
+    this.prunedBefore = Math.max(this.prunedBefore ?? -Infinity, before.getTime());
+    return Number(r.rows[0]?.n ?? 0n);
+  }
+}
+
+function toDelivered(r: { seq: bigint; type: string; agent_ids: string[]; data: unknown; at: Date }): DeliveredEvent {
+  return { seq: Number(r.seq), type: r.type, agentIds: r.agent_ids, data: (r.data ?? {}) as Record<string, unknown>, at: r.at.toISOString() };
+}
