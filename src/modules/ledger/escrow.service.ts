@@ -9,6 +9,7 @@
  * Invariant: amount = released + refunded + balance of the escrow account (released includes fees).
  * See docs/decisions.md ("Escrow is a posted transfer into a per-escrow account").
  */
+import { formatAmount } from '../../platform/money.js';
 import { sql } from 'kysely';
 import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
@@ -271,8 +272,9 @@ export class EscrowService {
     }
     const autoReleaseAt = to === 'delivered' && from !== 'delivered' ? new Date(now.getTime() + Number(row.review_window_ms)) : to === 'delivered' ? row.auto_release_at : null;
     const detail: Record<string, unknown> = {};
-    if (toPayee) { detail.toPayee = (toPayee - fee).toString(); detail.fee = fee.toString(); }
-    if (toPayer) detail.toPayer = toPayer.toString();
+    // shown as it is stored: AITBC decimals, like every amount a user sees
+    if (toPayee) { detail.toPayee = formatAmount(toPayee - fee); detail.fee = formatAmount(fee); }
+    if (toPayer) detail.toPayer = formatAmount(toPayer);
     if (opts.reason) detail.reason = opts.reason;
     const next: Row = {
       ...row, state: to, released: row.released + toPayee, refunded: row.refunded + toPayer, fees: row.fees + fee,
