@@ -15,6 +15,7 @@ import type { Logger } from './platform/logger.js';
 import { newRequestId } from './platform/ids.js';
 import { AppError, sendProblem, toAppError } from './platform/http/errors.js';
 import { ProblemSchema } from './platform/http/schemas.js';
+import { rejectControlChars } from './platform/http/control-chars.js';
 import authPlugin from './platform/http/auth.js';
 import idempotencyPlugin from './platform/http/idempotency.js';
 import metricsPlugin from './platform/http/metrics.js';
@@ -109,8 +110,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => newRequestId(),
+    // A caller's x-request-id is kept when it is printable ASCII; anything else gets a fresh id.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && /^[\x21-\x7e]{1,200}$/.test(h) ? h : newRequestId();
+    },
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
@@ -134,9 +139,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && request.routeOptions.schema?.body !== undefined) request.body = {};
   });
+  // No control characters in any text field, query, path param or value header (400 naming the field).
+  app.addHook('preValidation', rejectControlChars);
 
   app.setErrorHandler((err, request, reply) => {
-    const e = toAppError(err);
+    const e = toAppError(err, (ctx) => (request.routeOptions.schema as Record<string, unknown> | undefined)?.[ctx]);
     if (e.statusCode >= 500) request.log.error({ err }, 'unhandled error');
     return sendProblem(request, reply, e);
   });

@@ -9,10 +9,11 @@ export const AgentType = Type.Union([Type.Literal('provider'), Type.Literal('con
 export const ServiceCategory = Type.Union([
   Type.Literal('gpu_compute'), Type.Literal('inference'), Type.Literal('training'), Type.Literal('data_services'), Type.Literal('model_services'),
 ]);
-export const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 country code' });
-export const Region = Type.String({ pattern: '^[a-z]{2,12}(-[a-z0-9]{1,12}){0,3}$', description: 'Market region such as eu-west or us-east-1' });
+export const Country = Type.String({ pattern: '^[A-Z]{2}$', errorMessage: 'must be an ISO 3166-1 alpha-2 country code in capitals, e.g. "DE"', description: 'ISO 3166-1 alpha-2 country code' });
+export const Region = Type.String({ pattern: '^[a-z]{2,12}(-[a-z0-9]{1,12}){0,3}$', errorMessage: 'must be a lower-case region code such as "eu-west" or "us-east-1"', description: 'Market region such as eu-west or us-east-1' });
 export const PublicKey = Type.String({
   pattern: '^[A-Za-z0-9+/_-]{43}=?$',
+  errorMessage: 'must be an Ed25519 public key: 32 bytes in base64 or base64url (43 characters, optionally followed by "=")',
   description: 'Ed25519 public key: the raw 32 bytes, base64 or base64url encoded',
 });
 

@@ -127,6 +127,7 @@ export const DepositBody = Type.Object({
 
 export const AccountRef = Type.String({
   pattern: '^(wallet:[0-9a-fA-F-]{36}|escrow:[0-9a-fA-F-]{36}|system:(treasury|fees|rewards|bridge))$',
+  errorMessage: 'must be an account reference: wallet:<agentId>, escrow:<escrowId> or system:treasury|fees|rewards|bridge',
   description: 'An account key: wallet:<agentId>, escrow:<escrowId> or system:<treasury|fees|rewards|bridge>',
 });
 
@@ -138,7 +139,7 @@ export const BatchBody = Type.Object({
     from: AccountRef,
     to: AccountRef,
     amount: Amount,
-    code: Type.Optional(Type.String({ minLength: 1, maxLength: 50, pattern: '^[a-z0-9_]+$' })),
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 50, pattern: '^[a-z0-9_]+$', errorMessage: 'must be 1 to 50 lower-case letters, digits or underscores, e.g. "payment"' })),
     reference: Type.Optional(Memo),
   }, { additionalProperties: false }), { minItems: 1, maxItems: 10000 }),
 }, { additionalProperties: false });

@@ -8,7 +8,7 @@ const Category = Type.Union(
   { description: 'Service category' },
 );
 const Unit = Type.Union(['gpu_hour', '1k_tokens', 'job'].map((c) => Type.Literal(c)));
-const Region = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z0-9-]+$', description: 'Region code, e.g. eu-west' });
+const Region = Type.String({ minLength: 2, maxLength: 40, pattern: '^[a-z0-9-]+$', errorMessage: 'must be 2 to 40 lower-case letters, digits or hyphens, e.g. "eu-west"', description: 'Region code, e.g. eu-west' });
 const Settlement = Type.Union([Type.Literal('immediate'), Type.Literal('escrow'), Type.Literal('milestone')]);
 const Strategy = Type.Union(
   ['aggressive', 'balanced', 'cooperative', 'boulware', 'linear', 'conceder'].map((c) => Type.Literal(c)),

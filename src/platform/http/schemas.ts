@@ -2,15 +2,19 @@
 import { Type, type TSchema } from 'typebox';
 import { AMOUNT_PATTERN } from '../money.js';
 
+/** The human message for a malformed amount (read by the problem renderer instead of the raw pattern). */
+export const AMOUNT_MESSAGE = 'must be a decimal string with at most 8 decimals and at most 10 integer digits, e.g. "12.5"';
+
 export const Uuid = Type.String({ format: 'uuid', description: 'UUIDv7 identifier' });
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 
 export const Amount = Type.String({
   pattern: AMOUNT_PATTERN,
+  errorMessage: AMOUNT_MESSAGE,
   description: 'AITBC amount as a decimal string, up to 8 decimals, e.g. "12.5"',
   examples: ['12.5'],
 });
-export const SignedAmount = Type.String({ pattern: '^-?(0|[1-9][0-9]*)(\\.[0-9]{1,8})?$', description: 'AITBC amount, may be negative' });
+export const SignedAmount = Type.String({ pattern: '^-?(0|[1-9][0-9]*)(\\.[0-9]{1,8})?$', errorMessage: 'must be a decimal string with an optional minus sign and at most 8 decimals, e.g. "-12.5"', description: 'AITBC amount, may be negative' });
 
 export const Timestamp = Type.String({ format: 'date-time' });
 
