@@ -142,7 +142,7 @@ program
     process.stdout.write(`agents: ${mk.activeAgents} active of ${mk.registeredAgents} registered; requests ${mk.requests}; agreements funded ${mk.agreements}; ` +
       `trades settled ${mk.trades} (all outcomes, as on the progress line); amounts in AITBC\n`);
     const line = (s: (typeof out.report.success)[number]) => process.stdout.write(s.met === null
-      ? `  -     ${s.name}: not measured (${s.reason ?? 'no reason given'}) (target ${s.target})\n`
+      ? `  -     ${s.name} (target ${s.target}): not measured (${s.reason ?? 'no reason given'})\n`
       : `${s.met ? ' met  ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
     for (const s of out.report.success) line(s);
     if (out.report.attack) {

@@ -310,17 +310,17 @@ export function successMetrics(m: MarketMetrics, extra: { apiP99Ms: number | nul
     { ...mk('Active agents', '>= 5,000', m.activeAgents, 'agents', (v) => v >= 5000), reason: `${ACTIVE_DEFINITION}; ${m.activeAgents} of ${m.registeredAgents} registered` },
     {
       name: 'New agent registrations', target: '>= 100 a week', value: null, unit: 'agents/week', met: null,
-      reason: 'the simulated population registers on day 1 and the simulator models no arrivals (attackers joining later and whitewashers\' new identities are not new users)',
+      reason: 'the simulated population registers on day 1 and the simulator models no arrivals; attackers joining later and whitewashers\' new identities are not new users',
     },
     mk('Monthly agent retention', '> 85%', pct(m.monthlyRetention), '%', (v) => v > 85,
-      m.monthlyRetention === null ? `needs a run of at least ${MONTHLY_RETENTION_DAYS} days (active in days 1-30, again in the next 30); this run had ${days}` : 'no agent was active in the first 30 days'),
+      m.monthlyRetention === null ? `needs a run of at least ${MONTHLY_RETENTION_DAYS} days, to see who was active in days 1-30 active again in the next 30; this run had ${days}` : 'no agent was active in the first 30 days'),
     { ...mk('Countries with active agents', '>= 50', m.countries, 'countries', (v) => v >= 50), reason: `the simulator registers agents in ${Object.keys(REGION_COUNTRY).length} regions in ${new Set(Object.values(REGION_COUNTRY)).size} countries` },
     // Transaction volume
     mk('Daily transactions (completed market trades, mean per day)', '>= 1,000', m.completedTradesPerDay, 'trades/day', (v) => v >= 1000, noTrades),
     mk('Daily volume (completed market trades, mean per day)', '>= 10,000 AITBC', m.volumePerDayAITBC, 'AITBC/day', (v) => v >= 10000, noTrades),
     {
       name: 'Agent-to-agent share of volume', target: '>= 30%', value: fin(pct(m.agentToAgentShare)), unit: '%', met: null,
-      reason: 'every simulated trade is agent to agent by construction (P2P request, match, automated negotiation, escrow); the simulator has no human-initiated purchases, so the share is 100% and cannot fail',
+      reason: 'every simulated trade is agent to agent by construction: P2P request, match, automated negotiation, escrow; the simulator has no human-initiated purchases, so the share is 100% and cannot fail',
     },
     mk('Cross-border share of volume', '>= 40%', pct(m.crossBorderShare), '%', (v) => v >= 40, noTrades),
     // Economic efficiency
@@ -340,16 +340,17 @@ export function successMetrics(m: MarketMetrics, extra: { apiP99Ms: number | nul
  */
 export function attackChecks(m: MarketMetrics, control: { honestTrustQualitySpearman: number } | null): SuccessMetric[] {
   const fin = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
-  const mk = (name: string, target: string, value: number | null, unit: string, ok: (v: number) => boolean): SuccessMetric =>
-    ({ name, target, value, unit, met: value === null ? null : ok(value) });
+  const mk = (name: string, target: string, value: number | null, unit: string, ok: (v: number) => boolean, whyNot: string): SuccessMetric =>
+    (value === null ? { name, target, value, unit, met: null, reason: whyNot } : { name, target, value, unit, met: ok(value) });
   const { honest, rings } = m.medianTrust;
   const out = [
-    mk('Jobs routed to malicious providers', '<= 10%', fin(m.maliciousShare * 100), '%', (v) => v <= 10),
-    mk('Attack rings\' median trust minus honest providers\' median', '< 0', honest !== null && rings !== null ? rings - honest : null, 'points', (v) => v < 0),
+    mk('Jobs routed to malicious providers', '<= 10%', fin(m.maliciousShare * 100), '%', (v) => v <= 10, 'no jobs routed since the attackers joined'),
+    mk('Attack rings\' median trust minus honest providers\' median', '< 0', honest !== null && rings !== null ? rings - honest : null, 'points', (v) => v < 0,
+      'no scored honest providers or attack-ring members'),
   ];
   if (control) {
     out.push(mk('Honest ranking vs the same market without attackers (Spearman, trust vs true quality, difference)', '>= -0.05',
-      fin(m.honestTrustQualitySpearman - control.honestTrustQualitySpearman), '', (v) => v >= -0.05));
+      fin(m.honestTrustQualitySpearman - control.honestTrustQualitySpearman), '', (v) => v >= -0.05, 'too few scored non-attackers to rank (in this run or the control)'));
   }
   return out;
 }

@@ -75,7 +75,7 @@ export function scatter(title: string, points: ReadonlyArray<[number, number]>, 
 
 export function renderHtml(r: SimReport): string {
   const m = r.metrics;
-  const metricRows = (xs: SuccessMetric[]) => xs.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${fmt(s.value)} ${esc(s.unit)}</td>
+  const metricRows = (xs: SuccessMetric[]) => xs.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${s.value === null ? '&mdash;' : `${fmt(s.value)} ${esc(s.unit)}`}</td>
 <td class="${s.met === null ? 'na' : s.met ? 'met' : 'missed'}">${s.met === null ? `not measured (${esc(s.reason ?? 'no reason given')})` : s.met ? 'met' : 'missed'}${s.met !== null && s.reason ? `<br><small>${esc(s.reason)}</small>` : ''}</td></tr>`).join('\n');
   const rows = metricRows(r.success);
   const regions = Object.entries(m.priceSpread.byCategory).flatMap(([cat, v]) =>
