@@ -138,19 +138,20 @@ program
       control: opts.control,
     });
     const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : (Math.round(v * 100) / 100).toString());
-    for (const s of out.report.success) {
-      process.stdout.write(`${s.met === null ? '  -  ' : s.met ? ' met ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
-    }
     const mk = out.report.outcome.market;
+    process.stdout.write(`agents: ${mk.activeAgents} active of ${mk.registeredAgents} registered; requests ${mk.requests}; agreements funded ${mk.agreements}; ` +
+      `trades settled ${mk.trades} (all outcomes, as on the progress line); amounts in AITBC\n`);
+    const line = (s: (typeof out.report.success)[number]) => process.stdout.write(s.met === null
+      ? `  -     ${s.name} (target ${s.target}): not measured (${s.reason ?? 'no reason given'})\n`
+      : `${s.met ? ' met  ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
+    for (const s of out.report.success) line(s);
     if (out.report.attack) {
       const from = out.report.outcome.attackersFromDay;
       const control = out.report.outcome.control;
       process.stdout.write(`attackers${from ? ` (from day ${from + 1})` : ''}: jobs routed to malicious providers ${fmt(mk.maliciousShare * 100)} %; ` +
         `ring median trust ${fmt(mk.medianTrust.rings)}, honest median ${fmt(mk.medianTrust.honest)}; non-attackers' trust vs true quality (Spearman) ` +
         `${fmt(mk.honestTrustQualitySpearman)}${control ? `, without attackers ${fmt(control.honestTrustQualitySpearman)}` : ''}\n`);
-      for (const s of out.report.attack) {
-        process.stdout.write(`${s.met === null ? '  -  ' : s.met ? ' met ' : 'MISSED'}  ${s.name}: ${fmt(s.value)} ${s.unit} (target ${s.target})\n`);
-      }
+      for (const s of out.report.attack) line(s);
     }
     process.stdout.write(`ledger audit: ${out.report.outcome.ledger.ok ? 'ok' : `FAILED ${out.report.outcome.ledger.violations.join('; ')}`}\n`);
     process.stdout.write(`report: ${out.files.json}, ${out.files.html}\n`);

@@ -21,7 +21,8 @@ describe('simulate', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ae-sim-'));
     try {
       const opts = { agents: 60, days: 2, scenario: 'manipulation', seed: 7, db, quiet: true, requestsPerBuyerDay: 1 };
-      const a = await simulate({ ...opts, out: path.join(dir, 'a') });
+      let lastProgress: { agreements: number; settled: number; requests: number; final?: boolean } | undefined;
+      const a = await simulate({ ...opts, out: path.join(dir, 'a'), onProgress: (p) => { lastProgress = p; } });
       const b = await simulate({ ...opts, out: path.join(dir, 'b') });
       const m = a.report.outcome.market;
       expect(m.requests).toBeGreaterThan(20);
@@ -30,6 +31,28 @@ describe('simulate', () => {
       expect(a.report.outcome.ledger).toEqual({ ok: true, violations: [] });
       expect(a.report.timings.errorCount).toBe(0);
       expect(b.report.outcome).toEqual(a.report.outcome);
+      // the last progress line counts what the report counts: after the open trades settled
+      expect(lastProgress).toMatchObject({ final: true, agreements: m.agreements, settled: m.trades, requests: m.requests });
+      expect(m.agreements).toBe(m.trades);
+      // active agents are counted, not echoed: in two days some of the 60 never trade or ask
+      expect(m.registeredAgents).toBeGreaterThanOrEqual(60);
+      expect(m.activeAgents).toBeGreaterThan(0);
+      expect(m.activeAgents).toBeLessThan(m.registeredAgents);
+      const success = a.report.success;
+      expect(success.find((x) => x.name === 'Active agents')).toMatchObject({ value: m.activeAgents, target: '>= 5,000', met: false });
+      // a two-day run cannot measure monthly retention, nor new agents a week
+      expect(success.find((x) => x.name === 'Monthly agent retention')).toMatchObject({ value: null, met: null, reason: expect.stringMatching(/60 days/) });
+      expect(m.retention).toBeNull();
+      expect(success.map((x) => x.name)).toEqual(expect.arrayContaining([
+        'Active agents', 'New agent registrations', 'Monthly agent retention', 'Countries with active agents',
+        'Daily transactions (completed market trades, mean per day)', 'Daily volume (completed market trades, mean per day)',
+        'Agent-to-agent share of volume', 'Cross-border share of volume', 'Price spread across regions', 'Requests matched',
+        'Settlement p99 (real time)', 'API response p99',
+      ]));
+      for (const x of success) if (x.met === null) expect(x.reason).toBeTruthy();
+      // two days of 60 agents: too few trades per region to compare prices, which the report says
+      const spread = success.find((x) => x.name === 'Price spread across regions')!;
+      if (m.priceSpread.max === null) expect(spread).toMatchObject({ value: null, met: null, reason: expect.stringMatching(/two regions/) });
       // the attackers joined (on day 1 of 2) and every routed job is accounted to a kind of provider
       expect(Object.keys(m.byKind)).toEqual(expect.arrayContaining(['honest', 'spoofer', 'wash', 'whitewasher']));
       expect(Object.values(m.byKind).reduce((s, k) => s + k.jobShare, 0)).toBeCloseTo(1, 9);

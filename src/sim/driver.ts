@@ -19,12 +19,9 @@ const SIM_REGIONS_LIST: readonly SimRegion[] = SIM_REGIONS;
 import { initialDemand, populationParams, type Scenario, type World } from './scenarios.js';
 import { expectStatus, type Transport } from './transport.js';
 import { Spool } from './spool.js';
-import type { SimAgentRecord, SimRequestRecord, SimTradeRecord } from './metrics.js';
+import { REGION_COUNTRY, type SimAgentRecord, type SimRequestRecord, type SimTradeRecord } from './metrics.js';
 
 const HOUR = 3600_000;
-const REGION_COUNTRY: Record<SimRegion, string> = {
-  'eu-west': 'IE', 'eu-central': 'DE', 'us-east': 'US', 'us-west': 'US', 'ap-south': 'IN', 'ap-northeast': 'JP',
-};
 const UNIT: Record<Category, string> = { gpu_compute: 'gpu_hour', training: 'gpu_hour', inference: '1k_tokens', model_services: '1k_tokens', data_services: 'job' };
 const SPEC: Record<Category, Record<string, unknown>> = {
   gpu_compute: { gpuModel: 'A100', vramGb: 80, gpuCount: 1 },
@@ -46,7 +43,7 @@ export interface SimOptions {
   advance?: (ms: number) => Promise<void>;
   /** Current virtual time. */
   now: () => Date;
-  onProgress?: (p: { day: number; hour: number; trades: number; requests: number; calls: number }) => void;
+  onProgress?: (p: SimProgress) => void;
   /** Control run: the same market with the scenario's attackers never arriving. */
   withoutAttackers?: boolean;
 }
@@ -75,11 +72,19 @@ interface OpenTrade {
   badMouth: boolean;
 }
 
+/**
+ * Progress after each simulated hour, and once more (`final`) after the open trades have settled at the
+ * end: its counts are then the report's (`agreements`: funded; `settled`: trade records, all outcomes).
+ */
+export interface SimProgress { day: number; hour: number; requests: number; agreements: number; settled: number; calls: number; final?: boolean }
+
 export interface SimResult {
   requests: SimRequestRecord[];
   trades: SimTradeRecord[];
   agents: SimAgentRecord[];
   mintedVolume: number;
+  /** Agreements funded (each settles into one trade record). */
+  agreements: number;
   ledger: { ok: boolean; violations: string[] };
   calls: number;
   errors: string[];
@@ -115,6 +120,7 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
   let recentTrades: SimTradeRecord[] = [];
   const open: OpenTrade[] = [];
   let minted = 0;
+  let agreements = 0;
   const perBuyerDay = o.requestsPerBuyerDay ?? 0.15;
   const carefulShare = o.scenario.buyers?.carefulShare ?? 0.9;
   const minTrust = o.scenario.buyers?.minTrustScore ?? 100;
@@ -265,6 +271,7 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
     const funded = await api.call<{ amount: string; terms: { pricePerUnit: string }; deliveryDeadline: string }>('POST', `/v1/agreements/${agreementId}/fund`, { key: buyer.key });
     const fundMs = performance.now() - t0;
     if (funded.status !== 200) return null;
+    agreements++;
     return { agreementId, amount: num(funded.body.amount), unitPrice: num(funded.body.terms.pricePerUnit), fundMs, deadlineAt: Date.parse(funded.body.deliveryDeadline) };
   };
 
@@ -272,7 +279,7 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
     const rec: SimTradeRecord = {
       id: t.id, day: t.day, buyerId: t.buyer.agentId, sellerId: t.seller.agentId, region: t.seller.spec.region, category: t.category,
       unitPrice: t.unitPrice, amount: t.amount, outcome, settlementMs: t.fundMs + settleMs, sellerMalicious: isMalicious(t.seller.spec, t.day), sellerKind: t.seller.spec.kind,
-      routed: !t.wash && !t.badMouth,
+      routed: !t.wash && !t.badMouth, buyerCountry: REGION_COUNTRY[t.buyer.spec.region], sellerCountry: REGION_COUNTRY[t.seller.spec.region],
     };
     tradeLog.write(rec);
     recentTrades.push(rec);
@@ -420,6 +427,7 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
           const deal = await agreeAndFund(p, target, null, 1, price(target.spec) * 1.2);
           if (!deal) continue;
           p.activeDays.add(day);
+          target.activeDays.add(day);
           open.push({
             id: deal.agreementId, buyer: p, seller: target, category: target.spec.category, unitPrice: deal.unitPrice, amount: deal.amount, day, dueAt: now + HOUR,
             step: 'deliver', willDeliver: badMouth ? target.spec.quality > 0.5 : true, accuracy: badMouth ? target.spec.quality : 1,
@@ -432,7 +440,7 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
         if (await step(open[i]!, now, day)) { open.splice(i, 1); i--; }
       }
       if (o.advance) await o.advance(HOUR);
-      o.onProgress?.({ day, hour, trades: tradeLog.count, requests: requestLog.count, calls: api.latencies.length - calls0 });
+      o.onProgress?.({ day, hour, requests: requestLog.count, agreements, settled: tradeLog.count, calls: api.latencies.length - calls0 });
     }
     // Dynamic pricing: honest providers review their price every third day. They follow the market's
     // price index for their category (the median unit price of the last three days' trades, public
@@ -487,18 +495,19 @@ async function run(api: Transport, o: SimOptions, logs: { requests: Spool<SimReq
     }
     if (o.advance) await o.advance(HOUR);
   }
+  o.onProgress?.({ day: o.days - 1, hour: 23, requests: requestLog.count, agreements, settled: tradeLog.count, calls: api.latencies.length - calls0, final: true });
 
   const agents: SimAgentRecord[] = [];
   for (const p of providers) {
     const rep = await api.call<{ trustScore?: number }>('GET', `/v1/agents/${p.agentId}/reputation`, { key: p.key });
     agents.push({
       id: p.agentId, role: 'provider', kind: p.spec.kind, malicious: MALICIOUS_KINDS.has(p.spec.kind), trueQuality: p.spec.quality,
-      ...(rep.status === 200 && typeof rep.body.trustScore === 'number' ? { trustScore: rep.body.trustScore } : {}), activeDays: p.activeDays,
+      ...(rep.status === 200 && typeof rep.body.trustScore === 'number' ? { trustScore: rep.body.trustScore } : {}), activeDays: p.activeDays, country: REGION_COUNTRY[p.spec.region],
     });
   }
-  for (const b of buyers) agents.push({ id: b.agentId, role: 'buyer', malicious: false, activeDays: b.activeDays });
+  for (const b of buyers) agents.push({ id: b.agentId, role: 'buyer', malicious: false, activeDays: b.activeDays, country: REGION_COUNTRY[b.spec.region] });
   const audit = expectStatus(await api.call<{ ok: boolean; violations: string[] }>('GET', '/v1/admin/ledger/audit', { key: admin }), 'audit', 200);
-  return { requests: requestLog.readAll(), trades: tradeLog.readAll(), agents, mintedVolume: minted, ledger: { ok: audit.ok, violations: audit.violations }, calls: api.latencies.length - calls0, errors, attackersFromDay: joinDay };
+  return { requests: requestLog.readAll(), trades: tradeLog.readAll(), agents, mintedVolume: minted, agreements, ledger: { ok: audit.ok, violations: audit.violations }, calls: api.latencies.length - calls0, errors, attackersFromDay: joinDay };
 }
 
 export { parseAmount };

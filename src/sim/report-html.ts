@@ -2,7 +2,7 @@
  * The simulation report as one self-contained HTML page: no scripts, no external assets, charts drawn
  * as inline SVG from the report's numbers (so the page is exactly as reproducible as the JSON).
  */
-import type { MarketMetrics, SuccessMetric } from './metrics.js';
+import { ACTIVE_DEFINITION, type MarketMetrics, type SuccessMetric } from './metrics.js';
 
 export interface SimReport {
   scenario: string;
@@ -75,16 +75,21 @@ export function scatter(title: string, points: ReadonlyArray<[number, number]>, 
 
 export function renderHtml(r: SimReport): string {
   const m = r.metrics;
-  const metricRows = (xs: SuccessMetric[]) => xs.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${fmt(s.value)} ${esc(s.unit)}</td>
-<td class="${s.met === null ? 'na' : s.met ? 'met' : 'missed'}">${s.met === null ? 'not measured' : s.met ? 'met' : 'missed'}</td></tr>`).join('\n');
+  const metricRows = (xs: SuccessMetric[]) => xs.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${s.value === null ? '&mdash;' : `${fmt(s.value)} ${esc(s.unit)}`}</td>
+<td class="${s.met === null ? 'na' : s.met ? 'met' : 'missed'}">${s.met === null ? `not measured (${esc(s.reason ?? 'no reason given')})` : s.met ? 'met' : 'missed'}${s.met !== null && s.reason ? `<br><small>${esc(s.reason)}</small>` : ''}</td></tr>`).join('\n');
   const rows = metricRows(r.success);
   const regions = Object.entries(m.priceSpread.byCategory).flatMap(([cat, v]) =>
     Object.entries(v.regions).map(([region, price]) => ({ label: `${cat.slice(0, 5)} ${region}`, value: price })));
   const kv: Array<[string, string]> = [
-    ['Requests', fmt(m.requests, 0)], ['Trades', fmt(m.trades, 0)], ['Match rate', `${fmt(m.matchRate * 100)}%`],
+    ['Agents active (of registered)', `${fmt(m.activeAgents, 0)} of ${fmt(m.registeredAgents, 0)}`],
+    ['Requests', fmt(m.requests, 0)], ['Agreements funded', fmt(m.agreements, 0)], ['Trades settled (all outcomes, attackers\' own included)', fmt(m.trades, 0)],
+    ['Completed market trades per day (mean)', fmt(m.completedTradesPerDay)], ['Market volume per day (mean)', `${fmt(m.volumePerDayAITBC)} AITBC`],
+    ['Cross-border share of volume', `${fmt(m.crossBorderShare * 100)}%`], ['Match rate', `${fmt(m.matchRate * 100)}%`],
     ['Fill rate (agreements)', `${fmt(m.fillRate * 100)}%`], ['Successful trades', `${fmt(m.successRate * 100)}%`],
     ['Settlement p50 / p99', `${fmt(m.settlementMs.p50)} / ${fmt(m.settlementMs.p99)} ms`],
-    ['Max regional price spread', `${fmt(m.priceSpread.max * 100)}%`], ['Retention (week 1 to last week)', `${fmt(m.retention * 100)}%`],
+    ['Max regional price spread', m.priceSpread.max === null ? `not measured (${m.priceSpread.reason ?? ''})` : `${fmt(m.priceSpread.max * 100)}%`],
+    ['Retention (week 1 to last week)', m.retention === null ? 'not measured (needs a run of at least 14 days)' : `${fmt(m.retention * 100)}%`],
+    ['Monthly retention (days 1-30 to the last 30 days)', m.monthlyRetention === null ? 'not measured (needs a run of at least 60 days)' : `${fmt(m.monthlyRetention * 100)}%`],
     ['Agent-to-agent share of volume', `${fmt(m.agentToAgentShare * 100)}%`], ['Seller concentration (HHI)', fmt(m.hhi, 0)],
     [`Jobs routed to malicious providers${r.attackersFromDay ? ` (from day ${r.attackersFromDay + 1}, when attackers joined)` : ''}`, `${fmt(m.maliciousShare * 100)}%`], ['Trust vs true quality (Spearman)', fmt(m.trustQualitySpearman, 3)],
     ['Non-attackers only (ranking preserved?)', fmt(m.honestTrustQualitySpearman, 3)],
@@ -101,8 +106,9 @@ table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ddd;padding
 figure{margin:0;border:1px solid #e2e8f0;padding:6px}figcaption{font-size:12px;color:#4a5568}
 </style></head><body>
 <h1>Simulation report: ${esc(r.scenario)}</h1>
-<p>${fmt(r.agents, 0)} agents, ${r.days} simulated days, seed ${r.seed}${r.wallSeconds !== undefined ? `, ${fmt(r.wallSeconds, 1)} s wall time` : ''}.</p>
+<p>${fmt(r.agents, 0)} agents registered (${fmt(m.activeAgents, 0)} active), ${r.days} simulated days, seed ${r.seed}${r.wallSeconds !== undefined ? `, ${fmt(r.wallSeconds, 1)} s wall time` : ''}.</p>
 <h2>Success metrics</h2>
+<p>The plan's targets. Amounts are in AITBC. Active: ${esc(ACTIVE_DEFINITION)}.</p>
 <table><tr><th>Metric</th><th>Target</th><th>Measured</th><th></th></tr>
 ${rows}</table>
 ${r.attack ? `<h2>Attackers: the reputation benchmark's targets on this market</h2>
@@ -114,7 +120,7 @@ ${metricRows(r.attack)}</table>` : ''}
 <table><tr><th>Kind</th><th>Providers</th><th>Median trust</th><th>Max trust</th><th>Share of routed jobs</th></tr>
 ${Object.entries(m.byKind).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${fmt(v.providers, 0)}</td><td>${fmt(v.medianTrust, 0)}</td><td>${fmt(v.maxTrust, 0)}</td><td>${fmt(v.jobShare * 100)}%</td></tr>`).join('\n')}</table>
 <div class="grid">
-${lineChart('Trade volume per simulated day (AITBC)', m.volumeByDay, 'day', 'AITBC')}
+${lineChart('Trade volume per simulated day (AITBC)', m.volumeByDayAITBC, 'day', 'AITBC')}
 ${barChart('Settlement time distribution (real ms)', r.settlementHistogram.map((b) => ({ label: `<=${b.leMs}`, value: b.count })), 'ms', 'trades')}
 ${barChart('Median unit price by category and region (AITBC)', regions, 'category, region', 'AITBC/unit')}
 ${r.memory && r.memory.length > 1 ? lineChart('Heap in use at the end of each simulated day (MB)', r.memory.map((x) => x.heapMB), 'day', 'MB') : ''}

@@ -15,7 +15,7 @@ import { migrateToLatest } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
 import { attackChecks, computeMetrics, successMetrics, type MarketMetrics, type SuccessMetric } from './metrics.js';
 import { renderHtml, type SimReport } from './report-html.js';
-import { runSimulation } from './driver.js';
+import { runSimulation, type SimProgress } from './driver.js';
 import { scenario as scenarioNamed, type Scenario } from './scenarios.js';
 import { HttpTransport, InjectTransport, type Transport } from './transport.js';
 import { quantile } from './stats.js';
@@ -34,6 +34,8 @@ export interface SimulateOptions {
   quiet?: boolean;
   /** With a scenario's attackers, also run the same market without them (default true; in process only). */
   control?: boolean;
+  /** Called with each progress step of the main run (the last one, `final`, carries the report's counts). */
+  onProgress?: (p: SimProgress) => void;
 }
 
 /** The same seed and market with the attackers never arriving. */
@@ -47,8 +49,11 @@ export interface SimulationReport {
   outcome: {
     scenario: string;
     seed: number;
+    /** Agents registered (`--agents`); how many were active is `market.activeAgents`. */
     agents: number;
     days: number;
+    /** Every amount in the report (volumes, prices) is in AITBC, not base units. */
+    amountUnit: 'AITBC';
     market: Omit<MarketMetrics, 'settlementMs'>;
     /** Day the attackers joined (0: present from the start); the malicious share counts from it. */
     attackersFromDay: number;
@@ -150,7 +155,8 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
     const result = await runSimulation(api, {
       agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, now, withoutAttackers,
       onProgress: (p) => {
-        if (p.hour === 23) {
+        if (!withoutAttackers) o.onProgress?.(p);
+        if (p.hour === 23 && !p.final) {
           // A full collection first, so the sample is live memory, not garbage awaiting collection.
           collectGarbage();
           const mu = process.memoryUsage();
@@ -158,12 +164,14 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
         }
         if (o.quiet) return;
         const t = performance.now();
-        if (t - last < 500 && !(p.hour === 23 && p.day === o.days - 1)) return;
+        if (t - last < 500 && !p.final) return;
         last = t;
         const secs = (t - started) / 1000;
         const done = (p.day * 24 + p.hour + 1) / (o.days * 24);
         const bar = '#'.repeat(Math.round(done * 30)).padEnd(30, '.');
-        process.stderr.write(`\r${label}[${bar}] day ${p.day + 1}/${o.days} ${now().toISOString().slice(0, 13)}h | requests ${p.requests} | trades ${p.trades} | ${Math.round(p.calls / secs)} calls/s   `);
+        // Agreements funded so far, and trades settled (released, split, refunded or failed): the report's counts.
+        const when = p.final ? 'open trades settled' : `${now().toISOString().slice(0, 13)}h`;
+        process.stderr.write(`\r${label}[${bar}] day ${p.day + 1}/${o.days} ${when} | requests ${p.requests} | agreements ${p.agreements} | trades settled ${p.settled} | ${Math.round(p.calls / secs)} calls/s   `);
       },
     });
     return { result, api, memory };
@@ -185,13 +193,12 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   let control: ControlOutcome | null = null;
   if (hasAttackers && o.control !== false && !o.target) {
     const c = await runOnce(o, scenario, adminKey, performance.now(), true);
-    const cm = computeMetrics({ requests: c.result.requests, trades: c.result.trades, agents: c.result.agents, days: o.days, totalVolume: c.result.mintedVolume });
+    const cm = computeMetrics({ requests: c.result.requests, trades: c.result.trades, agents: c.result.agents, days: o.days, agreements: c.result.agreements });
     control = { honestTrustQualitySpearman: cm.honestTrustQualitySpearman, maliciousShare: cm.maliciousShare, ledger: c.result.ledger };
   }
-  const tradeVolume = result.trades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
   // Spread in the steady state: the last third of the run (at least its last week), after prices settle.
   const spreadFromDay = Math.max(0, o.days - Math.max(7, Math.ceil(o.days / 3)));
-  const metrics = computeMetrics({ requests: result.requests, trades: result.trades, agents: result.agents, days: o.days, totalVolume: tradeVolume + result.mintedVolume, spreadFromDay, attackFromDay: result.attackersFromDay });
+  const metrics = computeMetrics({ requests: result.requests, trades: result.trades, agents: result.agents, days: o.days, agreements: result.agreements, spreadFromDay, attackFromDay: result.attackersFromDay });
   const latencies = api.latencies;
   const apiP99 = quantile(latencies, 0.99);
   const providers = result.agents.filter((a) => a.role === 'provider' && a.trustScore !== undefined);
@@ -199,12 +206,12 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
     leMs: le, count: result.trades.filter((t) => t.settlementMs <= le && (i === 0 || t.settlementMs > SETTLE_BUCKETS[i - 1]!)).length,
   }));
   const controlSeconds = control ? (performance.now() - started) / 1000 - wallSeconds : null;
-  const success = successMetrics(metrics, { agents: o.agents, apiP99Ms: apiP99 });
+  const success = successMetrics(metrics, { apiP99Ms: apiP99, days: o.days });
   const { settlementMs, ...market } = metrics;
   const report: SimulationReport = {
     // Determined by the seed: the same command gives the same outcome.
     outcome: {
-      scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, market, attackersFromDay: result.attackersFromDay,
+      scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, amountUnit: 'AITBC', market, attackersFromDay: result.attackersFromDay,
       trustVsQuality: providers.map((p) => [p.trueQuality!, p.trustScore!] as [number, number]),
       ledger: result.ledger,
       ...(hasAttackers ? { control } : {}),
