@@ -12,8 +12,8 @@ import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
-import type { Tx } from '../ledger/ledger.service.js';
-import type { AgentsService } from '../agents/agents.service.js';
+import type { FirstFunders, Tx } from '../ledger/ledger.port.js';
+import type { AccountAttributesRow, AgentsService } from '../agents/agents.service.js';
 import type { BackgroundJob } from '../module.js';
 import { createHash } from 'node:crypto';
 import { ReputationEngine } from './engine.js';
@@ -24,7 +24,7 @@ import { DEFAULT_OWNER_CLUSTER_OPTIONS, detectOwnerClusters, type AccountSignals
 import { explain, publishedReputation, type Explanation, type PublishedReputation } from './explain.js';
 import { trustLevel } from './trust-score.js';
 import {
-  reputationRepository as repo, toEvidence, type AccountAttributesRow, type EvidenceRow, type NewEvidence, type SnapshotRow,
+  reputationRepository as repo, toEvidence, type EvidenceRow, type NewEvidence, type SnapshotRow,
 } from './reputation.repository.js';
 import type { DisputeOutcomeEvidence, ReputationPort, TradeOutcomeEvidence } from './reputation.port.js';
 import type { ReputationParams } from './params.js';
@@ -33,6 +33,8 @@ export interface ReputationDeps {
   database: Database;
   clock: Clock;
   agents: AgentsService;
+  /** the ledger's answer to who first funded a wallet (same-owner detection) */
+  funders: FirstFunders;
   /** Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table. */
   params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
   /** Overrides of the same-owner detector's thresholds. */
@@ -274,7 +276,7 @@ export class ReputationService implements ReputationPort {
   async recordTradeOutcome(tx: Tx, e: TradeOutcomeEvidence): Promise<void> {
     if (!e.tradeId) throw new AppError('validation_failed', 'tradeId is required');
     // agents that share a registered public key are one owner: their trades count for nothing
-    const keys = await tx.selectFrom('agents').select(['id', 'public_key']).where('id', 'in', [e.buyerId, e.sellerId]).execute();
+    const keys = await this.deps.agents.publicKeys([e.buyerId, e.sellerId], tx);
     const kb = keys.find((k) => k.id === e.buyerId)?.public_key ?? null;
     const ks = keys.find((k) => k.id === e.sellerId)?.public_key ?? null;
     const sameOwner = e.buyerId === e.sellerId || (kb !== null && kb === ks);
@@ -311,7 +313,7 @@ export class ReputationService implements ReputationPort {
   // ------------------------------------------------------------------------------ reads
 
   private async mustExist(agentId: string): Promise<void> {
-    if (!(await repo.agentExists(this.deps.database.db, agentId))) throw notFound('agent', agentId);
+    if (!(await this.deps.agents.exists(agentId))) throw notFound('agent', agentId);
   }
 
   async reputation(agentId: string): Promise<ReputationView> {
@@ -347,7 +349,7 @@ export class ReputationService implements ReputationPort {
     const now = this.now();
     const key = JSON.stringify([f.category ?? null, f.region ?? null, this.version, Math.floor(now / 60_000)]);
     if (this.leaderboardCache?.key === key) return this.leaderboardCache.entries;
-    const agents = await repo.activeAgents(this.deps.database.db, f);
+    const agents = await this.deps.agents.active(f);
     const scored = agents.map((a) => {
       const idx = this.engine.indexOf(a.id);
       const score = Math.round(this.engine.scoreOf(a.id, now));
@@ -500,7 +502,7 @@ export class ReputationService implements ReputationPort {
     for (const t of trades) traded.add(t.buyerId).add(t.sellerId);
     const unknown = [...traded].filter((id) => !this.funders.has(id));
     for (let i = 0; i < unknown.length; i += FUNDER_CHUNK) {
-      for (const r of await repo.firstFunders(db, unknown.slice(i, i + FUNDER_CHUNK))) this.funders.set(r.agent_id, r.funder);
+      for (const r of await this.deps.funders.firstFunders(unknown.slice(i, i + FUNDER_CHUNK))) this.funders.set(r.agentId, r.funder);
     }
     await this.refreshAccounts(traded);
     const accounts: AccountSignals[] = [];
@@ -543,7 +545,7 @@ export class ReputationService implements ReputationPort {
       // latest change read would stay put while nobody changes, and every agent stamped within the margin
       // of it (a whole population registered at once) would be read again on every run.
       const readAt = this.deps.clock.now().getTime();
-      const rows = await repo.accountAttributes(this.deps.database.db, { since, ids: missing });
+      const rows = await this.deps.agents.accountAttributes({ since, ids: missing });
       let max = Math.max(this.accountsWatermark ?? -Infinity, readAt);
       for (const r of rows) {
         this.accounts.set(r.id, r);
