@@ -26,6 +26,7 @@ import { LedgerService, walletAccountId } from './modules/ledger/ledger.service.
 import { EscrowService } from './modules/ledger/escrow.service.js';
 import { LocalBridge } from './modules/ledger/bridge.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { ledgerFirstFunders } from './modules/ledger/ledger.port.js';
 import { createReputationService, reputationRoutes, type ReputationService } from './modules/reputation/reputation.module.js';
 import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
 import type { BackgroundJob } from './modules/module.js';
@@ -91,7 +92,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
       };
     },
   });
-  const reputation = createReputationService({ database, clock, agents, outbox });
+  const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation, outbox });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },

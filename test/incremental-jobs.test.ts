@@ -9,10 +9,10 @@ import { sql } from 'kysely';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
 import { AITBC } from '../src/modules/reputation/evidence.types.js';
 import { createReputationService } from '../src/modules/reputation/reputation.module.js';
-import { reputationRepository } from '../src/modules/reputation/reputation.repository.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
 import { MarketIndex } from '../src/modules/trading/market.service.js';
 import { EVENT_RETENTION_MS } from '../src/platform/events/outbox.js';
+import { ledgerFirstFunders } from '../src/modules/ledger/ledger.port.js';
 
 type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
 const HOUR = 3600_000;
@@ -87,7 +87,7 @@ describe('same-owner detection reads only the agents changed since its last run'
     expect(rep().accountCache.size).toBe(honest.length + 6);
 
     // a process reading every agent from scratch finds nothing new: the same verdicts
-    const fresh = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const fresh = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), funders: ledgerFirstFunders(t.db.database) });
     expect(await fresh.detectSameOwner()).toEqual([]);
     const rows = await t.db.database.db.selectFrom('reputation_evidence').select('data').where('type', '=', 'same_owner').execute();
     expect(rows.map((r) => (r.data as { members: string[] }).members).sort()).toEqual([[a.id, b.id].sort(), [c.id, d.id].sort(), [e.id, f.id].sort()].sort());
@@ -102,7 +102,7 @@ describe('same-owner detection reads only the agents changed since its last run'
       t.clock.advance(2 * HOUR);
     }
     await honestTrades();
-    const read = vi.spyOn(reputationRepository, 'accountAttributes');
+    const read = vi.spyOn(t.app.services.agents, 'accountAttributes');
     try {
       await rep().detectSameOwner();
       expect(read).toHaveBeenCalledTimes(1);

@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
 import { AITBC, DAY_MS } from '../src/modules/reputation/evidence.types.js';
 import type { TradeOutcomeEvidence } from '../src/modules/reputation/reputation.port.js';
+import { ledgerFirstFunders } from '../src/modules/ledger/ledger.port.js';
 
 type Agent = Awaited<ReturnType<TestApp['registerAgent']>>;
 
@@ -265,7 +266,7 @@ describe('reputation: evidence, scores, ratings, probes, leaderboard, history', 
     // and a second service on the same database (another process) converges on the same scores
     const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
     const { AgentsService } = await import('../src/modules/agents/agents.service.js');
-    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), funders: ledgerFirstFunders(t.db.database) });
     const a = await rep().trustScores(ids);
     const b = await other.trustScores(ids);
     expect([...b.entries()]).toEqual([...a.entries()]);
@@ -304,7 +305,7 @@ describe('reputation: the projection follows the log even when rows become visib
     expect(x.counts.tradesAsSeller).toBe(3);
     const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
     const { AgentsService } = await import('../src/modules/agents/agents.service.js');
-    const fresh = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const fresh = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), funders: ledgerFirstFunders(t.db.database) });
     expect(await fresh.trustScores([seller.id])).toEqual(after);
   });
 
@@ -439,7 +440,7 @@ describe('reputation: same-owner clusters detected from account signals and trad
     expect(await rep().detectSameOwner()).toEqual([]);
     const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
     const { AgentsService } = await import('../src/modules/agents/agents.service.js');
-    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), funders: ledgerFirstFunders(t.db.database) });
     expect(await other.detectSameOwner()).toEqual([]);
     const ids = [...honest, ...sybils, ...funded, ...buyers].map((a) => a.id);
     const a = await rep().trustScores(ids);
@@ -510,7 +511,7 @@ describe('reputation: history records decay of inactive agents (daily sweep of c
     // another process knows the latest snapshots from the table: after its replay, nothing to write
     const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
     const { AgentsService } = await import('../src/modules/agents/agents.service.js');
-    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const other = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), funders: ledgerFirstFunders(t.db.database) });
     expect(await other.snapshot()).toBe(0);
   });
 
@@ -544,7 +545,7 @@ describe('reputation: engine checkpoints (startup replays only the log after the
     const { createReputationService } = await import('../src/modules/reputation/reputation.module.js');
     const { AgentsService } = await import('../src/modules/agents/agents.service.js');
     const service = (checkpoints: { use?: boolean; every?: number }) =>
-      createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), checkpoints });
+      createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), funders: ledgerFirstFunders(t.db.database), checkpoints });
     const rep = t.app.services.reputation;
     const probe = await t.registerAgent({ displayName: 'Probe' });
     await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe.id}`, headers: t.admin });
@@ -599,7 +600,7 @@ describe('reputation: engine checkpoints (startup replays only the log after the
     const { AgentsService } = await import('../src/modules/agents/agents.service.js');
     const probe2 = await t.registerAgent({ displayName: 'Probe Two' });
     expect((await t.app.inject({ method: 'PUT', url: `/v1/reputation/probes/${probe2.id}`, headers: t.admin })).statusCode).toBe(201);
-    const svc = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock) });
+    const svc = createReputationService({ database: t.db.database, clock: t.clock, agents: new AgentsService(t.db.database, t.clock), funders: ledgerFirstFunders(t.db.database) });
     const scores = await svc.trustScores([probe2.id]);
     expect(svc.stats.restoredFrom).toBeNull();
     const all = await t.db.database.db.selectFrom('reputation_evidence').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();

@@ -3,6 +3,8 @@ import type { AgentsTable, DB } from '../../platform/db/schema.js';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
 export type AgentRow = Selectable<AgentsTable>;
+/** What the same-owner detector compares between accounts, with the time of the last change. */
+export type AccountAttributesRow = Pick<AgentRow, 'id' | 'display_name' | 'type' | 'country' | 'region' | 'categories' | 'public_key' | 'created_at' | 'updated_at'>;
 
 export interface AgentFilter {
   type?: string | undefined;
@@ -47,5 +49,39 @@ export const agentsRepository = {
     if ('capacity' in patch) set.capacity = JSON.stringify(patch.capacity);
     if ('sla' in patch) set.sla = JSON.stringify(patch.sla);
     return db.updateTable('agents').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+  },
+
+  /** Active agents, optionally of one category and region (the reputation leaderboard). */
+  active(db: Executor, f: { category?: string | undefined; region?: string | undefined }) {
+    let q = db.selectFrom('agents').select(['id', 'display_name', 'region', 'categories', 'type']).where('status', '=', 'active');
+    if (f.region) q = q.where('region', '=', f.region);
+    if (f.category) q = q.where(sql<boolean>`categories @> ARRAY[${f.category}]::text[]`);
+    return q.execute();
+  },
+
+  /**
+   * Account attributes: the agents changed at or after `since` (none when null) and the agents `ids`.
+   * Without `opts`, every agent (the full read).
+   */
+  accountAttributes(db: Executor, opts?: { since: Date | null; ids: readonly string[] }): Promise<AccountAttributesRow[]> {
+    const q = db.selectFrom('agents').select(['id', 'display_name', 'type', 'country', 'region', 'categories', 'public_key', 'created_at', 'updated_at']);
+    if (!opts) return q.execute();
+    const { since, ids } = opts;
+    if (since === null && ids.length === 0) return Promise.resolve([]);
+    // an index range on updated_at (agents_updated_idx, migration 0005) and primary-key lookups; the upper
+    // bound lets the planner see a narrow range without statistics (PGlite never analyzes)
+    const byId = sql<boolean>`id = ANY(${[...ids]}::uuid[])`;
+    const changed = sql<boolean>`(updated_at >= ${since} AND updated_at <= 'infinity')`;
+    if (since === null) return q.where(byId).execute();
+    if (ids.length === 0) return q.where(changed).execute();
+    return q.where((eb) => eb.or([changed, byId])).execute();
+  },
+
+  publicKeys(db: Executor, ids: readonly string[]): Promise<{ id: string; public_key: string | null }[]> {
+    return db.selectFrom('agents').select(['id', 'public_key']).where('id', 'in', [...ids]).execute();
+  },
+
+  async exists(db: Executor, id: string): Promise<boolean> {
+    return (await db.selectFrom('agents').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
   },
 };

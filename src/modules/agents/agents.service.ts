@@ -5,7 +5,9 @@ import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { assertActsFor, seesPrivateOf, type Principal } from '../../platform/http/auth.js';
 import { hashApiKey, newApiKey, uuidv7 } from '../../platform/ids.js';
-import { agentsRepository as repo, type AgentRow } from './agents.repository.js';
+import { agentsRepository as repo, type AccountAttributesRow, type AgentRow, type Executor } from './agents.repository.js';
+
+export type { AccountAttributesRow };
 import type { Agent, AgentCreate, AgentListQuery, AgentPatch, Profile } from './agents.schemas.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 
@@ -112,6 +114,25 @@ export class AgentsService {
     const r = await repo.findById(this.database.db, id);
     if (!r) throw notFound('agent', id);
     return toAgent(r);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return repo.exists(this.database.db, id);
+  }
+
+  /** Active agents (id, name, region, categories), optionally of one category and region. */
+  active(f: { category?: string | undefined; region?: string | undefined }) {
+    return repo.active(this.database.db, f);
+  }
+
+  /** Account attributes of the agents changed since `since` and of `ids` (every agent without `opts`). */
+  accountAttributes(opts?: { since: Date | null; ids: readonly string[] }): Promise<AccountAttributesRow[]> {
+    return repo.accountAttributes(this.database.db, opts);
+  }
+
+  /** Registered public keys of these agents (in the caller's transaction when `tx` is given). */
+  publicKeys(ids: readonly string[], tx?: Executor): Promise<{ id: string; public_key: string | null }[]> {
+    return repo.publicKeys(tx ?? this.database.db, ids);
   }
 
   findByKeyHash(hash: string) {

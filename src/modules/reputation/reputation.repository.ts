@@ -1,15 +1,15 @@
 /**
- * SQL of the reputation module, and the mapping between evidence rows and the pure core's evidence.
+ * SQL of the reputation module (its own tables only: agents and ledger are read through their ports),
+ * and the mapping between evidence rows and the pure core's evidence.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { AgentsTable, DB } from '../../platform/db/schema.js';
+import type { DB } from '../../platform/db/schema.js';
 import type { Evidence } from './evidence.types.js';
 import type { EvidenceRowType, ReputationEvidenceTable, ReputationSnapshotsTable } from './reputation.tables.js';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
 export type EvidenceRow = Selectable<ReputationEvidenceTable>;
 export type SnapshotRow = Selectable<ReputationSnapshotsTable>;
-export type AccountAttributesRow = Pick<Selectable<AgentsTable>, 'id' | 'display_name' | 'type' | 'country' | 'region' | 'categories' | 'public_key' | 'created_at' | 'updated_at'>;
 
 export interface NewEvidence {
   id: string;
@@ -104,60 +104,6 @@ export const reputationRepository = {
     let q = db.selectFrom('reputation_snapshots').selectAll().where('agent_id', '=', agentId);
     if (before) q = q.where('at', '<', before);
     return q.orderBy('at', 'desc').limit(limit).execute();
-  },
-
-  /** Active agents for the leaderboard (read-only view of the agents module's table). */
-  activeAgents(db: Executor, f: { category?: string | undefined; region?: string | undefined }) {
-    let q = db.selectFrom('agents').select(['id', 'display_name', 'region', 'categories', 'type']).where('status', '=', 'active');
-    if (f.region) q = q.where('region', '=', f.region);
-    if (f.category) q = q.where(sql<boolean>`categories @> ARRAY[${f.category}]::text[]`);
-    return q.execute();
-  },
-
-  /**
-   * Account attributes for same-owner detection (read-only view of the agents table): the agents changed
-   * at or after `since` (none when null) and the agents `ids`, with the time of their last change.
-   * Without `opts`, every agent (the full read).
-   */
-  accountAttributes(db: Executor, opts?: { since: Date | null; ids: readonly string[] }): Promise<AccountAttributesRow[]> {
-    const q = db.selectFrom('agents').select(['id', 'display_name', 'type', 'country', 'region', 'categories', 'public_key', 'created_at', 'updated_at']);
-    if (!opts) return q.execute();
-    const { since, ids } = opts;
-    if (since === null && ids.length === 0) return Promise.resolve([]);
-    // an index range on updated_at (agents_updated_idx, migration 0005) and primary-key lookups; the upper
-    // bound lets the planner see a narrow range without statistics (PGlite never analyzes)
-    const byId = sql<boolean>`id = ANY(${[...ids]}::uuid[])`;
-    const changed = sql<boolean>`(updated_at >= ${since} AND updated_at <= 'infinity')`;
-    if (since === null) return q.where(byId).execute();
-    if (ids.length === 0) return q.where(changed).execute();
-    return q.where((eb) => eb.or([changed, byId])).execute();
-  },
-
-  /**
-   * Who first funded each of these agents: the agent whose wallet made the first posted credit to the
-   * agent's wallet (null when that credit came from a mint, a deposit, an escrow). Agents whose wallet
-   * was never credited are left out. A read-only look at the ledger's tables, one index range per wallet.
-   */
-  async firstFunders(db: Executor, agentIds: readonly string[]): Promise<{ agent_id: string; funder: string | null }[]> {
-    if (agentIds.length === 0) return [];
-    const r = await sql<{ agent_id: string; funder: string | null }>`
-      SELECT w.agent_id, f.funder
-      FROM ledger_accounts w
-      CROSS JOIN LATERAL (
-        SELECT CASE WHEN da.kind = 'wallet' THEN da.agent_id END AS funder
-        FROM ledger_entries e
-        JOIN ledger_transfers t ON t.id = e.transfer_id
-        JOIN ledger_accounts da ON da.id = t.debit_account_id
-        WHERE e.account_id = w.id AND e.side = 'credit' AND e.posted_delta > 0
-        ORDER BY e.seq
-        LIMIT 1
-      ) f
-      WHERE w.kind = 'wallet' AND w.agent_id IN (${sql.join(agentIds.map((id) => sql`${id}::uuid`))})`.execute(db);
-    return r.rows;
-  },
-
-  async agentExists(db: Executor, id: string): Promise<boolean> {
-    return (await db.selectFrom('agents').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
   },
 };
 

@@ -1,0 +1,336 @@
+/**
+ * The engine's bookkeeping, shared by every kind of evidence (engine.ts): interning agents, decaying
+ * statistics, the daily gain cap, pair statistics and their withdrawal (taint), same-owner clusters and
+ * the daily global-trust epoch. See engine.ts for the model.
+ */
+import type { AgentId } from './evidence.types.js';
+import { buildLocalTrust, eigenTrust, producerWeight, referenceTrust } from './eigentrust.js';
+import { makeParams } from './params.js';
+import type { ReputationParams } from './params.js';
+import { F, RECENT_FIELDS, STAT_FIELDS, rawScoreFast } from './trust-score.js';
+import { EngineState, KIND_PROBE, KIND_RATING, KIND_TRADE, MAX_AGENTS, type OwnerVerdictInfo, type RecentItem } from './engine-state.js';
+
+export abstract class EngineStatistics extends EngineState {
+  readonly params: ReputationParams;
+  /** decay rate of the visible statistics, per ms */
+  protected readonly decayRate: number;
+  /** decay rate of the recent window, per ms */
+  protected readonly recentDecayRate: number;
+
+  constructor(params: Partial<ReputationParams> = {}) {
+    super();
+    this.params = makeParams(params);
+    this.decayRate = Math.LN2 / this.params.halfLifeMs;
+    this.recentDecayRate = Math.LN2 / this.params.recentHalfLifeMs;
+    for (const id of this.params.preTrusted) this.preTrustedIndices.push(this.intern(id));
+  }
+
+  protected advanceEpoch(day: number): void {
+    if (day <= this.epochDay) return;
+    this.epochDay = day;
+    if (this.graphVersion === this.epochVersion) return;
+    this.epochVersion = this.graphVersion;
+    const n = this.ids.length;
+    const slot = this.edgePairSlot.data;
+    const taint = this.unorderedPairTainted;
+    this.localTrust = buildLocalTrust(n, this.edgeFrom.length, this.edgeFrom.data, this.edgeTo.data, this.edgeValue.data, (e) => taint[slot[e]!] === 0);
+    const res = eigenTrust(this.localTrust, {
+      preTrusted: this.preTrustedIndices,
+      alpha: this.params.alpha,
+      tolerance: this.params.trustTolerance,
+      maxIterations: this.params.trustMaxIterations,
+      initial: this.globalTrust,
+    });
+    this.globalTrust = res.trust;
+    this.preTrustedMask = new Uint8Array(n);
+    for (const i of this.preTrustedIndices) this.preTrustedMask[i] = 1;
+    this.trustReference = referenceTrust(this.globalTrust, this.preTrustedMask, this.params.trustReferenceFraction);
+    this.epochsComputed++;
+  }
+
+  protected intern(id: AgentId): number {
+    let i = this.agentIndex.get(id);
+    if (i !== undefined) return i;
+    i = this.ids.length;
+    if (i >= MAX_AGENTS) throw new RangeError('too many agents for one engine');
+    this.ids.push(id);
+    this.agentIndex.set(id, i);
+    for (let k = 0; k < STAT_FIELDS; k++) this.agentStats.push(0);
+    this.refAt.push(this.lastAt === -Infinity ? 0 : this.lastAt);
+    this.capDay.push(-1);
+    this.capBaseScore.push(0);
+    this.agentInfo.push({
+      counts: {
+        tradesAsSeller: 0,
+        tradesAsBuyer: 0,
+        probes: 0,
+        ratingsReceived: 0,
+        ratingsGiven: 0,
+        community: 0,
+        reliability: 0,
+        disputes: 0,
+        disputesLost: 0,
+      },
+      discounts: {},
+      recent: [],
+    });
+    this.paymentLogs.push(undefined);
+    this.ownerParent.push(-1);
+    this.graphVersion++;
+    return i;
+  }
+
+  protected unorderedPairSlot(a: number, b: number): number {
+    const key = a < b ? a * MAX_AGENTS + b : b * MAX_AGENTS + a;
+    let s = this.unorderedPairIndex.get(key);
+    if (s === undefined) {
+      s = this.unorderedPairTainted.length;
+      this.unorderedPairTainted.push(0);
+      this.unorderedPairIndex.set(key, s);
+    }
+    return s;
+  }
+
+  protected addEdge(from: number, to: number, value: number, slot: number): void {
+    this.edgeFrom.push(from);
+    this.edgeTo.push(to);
+    this.edgeValue.push(value);
+    this.edgePairSlot.push(slot);
+    this.graphVersion++;
+  }
+
+  /** Trust weight (0..1) of evidence by `producer` about `subject`, from the current epoch. */
+  protected weightOf(producer: number, subject: number): number {
+    return producerWeight(this.localTrust, this.globalTrust, this.trustReference, this.params.alpha, this.preTrustedMask, producer, subject);
+  }
+
+  /** Close the agent's finished days (gain cap) and decay its statistics to `at`. */
+  protected touch(a: number, at: number, day: number): void {
+    this.closeDays(a, day);
+    const dt = at - this.refAt[a]!;
+    if (dt > 0) {
+      const f = Math.exp(-this.decayRate * dt);
+      const o = a * STAT_FIELDS;
+      for (let k = 0; k < STAT_FIELDS; k++) this.agentStats[o + k] = this.agentStats[o + k]! * f;
+      const fr = Math.exp(-this.recentDecayRate * dt) / f;
+      for (const k of RECENT_FIELDS) this.agentStats[o + k] = this.agentStats[o + k]! * fr;
+      this.refAt[a] = at;
+    }
+  }
+
+  protected closeDays(a: number, day: number): void {
+    const cd = this.capDay[a]!;
+    if (cd === day) return;
+    if (cd < 0) {
+      this.capDay[a] = day;
+      this.capBaseScore[a] = 0;
+      return;
+    }
+    this.capBaseScore[a] = this.cappedBefore(a, day);
+    this.capDay[a] = day;
+  }
+
+  /** C(day - 1) given the agent's state (capDay < day). Does not mutate. */
+  protected cappedBefore(a: number, day: number): number {
+    const cd = this.capDay[a]!;
+    const G = this.params.dailyGainCap;
+    const dayMs = this.params.dayMs;
+    let c = Math.min(this.rawAt(a, (cd + 1) * dayMs), this.capBaseScore[a]! + G);
+    // empty days: while recent failures still weigh, the raw score can recover as they fade, so
+    // close those days one by one; after that it only decays and the rest closes in O(1)
+    let next = cd + 1;
+    while (next < day && this.recentPenaltyAt(a, next * dayMs)) {
+      c = Math.min(this.rawAt(a, (next + 1) * dayMs), c + G);
+      next++;
+    }
+    const gap = day - next;
+    if (gap > 0) c = Math.min(this.rawAt(a, day * dayMs), c + gap * G);
+    return c;
+  }
+
+  /** Does the recent window still hold failed value that matters (confidence >= 1e-7) at `t`? */
+  protected recentPenaltyAt(a: number, t: number): boolean {
+    const o = a * STAT_FIELDS;
+    const bad = this.agentStats[o + F.recentMass]! - this.agentStats[o + F.recentOk]!;
+    if (!(bad > 0)) return false;
+    const dt = t - this.refAt[a]!;
+    const decayed = dt > 0 ? bad * Math.exp(-this.recentDecayRate * dt) : bad;
+    return decayed > 1e-7 * this.params.kRecent;
+  }
+
+  protected rawAt(a: number, t: number): number {
+    return rawScoreFast(this.agentStats, a * STAT_FIELDS, this.scaleAt(a, t), this.params);
+  }
+
+  protected scaleAt(a: number, t: number): number {
+    // a read at a time before the agent's latest evidence sees the state as of that evidence
+    const dt = t - this.refAt[a]!;
+    return dt <= 0 ? 1 : Math.exp(-this.decayRate * dt);
+  }
+
+  /** Update a (subject, producer, kind) pair with one observation; O(1). Returns the repeat count before. */
+  protected updatePair(kind: number, subject: number, producer: number, at: number, w: number, x0: number, x1: number, x2: number): number {
+    const key = (subject * MAX_AGENTS + producer) * 4 + kind;
+    let p = this.pairIndex.get(key);
+    if (p === undefined) {
+      p = this.pairCount.length;
+      this.pairIndex.set(key, p);
+      this.pairRefAt.push(at);
+      this.pairCount.push(0);
+      this.pairWeight.push(0);
+      this.pairWeightedSum0.push(0);
+      this.pairWeightedSum1.push(0);
+      this.pairWeightedSum2.push(0);
+      this.pairSubject.push(subject);
+      this.pairRecentMass.push(0);
+      this.pairRecentOk.push(0);
+    }
+    this.lastPairUpdated = p;
+    const base = kind === KIND_TRADE ? F.tradeMass : kind === KIND_PROBE ? F.probeMass : F.ratingMass;
+    const o = subject * STAT_FIELDS + base;
+    const prevCount = this.decayPair(p, at);
+    const n0 = this.pairCount[p]!;
+    if (n0 > 0) this.addPairContribution(p, o, kind, -1);
+    this.pairCount[p] = n0 + 1;
+    this.pairWeight[p] = this.pairWeight[p]! + w;
+    this.pairWeightedSum0[p] = this.pairWeightedSum0[p]! + w * x0;
+    this.pairWeightedSum1[p] = this.pairWeightedSum1[p]! + w * x1;
+    this.pairWeightedSum2[p] = this.pairWeightedSum2[p]! + w * x2;
+    this.addPairContribution(p, o, kind, 1);
+    return prevCount;
+  }
+
+  protected decayPair(p: number, at: number): number {
+    const dt = at - this.pairRefAt[p]!;
+    if (dt > 0) {
+      const f = Math.exp(-2 * this.decayRate * dt);
+      this.pairCount[p] = this.pairCount[p]! * f;
+      this.pairWeight[p] = this.pairWeight[p]! * f;
+      this.pairWeightedSum0[p] = this.pairWeightedSum0[p]! * f;
+      this.pairWeightedSum1[p] = this.pairWeightedSum1[p]! * f;
+      this.pairWeightedSum2[p] = this.pairWeightedSum2[p]! * f;
+      if (this.pairRecentMass[p]! > 0) {
+        const fr = Math.exp(-this.recentDecayRate * dt);
+        this.pairRecentMass[p] = this.pairRecentMass[p]! * fr;
+        this.pairRecentOk[p] = this.pairRecentOk[p]! * fr;
+      }
+      this.pairRefAt[p] = at;
+    }
+    return this.pairCount[p]!;
+  }
+
+  protected addPairContribution(p: number, o: number, kind: number, sign: number): void {
+    const inv = sign / Math.sqrt(this.pairCount[p]!);
+    const s = this.agentStats;
+    s[o] = s[o]! + this.pairWeight[p]! * inv;
+    if (kind === KIND_RATING) {
+      s[o + 1] = s[o + 1]! + this.pairWeightedSum0[p]! * inv;
+    } else {
+      s[o + 1] = s[o + 1]! + this.pairWeightedSum0[p]! * inv;
+      s[o + 2] = s[o + 2]! + this.pairWeightedSum1[p]! * inv;
+      s[o + 3] = s[o + 3]! + this.pairWeightedSum2[p]! * inv;
+    }
+  }
+
+  /** Zero every pair between a and b (both directions, trades and ratings) and taint the slot. */
+  protected taint(a: number, b: number, at: number, day: number): void {
+    const slot = this.unorderedPairSlot(a, b);
+    if (this.unorderedPairTainted[slot] === 1) return;
+    this.unorderedPairTainted[slot] = 1;
+    this.graphVersion++;
+    for (const [subject, producer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      for (const kind of [KIND_TRADE, KIND_RATING]) {
+        const p = this.pairIndex.get((subject * MAX_AGENTS + producer) * 4 + kind);
+        if (p === undefined) continue;
+        this.touch(subject, at, day);
+        this.decayPair(p, at);
+        const base = kind === KIND_TRADE ? F.tradeMass : F.ratingMass;
+        if (this.pairCount[p]! > 0) this.addPairContribution(p, subject * STAT_FIELDS + base, kind, -1);
+        this.pairWeight[p] = 0;
+        this.pairWeightedSum0[p] = 0;
+        this.pairWeightedSum1[p] = 0;
+        this.pairWeightedSum2[p] = 0;
+        // clean tiny negative residues of the subtraction
+        const o = subject * STAT_FIELDS + base;
+        for (let k = 0; k < (kind === KIND_RATING ? 2 : 4); k++) if (this.agentStats[o + k]! < 1e-12) this.agentStats[o + k] = Math.max(0, this.agentStats[o + k]!);
+        if (kind === KIND_TRADE && this.pairRecentMass[p]! > 0) {
+          const r = subject * STAT_FIELDS;
+          this.agentStats[r + F.recentMass] = Math.max(0, this.agentStats[r + F.recentMass]! - this.pairRecentMass[p]!);
+          this.agentStats[r + F.recentOk] = Math.min(this.agentStats[r + F.recentMass]!, Math.max(0, this.agentStats[r + F.recentOk]! - this.pairRecentOk[p]!));
+          this.pairRecentMass[p] = 0;
+          this.pairRecentOk[p] = 0;
+        }
+      }
+    }
+  }
+
+  protected ownerRoot(a: number): number {
+    let r = a;
+    while (this.ownerParent[r]! !== r) {
+      if (this.ownerParent[r]! < 0) return -1;
+      r = this.ownerParent[r]!;
+    }
+    return r;
+  }
+
+  /** Are a and b members of one same-owner cluster (by verdicts applied so far)? */
+  protected sameOwnerCluster(a: number, b: number): boolean {
+    const ra = this.ownerRoot(a);
+    return ra >= 0 && ra === this.ownerRoot(b);
+  }
+
+  /**
+   * A same-owner verdict: merge the members into one cluster, so that their future trades and ratings
+   * count zero, and taint every member pair that already traded, which withdraws what they earned from
+   * each other (pair statistics and ratings at once, trust-graph edges from the next epoch). O(trades
+   * recorded so far), once per verdict.
+   */
+
+  ownerVerdict(a: number): OwnerVerdictInfo | undefined {
+    return this.agentInfo[a]!.owner;
+  }
+
+  /** Are the two agents in one same-owner cluster? */
+  sameOwner(a: AgentId, b: AgentId): boolean {
+    const ia = this.agentIndex.get(a);
+    const ib = this.agentIndex.get(b);
+    return ia !== undefined && ib !== undefined && this.sameOwnerCluster(ia, ib);
+  }
+
+  /** Directed trade counts buyer -> seller over every trade applied (self-trades excluded). */
+  tradePairCounts(): { buyerId: AgentId; sellerId: AgentId; count: number }[] {
+    const counts = new Map<number, number>();
+    for (let t = 0; t < this.tradeBuyer.length; t++) {
+      const key = this.tradeBuyer[t]! * MAX_AGENTS + this.tradeSeller[t]!;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const out: { buyerId: AgentId; sellerId: AgentId; count: number }[] = [];
+    for (const [key, count] of counts) {
+      const b = Math.floor(key / MAX_AGENTS);
+      out.push({ buyerId: this.ids[b]!, sellerId: this.ids[key - b * MAX_AGENTS]!, count });
+    }
+    return out;
+  }
+
+  protected note(a: number, item: RecentItem): void {
+    const inf = this.agentInfo[a]!;
+    for (const r of item.discounts) inf.discounts[r] = (inf.discounts[r] ?? 0) + 1;
+    const cap = this.params.recentItems;
+    if (cap <= 0) return;
+    if (inf.recent.length >= cap) inf.recent.shift();
+    inf.recent.push(item);
+  }
+
+  /** C(day(now) - 1) + G, the most the published score may be at `now`. */
+  protected capLimit(a: number, now: number): number {
+    const cd = this.capDay[a]!;
+    if (cd < 0) return 0;
+    const day = Math.max(cd, Math.floor(now / this.params.dayMs));
+    const base = day === cd ? this.capBaseScore[a]! : this.cappedBefore(a, day);
+    return base + this.params.dailyGainCap;
+  }
+
+}

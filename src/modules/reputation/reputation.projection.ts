@@ -1,0 +1,158 @@
+/**
+ * The engine as a projection of the evidence log: it tails `reputation_evidence` in seq order (lazily,
+ * before every read, and from a background job), applying each row at max(row time, last applied time).
+ * A full recompute is the same fold from seq 0, so it gives the same scores. Rows that become visible
+ * out of seq order (concurrent commits on PostgreSQL) are detected through the gaps they leave and
+ * trigger a rebuild. It starts from the latest stored checkpoint when there is one, and stores new ones.
+ */
+import { createHash } from 'node:crypto';
+import { ReputationEngine } from './engine.js';
+import { decodeCheckpoint, encodeCheckpoint, paramsKey } from './checkpoint.js';
+import { makeParams } from './params.js';
+import { reputationRepository as repo, toEvidence, type EvidenceRow } from './reputation.repository.js';
+import type { ReputationDeps } from './reputation.service.js';
+
+const BATCH = 5_000;
+const MISSING_TTL_MS = 10 * 60_000;
+
+export class EvidenceProjection {
+  engine!: ReputationEngine;
+  /** false: the next sync rebuilds the engine from the log (a probe changed, a late row, a recompute) */
+  loaded = false;
+  lastSeq = 0n;
+  private lastAt = -Infinity;
+  probeSet = new Set<string>();
+  /** seqs skipped by the tail (rolled back, or not yet committed) and when we first noticed them */
+  private readonly missing = new Map<bigint, number>();
+  /** agents whose score may have changed since the last snapshot */
+  readonly dirty = new Set<string>();
+  /** bumped on every row applied and every rebuild */
+  version = 0;
+  private current: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+  private rebuilds = 0;
+  /** the next load may start from a stored checkpoint (the first load of the process only) */
+  mayRestore: boolean;
+  private restoredFrom: bigint | null = null;
+  private checkpointSeq = 0n;
+  /** evidence rows applied since the engine was (re)built */
+  private applied = 0;
+
+  constructor(private readonly deps: ReputationDeps) {
+    this.mayRestore = deps.checkpoints?.use ?? true;
+  }
+
+  /** Brings the engine up to date with every committed evidence row (coalesced, serialised). */
+  sync(): Promise<void> {
+    if (this.queued) return this.queued;
+    const p = this.current.then(() => {
+      this.queued = null;
+      return this.runSync();
+    });
+    this.queued = p;
+    this.current = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Statistics of the projection (for tests and metrics). */
+  get stats() {
+    return {
+      lastSeq: this.lastSeq, agents: this.engine?.agentCount ?? 0, rebuilds: this.rebuilds, version: this.version,
+      restoredFrom: this.restoredFrom, applied: this.applied, checkpointSeq: this.checkpointSeq,
+    };
+  }
+
+  private async runSync(): Promise<void> {
+    const db = this.deps.database.db;
+    if (!this.loaded) {
+      const probes = await repo.probes(db);
+      const params = { ...this.deps.params, preTrusted: probes };
+      // the process's first load starts from the latest checkpoint for these parameters, if any; later
+      // rebuilds (a probe changed, a late row, an explicit recompute) replay the whole log
+      const restored = this.mayRestore ? await this.restore(params) : undefined;
+      this.mayRestore = false;
+      this.engine = restored?.engine ?? new ReputationEngine(params);
+      this.restoredFrom = restored?.seq ?? null;
+      this.checkpointSeq = restored?.seq ?? 0n;
+      this.applied = 0;
+      this.probeSet = new Set(probes);
+      this.lastSeq = restored?.seq ?? 0n;
+      this.lastAt = restored?.engine.lastAppliedAt ?? -Infinity;
+      this.missing.clear();
+      this.loaded = true;
+      this.version++;
+    }
+    if (this.missing.size > 0) {
+      const late = await repo.evidenceBySeqs(db, [...this.missing.keys()]);
+      if (late.length > 0) {
+        // a row committed after later rows were applied: replay from scratch to keep the seq order
+        this.rebuilds++;
+        this.loaded = false;
+        return this.runSync();
+      }
+      const now = this.deps.clock.now().getTime();
+      for (const [seq, since] of this.missing) if (now - since > MISSING_TTL_MS) this.missing.delete(seq);
+    }
+    for (;;) {
+      const rows = await repo.evidenceAfter(db, this.lastSeq, BATCH);
+      for (const row of rows) this.applyRow(row);
+      if (rows.length < BATCH) break;
+    }
+  }
+
+  private applyRow(row: EvidenceRow): void {
+    const seq = BigInt(row.seq);
+    if (seq > this.lastSeq + 1n && seq - this.lastSeq < 1000n) {
+      const now = this.deps.clock.now().getTime();
+      for (let s = this.lastSeq + 1n; s < seq; s++) this.missing.set(s, now);
+    }
+    this.lastSeq = seq;
+    const at = Math.max(row.at.getTime(), this.lastAt);
+    this.lastAt = at;
+    const ev = toEvidence(row, at);
+    this.engine.apply(ev);
+    this.applied++;
+    this.dirty.add(row.subject_id);
+    if (row.type === 'trade' && row.producer_id) this.dirty.add(row.producer_id);
+    if (ev.type === 'same_owner') for (const m of ev.members) this.dirty.add(m);
+    this.version++;
+  }
+
+  private now(): number {
+    return this.deps.clock.now().getTime();
+  }
+
+  private static checkpointKey(params: Parameters<typeof makeParams>[0]): string {
+    return createHash('sha256').update(paramsKey(makeParams(params))).digest('hex');
+  }
+
+  private async restore(params: Parameters<typeof makeParams>[0]): Promise<{ engine: ReputationEngine; seq: bigint } | undefined> {
+    const row = await repo.latestCheckpoint(this.deps.database.db, EvidenceProjection.checkpointKey(params));
+    if (!row) return undefined;
+    try {
+      return { engine: ReputationEngine.restore(decodeCheckpoint(row.state), params), seq: BigInt(row.evidence_seq) };
+    } catch {
+      return undefined; // unreadable or made by another version: replay the log
+    }
+  }
+
+  /**
+   * Stores the engine's state with the seq of the last row it applied, when at least `checkpoints.every`
+   * rows were applied since the last checkpoint and no earlier seq is still missing (a row that could
+   * still commit below the checkpoint would be lost to processes starting from it). Returns its seq.
+   */
+  async checkpoint(): Promise<bigint | null> {
+    await this.sync();
+    const every = BigInt(this.deps.checkpoints?.every ?? 50_000);
+    if (this.missing.size > 0 || this.lastSeq === 0n || this.lastSeq - this.checkpointSeq < every) return null;
+    // no await between reading the seq and serialising: the state is exactly the state after that row
+    const seq = this.lastSeq;
+    const cp = this.engine.checkpoint();
+    const state = encodeCheckpoint(cp);
+    await repo.insertCheckpoint(this.deps.database.db, {
+      seq, paramsKey: createHash('sha256').update(cp.paramsKey).digest('hex'), state, createdAt: this.deps.clock.now(),
+    });
+    this.checkpointSeq = seq;
+    return seq;
+  }
+}
