@@ -4,7 +4,7 @@
  * JavaScript instead of compiling TypeScript at every start. Packages stay external (node_modules).
  * `--if-stale`: do nothing when dist/cli.js is newer than every file in src/ and package.json.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,9 +20,38 @@ function newest(dir) {
   return t;
 }
 
+/**
+ * dist/pglite-template.tar.gz: a freshly initialised PGlite data dir, made once per PGlite version, so a
+ * first start unpacks it instead of running initdb in WASM (src/platform/db/database.ts).
+ */
+async function template() {
+  const file = path.join(root, 'dist', 'pglite-template.tar.gz');
+  const stamp = path.join(root, 'dist', 'pglite-template.json');
+  let version;
+  try {
+    version = JSON.parse(readFileSync(path.join(root, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')).version;
+  } catch {
+    return;
+  }
+  if (existsSync(file) && existsSync(stamp) && JSON.parse(readFileSync(stamp, 'utf8')).version === version) return;
+  const started = Date.now();
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pg = new PGlite();
+  await pg.waitReady;
+  const dump = await pg.dumpDataDir('gzip');
+  await pg.close();
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+  writeFileSync(stamp, `${JSON.stringify({ version })}\n`);
+  process.stderr.write(`build: PGlite ${version} data dir template in ${Date.now() - started} ms\n`);
+}
+
 if (process.argv.includes('--if-stale') && existsSync(out)) {
   const src = Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'package.json')).mtimeMs);
-  if (statSync(out).mtimeMs >= src) process.exit(0);
+  if (statSync(out).mtimeMs >= src) {
+    await template();
+    process.exit(0);
+  }
 }
 
 let esbuild;
@@ -48,3 +77,4 @@ await esbuild.build({
   logLevel: 'warning',
 });
 process.stderr.write(`build: dist/cli.js in ${Date.now() - started} ms\n`);
+await template();

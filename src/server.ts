@@ -1,6 +1,7 @@
 /** Starting the real server: config -> admin key -> database -> migrations -> buildApp -> listen. */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -34,6 +35,8 @@ export async function openDatabase(config: Config): Promise<Database> {
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pglite'),
     poolSize: config.dbPoolSize,
+    // Next to the compiled CLI (dist/); absent when running the sources, then initdb runs.
+    pgliteTemplate: fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url)),
   });
 }
 
