@@ -145,7 +145,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, request, reply) => {
     const e = toAppError(err, (ctx) => (request.routeOptions.schema as Record<string, unknown> | undefined)?.[ctx]);
-    if (e.statusCode >= 500) request.log.error({ err }, 'unhandled error');
+    // 503 during start-up is expected: one line, no stack.
+    if (e.code === 'service_unavailable') request.log.debug({ code: e.code, url: request.url }, e.message);
+    else if (e.statusCode >= 500) request.log.error({ err }, 'unhandled error');
     return sendProblem(request, reply, e);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -4,10 +4,15 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './platform/logger.js';
 import { migrateToLatest } from './platform/db/migrate.js';
-import { openDatabase, resolveAdminKey, startServer } from './server.js';
-import { createServices } from './app.js';
-import { systemClock } from './platform/clock.js';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { openDatabase, runningServerOf, startServer, type RunningServer } from './server.js';
 import { formatAmount, isAmount, parseAmount } from './platform/money.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Progress for people on stderr, so stdout stays machine-readable. */
+const note = (line: string) => process.stderr.write(`${line}\n`);
 
 function config(): Config {
   try {
@@ -23,20 +28,45 @@ function config(): Config {
 
 const program = new Command()
   .name('agent-economy')
-  .description('The economy of an AI-agent compute marketplace: agents, ledger, reputation and trading over HTTP.');
+  .description('The economy of an AI-agent compute marketplace: agents, ledger, reputation and trading over HTTP.')
+  .version(VERSION, '-V, --version', 'print the version');
 
 program
   .command('serve', { isDefault: true })
   .description('Run migrations and serve the API, its docs and metrics (PORT, default 8006)')
   .action(async () => {
-    const server = await startServer(config());
-    const stop = async (signal: string) => {
-      server.app.log.info(`${signal}: shutting down`);
-      await server.close();
-      process.exit(0);
+    // SIGTERM/SIGINT: stop taking requests, drain, wait for running jobs, close the database, exit 0.
+    // A second signal forces exit 1; a duplicate within 500 ms (Ctrl-C reaches both npm and us, and npm
+    // forwards it) does not count. A signal during start-up shuts down once the server is up.
+    let server: RunningServer | undefined;
+    let firstSignalAt = 0;
+    let stopping: Promise<void> | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        if (Date.now() - firstSignalAt < 500) return;
+        note(`${signal} again: exiting without waiting`);
+        process.exit(1);
+      }
+      firstSignalAt = Date.now();
+      note(`${signal}: shutting down (a second signal forces exit)`);
+      stopping = (async () => {
+        while (!server) await new Promise((r) => setTimeout(r, 50));
+        await server.close();
+        process.exit(0);
+      })().catch((err: unknown) => {
+        note(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      });
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    // Under `npm start`, npm runs us through `sh -c`, and a SIGTERM to npm stops npm and the shell but
+    // not us: when our parent goes away we shut down as on SIGTERM.
+    if (process.env.npm_lifecycle_event) {
+      const parent = process.ppid;
+      setInterval(() => { if (process.ppid !== parent && !stopping) onSignal('SIGTERM'); }, 200).unref();
+    }
+    server = await startServer(config());
   });
 
 program
@@ -45,6 +75,7 @@ program
   .action(async () => {
     const cfg = config();
     const logger = createLogger(cfg.logLevel);
+    note(`migrate: ${cfg.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : path.join(cfg.dataDir, 'pglite')}`);
     const database = await openDatabase(cfg);
     try {
       const res = await migrateToLatest(database.db);
@@ -61,39 +92,71 @@ program
   .argument('<agentId>', 'the agent to credit')
   .argument('<amount>', 'AITBC, a decimal with up to 8 places, e.g. 1000 or 12.5')
   .option('--memo <text>', 'stored with the transfer')
-  .option('--url <url>', 'a running server to ask (default http://127.0.0.1:$PORT); if none answers, the database is written directly')
-  .action(async (agentId: string, amount: string, opts: { memo?: string; url?: string }) => {
+  .option('--url <url>', 'the server to ask (default: the server recorded in DATA_DIR, else http://127.0.0.1:$PORT)')
+  .option('--admin-key <key>', 'the operator key (default: ADMIN_KEY, else DATA_DIR/admin-key)')
+  .action(async (agentId: string, amount: string, opts: { memo?: string; url?: string; adminKey?: string }) => {
     if (!isAmount(amount) || parseAmount(amount) <= 0n) {
-      process.stderr.write(`amount must be a positive AITBC amount with up to 8 decimals, got ${amount}\n`);
+      note(`amount must be a positive AITBC amount with up to 8 decimals, got ${amount}`);
       process.exit(2);
     }
     const cfg = config();
-    const logger = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel);
-    const adminKey = resolveAdminKey(cfg, logger);
-    const url = opts.url ?? `http://127.0.0.1:${cfg.port}`;
+    const body = JSON.stringify({ agentId, amount, ...(opts.memo ? { memo: opts.memo } : {}) });
+    const keyFile = path.join(cfg.dataDir, 'admin-key');
+    // The operator key is read, never generated: a new key would not be the server's.
+    const adminKey = opts.adminKey ?? cfg.adminKey ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
+    const recorded = cfg.databaseUrl ? undefined : runningServerOf(cfg);
+    const url = (opts.url ?? recorded?.url ?? `http://127.0.0.1:${cfg.port}`).replace(/\/$/, '');
     let res: Response | undefined;
-    try {
-      res = await fetch(`${url}/v1/admin/mint`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ agentId, amount, ...(opts.memo ? { memo: opts.memo } : {}) }),
-      });
-    } catch {
-      res = undefined; // no server: write the database directly
+    if (adminKey !== undefined || opts.url) {
+      note(`mint: asking the server at ${url}`);
+      try {
+        res = await fetch(`${url}/v1/admin/mint`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey ?? ''}`, 'content-type': 'application/json' },
+          body,
+        });
+      } catch {
+        res = undefined;
+      }
     }
     if (res) {
-      const body = await res.text();
-      process.stdout.write(`${body}\n`);
+      const text = await res.text();
+      if (res.status === 401 || res.status === 403) {
+        note(`the server at ${url} refused the operator key (${adminKey === undefined ? 'none found' :
+          opts.adminKey ? 'from --admin-key' : cfg.adminKey ? 'from ADMIN_KEY' : `from ${keyFile}`}); ` +
+          'pass the key the server uses with --admin-key or ADMIN_KEY, or point DATA_DIR at the server\'s data directory');
+      }
+      process.stdout.write(`${text}\n`);
       process.exit(res.ok ? 0 : 1);
     }
+    if (opts.url) {
+      note(`no server answers at ${url}`);
+      process.exit(1);
+    }
+    // No server: write the database directly, but only one that exists and is not in use.
+    const pgliteDir = path.join(cfg.dataDir, 'pglite');
+    if (!cfg.databaseUrl && !existsSync(path.join(pgliteDir, 'PG_VERSION'))) {
+      note(`no server answers at ${url} and there is no database in ${pgliteDir}: start the server (npm start) ` +
+        'or pass --url, or set DATA_DIR to the server\'s data directory');
+      process.exit(1);
+    }
+    if (recorded) {
+      note(`the server (pid ${recorded.pid}) using ${cfg.dataDir} does not answer at ${recorded.url}; not writing its database`);
+      process.exit(1);
+    }
+    note(`mint: no server answers at ${url}; writing the database directly: ${cfg.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : pgliteDir}`);
+    const [{ pendingMigrations }, { createServices }, { systemClock }] = await Promise.all([
+      import('./platform/db/migrate.js'), import('./app.js'), import('./platform/clock.js'),
+    ]);
     const database = await openDatabase(cfg);
     try {
-      await migrateToLatest(database.db);
+      const pending = await pendingMigrations(database.db);
+      if (pending.length > 0) throw new Error(`the database has pending migrations (${pending.join(', ')}): run agent-economy migrate first`);
       const services = createServices({ database, clock: systemClock });
       const t = await services.bridge.mint({ agentId, amount: parseAmount(amount), memo: opts.memo ?? null });
       process.stdout.write(`${JSON.stringify({ id: t.id, agentId, amount: formatAmount(t.amount), code: t.code })}\n`);
     } catch (err) {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      note(err instanceof Error ? err.message : String(err));
       process.exitCode = 1;
     } finally {
       await database.close();

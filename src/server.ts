@@ -1,6 +1,7 @@
 /** Starting the real server: config -> admin key -> database -> migrations -> buildApp -> listen. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -34,6 +35,8 @@ export async function openDatabase(config: Config): Promise<Database> {
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pglite'),
     poolSize: config.dbPoolSize,
+    // Next to the compiled CLI (dist/); absent when running the sources, then initdb runs.
+    pgliteTemplate: fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url)),
   });
 }
 
@@ -41,32 +44,53 @@ export interface RunningServer {
   app: FastifyInstance;
   database: Database;
   url: string;
-  close(): Promise<void>;
+  /** Drains and closes; safe to call more than once. */
+  close(drainMs?: number): Promise<void>;
 }
 
 /**
  * Runs the modules' periodic work (hold expiry, escrow timers, recomputes) on timers. A job never
  * overlaps itself; jobs are written to be safe when several processes run them at once.
  */
-export function startJobs(app: FastifyInstance, logger: Logger): () => void {
+export function startJobs(app: FastifyInstance, logger: Logger): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<void>>();
   let stopped = false;
   for (const job of app.services.jobs) {
-    let running = false;
+    let current: Promise<void> | undefined;
     const t = setInterval(() => {
-      if (running || stopped) return;
-      running = true;
-      job.run()
-        .catch((err: unknown) => logger.error({ err, job: job.name }, 'background job failed'))
-        .finally(() => { running = false; });
+      if (current || stopped) return;
+      const p: Promise<void> = job.run()
+        .then(() => undefined, (err: unknown) => { logger.error({ err, job: job.name }, 'background job failed'); })
+        .finally(() => { running.delete(p); current = undefined; });
+      current = p;
+      running.add(p);
     }, job.intervalMs);
     t.unref();
     timers.push(t);
   }
-  return () => {
+  /** Stops the timers and resolves when the jobs that were running have finished. */
+  return async () => {
     stopped = true;
     for (const t of timers) clearInterval(t);
+    await Promise.all([...running]);
   };
+}
+
+/** DATA_DIR/server.json: where the server using this data dir listens (read by the CLI). */
+export function serverFile(config: Config): string {
+  return path.join(config.dataDir, 'server.json');
+}
+
+/** The running server recorded in DATA_DIR, if its process is alive. */
+export function runningServerOf(config: Config): { pid: number; url: string } | undefined {
+  try {
+    const rec = JSON.parse(readFileSync(serverFile(config), 'utf8')) as { pid: number; url: string };
+    process.kill(rec.pid, 0);
+    return rec;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function startServer(config: Config, opts: { clock?: Clock; logger?: Logger; jobs?: boolean } = {}): Promise<RunningServer> {
@@ -83,14 +107,25 @@ export async function startServer(config: Config, opts: { clock?: Clock; logger?
   logger.info(`agent-economy listening on ${address} (database: ${database.kind}); docs at ${address}/docs`);
   await ready;
   logger.info('ready');
-  const stopJobs = opts.jobs === false ? () => undefined : startJobs(app, logger);
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    stopJobs();
-    await app.close();
-    await database.close();
-  };
+  const stopJobs = opts.jobs === false ? async () => undefined : startJobs(app, logger);
+  const record = !config.databaseUrl && opts.jobs !== false;
+  if (record) {
+    const port = (app.server.address() as { port: number }).port;
+    writeFileSync(serverFile(config), `${JSON.stringify({ pid: process.pid, url: `http://127.0.0.1:${port}` })}\n`);
+  }
+  let closing: Promise<void> | undefined;
+  // Stop taking requests and drain those in flight (Fastify answers 503 to new ones meanwhile; open
+  // streams are cut after drainMs), let running jobs finish, then close the database.
+  const close = (drainMs = 10_000) => (closing ??= (async () => {
+    const cut = setTimeout(() => app.server.closeAllConnections(), drainMs);
+    cut.unref();
+    try {
+      await Promise.all([app.close(), stopJobs()]);
+    } finally {
+      clearTimeout(cut);
+      await database.close();
+      if (record) rmSync(serverFile(config), { force: true });
+    }
+  })());
   return { app, database, url: address, close };
 }

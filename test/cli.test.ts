@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -57,4 +57,58 @@ describe('agent-economy CLI', () => {
     expect((err as { code: number }).code).toBe(2);
     expect((err as { stderr: string }).stderr).toMatch(/PORT[\s\S]*LOG_LEVEL/);
   }, 30_000);
+
+  it('--version prints the package version', async () => {
+    const { stdout } = await run('node', [cli, '--version']);
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  }, 30_000);
+
+  it('mint with no server and no database creates nothing and says why', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'ae-cli-'));
+    try {
+      const env = { ...process.env, DATA_DIR: '', DATABASE_URL: '', ADMIN_KEY: '', PORT: '1' };
+      const err = await run('node', [cli, 'mint', 'agt_x', '5'], { env, cwd }).catch((e: { code: number; stderr: string }) => e);
+      expect((err as { code: number }).code).toBe(1);
+      expect((err as { stderr: string }).stderr).toMatch(/no database in/);
+      expect(existsSync(path.join(cwd, 'data'))).toBe(false);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it("mint finds the running server and its operator key through DATA_DIR, whatever PORT says", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ae-cli-'));
+    const cwd = mkdtempSync(path.join(tmpdir(), 'ae-cli-cwd-'));
+    const serverEnv = { ...process.env, DATA_DIR: dir, DATABASE_URL: '', ADMIN_KEY: '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const server = spawn('node', [cli, 'serve'], { env: serverEnv, stdio: 'ignore' });
+    try {
+      const file = path.join(dir, 'server.json');
+      for (let i = 0; i < 600 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+      const { url } = JSON.parse(readFileSync(file, 'utf8')) as { url: string };
+      const key = readFileSync(path.join(dir, 'admin-key'), 'utf8').trim();
+      const reg = await fetch(`${url}/v1/agents`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ displayName: 'cli', type: 'both', country: 'DE', region: 'eu-west', categories: ['inference'] }),
+      });
+      const { agent } = (await reg.json()) as { agent: { id: string } };
+      // PORT points elsewhere and the cwd has no ./data: the CLI must still act on the server of DATA_DIR.
+      const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: '', ADMIN_KEY: '', PORT: '1' };
+      const out = await run('node', [cli, 'mint', agent.id, '5'], { env, cwd });
+      expect(JSON.parse(out.stdout)).toMatchObject({ amount: '5' });
+      expect(out.stderr).toContain(`asking the server at ${url}`);
+      expect(existsSync(path.join(cwd, 'data'))).toBe(false);
+      // --url with --admin-key, from anywhere
+      const env2 = { ...process.env, DATA_DIR: path.join(cwd, 'nowhere'), DATABASE_URL: '', ADMIN_KEY: '' };
+      const out2 = await run('node', [cli, 'mint', agent.id, '0.5', '--url', url, '--admin-key', key], { env: env2, cwd });
+      expect(JSON.parse(out2.stdout)).toMatchObject({ amount: '0.5' });
+      expect(existsSync(path.join(cwd, 'nowhere'))).toBe(false);
+      const bal = await fetch(`${url}/v1/agents/${agent.id}/balance`, { headers: { authorization: `Bearer ${key}` } });
+      expect(JSON.stringify(await bal.json())).toContain('"5.5"');
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -2,7 +2,8 @@
  * The only place that knows PGlite from PostgreSQL. Both backends return the same JS types:
  * int8 -> bigint, numeric -> string, timestamptz -> Date, jsonb -> parsed value.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
@@ -51,16 +52,24 @@ export interface DatabaseOptions {
   /** PGlite data directory; undefined means in memory. */
   dataDir?: string | undefined;
   poolSize?: number;
+  /**
+   * A gzipped tarball of a freshly initialised PGlite data dir (scripts/build.mjs makes one): a new
+   * dataDir is unpacked from it instead of running initdb inside WASM (~2 s instead of 5-17 s).
+   */
+  pgliteTemplate?: string | undefined;
 }
 
 export async function createDatabase(opts: DatabaseOptions): Promise<Database> {
-  return opts.url ? createPostgres(opts.url, opts.poolSize ?? 20) : createPglite(opts.dataDir);
+  return opts.url ? createPostgres(opts.url, opts.poolSize ?? 20) : createPglite(opts.dataDir, opts.pgliteTemplate);
 }
 
-async function createPglite(dataDir: string | undefined): Promise<Database> {
+async function createPglite(dataDir: string | undefined, template: string | undefined): Promise<Database> {
+  const fresh = dataDir !== undefined && !existsSync(path.join(dataDir, 'PG_VERSION'));
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const useTemplate = fresh && template !== undefined && existsSync(template);
   const pglite = new PGlite({
     ...(dataDir ? { dataDir } : {}),
+    ...(useTemplate ? { loadDataDir: new Blob([readFileSync(template)]) } : {}),
     parsers: { [pgliteTypes.INT8]: (v: string) => BigInt(v) },
   });
   // Not awaiting waitReady: the dialect waits for it on first use, so the server can listen meanwhile.

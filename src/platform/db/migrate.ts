@@ -3,8 +3,7 @@
  * same under tsx, a bundler or a test runner). The same migrations run on PGlite and PostgreSQL.
  * On PostgreSQL, Kysely takes an advisory lock so many processes can start at once.
  */
-import { sql, type Kysely } from 'kysely';
-import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migration';
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as m0001 from './migrations/0001-foundation.js';
 import * as m0002 from './migrations/0002-ledger.js';
 import * as m0003 from './migrations/0003-reputation.js';

@@ -11,11 +11,12 @@
  *
  * Parameters are serialised and rows parsed exactly as PGlite's `query` does (its serializers for the
  * parameter types PostgreSQL reports, its parsers and `parseResults` for the rows). Transactions are
- * plain BEGIN/COMMIT/ROLLBACK; Kysely's connection mutex (PGliteAdapter: one connection) serialises them
- * with every other statement, as PGlite's transaction mutex did.
+ * plain BEGIN/COMMIT/ROLLBACK; the driver's connection mutex (one connection, held from acquire to release,
+ * so for a whole transaction) serialises them with every other statement, as PGlite's transaction mutex did.
+ * Kysely 0.28 (the last line that supports Node 20) has no PGlite dialect of its own, so the adapter is here too.
  */
 import {
-  AbortedTransactionError, PGliteAdapter, PostgresIntrospector, PostgresQueryCompiler,
+  AbortedTransactionError, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler,
   type DatabaseConnection, type Dialect, type Driver, type Kysely, type QueryResult,
 } from 'kysely';
 import { parse, protocol, types, type PGlite } from '@electric-sql/pglite';
@@ -300,8 +301,40 @@ class PreparingConnection implements DatabaseConnection {
   }
 }
 
+/** PostgreSQL's SQL and DDL, one connection: the migration lock is the connection itself. */
+class PGliteAdapter extends PostgresAdapter {
+  override async acquireMigrationLock(): Promise<void> {
+    /* the migrator holds the only connection from acquire to release */
+  }
+
+  override async releaseMigrationLock(): Promise<void> {
+    /* see acquireMigrationLock */
+  }
+}
+
+/** FIFO mutex over the single connection. */
+class ConnectionMutex {
+  private held = false;
+  private readonly queue: Array<() => void> = [];
+
+  lock(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.queue.push(resolve));
+  }
+
+  unlock(): void {
+    const next = this.queue.shift();
+    if (next) next(); // ownership passes straight to the next waiter
+    else this.held = false;
+  }
+}
+
 class PreparingPGliteDriver implements Driver {
   private connection: PreparingConnection | undefined;
+  private readonly mutex = new ConnectionMutex();
 
   constructor(private readonly pglite: PGlite) {}
 
@@ -312,6 +345,7 @@ class PreparingPGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    await this.mutex.lock();
     return this.connection!;
   }
 
@@ -340,7 +374,7 @@ class PreparingPGliteDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
-    /* one connection, serialised by Kysely's connection mutex */
+    this.mutex.unlock();
   }
 
   async destroy(): Promise<void> {

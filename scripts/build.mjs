@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * Compiles the CLI (src/cli.ts and everything it imports) to dist/ with esbuild, so `npm start` runs
+ * JavaScript instead of compiling TypeScript at every start. Packages stay external (node_modules).
+ * `--if-stale`: do nothing when dist/cli.js is newer than every file in src/ and package.json.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'dist', 'cli.js');
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * dist/pglite-template.tar.gz: a freshly initialised PGlite data dir, made once per PGlite version, so a
+ * first start unpacks it instead of running initdb in WASM (src/platform/db/database.ts).
+ */
+async function template() {
+  const file = path.join(root, 'dist', 'pglite-template.tar.gz');
+  const stamp = path.join(root, 'dist', 'pglite-template.json');
+  let version;
+  try {
+    version = JSON.parse(readFileSync(path.join(root, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')).version;
+  } catch {
+    return;
+  }
+  if (existsSync(file) && existsSync(stamp) && JSON.parse(readFileSync(stamp, 'utf8')).version === version) return;
+  const started = Date.now();
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pg = new PGlite();
+  await pg.waitReady;
+  const dump = await pg.dumpDataDir('gzip');
+  await pg.close();
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+  writeFileSync(stamp, `${JSON.stringify({ version })}\n`);
+  process.stderr.write(`build: PGlite ${version} data dir template in ${Date.now() - started} ms\n`);
+}
+
+if (process.argv.includes('--if-stale') && existsSync(out)) {
+  const src = Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'package.json')).mtimeMs);
+  if (statSync(out).mtimeMs >= src) {
+    await template();
+    process.exit(0);
+  }
+}
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  // Without esbuild (e.g. a production install without tsx) the bin falls back to tsx or fails clearly.
+  process.stderr.write('build: esbuild is not installed; skipping (agent-economy runs the TypeScript sources)\n');
+  process.exit(0);
+}
+const started = Date.now();
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['src/cli.ts'],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true, // the simulator stays a lazily loaded chunk
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+process.stderr.write(`build: dist/cli.js in ${Date.now() - started} ms\n`);
+await template();
