@@ -4,12 +4,13 @@
  * then continues live; an id older than the retention gets a stream.reset first.
  */
 import { randomUUID } from 'node:crypto';
+import { readSse, type SseEvent } from './helpers/sse.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './helpers/test-app.js';
 import { EVENT_RETENTION_MS } from '../src/platform/events/outbox.js';
 
 interface Agent { id: string; auth: Record<string, string> }
-interface Received { id: string | undefined; event: string; data: Record<string, unknown> }
+type Received = SseEvent;
 const HOUR = 3600_000;
 
 let t: TestApp;
@@ -32,28 +33,7 @@ async function openStream(who: Record<string, string>, opts: { lastEventId?: str
   const headers: Record<string, string> = { ...who, ...(opts.lastEventId !== undefined ? { 'last-event-id': opts.lastEventId } : {}) };
   const res = await fetch(`${address}/v1/stream${opts.query ?? ''}`, { headers, signal: ctrl.signal });
   expect(res.status).toBe(200);
-  const reader = res.body!.getReader();
-  let text = '';
-  const received: Received[] = [];
-  const pump = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += new TextDecoder().decode(value);
-        let i: number;
-        while ((i = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, i);
-          text = text.slice(i + 2);
-          const ev = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          const id = /^id: (.*)$/m.exec(block)?.[1];
-          if (ev && data) received.push({ id, event: ev, data: JSON.parse(data) });
-        }
-      }
-    } catch { /* aborted */ }
-  })();
-  return { received, close: async () => { ctrl.abort(); await pump; } };
+  return readSse(res, ctrl);
 }
 type Stream = Awaited<ReturnType<typeof openStream>>;
 

@@ -5,6 +5,7 @@
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
+import { readSse } from './helpers/sse.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
 import { SYSTEM_ACCOUNTS } from '../src/modules/ledger/ledger.service.js';
@@ -501,27 +502,7 @@ async function openStream(address: string, who: Agent) {
   const res = await fetch(`${address}/v1/stream`, { headers: who.auth, signal: ctrl.signal });
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/event-stream');
-  const reader = res.body!.getReader();
-  let text = '';
-  const received: { event: string; data: Record<string, unknown> }[] = [];
-  const pump = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += new TextDecoder().decode(value);
-        let i: number;
-        while ((i = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, i);
-          text = text.slice(i + 2);
-          const ev = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (ev && data) received.push({ event: ev, data: JSON.parse(data) });
-        }
-      }
-    } catch { /* aborted */ }
-  })();
-  return { received, close: async () => { ctrl.abort(); await pump; } };
+  return readSse(res, ctrl);
 }
 
 const until = async (cond: () => boolean) => { for (let i = 0; i < 150 && !cond(); i++) await new Promise((x) => setTimeout(x, 20)); };
