@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * Compiles the CLI (src/cli.ts and everything it imports) to dist/ with esbuild, so `npm start` runs
- * JavaScript instead of compiling TypeScript at every start. Packages stay external (node_modules).
+ * JavaScript instead of compiling TypeScript at every start. Packages are bundled too (resolving and
+ * compiling ~600 files of node_modules one by one took 0.7 s of every start), except the few that read
+ * files next to their own code at run time (see `external`).
  * `--if-stale`: do nothing when dist/cli.js is newer than every file in src/ and package.json.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,6 +65,11 @@ try {
   process.exit(0);
 }
 const started = Date.now();
+// Chunk names carry content hashes: remove the previous build's so dist/ holds one build.
+const distDir = path.join(root, 'dist');
+if (existsSync(distDir)) {
+  for (const f of readdirSync(distDir)) if (/\.js(\.map)?$/.test(f)) rmSync(path.join(distDir, f));
+}
 await esbuild.build({
   absWorkingDir: root,
   entryPoints: ['src/cli.ts'],
@@ -72,7 +79,20 @@ await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // PGlite loads its WASM and data files, swagger-ui serves its static files, from their package dirs;
+  // pg-native is pg's optional native binding; tsx and esbuild are development tools.
+  external: ['@electric-sql/pglite', '@fastify/swagger-ui', 'pg-native', 'tsx', 'esbuild'],
+  // Bundled CommonJS packages call require() and read __dirname; ES modules have neither.
+  banner: {
+    js: [
+      "import { createRequire as __bundleCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __bundleFileURLToPath } from 'node:url';",
+      "import { dirname as __bundleDirname } from 'node:path';",
+      'const require = __bundleCreateRequire(import.meta.url);',
+      'const __filename = __bundleFileURLToPath(import.meta.url);',
+      'const __dirname = __bundleDirname(__filename);',
+    ].join(' '),
+  },
   sourcemap: true,
   logLevel: 'warning',
 });
