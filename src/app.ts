@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
-import { TypeBoxValidatorCompiler, registerAjvFormats } from '@fastify/type-provider-typebox';
+import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import { createHash } from 'node:crypto';
 import type { Config } from './config.js';
 import type { Database } from './platform/db/database.js';
@@ -16,6 +16,7 @@ import { newRequestId } from './platform/ids.js';
 import { AppError, sendProblem, toAppError } from './platform/http/errors.js';
 import { ProblemSchema } from './platform/http/schemas.js';
 import { rejectControlChars } from './platform/http/control-chars.js';
+import { lazySerializerFactory, lazyValidatorCompiler } from './platform/http/lazy-compilers.js';
 import authPlugin from './platform/http/auth.js';
 import idempotencyPlugin from './platform/http/idempotency.js';
 import metricsPlugin from './platform/http/metrics.js';
@@ -119,10 +120,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializerFactory() } },
   });
   app.decorate('services', services);
   app.decorate('deps', deps);
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(lazyValidatorCompiler);
   app.addSchema(ProblemSchema);
   // Only JSON bodies: anything else is 415, not a string that fails validation.
   app.removeContentTypeParser(['text/plain']);
