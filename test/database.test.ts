@@ -68,3 +68,22 @@ describe('PGlite transactions under concurrent requests', () => {
     expect(rows.map((r) => r.who)).toEqual(['outside']);
   });
 });
+
+describe(`migrations on restart (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
+  it('applies every migration once, skips the migrator when current, and refuses a database from a newer version', async () => {
+    const t = await createTestDatabase({ migrate: false });
+    try {
+      const { MIGRATIONS, migrateToLatest, pendingMigrations } = await import('../src/platform/db/migrate.js');
+      const first = await migrateToLatest(t.database.db);
+      expect(first.results?.map((r) => r.migrationName)).toEqual(Object.keys(MIGRATIONS));
+      expect(await pendingMigrations(t.database.db)).toEqual([]);
+      const again = await migrateToLatest(t.database.db);
+      expect(again.results).toEqual([]);
+      // A migration this version does not know: the migrator is asked and refuses to go on.
+      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('9999-from-the-future', '2030-01-01T00:00:00.000Z')`.execute(t.database.db);
+      await expect(migrateToLatest(t.database.db)).rejects.toThrow(/corrupted migrations/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
