@@ -9,7 +9,9 @@ import rateLimit from '@fastify/rate-limit';
 import { TypeBoxValidatorCompiler, registerAjvFormats } from '@fastify/type-provider-typebox';
 import { createHash } from 'node:crypto';
 import type { Config } from './config.js';
-import type { Database } from './platform/db/database.js';
+import type { Database, DB } from './database.js';
+import { narrow, type IdempotencyTables } from './platform/db/schema.js';
+import type { OutboxTables } from './platform/events/outbox.tables.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { newRequestId } from './platform/ids.js';
@@ -72,7 +74,7 @@ registerAjvFormats();
 
 export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Services {
   const { database, clock } = deps;
-  const outbox = new EventOutbox(database, clock);
+  const outbox = new EventOutbox(narrow<OutboxTables, DB>(database.db), clock);
   const agents = new AgentsService(database, clock);
   const ledger = new LedgerService(database, clock, outbox);
   const escrow = new EscrowService(database, clock, ledger, outbox);
@@ -190,7 +192,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(metricsPlugin, { poolStats: () => database.stats(), dbKind: database.kind });
   await app.register(authPlugin, { adminKey: deps.adminKey, keys: { findAgentByKeyHash: (h) => services.agents.findByKeyHash(h) } });
-  await app.register(idempotencyPlugin, { db: database.db, clock });
+  await app.register(idempotencyPlugin, { db: narrow<IdempotencyTables, DB>(database.db), clock });
 
   app.get('/healthz', { schema: { hide: true }, config: { rateLimit: false } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {

@@ -5,7 +5,7 @@
  * checkpoints, score snapshots (reputation.snapshots.ts) and same-owner detection (reputation.same-owner.ts).
  * Every process keeps its own engine; all of them converge on the same log.
  */
-import type { Database } from '../../platform/db/database.js';
+import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
