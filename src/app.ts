@@ -95,6 +95,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
     },
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
+  agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
   const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation, outbox });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
