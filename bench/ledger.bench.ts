@@ -31,7 +31,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { createServices, type Services } from '../src/app.js';
 import { systemClock } from '../src/platform/clock.js';
-import { createDatabase, type Database } from '../src/platform/db/database.js';
+import { createDatabase, type Database } from '../src/database.js';
 import { migrateToLatest } from '../src/platform/db/migrate.js';
 import { SYSTEM_ACCOUNTS, walletAccountId } from '../src/modules/ledger/ledger.service.js';
 import type { TransferInput } from '../src/modules/ledger/ledger.engine.js';

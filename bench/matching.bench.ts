@@ -21,7 +21,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { systemClock } from '../src/platform/clock.js';
 import { createLogger } from '../src/platform/logger.js';
-import { createDatabase, type Database } from '../src/platform/db/database.js';
+import { createDatabase, type Database } from '../src/database.js';
 import { migrateToLatest } from '../src/platform/db/migrate.js';
 import pg from 'pg';
 import { runStamp, writeSection } from './lib/report.js';

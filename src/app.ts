@@ -9,7 +9,9 @@ import rateLimit from '@fastify/rate-limit';
 import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import { createHash } from 'node:crypto';
 import type { Config } from './config.js';
-import type { Database } from './platform/db/database.js';
+import type { Database, DB } from './database.js';
+import { narrow, type IdempotencyTables } from './platform/db/schema.js';
+import type { OutboxTables } from './platform/events/outbox.tables.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
 import { newRequestId } from './platform/ids.js';
@@ -73,7 +75,7 @@ registerAjvFormats();
 
 export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Services {
   const { database, clock } = deps;
-  const outbox = new EventOutbox(database, clock);
+  const outbox = new EventOutbox(narrow<OutboxTables, DB>(database.db), clock);
   const agents = new AgentsService(database, clock);
   const ledger = new LedgerService(database, clock, outbox);
   const escrow = new EscrowService(database, clock, ledger, outbox);
@@ -94,6 +96,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
     },
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
+  agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
   const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation, outbox });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
@@ -192,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(metricsPlugin, { poolStats: () => database.stats(), dbKind: database.kind });
   await app.register(authPlugin, { adminKey: deps.adminKey, keys: { findAgentByKeyHash: (h) => services.agents.findByKeyHash(h) } });
-  await app.register(idempotencyPlugin, { db: database.db, clock });
+  await app.register(idempotencyPlugin, { db: narrow<IdempotencyTables, DB>(database.db), clock });
 
   app.get('/healthz', { schema: { hide: true }, config: { rateLimit: false } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
-import { createDatabase, type Database } from './platform/db/database.js';
+import { createDatabase, type Database } from './database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';

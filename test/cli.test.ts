@@ -25,7 +25,7 @@ describe('agent-economy CLI', () => {
   it('mint credits an agent through the database when no server is running', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ae-cli-'));
     try {
-      const { createDatabase } = await import('../src/platform/db/database.js');
+      const { createDatabase } = await import('../src/database.js');
       const { migrateToLatest } = await import('../src/platform/db/migrate.js');
       const { createServices } = await import('../src/app.js');
       const { systemClock } = await import('../src/platform/clock.js');

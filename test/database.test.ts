@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDatabase, type Database } from '../src/platform/db/database.js';
+import { createDatabase, type Database } from '../src/database.js';
 import { createTestDatabase, onPostgres, type TestDatabase } from './helpers/test-db.js';
 
 describe(`storage types (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createDatabase, type Database } from '../src/platform/db/database.js';
+import { createDatabase, type Database } from '../src/database.js';
 
 describe('PGlite driver: statements kept prepared', () => {
   let database: Database;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDatabase, type Database } from '../src/platform/db/database.js';
+import { createDatabase, type Database } from '../src/database.js';
 import { createLogger } from '../src/platform/logger.js';
 import { ADMIN_KEY, buildTestApp, type TestApp } from './helpers/test-app.js';
 

@@ -18,7 +18,7 @@
  * check -> retry), as in the current code.
  */
 import { sql } from 'kysely';
-import type { Database } from '../../src/platform/db/database.js';
+import type { Database } from '../../src/database.js';
 import { applyTransfers, type AccountState, type TransferInput } from '../../src/modules/ledger/ledger.engine.js';
 import { fieldsHash } from '../../src/modules/ledger/ledger.service.js';
 

@@ -1,9 +1,9 @@
-import { pino, type Logger } from 'pino';
-import type { LogLevel } from '../config.js';
+import { pino, type LevelWithSilent, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: LogLevel): Logger {
+/** `level`: one of pino's levels or 'silent' (config.ts's LOG_LEVELS are these). */
+export function createLogger(level: LevelWithSilent): Logger {
   return pino({
     level,
     redact: { paths: ['req.headers.authorization', 'apiKey', 'adminKey'], censor: '[redacted]' },

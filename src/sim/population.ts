@@ -162,3 +162,13 @@ export function demandAt(region: SimRegion, utcHour: number): number {
   // A smooth day curve: ~0.3 at night, ~1.7 mid-afternoon; averages 1 over a day.
   return 1 - 0.7 * Math.cos(((local - 3) / 24) * 2 * Math.PI);
 }
+
+/** What each category's listings sell by, and a representative spec. */
+export const UNIT: Record<Category, string> = { gpu_compute: 'gpu_hour', training: 'gpu_hour', inference: '1k_tokens', model_services: '1k_tokens', data_services: 'job' };
+export const SPEC: Record<Category, Record<string, unknown>> = {
+  gpu_compute: { gpuModel: 'A100', vramGb: 80, gpuCount: 1 },
+  training: { gpuModel: 'H100', vramGb: 80, gpuCount: 8 },
+  inference: { modelName: 'llama-3-70b', contextSize: 32768 },
+  model_services: { modelName: 'llama-3-8b', contextSize: 8192 },
+  data_services: {},
+};

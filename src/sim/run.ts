@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { ManualClock } from '../platform/clock.js';
-import { createDatabase, type Database } from '../platform/db/database.js';
+import { createDatabase, type Database } from '../database.js';
 import { migrateToLatest } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
 import { attackChecks, computeMetrics, successMetrics, type MarketMetrics, type SuccessMetric } from './metrics.js';

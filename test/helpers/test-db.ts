@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDatabase, type Database } from '../../src/platform/db/database.js';
+import { createDatabase, type Database } from '../../src/database.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;

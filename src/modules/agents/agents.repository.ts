@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { AgentsTable, DB } from '../../platform/db/schema.js';
+import type { DB } from '../../database.js';
+import type { AgentsTable } from './agents.tables.js';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
 export type AgentRow = Selectable<AgentsTable>;

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { ISO_COUNTRIES } from '../../platform/countries.js';
-import type { Database } from '../../platform/db/database.js';
+import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { assertActsFor, seesPrivateOf, type Principal } from '../../platform/http/auth.js';

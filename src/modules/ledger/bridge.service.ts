@@ -7,11 +7,11 @@
  * Mint (development and operator grants) moves tokens from the treasury, which may go negative: its
  * negative balance is exactly the supply in circulation.
  */
-import type { Database } from '../../platform/db/database.js';
+import type { Database, Executor } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
-import type { EventOutbox, Executor } from '../../platform/events/outbox.js';
+import type { EventOutbox } from '../../platform/events/outbox.js';
 import { withdrawalJson } from './ledger.json.js';
 import { LedgerService, SYSTEM_ACCOUNTS, walletAccountId, type Outcome, type StoredTransfer } from './ledger.service.js';
 

@@ -11,7 +11,7 @@
  */
 import { formatAmount } from '../../platform/money.js';
 import { sql } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
+import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';

@@ -3,8 +3,7 @@
  * detector asks who first funded each wallet; the SQL that answers it lives here, with the tables.
  */
 import { sql, type Transaction } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
-import type { DB } from '../../platform/db/schema.js';
+import type { Database, DB } from '../../database.js';
 
 /** A transaction of the shared database, as other modules receive it. */
 export type Tx = Transaction<DB>;

@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
-import { PREPARE, type Database } from '../../platform/db/database.js';
-import type { DB } from '../../platform/db/schema.js';
+import { PREPARE, type Database } from '../../database.js';
+import type { DB } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';

@@ -1,18 +1,17 @@
 /**
  * The reputation module as the app sees it: a service (implementing ReputationPort for other modules)
- * and its routes.
+ * and its routes. Its profile section is wired in app.ts (`reputation.profile`).
  */
 import type { FastifyInstance } from 'fastify';
-import { ReputationService, type ReputationDeps } from './reputation.service.js';
+import { ReputationService } from './reputation.service.js';
+import type { ReputationDeps } from './reputation.deps.js';
 import { reputationRoutes as routes } from './reputation.routes.js';
 
 export { ReputationService };
 export type { ReputationDeps };
 
 export function createReputationService(deps: ReputationDeps): ReputationService {
-  const service = new ReputationService(deps);
-  deps.agents.contributors.push({ section: 'reputation', contribute: (agent) => service.profile(agent.id) });
-  return service;
+  return new ReputationService(deps);
 }
 
 export async function reputationRoutes(app: FastifyInstance, opts: { reputation: ReputationService }): Promise<void> {

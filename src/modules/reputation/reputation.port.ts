@@ -2,7 +2,7 @@
  * What other modules (trading, ledger) may ask of reputation. Trading writes trade and dispute outcomes
  * inside its settlement transaction, and reads trust scores for matching.
  */
-import type { Tx } from '../ledger/ledger.port.js';
+import type { Tx } from '../../database.js';
 
 export interface TradeOutcomeEvidence {
   /** The agreement (trade) id: one outcome per trade. */

@@ -10,7 +10,7 @@ import { ReputationEngine } from './engine.js';
 import { decodeCheckpoint, encodeCheckpoint, paramsKey } from './checkpoint.js';
 import { makeParams } from './params.js';
 import { reputationRepository as repo, toEvidence, type EvidenceRow } from './reputation.repository.js';
-import type { ReputationDeps } from './reputation.service.js';
+import type { ReputationDeps } from './reputation.deps.js';
 
 const BATCH = 5_000;
 const MISSING_TTL_MS = 10 * 60_000;

@@ -3,7 +3,7 @@
  * and the mapping between evidence rows and the pure core's evidence.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB } from '../../platform/db/schema.js';
+import type { DB } from '../../database.js';
 import type { Evidence } from './evidence.types.js';
 import type { EvidenceRowType, ReputationEvidenceTable, ReputationSnapshotsTable } from './reputation.tables.js';
 

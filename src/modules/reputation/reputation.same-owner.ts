@@ -3,11 +3,10 @@
  * the ledger's port, trades from the engine; each new cluster is recorded as evidence.
  */
 import { uuidFromName } from '../../platform/ids.js';
-import type { AccountAttributesRow } from '../agents/agents.service.js';
 import { DEFAULT_OWNER_CLUSTER_OPTIONS, detectOwnerClusters, type AccountSignals, type OwnerCluster } from './wash.js';
 import { reputationRepository as repo } from './reputation.repository.js';
 import type { EvidenceProjection } from './reputation.projection.js';
-import type { ReputationDeps } from './reputation.service.js';
+import type { AgentAccount, ReputationDeps } from './reputation.deps.js';
 
 const FUNDER_CHUNK = 1_000;
 /**
@@ -25,7 +24,7 @@ export class SameOwnerDetector {
    * the agents changed since `accountsWatermark` (the latest updated_at read, less ACCOUNTS_MARGIN_MS) and
    * the traded agents not cached yet, instead of every agent.
    */
-  private readonly accounts = new Map<string, AccountAttributesRow>();
+  private readonly accounts = new Map<string, AgentAccount>();
   private accountsWatermark: number | null = null;
   private accountsLoading: Promise<void> = Promise.resolve();
   /** trades the engine had at the last same-owner detection (nothing new: nothing to do) */

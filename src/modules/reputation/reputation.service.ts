@@ -5,44 +5,23 @@
  * checkpoints, score snapshots (reputation.snapshots.ts) and same-owner detection (reputation.same-owner.ts).
  * Every process keeps its own engine; all of them converge on the same log.
  */
-import type { Database } from '../../platform/db/database.js';
-import type { Clock } from '../../platform/clock.js';
-import type { EventOutbox } from '../../platform/events/outbox.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
-import type { FirstFunders, Tx } from '../ledger/ledger.port.js';
-import type { AgentsService } from '../agents/agents.service.js';
+import type { Tx } from '../../database.js';
+import type { ReputationDeps } from './reputation.deps.js';
 import type { BackgroundJob } from '../module.js';
 import type { ReputationEngine } from './engine.js';
 import type { CommunityKind, ReliabilityKind } from './evidence.types.js';
-import type { OwnerCluster, OwnerClusterOptions } from './wash.js';
+import type { OwnerCluster } from './wash.js';
 import { explain, publishedReputation, type Explanation, type PublishedReputation } from './explain.js';
 import { trustLevel } from './trust-score.js';
 import { reputationRepository as repo, type NewEvidence, type SnapshotRow } from './reputation.repository.js';
 import type { DisputeOutcomeEvidence, ReputationPort, TradeOutcomeEvidence } from './reputation.port.js';
-import type { ReputationParams } from './params.js';
 import { EvidenceProjection } from './reputation.projection.js';
 import { SnapshotWriter } from './reputation.snapshots.js';
 import { SameOwnerDetector } from './reputation.same-owner.js';
 
-export interface ReputationDeps {
-  database: Database;
-  clock: Clock;
-  agents: AgentsService;
-  /** Where ratings are announced to the rated agent (same transaction); none in offline tools. */
-  outbox?: EventOutbox;
-  /** the ledger's answer to who first funded a wallet (same-owner detection) */
-  funders: FirstFunders;
-  /** Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table. */
-  params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
-  /** Overrides of the same-owner detector's thresholds. */
-  ownerClusters?: Partial<OwnerClusterOptions>;
-  /**
-   * Engine checkpoints: start from the latest stored one (true by default), and store a new one when at
-   * least `every` evidence rows were applied since the last (default 50,000).
-   */
-  checkpoints?: { use?: boolean; every?: number };
-}
+export type { ReputationDeps };
 
 export type SubmittedEvidence =
   | { type: 'probe'; agentId: string; probeId?: string | undefined; responseMs: number; available: boolean; accuracy: number }

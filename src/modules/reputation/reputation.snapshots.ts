@@ -6,7 +6,7 @@ import { DAY_MS } from './evidence.types.js';
 import { trustLevel } from './trust-score.js';
 import { reputationRepository as repo, type SnapshotRow } from './reputation.repository.js';
 import type { EvidenceProjection } from './reputation.projection.js';
-import type { ReputationDeps } from './reputation.service.js';
+import type { ReputationDeps } from './reputation.deps.js';
 
 const HOUR_MS = 3_600_000;
 const SNAPSHOT_BATCH = 1_000;

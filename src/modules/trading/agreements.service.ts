@@ -5,7 +5,7 @@
  * and its listing.
  */
 import { sql } from 'kysely';
-import type { Database } from '../../platform/db/database.js';
+import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';

@@ -5,7 +5,7 @@
  * The index only ranks: capacity is re-checked under lock when an agreement is made.
  */
 import { sql } from 'kysely';
-import { PREPARE, type Database } from '../../platform/db/database.js';
+import { PREPARE, type Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';

@@ -7,8 +7,8 @@
  * request row, then (inside the ledger, when funding at once) wallet and escrow accounts.
  */
 import { sql, type QueryCreator } from 'kysely';
-import type { DB } from '../../platform/db/schema.js';
-import { PREPARE, type Database } from '../../platform/db/database.js';
+import type { DB } from '../../database.js';
+import { PREPARE, type Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
  * (escrow settlement) append to the platform's event outbox (GET /v1/stream) through one bus.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Database } from '../../platform/db/database.js';
+import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { AgentsService } from '../agents/agents.service.js';
 import type { LedgerService } from '../ledger/ledger.service.js';

@@ -1,6 +1,6 @@
 /** Row types and row <-> domain conversions of the trading tables. SQL that more than one service needs. */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { DB } from '../../platform/db/schema.js';
+import type { DB } from '../../database.js';
 import type {
   AgreementsTable, NegotiationOffersTable, NegotiationsTable, TradeRequestsTable, TradingListingsTable,
 } from './trading.tables.js';

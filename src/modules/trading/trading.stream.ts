@@ -2,7 +2,8 @@
  * The trading module's side of the platform event outbox (src/platform/events/outbox.ts): the outbox's
  * operations, plus hooks for committed listing changes (the market index re-reads on its next match).
  */
-import type { EventOutbox, Executor, OutboxEvent } from '../../platform/events/outbox.js';
+import type { Executor } from '../../database.js';
+import type { EventOutbox, OutboxEvent } from '../../platform/events/outbox.js';
 
 export type TradingEvent = OutboxEvent;
 export { outboxValues as eventValues } from '../../platform/events/outbox.js';

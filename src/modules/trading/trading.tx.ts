@@ -1,5 +1,5 @@
 /** The transaction wrapper shared by the trading services: events go to the stream outbox in the same transaction. */
-import type { Database } from '../../platform/db/database.js';
+import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Tx } from '../ledger/ledger.service.js';
 import type { TradingEvent, TradingEventBus } from './trading.stream.js';

@@ -1,29 +1,14 @@
-/** Row types of every table, as both backends return them (see database.ts for the type parsers). */
-import type { ColumnType, Generated } from 'kysely';
-import type { ReputationTables } from '../../modules/reputation/reputation.tables.js';
-import type { TradingTables } from '../../modules/trading/trading.tables.js';
+/**
+ * Row types of the platform's own tables, and the column helpers every module's `<module>.tables.ts`
+ * uses. The platform knows no domain: the whole database type is composed in src/database.ts, where the
+ * modules are assembled, and platform code is written against `PlatformTables` (see `narrow` in
+ * below). Kysely's migration bookkeeping tables are Kysely's own and are not typed here.
+ */
+import type { ColumnType, Kysely } from 'kysely';
 import type { OutboxTables } from '../events/outbox.tables.js';
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 export type Json<T> = ColumnType<T, string, string>;
-
-export interface AgentsTable {
-  id: string;
-  display_name: string;
-  type: 'provider' | 'consumer' | 'both';
-  country: string;
-  region: string;
-  categories: string[];
-  public_key: string | null;
-  capacity: Json<Record<string, unknown> | null> | null;
-  sla: Json<Record<string, unknown> | null> | null;
-  status: 'active' | 'deactivated';
-  api_key_hash: string;
-  api_key_prefix: string;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  deactivated_at: Timestamp | null;
-}
 
 export interface IdempotencyKeysTable {
   scope: string;
@@ -40,115 +25,19 @@ export interface IdempotencyKeysTable {
   completed_at: Timestamp | null;
 }
 
-export interface LedgerAccountsTable {
-  id: string;
-  key: string;
-  kind: 'wallet' | 'escrow' | 'treasury' | 'fees' | 'rewards' | 'bridge';
-  agent_id: string | null;
-  no_overdraft: boolean;
-  debits_pending: Generated<bigint>;
-  debits_posted: Generated<bigint>;
-  credits_pending: Generated<bigint>;
-  credits_posted: Generated<bigint>;
-  created_at: Timestamp;
-}
-
-export type TransferKind = 'posted' | 'pending' | 'post_pending' | 'void_pending' | 'expire_pending';
-
-export interface LedgerTransfersTable {
-  id: string;
-  kind: TransferKind;
-  debit_account_id: string;
-  credit_account_id: string;
-  amount: bigint;
-  pending_id: string | null;
-  timeout_at: Timestamp | null;
-  code: string;
-  reference: string | null;
-  batch_id: string | null;
-  fields_hash: string;
-  created_at: Timestamp;
-}
-
-export interface LedgerIdsTable {
-  id: string;
-}
-
-export interface LedgerRejectionsTable {
-  id: string;
-  fields_hash: string;
-  code: string;
-  created_at: Timestamp;
-}
-
-export interface LedgerEntriesTable {
-  seq: Generated<bigint>;
-  transfer_id: string;
-  account_id: string;
-  side: 'debit' | 'credit';
-  pending_delta: bigint;
-  posted_delta: bigint;
-  balance_after: bigint;
-  available_after: bigint;
-  created_at: Timestamp;
-}
-
-export interface EscrowsTable {
-  id: string;
-  account_id: string;
-  payer_agent_id: string;
-  payee_agent_id: string;
-  amount: bigint;
-  released: Generated<bigint>;
-  refunded: Generated<bigint>;
-  fees: Generated<bigint>;
-  fee_bps: number;
-  state: string;
-  reference: string | null;
-  expires_at: Timestamp | null;
-  review_window_ms: bigint;
-  auto_release_at: Timestamp | null;
-  version: Generated<number>;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-}
-
-export interface EscrowEventsTable {
-  seq: Generated<bigint>;
-  escrow_id: string;
-  from_state: string | null;
-  to_state: string;
-  action: string;
-  actor: string;
-  amount: bigint | null;
-  detail: Json<Record<string, unknown> | null> | null;
-  at: Timestamp;
-}
-
-export interface WithdrawalsTable {
-  id: string;
-  agent_id: string;
-  amount: bigint;
-  address: string;
-  hold_transfer_id: string;
-  state: 'queued' | 'completed' | 'failed';
-  chain_tx_id: string | null;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-}
-
-/** Every table; modules declare theirs in their own *.tables.ts. */
-export interface DB extends ReputationTables, TradingTables, OutboxTables {
-  agents: AgentsTable;
+export interface IdempotencyTables {
   idempotency_keys: IdempotencyKeysTable;
-  ledger_accounts: LedgerAccountsTable;
-  ledger_transfers: LedgerTransfersTable;
-  ledger_ids: LedgerIdsTable;
-  ledger_rejections: LedgerRejectionsTable;
-  ledger_entries: LedgerEntriesTable;
-  escrows: EscrowsTable;
-  escrow_events: EscrowEventsTable;
-  withdrawals: WithdrawalsTable;
 }
 
-export type { Generated };
+/** Every table the platform owns (migration 0001's idempotency keys, the event outbox). */
+export interface PlatformTables extends IdempotencyTables, OutboxTables {}
+
+/**
+ * `db` typed with only the tables of `T`, which its own table map `DB` includes. Kysely's table map is
+ * invariant, so a Kysely<DB> is not a Kysely<T> to the compiler although every query naming only T's
+ * tables is valid on it: platform code is written against its own tables and is handed the app's
+ * database through this (a transaction is a Kysely too).
+ */
+export function narrow<T, DB extends T>(db: Kysely<DB>): Kysely<T> {
+  return db as unknown as Kysely<T>;
+}

@@ -17,11 +17,9 @@
  * whose id is older learns that it missed events.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../db/database.js';
-import type { DB } from '../db/schema.js';
+import { narrow } from '../db/schema.js';
 import type { Clock } from '../clock.js';
-
-export type Executor = Kysely<DB> | Transaction<DB>;
+import type { OutboxTables } from './outbox.tables.js';
 
 export interface OutboxEvent {
   /** e.g. trade_request.created, transfer.received, escrow.released, rating.received */
@@ -86,17 +84,18 @@ export class EventOutbox {
   private prunedBefore: number | null = null;
   private sweptAt = -Infinity;
 
-  constructor(private readonly database: Database, private readonly clock: Clock) {}
+  /** `db`: the app's database seen with the outbox's tables only (`narrow` in db/schema.ts). */
+  constructor(private readonly db: Kysely<OutboxTables>, private readonly clock: Clock) {}
 
-  /** Appends events inside the caller's transaction (or as their own statement). */
-  async append(db: Executor, events: readonly OutboxEvent[]): Promise<void> {
+  /** Appends events inside the caller's transaction (or as their own statement), on any database with the outbox's tables. */
+  async append<DB extends OutboxTables>(db: Kysely<DB> | Transaction<DB>, events: readonly OutboxEvent[]): Promise<void> {
     if (!events.length) return;
-    await db.insertInto('outbox_events').values(outboxValues(events)).execute();
+    await narrow<OutboxTables, DB>(db).insertInto('outbox_events').values(outboxValues(events)).execute();
   }
 
   /** Appends events outside a transaction and delivers them. */
   async emit(events: readonly OutboxEvent[]): Promise<void> {
-    await this.append(this.database.db, events);
+    await this.append(this.db, events);
     this.poke();
   }
 
@@ -138,12 +137,12 @@ export class EventOutbox {
     const replay = async (onReset?: (r: StreamReset) => void) => {
       if (after === undefined || !buffer) return;
       try {
-        const state = await this.database.db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
+        const state = await this.db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
         const pruned = Number(state?.pruned_through ?? 0n);
         if (after < pruned) onReset?.({ lastEventId: after, prunedThrough: pruned });
         let from = after;
         for (;;) {
-          let q = this.database.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(from)).orderBy('seq').limit(REPLAY_PAGE);
+          let q = this.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(from)).orderBy('seq').limit(REPLAY_PAGE);
           if (agentId !== null) q = q.where(sql<boolean>`${agentId}::text = ANY(agent_ids)`);
           const rows = await q.execute();
           for (const r of rows) {
@@ -177,7 +176,7 @@ export class EventOutbox {
   /** Nobody listened until now: the numbers visible now are history (delivered); later commits below them are not. */
   private start(): Promise<void> {
     this.starting ??= (async () => {
-      const rows = await this.database.db.selectFrom('outbox_events').select('seq').orderBy('seq', 'desc').limit(LOOKBACK).execute();
+      const rows = await this.db.selectFrom('outbox_events').select('seq').orderBy('seq', 'desc').limit(LOOKBACK).execute();
       this.delivered.clear();
       for (const r of rows) this.delivered.add(Number(r.seq));
       this.lastSeq = rows.length ? Number(rows[0]!.seq) : 0;
@@ -209,7 +208,7 @@ export class EventOutbox {
     if (this.closed || this.subs.size === 0 || this.starting) return;
     // re-read a window below the newest seen: a transaction may commit after a later number is visible
     const from = Math.max(0, this.lastSeq - LOOKBACK);
-    const rows = await this.database.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(from)).orderBy('seq').limit(5000).execute();
+    const rows = await this.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(from)).orderBy('seq').limit(5000).execute();
     for (const r of rows) {
       const seq = Number(r.seq);
       if (this.delivered.has(seq)) continue;
@@ -252,7 +251,7 @@ export class EventOutbox {
         UPDATE outbox_state SET pruned_through = GREATEST(pruned_through, (SELECT max(seq) FROM d))
         WHERE id = 1 AND EXISTS (SELECT 1 FROM d)
       )
-      SELECT count(*)::int8 AS n FROM d`.execute(this.database.db);
+      SELECT count(*)::int8 AS n FROM d`.execute(this.db);
     if (sweep) this.sweptAt = now;
     this.prunedBefore = Math.max(this.prunedBefore ?? -Infinity, before.getTime());
     return Number(r.rows[0]?.n ?? 0n);

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema.js';
+import type { IdempotencyTables } from '../db/schema.js';
 import type { Clock } from '../clock.js';
 import { AppError } from './errors.js';
 import { principalScope } from './auth.js';
@@ -26,7 +26,7 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ db: Kysely<DB>; clock: Clock; lockMs?: number }>(
+export default fp<{ db: Kysely<IdempotencyTables>; clock: Clock; lockMs?: number }>(
   async function idempotency(app: FastifyInstance, opts) {
     const { db, clock } = opts;
     const lockMs = opts.lockMs ?? 60_000;

@@ -1,0 +1,62 @@
+/**
+ * What the reputation module needs from the rest of the app, declared here so that it imports no other
+ * module's internals: app.ts hands it the agents module's AgentsService (which has these reads) and the
+ * ledger's FirstFunders port. Tests and offline tools pass the same.
+ */
+import type { Database, Executor } from '../../database.js';
+import type { Clock } from '../../platform/clock.js';
+import type { EventOutbox } from '../../platform/events/outbox.js';
+import type { FirstFunders } from '../ledger/ledger.port.js';
+import type { OwnerClusterOptions } from './wash.js';
+import type { ReputationParams } from './params.js';
+
+/** An active agent as the leaderboard lists it. */
+export interface ListedAgent {
+  id: string;
+  display_name: string;
+  region: string;
+  categories: string[];
+}
+
+/** What the same-owner detector compares between accounts, with the time of the last change. */
+export interface AgentAccount {
+  id: string;
+  display_name: string;
+  type: string;
+  country: string;
+  region: string;
+  categories: string[];
+  public_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The agents module's reads that reputation uses (AgentsService answers them). */
+export interface AgentAccounts {
+  exists(agentId: string): Promise<boolean>;
+  /** Active agents, optionally of one category and region. */
+  active(f: { category?: string | undefined; region?: string | undefined }): Promise<ListedAgent[]>;
+  /** Account attributes of the agents changed since `since` and of `ids` (every agent without `opts`). */
+  accountAttributes(opts?: { since: Date | null; ids: readonly string[] }): Promise<AgentAccount[]>;
+  /** Registered public keys of these agents, in the caller's transaction when `tx` is given. */
+  publicKeys(ids: readonly string[], tx?: Executor): Promise<{ id: string; public_key: string | null }[]>;
+}
+
+export interface ReputationDeps {
+  database: Database;
+  clock: Clock;
+  agents: AgentAccounts;
+  /** Where ratings are announced to the rated agent (same transaction); none in offline tools. */
+  outbox?: EventOutbox;
+  /** the ledger's answer to who first funded a wallet (same-owner detection) */
+  funders: FirstFunders;
+  /** Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table. */
+  params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
+  /** Overrides of the same-owner detector's thresholds. */
+  ownerClusters?: Partial<OwnerClusterOptions>;
+  /**
+   * Engine checkpoints: start from the latest stored one (true by default), and store a new one when at
+   * least `every` evidence rows were applied since the last (default 50,000).
+   */
+  checkpoints?: { use?: boolean; every?: number };
+}
