@@ -14,20 +14,20 @@ import { uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { formatAmount } from '../../platform/money.js';
 import type { Principal } from '../../platform/http/auth.js';
-import type { Tx } from '../ledger/ledger.service.js';
+import type { Tx } from '../ledger/ledger.port.js';
+import type { AgentDirectory } from '../agents/agents.port.js';
 import { DEFAULT_REVIEW_WINDOW_MS } from '../ledger/escrow.service.js';
 import {
-  NegotiationError, PRESETS, PRESET_NAMES, applyEvent, decide, decisionEvent, lastOffer, makeStrategy, other, strategyFromPreset,
-  type ConcessionKind, type ConcessionStrategy, type NegotiationEvent, type NegotiationState, type PresetName, type Role,
+  NegotiationError, applyEvent, decide, decisionEvent, lastOffer, other, type ConcessionStrategy, type NegotiationEvent, type NegotiationState, type Role,
 } from './negotiation.js';
+import { delegationBoundsError, strategyOf } from './delegation.js';
 import type { SettlementType, Sla, Terms } from './trading.types.js';
 import {
-  json, loadOffers, toNegotiationState, unavailableUnits, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
+  jsonColumn, loadOffers, toNegotiationState, unavailableUnits, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
   type StoredDelegation,
 } from './trading.repository.js';
 import { acceptPayload, offerPayload, verifySignature } from './trading.signing.js';
-import type { TradingEventBus } from './trading.stream.js';
-import { inTransaction, pushEvent, type Events } from './trading.tx.js';
+import type { Events, TradingWrites } from './trading.tx.js';
 import { agreementIdOf, type AgreementsService } from './agreements.service.js';
 import { termsJson } from './trading.json.js';
 
@@ -36,39 +36,6 @@ export const DEFAULT_NEGOTIATION_MS = 3600_000;
 /** Default negotiation time by the request's urgency (capped by the request's deadline). */
 export const NEGOTIATION_MS_BY_URGENCY: Readonly<Record<string, number>> = { high: 15 * 60_000, normal: DEFAULT_NEGOTIATION_MS, low: 4 * 3600_000 };
 export const DEFAULT_DELIVERY_MS = 24 * 3600_000;
-
-const KIND_BETA: Record<ConcessionKind, number> = { boulware: PRESETS.aggressive.beta, linear: 1, conceder: PRESETS.cooperative.beta };
-
-/** The concession strategy of a stored delegation (presets or explicit kinds; `beta` overrides). */
-export function strategyOf(role: Role, d: StoredDelegation, defaultTarget: bigint): ConcessionStrategy {
-  const reservation = BigInt(d.reservationPrice);
-  const target = d.targetPrice !== undefined ? BigInt(d.targetPrice) : defaultTarget;
-  if ((PRESET_NAMES as readonly string[]).includes(d.strategy) && d.beta === undefined) {
-    return strategyFromPreset(role, d.strategy as PresetName, { target, reservation });
-  }
-  const kind: ConcessionKind = (PRESET_NAMES as readonly string[]).includes(d.strategy)
-    ? PRESETS[d.strategy as PresetName].kind
-    : (d.strategy as ConcessionKind);
-  if (!(kind in KIND_BETA)) throw new RangeError(`unknown strategy ${d.strategy}`);
-  return makeStrategy(role, kind, d.beta ?? KIND_BETA[kind], { target, reservation });
-}
-
-/**
- * A delegation whose prices make no sense for its role, as a field and message (null when they do): a
- * seller opens at its listing price and concedes down to its reservation (reservation <= price), a buyer
- * opens at its target and concedes up to its reservation (target <= reservation).
- */
-export function delegationBoundsError(role: Role, d: StoredDelegation, defaultTarget: bigint): { field: string; message: string } | null {
-  const reservation = BigInt(d.reservationPrice);
-  const target = d.targetPrice !== undefined ? BigInt(d.targetPrice) : defaultTarget;
-  if (role === 'seller' && reservation > target) {
-    return { field: 'body.negotiation.reservationPrice', message: `must not exceed pricePerUnit ${formatAmount(target)}: the seller's reservation is the lowest price it accepts, the listing price where it opens (got ${formatAmount(reservation)})` };
-  }
-  if (role === 'buyer' && target > reservation) {
-    return { field: 'body.delegate.targetPrice', message: `must not exceed reservationPrice ${formatAmount(reservation)}: the buyer opens at its target and concedes up to its reservation, the highest price it accepts (got ${formatAmount(target)})` };
-  }
-  return null;
-}
 
 export interface OfferInput {
   pricePerUnit?: bigint | undefined;
@@ -115,17 +82,10 @@ export class NegotiationsService {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    private readonly writes: TradingWrites,
     private readonly agreements: AgreementsService,
-    private readonly bus: TradingEventBus,
+    private readonly agents: AgentDirectory,
   ) {}
-
-  private tx<T>(fn: (tx: Tx, events: Events) => Promise<T>): Promise<T> {
-    return inTransaction(this.database, this.bus, fn);
-  }
-
-  private event(events: Events, type: string, agentIds: string[], data: Record<string, unknown>): void {
-    pushEvent(events, this.clock, type, agentIds, data);
-  }
 
   // ------------------------------------------------------------------------------------- negotiations
 
@@ -141,7 +101,7 @@ export class NegotiationsService {
 
   async createNegotiation(agentId: string, input: NegotiationCreate): Promise<NegotiationView> {
     const id = input.id ?? uuidv7(this.clock);
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const now = this.clock.now();
       // whether the id is taken, the listing and the request, in one statement
       const found = (await sql<ListingRow & { taken: boolean } & Prefixed<RequestRow>>`${sql.raw(PREPARE)}
@@ -190,14 +150,14 @@ export class NegotiationsService {
       const row = await tx.insertInto('negotiations').values({
         id, request_id: request?.id ?? null, listing_id: listing.id, buyer_id: buyerId, seller_id: listing.seller_id, status: 'open',
         max_rounds: input.maxRounds ?? DEFAULT_MAX_ROUNDS, deadline, started_at: now, require_signatures: input.requireSignatures ?? false,
-        buyer_delegation: json(input.delegate ?? null),
+        buyer_delegation: jsonColumn(input.delegate ?? null),
         // the seller's delegation as it stands now, with the listing price of now as its target
-        seller_delegation: json(listing.auto_negotiation ? { targetPrice: listing.price_per_unit.toString(), ...(listing.auto_negotiation as unknown as StoredDelegation) } : null),
+        seller_delegation: jsonColumn(listing.auto_negotiation ? { targetPrice: listing.price_per_unit.toString(), ...(listing.auto_negotiation as unknown as StoredDelegation) } : null),
         delivery_deadline: deliveryDeadline, review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS),
         accepted_seq: null, accept_signature: null, ended_by: null, ended_at: null, end_reason: null, agreement_id: null,
         created_at: now, updated_at: now,
       }).returningAll().executeTakeFirstOrThrow();
-      this.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
+      this.writes.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
       // a delegated buyer opens with the request's quantity (or 1)
       if (!input.offer && input.delegate) checkQuantity(listing, request?.quantity ?? 1, 'request', request);
       let state = toNegotiationState(row, []);
@@ -256,14 +216,14 @@ export class NegotiationsService {
       .orderBy('deadline').limit(limit).execute();
     let n = 0;
     for (const { id } of due) {
-      await this.tx(async (tx, events) => {
+      await this.writes.transaction(async (tx, events) => {
         const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
         if (!row || row.status !== 'open') return;
         const offers = await loadOffers(tx, id);
         const s = apply(toNegotiationState(row, offers), { type: 'expire', at: now.getTime() });
         await tx.updateTable('negotiations').set({ status: s.status, ended_at: now, end_reason: 'deadline', version: row.version + 1, updated_at: now })
           .where('id', '=', id).execute();
-        this.event(events, 'negotiation.expired', [row.buyer_id, row.seller_id], { negotiationId: id });
+        this.writes.event(events, 'negotiation.expired', [row.buyer_id, row.seller_id], { negotiationId: id });
         n++;
       });
     }
@@ -277,7 +237,7 @@ export class NegotiationsService {
     fn: (tx: Tx, ctx: MoveCtx, state: NegotiationState) => Promise<NegotiationState>,
   ): Promise<NegotiationView> {
     if (p.kind !== 'agent') throw new AppError(p.kind === 'anonymous' ? 'unauthorized' : 'forbidden', 'only the negotiating agents may move');
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
       if (!row) throw notFound('negotiation', id);
       const role: Role | null = p.agentId === row.buyer_id ? 'buyer' : p.agentId === row.seller_id ? 'seller' : null;
@@ -351,7 +311,7 @@ export class NegotiationsService {
       };
       ctx.offerRows.push(offer);
       ctx.unsaved.push(offer);
-      this.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
+      this.writes.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
         negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: formatAmount(e.terms.pricePerUnit), quantity: e.terms.quantity, terms: termsJson(e.terms), delegated,
       });
     } else {
@@ -363,7 +323,7 @@ export class NegotiationsService {
         accept_signature: e.type === 'accept' ? signature ?? null : null, version: sql`version + 1`, updated_at: now,
         ...(next.status === 'agreed' ? { agreement_id: agreementIdOf(row.id) } : {}),
       }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
-      this.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
+      this.writes.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
     }
     if (next.status === 'agreed') ctx.latest.agreement = await this.agreements.createIn(tx, ctx, next, signature ?? null, now);
     return next;
@@ -374,9 +334,9 @@ export class NegotiationsService {
       if (row.require_signatures) throw new AppError('validation_failed', 'this negotiation requires signed messages', { errors: [{ field: 'body.signature', message: 'is required' }] });
       return;
     }
-    const agent = await tx.selectFrom('agents').select('public_key').where('id', '=', agentId).executeTakeFirstOrThrow();
-    if (!agent.public_key) throw new AppError('unprocessable', 'the agent has no registered public key to verify the signature with', { reason: 'no_public_key' });
-    if (!verifySignature(agent.public_key, payload, signature)) {
+    const publicKey = await this.agents.publicKeyIn(tx, agentId);
+    if (!publicKey) throw new AppError('unprocessable', 'the agent has no registered public key to verify the signature with', { reason: 'no_public_key' });
+    if (!verifySignature(publicKey, payload, signature)) {
       throw new AppError('unprocessable', 'the signature does not verify against the agent\'s registered Ed25519 key', { reason: 'bad_signature', signedPayload: payload });
     }
   }

@@ -24,7 +24,8 @@ export interface StoredDelegation {
   reservationPrice: string;
 }
 
-export const json = (v: unknown): string => JSON.stringify(v);
+/** A value as the text of a jsonColumn(b) column. */
+export const jsonColumn = (v: unknown): string => JSON.stringify(v);
 
 /**
  * Units of a listing no new agreement can take: reserved by live agreements, plus (stock capacity) consumed
