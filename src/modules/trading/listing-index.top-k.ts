@@ -1,5 +1,5 @@
 /** The bounded heaps of the listing index's query (listing-index.ts): the best `k` in ranking order. */
-import type { Scored } from './matching-core.js';
+import type { Scored } from './matching-result.js';
 import type { Listing } from './trading.types.js';
 
 /** True when (s1, p1, l1) ranks after (s2, p2, l2): score desc, then price asc, then id asc. */

@@ -29,17 +29,8 @@
  * skipping). When fewer than `limit` qualify nothing was skipped, and a diagnostics pass classifies every
  * listing of the category by its first failing constraint.
  */
-import {
-  CONSTRAINTS,
-  FACTORS,
-  buildDiagnostics,
-  combine,
-  drawExploration,
-  finishResult,
-  prepareQuery,
-  rawFactors,
-  newcomerBy,
-} from './matching-core.js';
+import { CONSTRAINTS, FACTORS, combine, prepareQuery, rawFactors, newcomerBy } from './matching-core.js';
+import { buildDiagnostics, drawExploration, finishResult } from './matching-result.js';
 import type { ConstraintKey, MatchOptions, MatchResult, PreparedQuery } from './matching-core.js';
 import type { Category, Listing, TradeRequest } from './trading.types.js';
 import { BLOCK, BLOCK_SHIFT, Bucket, type Loc } from './listing-index.bucket.js';

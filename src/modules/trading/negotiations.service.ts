@@ -5,6 +5,10 @@
  *
  * Locks, always in this order: negotiation row, then listing row (conditional capacity update), then
  * request row, then (inside the ledger, when funding at once) wallet and escrow accounts.
+ *
+ * Past 400 lines on purpose: opening, a manual move, the delegated answers (autoRespond -> move) and
+ * accept share one locked context (MoveCtx) inside one transaction, and read best in one file; the SQL is
+ * in negotiations.repository.ts, the delegation rules in delegation.ts.
  */
 import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
@@ -30,11 +34,11 @@ import { agreementIdOf, type AgreementsService } from './agreements.service.js';
 import { termsJson } from './trading.json.js';
 import { negotiationsRepository as repo } from './negotiations.repository.js';
 
-export const DEFAULT_MAX_ROUNDS = 10;
-export const DEFAULT_NEGOTIATION_MS = 3600_000;
+const DEFAULT_MAX_ROUNDS = 10;
+const DEFAULT_NEGOTIATION_MS = 3600_000;
 /** Default negotiation time by the request's urgency (capped by the request's deadline). */
-export const NEGOTIATION_MS_BY_URGENCY: Readonly<Record<string, number>> = { high: 15 * 60_000, normal: DEFAULT_NEGOTIATION_MS, low: 4 * 3600_000 };
-export const DEFAULT_DELIVERY_MS = 24 * 3600_000;
+const NEGOTIATION_MS_BY_URGENCY: Readonly<Record<string, number>> = { high: 15 * 60_000, normal: DEFAULT_NEGOTIATION_MS, low: 4 * 3600_000 };
+const DEFAULT_DELIVERY_MS = 24 * 3600_000;
 
 export interface OfferInput {
   pricePerUnit?: bigint | undefined;
@@ -390,7 +394,7 @@ function checkQuantity(listing: ListingRow, quantity: number, field: string, req
   }
 }
 
-export interface MoveCtx {
+interface MoveCtx {
   row: NegotiationRow;
   listing: ListingRow;
   request: RequestRow | undefined;

@@ -75,7 +75,7 @@ export function toTradeRequest(r: RequestRow): TradeRequest {
 
 export const requestWeights = (r: RequestRow): Partial<MatchWeights> | undefined => (r.weights as Partial<MatchWeights> | null) ?? undefined;
 
-export function toOfferRecord(o: OfferRow): OfferRecord {
+function toOfferRecord(o: OfferRow): OfferRecord {
   return {
     seq: o.seq,
     by: o.by_role as Role,

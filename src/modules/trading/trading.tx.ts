@@ -1,4 +1,4 @@
-/** How the trading services write: one transaction at a time, its events to the stream outbox in it. */
+/** How the trading services write: a transaction whose events go to the stream outbox inside it. */
 import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Tx } from '../ledger/ledger.port.js';
