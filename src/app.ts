@@ -25,6 +25,7 @@ import metricsPlugin from './platform/http/metrics.js';
 import { pendingMigrations } from './platform/db/migrate.js';
 import { AgentsService } from './modules/agents/agents.service.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
+import { agentDirectory } from './modules/agents/agents.port.js';
 import { LedgerService, walletAccountId } from './modules/ledger/ledger.service.js';
 import { EscrowService } from './modules/ledger/escrow.service.js';
 import { LocalBridge } from './modules/ledger/bridge.service.js';
@@ -97,7 +98,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
-  const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation, outbox });
+  const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },

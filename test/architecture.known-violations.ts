@@ -35,14 +35,9 @@ export const KNOWN_VIOLATIONS: readonly KnownViolation[] = [
   // DEFAULT_REVIEW_WINDOW_MS, LedgerService) instead of a ledger port (issue 12: `EscrowService.getIn(tx)`
   // behind a port).
   { rule: 'module-through-port', from: `${TRADING}agreements.service.ts`, to: `${LEDGER}escrow.service.ts` },
-  { rule: 'module-through-port', from: `${TRADING}agreements.service.ts`, to: `${LEDGER}ledger.service.ts` },
   { rule: 'module-through-port', from: `${TRADING}negotiations.service.ts`, to: `${LEDGER}escrow.service.ts` },
-  { rule: 'module-through-port', from: `${TRADING}negotiations.service.ts`, to: `${LEDGER}ledger.service.ts` },
   { rule: 'module-through-port', from: `${TRADING}trading.json.ts`, to: `${LEDGER}escrow.service.ts` },
   { rule: 'module-through-port', from: `${TRADING}trading.module.ts`, to: `${LEDGER}escrow.service.ts` },
-  { rule: 'module-through-port', from: `${TRADING}trading.module.ts`, to: `${LEDGER}ledger.service.ts` },
-  { rule: 'module-through-port', from: `${TRADING}trading.routes.ts`, to: `${LEDGER}escrow.service.ts` },
-  { rule: 'module-through-port', from: `${TRADING}trading.tx.ts`, to: `${LEDGER}ledger.service.ts` },
 
   // Trading reaches into the agents module's service (AgentsService, decodeEd25519PublicKey) instead of
   // an agents port (status, public key, registration time).

@@ -10,7 +10,8 @@ import { buildTestApp, type TestApp } from './helpers/test-app.js';
 import { AITBC } from '../src/modules/reputation/evidence.types.js';
 import { createReputationService } from '../src/modules/reputation/reputation.module.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
-import { MarketIndex } from '../src/modules/trading/market.service.js';
+import { MarketIndex } from '../src/modules/trading/market-index.js';
+import { agentDirectory } from '../src/modules/agents/agents.port.js';
 import { EVENT_RETENTION_MS } from '../src/platform/events/outbox.js';
 import { ledgerFirstFunders } from '../src/modules/ledger/ledger.port.js';
 
@@ -147,7 +148,7 @@ describe('the market index re-counts completed trades only for sellers whose agr
     expect(f.json().state).toBe('settled');
   };
   /** another process's market index: it does not hear this process's commits, so only its refresh catches up */
-  const observer = () => new MarketIndex(t.db.database, t.app.services.reputation);
+  const observer = () => new MarketIndex(t.db.database, t.app.services.reputation, agentDirectory(t.db.database));
   const completed = (m: MarketIndex, listingId: string) => m.index.get(listingId)?.sellerCompletedTrades;
 
   beforeAll(async () => {
@@ -197,7 +198,7 @@ describe('the market index re-counts completed trades only for sellers whose agr
     await full.refreshSellers();
     for (const id of [l1, l2, l3]) expect(completed(m, id)).toBe(completed(full, id));
     // and as the market index of the process that made the trades
-    const own = t.app.services.trading.market.market;
+    const own = t.app.services.trading.market.marketIndex;
     await own.refreshSellers();
     for (const id of [l1, l2, l3]) expect(completed(own, id)).toBe(completed(full, id));
   });

@@ -26,9 +26,6 @@ const SHARED = new Set(['outbox_events']);
  */
 const KNOWN_FOREIGN: readonly string[] = [
   'ledger/escrow.service.ts: agents', // the payee's status when an escrow is created
-  'trading/agreements.service.ts: escrows', // an agreement's escrow state, read beside the agreement
-  'trading/market.service.ts: agents', // seller type, categories and registration time
-  'trading/negotiations.service.ts: agents', // the parties' public keys and status
 ];
 
 /** Every table a source names in SQL or in a Kysely query builder call (see the header). */
@@ -67,7 +64,9 @@ const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 const owned = new Map<string, string[]>();
 for (const m of MODULES) owned.set(m, tablesDeclared(read(`src/modules/${m}/${m}.tables.ts`)));
+// The platform also owns the migrator's bookkeeping table, which Kysely creates (no migration does).
 owned.set('platform', [...tablesDeclared(read('src/platform/db/schema.ts')), ...tablesDeclared(read('src/platform/events/outbox.tables.ts'))]);
+const MIGRATOR_TABLES = ['kysely_migration'];
 
 /** Tables the migrations leave in a fresh database (their `up` halves: created or renamed to, less renamed away or dropped). */
 function migratedTables(): Set<string> {
@@ -97,7 +96,7 @@ describe('each module\'s SQL names only its own tables', () => {
     const foreign: string[] = [];
     const named = new Map<string, number>();
     const scan = (who: string, dir: string, files: string[]) => {
-      const mine = new Set([...owned.get(who)!, ...(who === 'platform' ? [] : SHARED)]);
+      const mine = new Set([...owned.get(who)!, ...(who === 'platform' ? MIGRATOR_TABLES : SHARED)]);
       for (const f of files) {
         for (const t of new Set(tablesNamed(read(f)))) {
           named.set(who, (named.get(who) ?? 0) + 1);

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB } from '../../database.js';
+import { PREPARE, type DB } from '../../database.js';
 import type { AgentsTable } from './agents.tables.js';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
@@ -76,6 +76,15 @@ export const agentsRepository = {
     if (since === null) return q.where(byId).execute();
     if (ids.length === 0) return q.where(changed).execute();
     return q.where((eb) => eb.or([changed, byId])).execute();
+  },
+
+  roleOf(db: Executor, id: string): Promise<Pick<AgentRow, 'type' | 'categories'> | undefined> {
+    return db.selectFrom('agents').select(['type', 'categories']).where('id', '=', id).executeTakeFirst();
+  },
+
+  /** Registration times, by primary key. */
+  async registeredAt(db: Executor, ids: readonly string[]): Promise<{ id: string; created_at: Date }[]> {
+    return (await sql<{ id: string; created_at: Date }>`${sql.raw(PREPARE)}SELECT id, created_at FROM agents WHERE id = ANY(${[...ids]}::uuid[])`.execute(db)).rows;
   },
 
   publicKeys(db: Executor, ids: readonly string[]): Promise<{ id: string; public_key: string | null }[]> {

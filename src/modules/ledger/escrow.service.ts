@@ -187,6 +187,17 @@ export class EscrowService {
     return view(r as Row);
   }
 
+  /**
+   * Escrows by id, read through `db`: inside a transaction, pass it (PGlite has one connection, so a read
+   * beside the transaction would wait on it). Ids that name no escrow are left out.
+   */
+  async getIn(db: Database['db'], ids: readonly string[]): Promise<Map<string, EscrowView>> {
+    const out = new Map<string, EscrowView>();
+    if (!ids.length) return out;
+    for (const r of await db.selectFrom('escrows').selectAll().where(sql<boolean>`id = ANY(${[...ids]}::uuid[])`).execute()) out.set(r.id, view(r as Row));
+    return out;
+  }
+
   async events(id: string): Promise<EscrowEventView[]> {
     const rows = await this.database.db.selectFrom('escrow_events').selectAll().where('escrow_id', '=', id).orderBy('seq').execute();
     return rows.map((e) => ({

@@ -4,22 +4,21 @@
  * it ends, and writes every outcome as reputation evidence. An agreement row is locked before its escrow
  * and its listing.
  */
-import { sql } from 'kysely';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { formatAmount } from '../../platform/money.js';
-import type { Tx } from '../ledger/ledger.service.js';
+import type { Tx } from '../ledger/ledger.port.js';
 import type { EscrowActor, EscrowService, EscrowView } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { NegotiationState } from './negotiation.js';
 import { TERMINAL_AGREEMENT, nextAgreementState, nextRequestState, type AgreementAction, type AgreementState } from './trading.states.js';
-import { json, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow } from './trading.repository.js';
+import { jsonColumn, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow } from './trading.repository.js';
+import { agreementsRepository as repo, type AgreementRelease } from './agreements.repository.js';
 import { acceptPayload, offerPayload } from './trading.signing.js';
-import { eventValues, type TradingEventBus } from './trading.stream.js';
-import { inTransaction, pushEvent, takePending, type Events } from './trading.tx.js';
+import { takePending, type Events, type TradingWrites } from './trading.tx.js';
 import { agreementEventData } from './trading.json.js';
 
 export interface DeliveryReport {
@@ -55,18 +54,14 @@ export class AgreementsService {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    private readonly writes: TradingWrites,
     private readonly escrow: EscrowService,
     private readonly reputation: ReputationPort,
-    private readonly bus: TradingEventBus,
   ) {}
-
-  private tx<T>(fn: (tx: Tx, events: Events) => Promise<T>): Promise<T> {
-    return inTransaction(this.database, this.bus, fn);
-  }
 
   /** An event to both parties: the agreement as it is after `set` (amounts as in the REST resource), and `extra`. */
   private event(events: Events, type: string, a: AgreementRow, set: Partial<AgreementRow>, extra: Record<string, unknown> = {}): void {
-    pushEvent(events, this.clock, type, [a.buyer_id, a.seller_id], { ...agreementEventData({ ...a, ...set }), ...extra });
+    this.writes.event(events, type, [a.buyer_id, a.seller_id], { ...agreementEventData({ ...a, ...set }), ...extra });
   }
 
   /**
@@ -81,10 +76,8 @@ export class AgreementsService {
     if (request) {
       // locks the request and marks it agreed in one statement (the state check is the WHERE clause); it
       // becomes fulfilled only when this agreement settles (see `update`)
-      const done = await tx.updateTable('trade_requests').set({ state: nextRequestState('open', 'agree')!, agreement_id: id, updated_at: now })
-        .where('id', '=', request.id).where('state', '=', 'open').returning('id').executeTakeFirst();
-      if (!done) {
-        const req = await tx.selectFrom('trade_requests').select(['id', 'state']).where('id', '=', request.id).executeTakeFirstOrThrow();
+      if (!await repo.agreeRequest(tx, request.id, nextRequestState('open', 'agree')!, id, now)) {
+        const req = await repo.requestState(tx, request.id);
         throw new AppError('invalid_transition', `trade request ${req.id} is ${req.state}`, { state: req.state, action: 'agree' });
       }
     }
@@ -92,7 +85,7 @@ export class AgreementsService {
     const acceptBy = offer.by === 'buyer' ? row.seller_id : row.buyer_id;
     const oPayload = offerPayload(row.id, offer.seq, offerBy, t);
     const offerRow = ctx.offerRows?.find((o) => o.seq === offer.seq)
-      ?? await tx.selectFrom('negotiation_offers').select(['signature', 'delegated']).where('negotiation_id', '=', row.id).where('seq', '=', offer.seq).executeTakeFirstOrThrow();
+      ?? await repo.offerProof(tx, row.id, offer.seq);
     const proof = {
       offer: { payload: oPayload, signature: offerRow.signature, signedBy: offerBy, delegated: offerRow.delegated },
       accept: { payload: acceptPayload(row.id, offer.seq, acceptBy, oPayload), signature: acceptSignature, signedBy: acceptBy },
@@ -104,18 +97,11 @@ export class AgreementsService {
       category: listing.category, price_per_unit: t.pricePerUnit, quantity: t.quantity, amount,
       sla_availability: t.sla.availability, sla_max_latency_ms: t.sla.maxLatencyMs, settlement_type: t.settlementType, state: 'pending_funding',
       escrow_id: null, funding_deadline: fundingDeadline, delivery_deadline: row.delivery_deadline, review_window_ms: row.review_window_ms,
-      auto_release_at: null, delivery: json(null), dispute: json(null), resolution: json(null), proof: json(proof), created_at: now, updated_at: now,
+      auto_release_at: null, delivery: jsonColumn(null), dispute: jsonColumn(null), resolution: jsonColumn(null), proof: jsonColumn(proof), created_at: now, updated_at: now,
     };
     this.event(ctx.events, 'agreement.created', { ...values, released: 0n, delivery: null, dispute: null, resolution: null, proof } as unknown as AgreementRow, {});
     // the agreement, its first history event and the transaction's events so far in one statement
-    const pending = takePending(ctx.events);
-    const a = await tx
-      .with('a', (db) => db.insertInto('agreements').values(values).returningAll())
-      .with('e', (db) => db.insertInto('agreement_events').columns(['agreement_id', 'from_state', 'to_state', 'action', 'actor', 'detail', 'at'])
-        .expression(sql`SELECT a.id, NULL::text, a.state, 'create', ${`agent:${acceptBy}`}::text, ${json({ negotiationId: row.id })}::jsonb, ${now}::timestamptz FROM a`))
-      .with('ev', (db) => db.insertInto('outbox_events').values(eventValues(pending)))
-      .selectFrom('a').selectAll().executeTakeFirstOrThrow() as AgreementRow;
-    return a;
+    return repo.insert(tx, values, { action: 'create', actor: `agent:${acceptBy}`, detail: { negotiationId: row.id }, at: now }, takePending(ctx.events));
   }
 
   // ---------------------------------------------------------------------------------------- agreements
@@ -124,31 +110,23 @@ export class AgreementsService {
   async listAgreements(p: Principal, q: { agentId?: string | undefined; role?: 'buyer' | 'seller' | undefined; state?: string | undefined; limit: number; beforeId?: string | undefined }): Promise<AgreementRow[]> {
     const agentId = p.kind === 'agent' ? p.agentId : q.agentId;
     if (p.kind === 'agent' && q.agentId && q.agentId !== p.agentId) throw new AppError('forbidden', 'an agent lists only its own agreements');
-    let s = this.database.db.selectFrom('agreements').selectAll().orderBy('id', 'desc').limit(q.limit);
-    if (agentId) {
-      s = q.role === 'buyer' ? s.where('buyer_id', '=', agentId)
-        : q.role === 'seller' ? s.where('seller_id', '=', agentId)
-        : s.where((eb) => eb.or([eb('buyer_id', '=', agentId), eb('seller_id', '=', agentId)]));
-    }
-    if (q.state) s = s.where('state', '=', q.state);
-    if (q.beforeId) s = s.where('id', '<', q.beforeId);
-    return s.execute();
+    return repo.list(this.database.db, { ...q, agentId });
   }
 
   async getAgreement(p: Principal, id: string): Promise<{ row: AgreementRow; escrow: EscrowView | null; events: { seq: bigint; from: string | null; to: string; action: string; actor: string; detail: unknown; at: Date }[] }> {
-    const row = await this.database.db.selectFrom('agreements').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await repo.get(this.database.db, id);
     if (!row) throw notFound('agreement', id);
     if (p.kind !== 'admin' && !(p.kind === 'agent' && (p.agentId === row.buyer_id || p.agentId === row.seller_id))) {
       throw new AppError('forbidden', 'only the parties of an agreement and the operator may read it');
     }
     const escrow = row.escrow_id ? await this.escrow.get(row.escrow_id) : null;
-    const ev = await this.database.db.selectFrom('agreement_events').selectAll().where('agreement_id', '=', id).orderBy('seq').execute();
+    const ev = await repo.history(this.database.db, id);
     return { row, escrow, events: ev.map((e) => ({ seq: e.seq, from: e.from_state, to: e.to_state, action: e.action, actor: e.actor, detail: e.detail, at: e.at })) };
   }
 
   /** Locks an agreement and checks the caller is one of the named parties (or the operator, when allowed). */
   private async lockAgreement(tx: Tx, id: string, p: Principal, who: 'buyer' | 'seller' | 'party' | 'admin'): Promise<AgreementRow> {
-    const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+    const a = await repo.lock(tx, id);
     if (!a) throw notFound('agreement', id);
     const ok = who === 'admin' ? p.kind === 'admin'
       : p.kind === 'agent' && ((who !== 'seller' && p.agentId === a.buyer_id) || (who !== 'buyer' && p.agentId === a.seller_id));
@@ -160,7 +138,7 @@ export class AgreementsService {
   }
 
   async fund(p: Principal, id: string): Promise<AgreementRow> {
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'buyer');
       return this.fundIn(tx, events, a, agentActor(a.buyer_id));
     });
@@ -190,21 +168,21 @@ export class AgreementsService {
   }
 
   async deliver(p: Principal, id: string, report: DeliveryReport): Promise<AgreementRow> {
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'seller');
       const now = this.clock.now();
       const to = nextAgreement(a.state, 'deliver');
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'deliver', agentActor(a.seller_id), { reason: report.note ?? null });
       const delivery = { ...report, reportedAt: now.toISOString() };
       this.event(events, 'agreement.delivered', a, { state: to, auto_release_at: e.autoReleaseAt }, { autoReleaseAt: e.autoReleaseAt?.toISOString() ?? null });
-      const out = await this.update(tx, events, a, { state: to, delivery: json(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
+      const out = await this.update(tx, events, a, { state: to, delivery: jsonColumn(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
       return out;
     });
   }
 
   /** The buyer confirms: releases everything, or (milestone settlement) `amount` of it. */
   async confirm(p: Principal, id: string, opts: { amount?: bigint | undefined; note?: string | undefined }): Promise<AgreementRow> {
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'buyer');
       const now = this.clock.now();
       if (opts.amount !== undefined && a.settlement_type !== 'milestone') {
@@ -223,7 +201,7 @@ export class AgreementsService {
   }
 
   async dispute(p: Principal, id: string, input: { reason: string; evidence?: unknown }): Promise<AgreementRow> {
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'party');
       const now = this.clock.now();
       const filedBy = (p as { agentId: string }).agentId;
@@ -231,28 +209,28 @@ export class AgreementsService {
       await this.escrow.actIn(tx, a.escrow_id!, 'dispute', agentActor(filedBy), { reason: input.reason });
       const dispute = { filedBy, reason: input.reason, evidence: input.evidence ?? null, openedAt: now.toISOString(), fromState: a.state };
       this.event(events, 'agreement.disputed', a, { state: to }, { filedBy });
-      const out = await this.update(tx, events, a, { state: to, dispute: json(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
+      const out = await this.update(tx, events, a, { state: to, dispute: jsonColumn(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
       return out;
     });
   }
 
   /** Operator decision on a dispute: release to the seller, refund the buyer, or split (`sellerAmount` gross to the seller). */
   async resolve(p: Principal, id: string, input: { outcome: 'release' | 'refund' | 'split'; sellerAmount?: bigint | undefined; note?: string | undefined }): Promise<AgreementRow> {
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'admin');
       const now = this.clock.now();
       const to = nextAgreement(a.state, 'resolve');
       if (input.outcome === 'split' && input.sellerAmount === undefined) {
         throw new AppError('validation_failed', 'a split needs sellerAmount', { errors: [{ field: 'body.sellerAmount', message: 'is required for a split' }] });
       }
-      const before = await escrowIn(tx, a.escrow_id!);
+      const before = await this.escrowIn(tx, a.escrow_id!);
       const e = await this.escrow.actIn(tx, a.escrow_id!, `resolve_${input.outcome}`, { kind: 'admin' }, {
         ...(input.sellerAmount !== undefined ? { payeeAmount: input.sellerAmount } : {}), reason: input.note ?? null,
       });
       const paid = e.released - before.released;
       const resolution = { outcome: input.outcome, toSeller: formatAmount(paid), toBuyer: formatAmount(e.refunded - before.refunded), note: input.note ?? null, resolvedAt: now.toISOString() };
       this.event(events, 'agreement.resolved', a, { state: to, released: e.released }, { outcome: input.outcome });
-      const out = await this.update(tx, events, a, { state: to, released: e.released, resolution: json(resolution) }, 'resolve', 'admin', resolution, now);
+      const out = await this.update(tx, events, a, { state: to, released: e.released, resolution: jsonColumn(resolution) }, 'resolve', 'admin', resolution, now);
       const d = a.dispute as { filedBy?: string } | null;
       await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome: input.outcome, at: now });
       await this.finish(tx, out, { success: input.outcome !== 'refund', paid: e.released }, now);
@@ -267,28 +245,25 @@ export class AgreementsService {
    */
   async runTimers(limit = 200): Promise<{ cancelled: number; refunded: number; settled: number; resolved: number }> {
     const now = this.clock.now();
-    const db = this.database.db;
-    const [due, drifted] = await Promise.all([
-      db.selectFrom('agreements').select('id').where((eb) => eb.or([
-        eb.and([eb('state', '=', 'pending_funding'), eb('funding_deadline', '<=', now)]),
-        eb.and([eb('state', '=', 'funded'), eb('delivery_deadline', '<=', now)]),
-        eb.and([eb('state', '=', 'delivered'), eb('auto_release_at', '<=', now)]),
-      ])).orderBy('updated_at').limit(limit).execute(),
-      db.selectFrom('agreements as a').innerJoin('escrows as e', 'e.id', 'a.escrow_id').select('a.id')
-        .where('a.state', 'in', ['funded', 'delivered', 'disputed'])
-        .where('e.state', 'in', ['released', 'refunded', 'expired', 'resolved_release', 'resolved_refund', 'resolved_split'])
-        .limit(limit).execute(),
-    ]);
+    const [due, drifted] = await Promise.all([repo.due(this.database.db, now, limit), this.closedEscrows(limit)]);
     const out = { cancelled: 0, refunded: 0, settled: 0, resolved: 0 };
     for (const id of new Set([...due, ...drifted].map((r) => r.id))) {
-      const r = await this.tx((tx, events) => this.advance(tx, events, id));
+      const r = await this.writes.transaction((tx, events) => this.advance(tx, events, id));
       if (r) out[r]++;
     }
     return out;
   }
 
+  /** Live agreements (funded, delivered, disputed) whose escrow has closed, `limit` at the most. */
+  private async closedEscrows(limit: number): Promise<{ id: string }[]> {
+    const live = await repo.live(this.database.db);
+    if (!live.length) return [];
+    const escrows = await this.escrow.getIn(this.database.db, live.map((a) => a.escrow_id));
+    return live.filter((a) => { const e = escrows.get(a.escrow_id); return e !== undefined && this.escrow.isTerminal(e.state); }).slice(0, limit);
+  }
+
   private async advance(tx: Tx, events: Events, id: string): Promise<'cancelled' | 'refunded' | 'settled' | 'resolved' | null> {
-    const a = (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+    const a = await repo.lock(tx, id);
     if (!a) return null;
     const t = this.clock.now();
     const system: EscrowActor = { kind: 'system' };
@@ -300,7 +275,7 @@ export class AgreementsService {
       return 'cancelled';
     }
     if (!a.escrow_id || !['funded', 'delivered', 'disputed'].includes(a.state)) return null;
-    let e = await escrowIn(tx, a.escrow_id);
+    let e = await this.escrowIn(tx, a.escrow_id);
     // Fire the due timer ourselves (the escrow's own job may have fired it already: then it is closed).
     if (e.state === 'held' && a.delivery_deadline.getTime() <= t.getTime()) {
       e = await this.escrow.actIn(tx, a.escrow_id, 'expire', system, { reason: 'delivery deadline passed' });
@@ -332,7 +307,7 @@ export class AgreementsService {
         const outcome = e.state.slice('resolved_'.length) as 'release' | 'refund' | 'split';
         const resolution = { outcome, toSeller: formatAmount(e.released), toBuyer: formatAmount(e.refunded), note: 'resolved on the escrow', resolvedAt: t.toISOString() };
         this.event(events, 'agreement.resolved', a, { state: nextAgreement(a.state, 'resolve'), released: e.released }, { outcome });
-        const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: json(resolution) }, 'resolve', 'system', resolution, t);
+        const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: jsonColumn(resolution) }, 'resolve', 'system', resolution, t);
         const d = a.dispute as { filedBy?: string } | null;
         await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome, at: t });
         await this.finish(tx, u, { success: outcome !== 'refund', paid: e.released }, t);
@@ -341,6 +316,13 @@ export class AgreementsService {
       default:
         return null;
     }
+  }
+
+  /** The escrow read inside the caller's transaction (never through another connection). */
+  private async escrowIn(tx: Tx, id: string): Promise<EscrowView> {
+    const e = (await this.escrow.getIn(tx, [id])).get(id);
+    if (!e) throw new Error(`escrow ${id} is missing`);
+    return e;
   }
 
   /** The agreement ended (its capacity went back to the listing in `update`): the outcome becomes reputation evidence. */
@@ -367,39 +349,20 @@ export class AgreementsService {
    */
   private async update(tx: Tx, events: Events, a: AgreementRow, set: Record<string, unknown>, action: string, actor: string, detail: unknown, now: Date): Promise<AgreementRow> {
     const state = set['state'] as AgreementState;
-    const release = TERMINAL_AGREEMENT.has(state) && !a.capacity_released;
-    const traded = release && tradedAt(state, set['resolution'] ?? a.resolution);
-    // the transaction's events so far go to the outbox in the same statement
-    const pending = takePending(events);
-    let q = tx
-      .with('u', (db) => db.updateTable('agreements')
-        .set({ ...set, ...(release ? { capacity_released: true } : {}), version: a.version + 1, updated_at: now })
-        .where('id', '=', a.id).returningAll())
-      .with('e', (db) => db.insertInto('agreement_events').columns(['agreement_id', 'from_state', 'to_state', 'action', 'actor', 'detail', 'at'])
-        .expression(sql`SELECT u.id, ${a.state}::text, u.state, ${action}::text, ${actor}::text, ${json(detail ?? null)}::jsonb, ${now}::timestamptz FROM u`));
-    if (pending.length) q = q.with('ev', (db) => db.insertInto('outbox_events').values(eventValues(pending))) as unknown as typeof q;
-    if (release) {
-      q = q.with('l', (db) => db.updateTable('trading_listings')
-        .set({
-          capacity_reserved: sql`capacity_reserved - ${a.quantity}::int`,
-          capacity_consumed: traded ? sql`capacity_consumed + CASE WHEN capacity_model = 'stock' THEN ${a.quantity}::int ELSE 0 END` : sql`capacity_consumed`,
-          version: sql`version + 1`, updated_at: now,
-        })
-        .where('id', '=', a.listing_id)) as unknown as typeof q;
+    let release: AgreementRelease | null = null;
+    if (TERMINAL_AGREEMENT.has(state) && !a.capacity_released) {
+      const traded = tradedAt(state, set['resolution'] ?? a.resolution);
+      const reopened = nextRequestState('agreed', 'reopen')!;
+      release = {
+        listingId: a.listing_id, quantity: a.quantity, traded,
+        request: a.request_id === null ? null : traded
+          ? { id: a.request_id, to: nextRequestState('agreed', 'fulfil')!, clearAgreement: false }
+          : { id: a.request_id, to: reopened, lapsed: nextRequestState(reopened, 'expire')!, clearAgreement: true },
+      };
       events.listingsChanged = true;
-      if (a.request_id) {
-        const reopened = nextRequestState('agreed', 'reopen')!;
-        const to = traded ? nextRequestState('agreed', 'fulfil')! : reopened;
-        const lapsed = nextRequestState(reopened, 'expire')!;
-        q = q.with('r', (db) => db.updateTable('trade_requests')
-          .set({
-            state: traded ? to : sql`CASE WHEN deadline <= ${now} THEN ${lapsed} ELSE ${to} END`,
-            ...(traded ? {} : { agreement_id: null }), updated_at: now,
-          })
-          .where('id', '=', a.request_id!).where('state', '=', 'agreed').where('agreement_id', '=', a.id)) as unknown as typeof q;
-      }
     }
-    return (await q.selectFrom('u').selectAll().executeTakeFirstOrThrow()) as AgreementRow;
+    // the transaction's events so far go to the outbox in the same statement
+    return repo.move(tx, a, set, { action, actor, detail, at: now }, takePending(events), release);
   }
 }
 
@@ -411,9 +374,5 @@ function tradedAt(state: AgreementState, resolution: unknown): boolean {
   return r?.outcome !== 'refund';
 }
 
-/** The escrow's amounts read inside the caller's transaction (never through another connection). */
-async function escrowIn(tx: Tx, id: string): Promise<{ state: string; released: bigint; refunded: bigint }> {
-  return tx.selectFrom('escrows').select(['state', 'released', 'refunded']).where('id', '=', id).executeTakeFirstOrThrow();
-}
 
 const actorName = (a: EscrowActor) => (a.kind === 'agent' ? `agent:${a.agentId}` : a.kind);

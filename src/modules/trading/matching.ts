@@ -6,21 +6,9 @@
  * Hard constraints are checked first, in the fixed order of `CONSTRAINTS`; qualified listings are ranked by
  * a weighted score in [0, 1] (see `rawFactors` in ./matching-core.js for each factor's formula).
  */
-import {
-  FACTORS,
-  buildDiagnostics,
-  breakdownOf,
-  combine,
-  compareScored,
-  drawExploration,
-  emptyCounts,
-  finishResult,
-  firstFailingConstraint,
-  isExplorable,
-  prepareQuery,
-  rawFactorsOfListing,
-} from './matching-core.js';
-import type { ConstraintKey, MatchOptions, MatchResult, ScoreBreakdown, Scored } from './matching-core.js';
+import { FACTORS, breakdownOf, combine, firstFailingConstraint, isExplorable, prepareQuery, rawFactorsOfListing } from './matching-core.js';
+import type { ConstraintKey, MatchOptions, MatchResult, ScoreBreakdown } from './matching-core.js';
+import { buildDiagnostics, compareScored, drawExploration, emptyCounts, finishResult, type Scored } from './matching-result.js';
 import type { Listing, TradeRequest } from './trading.types.js';
 
 export {

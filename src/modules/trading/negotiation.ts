@@ -110,7 +110,7 @@ export function turnOf(s: NegotiationState): Role | null {
   return last ? other(last.by) : null;
 }
 
-export function validateTerms(t: Terms): void {
+function validateTerms(t: Terms): void {
   if (t.pricePerUnit <= 0n) throw new NegotiationError('invalid_terms', 'pricePerUnit must be > 0');
   if (!Number.isInteger(t.quantity) || t.quantity <= 0) throw new NegotiationError('invalid_terms', 'quantity must be an integer > 0');
   if (!(t.sla.availability >= 0 && t.sla.availability <= 1)) throw new NegotiationError('invalid_terms', 'sla.availability must be in [0, 1]');
@@ -188,7 +188,7 @@ export function progress(s: NegotiationState, now: number): number {
 }
 
 /** Is `price` at least as good for this party as `than`? (lower for a buyer, higher for a seller) */
-export const atLeastAsGood = (role: Role, price: bigint, than: bigint): boolean => (role === 'buyer' ? price <= than : price >= than);
+const atLeastAsGood = (role: Role, price: bigint, than: bigint): boolean => (role === 'buyer' ? price <= than : price >= than);
 
 export type Decision = { type: 'offer'; terms: Terms } | { type: 'accept' } | { type: 'reject' };
 

@@ -5,70 +5,40 @@
  *
  * Locks, always in this order: negotiation row, then listing row (conditional capacity update), then
  * request row, then (inside the ledger, when funding at once) wallet and escrow accounts.
+ *
+ * Past 400 lines on purpose: opening, a manual move, the delegated answers (autoRespond -> move) and
+ * accept share one locked context (MoveCtx) inside one transaction, and read best in one file; the SQL is
+ * in negotiations.repository.ts, the delegation rules in delegation.ts.
  */
-import { sql, type QueryCreator } from 'kysely';
-import type { DB } from '../../database.js';
-import { PREPARE, type Database } from '../../database.js';
+import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { formatAmount } from '../../platform/money.js';
 import type { Principal } from '../../platform/http/auth.js';
-import type { Tx } from '../ledger/ledger.service.js';
+import type { Tx } from '../ledger/ledger.port.js';
+import type { AgentDirectory } from '../agents/agents.port.js';
 import { DEFAULT_REVIEW_WINDOW_MS } from '../ledger/escrow.service.js';
 import {
-  NegotiationError, PRESETS, PRESET_NAMES, applyEvent, decide, decisionEvent, lastOffer, makeStrategy, other, strategyFromPreset,
-  type ConcessionKind, type ConcessionStrategy, type NegotiationEvent, type NegotiationState, type PresetName, type Role,
+  NegotiationError, applyEvent, decide, decisionEvent, lastOffer, other, type ConcessionStrategy, type NegotiationEvent, type NegotiationState, type Role,
 } from './negotiation.js';
+import { delegationBoundsError, strategyOf } from './delegation.js';
 import type { SettlementType, Sla, Terms } from './trading.types.js';
 import {
-  json, loadOffers, toNegotiationState, unavailableUnits, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
+  jsonColumn, loadOffers, toNegotiationState, unavailableUnits, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow,
   type StoredDelegation,
 } from './trading.repository.js';
 import { acceptPayload, offerPayload, verifySignature } from './trading.signing.js';
-import type { TradingEventBus } from './trading.stream.js';
-import { inTransaction, pushEvent, type Events } from './trading.tx.js';
+import type { Events, TradingWrites } from './trading.tx.js';
 import { agreementIdOf, type AgreementsService } from './agreements.service.js';
 import { termsJson } from './trading.json.js';
+import { negotiationsRepository as repo } from './negotiations.repository.js';
 
-export const DEFAULT_MAX_ROUNDS = 10;
-export const DEFAULT_NEGOTIATION_MS = 3600_000;
+const DEFAULT_MAX_ROUNDS = 10;
+const DEFAULT_NEGOTIATION_MS = 3600_000;
 /** Default negotiation time by the request's urgency (capped by the request's deadline). */
-export const NEGOTIATION_MS_BY_URGENCY: Readonly<Record<string, number>> = { high: 15 * 60_000, normal: DEFAULT_NEGOTIATION_MS, low: 4 * 3600_000 };
-export const DEFAULT_DELIVERY_MS = 24 * 3600_000;
-
-const KIND_BETA: Record<ConcessionKind, number> = { boulware: PRESETS.aggressive.beta, linear: 1, conceder: PRESETS.cooperative.beta };
-
-/** The concession strategy of a stored delegation (presets or explicit kinds; `beta` overrides). */
-export function strategyOf(role: Role, d: StoredDelegation, defaultTarget: bigint): ConcessionStrategy {
-  const reservation = BigInt(d.reservationPrice);
-  const target = d.targetPrice !== undefined ? BigInt(d.targetPrice) : defaultTarget;
-  if ((PRESET_NAMES as readonly string[]).includes(d.strategy) && d.beta === undefined) {
-    return strategyFromPreset(role, d.strategy as PresetName, { target, reservation });
-  }
-  const kind: ConcessionKind = (PRESET_NAMES as readonly string[]).includes(d.strategy)
-    ? PRESETS[d.strategy as PresetName].kind
-    : (d.strategy as ConcessionKind);
-  if (!(kind in KIND_BETA)) throw new RangeError(`unknown strategy ${d.strategy}`);
-  return makeStrategy(role, kind, d.beta ?? KIND_BETA[kind], { target, reservation });
-}
-
-/**
- * A delegation whose prices make no sense for its role, as a field and message (null when they do): a
- * seller opens at its listing price and concedes down to its reservation (reservation <= price), a buyer
- * opens at its target and concedes up to its reservation (target <= reservation).
- */
-export function delegationBoundsError(role: Role, d: StoredDelegation, defaultTarget: bigint): { field: string; message: string } | null {
-  const reservation = BigInt(d.reservationPrice);
-  const target = d.targetPrice !== undefined ? BigInt(d.targetPrice) : defaultTarget;
-  if (role === 'seller' && reservation > target) {
-    return { field: 'body.negotiation.reservationPrice', message: `must not exceed pricePerUnit ${formatAmount(target)}: the seller's reservation is the lowest price it accepts, the listing price where it opens (got ${formatAmount(reservation)})` };
-  }
-  if (role === 'buyer' && target > reservation) {
-    return { field: 'body.delegate.targetPrice', message: `must not exceed reservationPrice ${formatAmount(reservation)}: the buyer opens at its target and concedes up to its reservation, the highest price it accepts (got ${formatAmount(target)})` };
-  }
-  return null;
-}
+const NEGOTIATION_MS_BY_URGENCY: Readonly<Record<string, number>> = { high: 15 * 60_000, normal: DEFAULT_NEGOTIATION_MS, low: 4 * 3600_000 };
+const DEFAULT_DELIVERY_MS = 24 * 3600_000;
 
 export interface OfferInput {
   pricePerUnit?: bigint | undefined;
@@ -115,22 +85,15 @@ export class NegotiationsService {
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
+    private readonly writes: TradingWrites,
     private readonly agreements: AgreementsService,
-    private readonly bus: TradingEventBus,
+    private readonly agents: AgentDirectory,
   ) {}
-
-  private tx<T>(fn: (tx: Tx, events: Events) => Promise<T>): Promise<T> {
-    return inTransaction(this.database, this.bus, fn);
-  }
-
-  private event(events: Events, type: string, agentIds: string[], data: Record<string, unknown>): void {
-    pushEvent(events, this.clock, type, agentIds, data);
-  }
 
   // ------------------------------------------------------------------------------------- negotiations
 
   async getNegotiation(p: Principal, id: string): Promise<NegotiationView> {
-    const row = await this.database.db.selectFrom('negotiations').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await repo.get(this.database.db, id);
     if (!row) throw notFound('negotiation', id);
     if (p.kind !== 'admin' && !(p.kind === 'agent' && (p.agentId === row.buyer_id || p.agentId === row.seller_id))) {
       throw new AppError('forbidden', 'only the parties of a negotiation and the operator may read it');
@@ -141,16 +104,12 @@ export class NegotiationsService {
 
   async createNegotiation(agentId: string, input: NegotiationCreate): Promise<NegotiationView> {
     const id = input.id ?? uuidv7(this.clock);
-    return this.tx(async (tx, events) => {
+    return this.writes.transaction(async (tx, events) => {
       const now = this.clock.now();
       // whether the id is taken, the listing and the request, in one statement
-      const found = (await sql<ListingRow & { taken: boolean } & Prefixed<RequestRow>>`${sql.raw(PREPARE)}
-        SELECT EXISTS (SELECT 1 FROM negotiations WHERE id = ${id}::uuid) AS taken, l.*, ${sql.raw(REQUEST_COLUMNS)}
-        FROM (SELECT 1) AS one LEFT JOIN trading_listings l ON l.id = ${input.listingId}::uuid
-        LEFT JOIN trade_requests r ON r.id = ${input.requestId ?? null}::uuid`.execute(tx)).rows[0]!;
-      if (found.taken) throw new AppError('conflict', `negotiation ${id} already exists`);
-      if (found.id === null) throw notFound('listing', input.listingId);
-      const { listing, request: foundRequest } = splitFound(found);
+      const { taken, listing, request: foundRequest } = await repo.findForOpening(tx, id, input.listingId, input.requestId);
+      if (taken) throw new AppError('conflict', `negotiation ${id} already exists`);
+      if (!listing) throw notFound('listing', input.listingId);
       if (listing.status !== 'active') throw new AppError('invalid_transition', `listing ${listing.id} is ${listing.status}`, { state: listing.status, action: 'negotiate' });
       if (listing.valid_until.getTime() <= now.getTime()) throw new AppError('invalid_transition', `listing ${listing.id} has expired`, { action: 'negotiate' });
       let request: RequestRow | undefined;
@@ -187,17 +146,17 @@ export class NegotiationsService {
           throw new AppError('validation_failed', (e as Error).message, { errors: [{ field: 'body.delegate', message: (e as Error).message }] });
         }
       }
-      const row = await tx.insertInto('negotiations').values({
+      const row = await repo.insert(tx, {
         id, request_id: request?.id ?? null, listing_id: listing.id, buyer_id: buyerId, seller_id: listing.seller_id, status: 'open',
         max_rounds: input.maxRounds ?? DEFAULT_MAX_ROUNDS, deadline, started_at: now, require_signatures: input.requireSignatures ?? false,
-        buyer_delegation: json(input.delegate ?? null),
+        buyer_delegation: jsonColumn(input.delegate ?? null),
         // the seller's delegation as it stands now, with the listing price of now as its target
-        seller_delegation: json(listing.auto_negotiation ? { targetPrice: listing.price_per_unit.toString(), ...(listing.auto_negotiation as unknown as StoredDelegation) } : null),
+        seller_delegation: jsonColumn(listing.auto_negotiation ? { targetPrice: listing.price_per_unit.toString(), ...(listing.auto_negotiation as unknown as StoredDelegation) } : null),
         delivery_deadline: deliveryDeadline, review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS),
         accepted_seq: null, accept_signature: null, ended_by: null, ended_at: null, end_reason: null, agreement_id: null,
         created_at: now, updated_at: now,
-      }).returningAll().executeTakeFirstOrThrow();
-      this.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
+      });
+      this.writes.event(events, 'negotiation.opened', [row.buyer_id, row.seller_id], { negotiationId: id, listingId: listing.id, requestId: row.request_id });
       // a delegated buyer opens with the request's quantity (or 1)
       if (!input.offer && input.delegate) checkQuantity(listing, request?.quantity ?? 1, 'request', request);
       let state = toNegotiationState(row, []);
@@ -208,7 +167,7 @@ export class NegotiationsService {
         state = await this.move(tx, ctx, state, { type: 'offer', by: role, terms, at: now.getTime() }, input.offer.signature);
       }
       state = await this.autoRespond(tx, ctx, state);
-      await saveOffers(tx, ctx);
+      await repo.insertOffers(tx, ctx.unsaved.splice(0));
       return viewOf(ctx);
     });
   }
@@ -229,14 +188,14 @@ export class NegotiationsService {
       if (input.fund && ctx.role !== 'buyer') throw new AppError('validation_failed', 'only the buyer funds an agreement', { errors: [{ field: 'body.fund', message: 'buyer only' }] });
       const s = await this.move(tx, ctx, state, { type: 'accept', by: ctx.role, at: this.clock.now().getTime() }, input.signature);
       if (input.fund && ctx.row.agreement_id === null) {
-        const a = ctx.latest.agreement ?? await tx.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirstOrThrow();
+        const a = ctx.latest.agreement ?? (await repo.agreementOf(tx, id))!;
         agreement = await this.agreements.fundIn(tx, ctx.events, a, { kind: 'agent', agentId: ctx.agentId });
       }
       agreement ??= ctx.latest.agreement ?? null;
       return s;
     });
     if (!agreement) {
-      agreement = (await this.database.db.selectFrom('agreements').selectAll().where('negotiation_id', '=', id).executeTakeFirst()) ?? null;
+      agreement = (await repo.agreementOf(this.database.db, id)) ?? null;
     }
     return { ...v, agreement };
   }
@@ -252,18 +211,16 @@ export class NegotiationsService {
   /** Expires open negotiations past their deadline. */
   async expireNegotiations(limit = 200): Promise<number> {
     const now = this.clock.now();
-    const due = await this.database.db.selectFrom('negotiations').select('id').where('status', '=', 'open').where('deadline', '<=', now)
-      .orderBy('deadline').limit(limit).execute();
+    const due = await repo.due(this.database.db, now, limit);
     let n = 0;
     for (const { id } of due) {
-      await this.tx(async (tx, events) => {
-        const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+      await this.writes.transaction(async (tx, events) => {
+        const row = await repo.lock(tx, id);
         if (!row || row.status !== 'open') return;
         const offers = await loadOffers(tx, id);
         const s = apply(toNegotiationState(row, offers), { type: 'expire', at: now.getTime() });
-        await tx.updateTable('negotiations').set({ status: s.status, ended_at: now, end_reason: 'deadline', version: row.version + 1, updated_at: now })
-          .where('id', '=', id).execute();
-        this.event(events, 'negotiation.expired', [row.buyer_id, row.seller_id], { negotiationId: id });
+        await repo.expire(tx, id, s.status, row.version + 1, now);
+        this.writes.event(events, 'negotiation.expired', [row.buyer_id, row.seller_id], { negotiationId: id });
         n++;
       });
     }
@@ -277,18 +234,14 @@ export class NegotiationsService {
     fn: (tx: Tx, ctx: MoveCtx, state: NegotiationState) => Promise<NegotiationState>,
   ): Promise<NegotiationView> {
     if (p.kind !== 'agent') throw new AppError(p.kind === 'anonymous' ? 'unauthorized' : 'forbidden', 'only the negotiating agents may move');
-    return this.tx(async (tx, events) => {
-      const row = (await sql<NegotiationRow>`SELECT * FROM negotiations WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
+    return this.writes.transaction(async (tx, events) => {
+      const row = await repo.lock(tx, id);
       if (!row) throw notFound('negotiation', id);
       const role: Role | null = p.agentId === row.buyer_id ? 'buyer' : p.agentId === row.seller_id ? 'seller' : null;
       if (!role) throw new AppError('forbidden', 'only the parties of a negotiation may move in it');
       // the listing and the request in one statement
-      const found = (await sql<ListingRow & Prefixed<RequestRow>>`${sql.raw(PREPARE)}
-        SELECT l.*, ${sql.raw(REQUEST_COLUMNS)}
-        FROM trading_listings l LEFT JOIN trade_requests r ON r.id = ${row.request_id}::uuid
-        WHERE l.id = ${row.listing_id}::uuid`.execute(tx)).rows[0];
-      if (!found) throw new Error(`listing ${row.listing_id} of negotiation ${id} is missing`);
-      const { listing, request } = splitFound(found);
+      const { listing, request } = await repo.findForMove(tx, row);
+      if (!listing) throw new Error(`listing ${row.listing_id} of negotiation ${id} is missing`);
       const offers = await loadOffers(tx, id);
       const ctx: MoveCtx = { row, listing, request, agentId: p.agentId, role, events, offerRows: offers, unsaved: [], latest: { row } };
       let state = toNegotiationState(row, offers);
@@ -297,7 +250,7 @@ export class NegotiationsService {
       }
       state = await fn(tx, ctx, state);
       await this.autoRespond(tx, ctx, state);
-      await saveOffers(tx, ctx);
+      await repo.insertOffers(tx, ctx.unsaved.splice(0));
       return viewOf(ctx);
     });
   }
@@ -329,11 +282,11 @@ export class NegotiationsService {
     const now = this.clock.now();
     if (e.type === 'accept') {
       // Capacity first: a manual accept without capacity fails (409) and leaves the negotiation open.
-      const ok = await this.reserveCapacity(tx, row.listing_id, lastOffer(state)!.terms.quantity, now);
+      const ok = await repo.reserveCapacity(tx, row.listing_id, lastOffer(state)!.terms.quantity, now);
       if (ok) ctx.events.listingsChanged = true;
       if (!ok) {
         if (!delegated) {
-          const l = await tx.selectFrom('trading_listings').select(['status', 'valid_until']).where('id', '=', row.listing_id).executeTakeFirstOrThrow();
+          const l = await repo.listingAvailability(tx, row.listing_id);
           if (l.status !== 'active' || l.valid_until.getTime() <= now.getTime()) {
             throw new AppError('conflict', `listing ${row.listing_id} is ${l.status === 'active' ? 'expired' : l.status}: no agreement can be made on it`, { reason: 'listing_unavailable' });
           }
@@ -343,7 +296,7 @@ export class NegotiationsService {
       }
     }
     if (e.type === 'offer') {
-      // written with the transaction's next negotiation update, or at its end (saveOffers)
+      // written with the transaction's next negotiation update, or at its end
       const offer: OfferRow = {
         negotiation_id: row.id, seq: state.offers.length, by_role: e.by, by_agent: agentId, price_per_unit: e.terms.pricePerUnit,
         quantity: e.terms.quantity, sla_availability: e.terms.sla.availability, sla_max_latency_ms: e.terms.sla.maxLatencyMs,
@@ -351,19 +304,17 @@ export class NegotiationsService {
       };
       ctx.offerRows.push(offer);
       ctx.unsaved.push(offer);
-      this.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
+      this.writes.event(ctx.events, 'negotiation.offer', [row.buyer_id, row.seller_id], {
         negotiationId: row.id, seq: state.offers.length, by: e.by, pricePerUnit: formatAmount(e.terms.pricePerUnit), quantity: e.terms.quantity, terms: termsJson(e.terms), delegated,
       });
     } else {
       // an accept points the negotiation at its agreement (made below, same transaction) in the same update
-      const unsaved = ctx.unsaved.splice(0);
-      const db: QueryCreator<DB> = unsaved.length ? tx.with('o', (w) => w.insertInto('negotiation_offers').values(unsaved)) as unknown as QueryCreator<DB> : tx;
-      ctx.latest.row = await db.updateTable('negotiations').set({
+      ctx.latest.row = await repo.end(tx, row.id, {
         status: next.status, accepted_seq: next.acceptedSeq, ended_by: next.endedBy, ended_at: now, end_reason: reason ?? null,
-        accept_signature: e.type === 'accept' ? signature ?? null : null, version: sql`version + 1`, updated_at: now,
+        accept_signature: e.type === 'accept' ? signature ?? null : null, updated_at: now,
         ...(next.status === 'agreed' ? { agreement_id: agreementIdOf(row.id) } : {}),
-      }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
-      this.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
+      }, ctx.unsaved.splice(0));
+      this.writes.event(ctx.events, `negotiation.${next.status}`, [row.buyer_id, row.seller_id], { negotiationId: row.id, by, reason: reason ?? null, delegated });
     }
     if (next.status === 'agreed') ctx.latest.agreement = await this.agreements.createIn(tx, ctx, next, signature ?? null, now);
     return next;
@@ -374,9 +325,9 @@ export class NegotiationsService {
       if (row.require_signatures) throw new AppError('validation_failed', 'this negotiation requires signed messages', { errors: [{ field: 'body.signature', message: 'is required' }] });
       return;
     }
-    const agent = await tx.selectFrom('agents').select('public_key').where('id', '=', agentId).executeTakeFirstOrThrow();
-    if (!agent.public_key) throw new AppError('unprocessable', 'the agent has no registered public key to verify the signature with', { reason: 'no_public_key' });
-    if (!verifySignature(agent.public_key, payload, signature)) {
+    const publicKey = await this.agents.publicKeyIn(tx, agentId);
+    if (!publicKey) throw new AppError('unprocessable', 'the agent has no registered public key to verify the signature with', { reason: 'no_public_key' });
+    if (!verifySignature(publicKey, payload, signature)) {
       throw new AppError('unprocessable', 'the signature does not verify against the agent\'s registered Ed25519 key', { reason: 'bad_signature', signedPayload: payload });
     }
   }
@@ -411,27 +362,12 @@ export class NegotiationsService {
     return state;
   }
 
-  /** Reserves capacity with one conditional update (no oversell under any concurrency). */
-  private async reserveCapacity(tx: Tx, listingId: string, quantity: number, now: Date): Promise<boolean> {
-    const r = await sql<{ id: string }>`
-      UPDATE trading_listings SET capacity_reserved = capacity_reserved + ${quantity}, version = version + 1, updated_at = ${now}
-      WHERE id = ${listingId}::uuid AND status = 'active' AND valid_until > ${now} AND capacity_total - capacity_reserved - capacity_consumed >= ${quantity}
-      RETURNING id`.execute(tx);
-    return r.rows.length === 1;
-  }
-
   /** The caller's negotiations (the operator: anyone's, or one agent's), newest first. */
   async listNegotiations(p: Principal, q: { agentId?: string | undefined; status?: string | undefined; limit: number; beforeId?: string | undefined }): Promise<NegotiationView[]> {
     const agentId = p.kind === 'agent' ? p.agentId : q.agentId;
     if (p.kind === 'agent' && q.agentId && q.agentId !== p.agentId) throw new AppError('forbidden', 'an agent lists only its own negotiations');
-    let s = this.database.db.selectFrom('negotiations').selectAll().orderBy('id', 'desc').limit(q.limit);
-    if (agentId) s = s.where((eb) => eb.or([eb('buyer_id', '=', agentId), eb('seller_id', '=', agentId)]));
-    if (q.status) s = s.where('status', '=', q.status);
-    if (q.beforeId) s = s.where('id', '<', q.beforeId);
-    const rows = await s.execute();
-    const offers = rows.length
-      ? await this.database.db.selectFrom('negotiation_offers').selectAll().where('negotiation_id', 'in', rows.map((r) => r.id)).orderBy('negotiation_id').orderBy('seq').execute()
-      : [];
+    const rows = await repo.list(this.database.db, { ...q, agentId });
+    const offers = await repo.offersOf(this.database.db, rows.map((r) => r.id));
     return rows.map((row) => {
       const mine = offers.filter((o) => o.negotiation_id === row.id);
       return { row, offers: mine, state: toNegotiationState(row, mine) };
@@ -458,21 +394,7 @@ function checkQuantity(listing: ListingRow, quantity: number, field: string, req
   }
 }
 
-/** The request's columns, prefixed `r__`, beside a listing's in one row. */
-const REQUEST_COLUMNS = (['id', 'buyer_id', 'category', 'spec', 'quantity', 'budget_min', 'budget_max', 'allowed_regions', 'excluded_regions', 'max_latency_ms', 'min_trust_score', 'deadline', 'urgency', 'weights', 'exploration_share', 'state', 'agreement_id', 'created_at', 'updated_at'] as const).map((c) => `r.${c} AS r__${c}`).join(', ');
-type Prefixed<T> = { [K in keyof T & string as `r__${K}`]: T[K] | null };
-
-function splitFound(found: ListingRow & { taken?: boolean } & Prefixed<RequestRow>): { listing: ListingRow; request: RequestRow | undefined } {
-  const listing: Record<string, unknown> = {};
-  const request: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(found)) {
-    if (k.startsWith('r__')) request[k.slice(3)] = v;
-    else if (k !== 'taken') listing[k] = v;
-  }
-  return { listing: listing as unknown as ListingRow, request: request['id'] === null ? undefined : request as unknown as RequestRow };
-}
-
-export interface MoveCtx {
+interface MoveCtx {
   row: NegotiationRow;
   listing: ListingRow;
   request: RequestRow | undefined;
@@ -485,12 +407,6 @@ export interface MoveCtx {
   unsaved: OfferRow[];
   /** The negotiation row as last written in this transaction (shared by copies of the context). */
   latest: { row: NegotiationRow; agreement?: AgreementRow };
-}
-
-/** Writes the offers not written yet (one statement). */
-async function saveOffers(tx: Tx, ctx: MoveCtx): Promise<void> {
-  const unsaved = ctx.unsaved.splice(0);
-  if (unsaved.length) await tx.insertInto('negotiation_offers').values(unsaved).execute();
 }
 
 /** The negotiation as it stands at the end of the caller's transaction, from what the transaction wrote. */

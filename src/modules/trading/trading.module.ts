@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 /**
  * The trading module as the app sees it: listings, trade requests, matching, negotiation, agreements.
  * `market` (listings, requests, matching over the in-memory index), `negotiations` and `agreements`
@@ -8,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { AgentsService } from '../agents/agents.service.js';
-import type { LedgerService } from '../ledger/ledger.service.js';
+import type { AgentDirectory } from '../agents/agents.port.js';
 import type { EscrowService } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
@@ -17,13 +16,17 @@ import { MarketService } from './market.service.js';
 import { NegotiationsService } from './negotiations.service.js';
 import { AgreementsService } from './agreements.service.js';
 import { TradingEventBus } from './trading.stream.js';
+import { TradingWrites } from './trading.tx.js';
+import { agreementsRepository } from './agreements.repository.js';
 import { tradingRoutes as routes } from './trading.routes.js';
 
 export interface TradingDeps {
   database: Database;
   clock: Clock;
+  /** The profile contributors are registered here. */
   agents: AgentsService;
-  ledger: LedgerService;
+  /** What trading reads of agents (seller roles, public keys, registration times). */
+  directory: AgentDirectory;
   escrow: EscrowService;
   reputation: ReputationPort;
   outbox: EventOutbox;
@@ -38,16 +41,17 @@ export class TradingService {
 
   constructor(readonly deps: TradingDeps) {
     this.bus = new TradingEventBus(deps.outbox);
-    this.market = new MarketService(deps.database, deps.clock, deps.reputation, this.bus);
-    this.agreements = new AgreementsService(deps.database, deps.clock, deps.escrow, deps.reputation, this.bus);
-    this.negotiations = new NegotiationsService(deps.database, deps.clock, this.agreements, this.bus);
+    const writes = new TradingWrites(deps.database, deps.clock, this.bus);
+    this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus);
+    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation);
+    this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory);
     this.jobs = [
       {
         name: 'trading.timers',
         intervalMs: 1000,
         run: () => this.runTimers(),
       },
-      { name: 'trading.refresh-sellers', intervalMs: 30_000, run: () => this.market.market.refreshSellers() },
+      { name: 'trading.refresh-sellers', intervalMs: 30_000, run: () => this.market.marketIndex.refreshSellers() },
     ];
   }
 
@@ -73,20 +77,12 @@ export async function tradingRoutes(app: FastifyInstance, opts: { trading: Tradi
 
 /**
  * The profile's trade record, from the agent's agreements (as buyer or seller): how many trades finished
- * (settled, refunded or resolved), the share of them that settled (paid in full), and disputes it opened, won and lost. A resolved dispute is won by
- * the side the operator decided for (release: the seller; refund: the buyer); a split counts as neither.
+ * (settled, refunded or resolved), the share of them that settled (paid in full), and disputes it opened,
+ * won and lost. A resolved dispute is won by the side the operator decided for (release: the seller;
+ * refund: the buyer); a split counts as neither.
  */
 export async function tradeRecord(database: Database, agentId: string): Promise<{ transactionCount: number; successRate: number | null; disputes: { opened: number; won: number; lost: number } }> {
-  const r = (await sql<{ settled: bigint; finished: bigint; opened: bigint; won: bigint; lost: bigint }>`
-    SELECT
-      count(*) FILTER (WHERE state = 'settled')::int8 AS settled,
-      count(*) FILTER (WHERE state IN ('settled', 'refunded', 'resolved'))::int8 AS finished,
-      count(*) FILTER (WHERE dispute->>'filedBy' = ${agentId})::int8 AS opened,
-      count(*) FILTER (WHERE (resolution->>'outcome' = 'release' AND seller_id = ${agentId}::uuid)
-                          OR (resolution->>'outcome' = 'refund' AND buyer_id = ${agentId}::uuid))::int8 AS won,
-      count(*) FILTER (WHERE (resolution->>'outcome' = 'refund' AND seller_id = ${agentId}::uuid)
-                          OR (resolution->>'outcome' = 'release' AND buyer_id = ${agentId}::uuid))::int8 AS lost
-    FROM agreements WHERE seller_id = ${agentId}::uuid OR buyer_id = ${agentId}::uuid`.execute(database.db)).rows[0];
+  const r = await agreementsRepository.tradeRecord(database.db, agentId);
   const finished = Number(r?.finished ?? 0n);
   return {
     transactionCount: finished,

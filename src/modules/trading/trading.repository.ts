@@ -24,7 +24,8 @@ export interface StoredDelegation {
   reservationPrice: string;
 }
 
-export const json = (v: unknown): string => JSON.stringify(v);
+/** A value as the text of a jsonColumn(b) column. */
+export const jsonColumn = (v: unknown): string => JSON.stringify(v);
 
 /**
  * Units of a listing no new agreement can take: reserved by live agreements, plus (stock capacity) consumed
@@ -74,7 +75,7 @@ export function toTradeRequest(r: RequestRow): TradeRequest {
 
 export const requestWeights = (r: RequestRow): Partial<MatchWeights> | undefined => (r.weights as Partial<MatchWeights> | null) ?? undefined;
 
-export function toOfferRecord(o: OfferRow): OfferRecord {
+function toOfferRecord(o: OfferRow): OfferRecord {
   return {
     seq: o.seq,
     by: o.by_role as Role,

@@ -7,7 +7,6 @@ import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { AppError } from '../../platform/http/errors.js';
 import { requireAgent, type Principal } from '../../platform/http/auth.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
-import type { EscrowView } from '../ledger/escrow.service.js';
 import type { MatchResult } from './matching.js';
 import { turnOf } from './negotiation.js';
 import type { TradingService } from './trading.module.js';

@@ -15,12 +15,12 @@ const Strategy = Type.Union(
   { description: 'Concession strategy: presets aggressive (Boulware), balanced (linear), cooperative (conceder), or a kind with `beta`' },
 );
 
-export const SlaSchema = Type.Object({
+const SlaSchema = Type.Object({
   availability: Type.Number({ minimum: 0, maximum: 1, description: 'e.g. 0.995' }),
   maxLatencyMs: Type.Integer({ minimum: 1, maximum: 3_600_000 }),
 }, { additionalProperties: false });
 
-export const ListingSpecSchema = Type.Object({
+const ListingSpecSchema = Type.Object({
   gpuModel: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
   vramGb: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000 })),
   gpuCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
@@ -28,7 +28,7 @@ export const ListingSpecSchema = Type.Object({
   contextSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
 }, { additionalProperties: false });
 
-export const SellerDelegation = Type.Object({
+const SellerDelegation = Type.Object({
   strategy: Strategy,
   beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
   reservationPrice: Amount,
@@ -201,7 +201,7 @@ const TermsFields = {
 };
 export const OfferBody = Type.Object(TermsFields, { additionalProperties: false, description: 'Omitted terms keep the previous offer\'s values' });
 
-export const BuyerDelegation = Type.Object({
+const BuyerDelegation = Type.Object({
   strategy: Strategy,
   beta: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
   targetPrice: Amount,

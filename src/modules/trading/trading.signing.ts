@@ -21,7 +21,7 @@ export function acceptPayload(negotiationId: string, seq: number, agentId: strin
   return ['aitbc-accept/v1', `negotiation:${negotiationId}`, `seq:${seq}`, `by:${agentId}`, '', acceptedOfferPayload].join('\n');
 }
 
-export function publicKeyObject(b64: string): KeyObject {
+function publicKeyObject(b64: string): KeyObject {
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, decodeEd25519PublicKey(b64)]), format: 'der', type: 'spki' });
 }
 

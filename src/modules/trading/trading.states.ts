@@ -1,6 +1,6 @@
 /**
  * The trading state machines, in one place. Pure: services ask `next*` whether a move is legal and throw
- * 409 invalid_transition when it is not (see `transitionError` in trading.service.ts).
+ * 409 invalid_transition when it is not (`transitionError` in market.service.ts, `nextAgreement` in agreements.service.ts).
  *
  * Trade request (it says what happened to the trade, not only that terms were agreed):
  *   open -> agreed (an agreement was made on it) | cancelled (buyer) | expired (deadline)
