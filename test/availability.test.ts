@@ -87,6 +87,17 @@ describe('heartbeats', () => {
     expect((await availability(steady, '?period=7d')).periods.map((p: { name: string }) => p.name)).toEqual(['7d']);
   });
 
+  it('concurrent heartbeats of one agent are one slot, without errors', async () => {
+    const busy = await t.registerAgent({ type: 'provider' });
+    const rs = await Promise.all(Array.from({ length: 20 }, (_x, i) => beat(busy, { capacity: i })));
+    expect(rs.map((r) => r.statusCode)).toEqual(rs.map(() => 200));
+    const rows = await sql<{ n: string; bits: string }>`SELECT count(*)::text AS n, sum(length(replace(encode(beats, 'hex'), '0', '')))::text AS bits
+      FROM availability_heartbeats WHERE agent_id = ${busy.id}`.execute(t.db.database.db);
+    expect(rows.rows[0]).toEqual({ n: '1', bits: '1' });
+    const bit = await sql<{ b: number }>`SELECT get_bit(beats, ${(t.clock.now().getTime() - T0) / MIN}) AS b FROM availability_heartbeats WHERE agent_id = ${busy.id}`.execute(t.db.database.db);
+    expect(bit.rows[0]!.b).toBe(1);
+  });
+
   it('show the last status and capacity; degraded time is up time, reported apart', async () => {
     const r = await beat(steady, { status: 'degraded', capacity: 3 });
     expect(r.json()).toMatchObject({ status: 'degraded', capacity: 3, slot: { start: at(120 * MIN), end: at(121 * MIN) } });
@@ -219,8 +230,8 @@ describe('reliability evidence for reputation', () => {
     expect(x0.counts?.reliability ?? 0).toBe(0);
     t.clock.set(Date.UTC(2026, 10, 2, 0, 10));
     const out = await t.app.services.availability.recordDailyEvidence();
-    // November 1: the three agents with heartbeats, an uptime and a maintenance value each
-    expect(out).toEqual({ days: 1, evidence: 6 });
+    // November 1: the four agents with heartbeats (these three and the concurrent one), an uptime and a maintenance value each
+    expect(out).toEqual({ days: 1, evidence: 8 });
     expect(await t.app.services.availability.recordDailyEvidence()).toEqual({ days: 0, evidence: 0 });
     const channels = async (a: A) => {
       const x = (await inject('GET', `/v1/agents/${a.id}/reputation/explain`)).json();
