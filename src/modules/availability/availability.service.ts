@@ -80,11 +80,7 @@ export class AvailabilityService implements AvailabilityPort {
     if (principal.kind !== 'agent' || principal.agentId !== agentId) throw new AppError('forbidden', 'an agent sends its own heartbeats only');
     const at = this.deps.clock.now();
     const status = input.status ?? 'ok';
-    const s = slotOf(at.getTime(), this.slotSeconds);
-    await repo.beat(this.deps.database.db, {
-      agentId, slotSeconds: this.slotSeconds, blockStart: new Date(s.blockStartMs), blockEnd: new Date(s.blockEndMs), bit: s.bit,
-      degraded: status === 'degraded', at, status, capacity: input.capacity ?? null, presence: false,
-    });
+    const s = await this.beat(agentId, at, status, input.capacity ?? null, false);
     return {
       agentId, receivedAt: at.toISOString(), status, capacity: input.capacity ?? null, heartbeatIntervalSeconds: this.slotSeconds,
       slot: { start: iso(s.slotStartMs), end: iso(s.slotEndMs) },
@@ -93,12 +89,16 @@ export class AvailabilityService implements AvailabilityPort {
 
   /** Presence seen by the platform itself (an agent holding GET /v1/stream open): a heartbeat that keeps the last status. */
   async presence(agentId: string): Promise<void> {
-    const at = this.deps.clock.now();
+    await this.beat(agentId, this.deps.clock.now(), 'ok', null, true);
+  }
+
+  private async beat(agentId: string, at: Date, status: 'ok' | 'degraded', capacity: number | null, presence: boolean) {
     const s = slotOf(at.getTime(), this.slotSeconds);
     await repo.beat(this.deps.database.db, {
       agentId, slotSeconds: this.slotSeconds, blockStart: new Date(s.blockStartMs), blockEnd: new Date(s.blockEndMs), bit: s.bit,
-      degraded: false, at, status: 'ok', capacity: null, presence: true,
+      degraded: status === 'degraded', at, status, capacity, presence,
     });
+    return s;
   }
 
   // ------------------------------------------------------------------------------ uptime
@@ -252,7 +252,9 @@ export class AvailabilityService implements AvailabilityPort {
   async recordDailyEvidence(): Promise<{ days: number; evidence: number }> {
     const now = this.now();
     const today = Math.floor(now / DAY_MS) * DAY_MS;
-    const [last, earliest] = await Promise.all([repo.lastReportedDay(this.deps.database.db), repo.earliestBlock(this.deps.database.db)]);
+    const last = await repo.lastReportedDay(this.deps.database.db);
+    if (last !== null && last.getTime() + DAY_MS >= today) return { days: 0, evidence: 0 };
+    const earliest = await repo.earliestBlock(this.deps.database.db);
     if (earliest === null) return { days: 0, evidence: 0 };
     const firstDay = Math.floor(earliest.getTime() / DAY_MS) * DAY_MS;
     let day = Math.max(last ? last.getTime() + DAY_MS : firstDay, firstDay, today - CATCH_UP_DAYS * DAY_MS);
