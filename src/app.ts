@@ -37,6 +37,7 @@ import type { BackgroundJob } from './modules/module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
+import { createAvailabilityService, availabilityRoutes, type AvailabilityService } from './modules/availability/availability.module.js';
 
 export interface AppDeps {
   config: Config;
@@ -59,6 +60,7 @@ export interface Services {
   bridge: LocalBridge;
   reputation: ReputationService;
   trading: TradingService;
+  availability: AvailabilityService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -74,7 +76,7 @@ declare module 'fastify' {
 
 registerAjvFormats();
 
-export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Services {
+export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { config?: Pick<Config, 'heartbeatIntervalSeconds'> }): Services {
   const { database, clock } = deps;
   const outbox = new EventOutbox(narrow<OutboxTables, DB>(database.db), clock);
   const agents = new AgentsService(database, clock);
@@ -99,14 +101,16 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
   const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
+  const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
     ...reputation.jobs,
     ...trading.jobs,
+    ...availability.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -216,6 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ledgerRoutes, { services });
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
-  await app.register(streamRoutes, { outbox: services.outbox });
+  await app.register(availabilityRoutes, { availability: services.availability });
+  await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
   return app as unknown as FastifyInstance;
 }

@@ -30,6 +30,7 @@ export const ENV = Type.Object({
   RATE_LIMIT_PER_MINUTE: int(0, 100_000_000, 6000, 'Requests per minute per API key (per IP when anonymous); 0 disables'),
   BODY_LIMIT_BYTES: int(1024, 100 * 1_048_576, 1_048_576, 'Largest accepted request body'),
   DB_POOL_SIZE: int(1, 1000, 20, 'PostgreSQL connections per process'),
+  HEARTBEAT_INTERVAL_SECONDS: int(10, 3600, 60, 'Availability slot: an agent is up for a slot of this many seconds if a heartbeat arrived in it (send one every half slot)'),
 });
 type EnvValues = Static<typeof ENV>;
 
@@ -49,6 +50,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Size of the pg pool (PostgreSQL mode only). */
   dbPoolSize: number;
+  /** Length of an availability slot in seconds: up for a slot when a heartbeat arrived in it. */
+  heartbeatIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +107,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   return {
     port: v.PORT, host: v.HOST, dataDir: path.resolve(v.DATA_DIR), databaseUrl: v.DATABASE_URL, adminKey: v.ADMIN_KEY,
     logLevel: v.LOG_LEVEL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, bodyLimitBytes: v.BODY_LIMIT_BYTES, dbPoolSize: v.DB_POOL_SIZE,
+    heartbeatIntervalSeconds: v.HEARTBEAT_INTERVAL_SECONDS,
     ...overrides,
   };
 }

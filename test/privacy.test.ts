@@ -17,11 +17,11 @@ let requestId: string;
 const HOUR = 3600_000;
 const iso = (ms: number) => new Date(t.clock.now().getTime() + ms).toISOString();
 
-async function call(method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}, payload?: object) {
+async function call(method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string> = {}, payload?: object) {
   const r = await t.app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
   return r;
 }
-async function ok(method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: object) {
+async function ok(method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, payload?: object) {
   const r = await call(method, url, headers, payload);
   expect(r.statusCode, `${method} ${url}: ${r.body}`).toBeLessThan(300);
   return r.json();
@@ -100,9 +100,22 @@ describe('other routes that show an agent', () => {
     expect(JSON.stringify(pub)).not.toContain(buyer.id);
   });
 
+  it('availability and maintenance windows are public; a window\'s reason is the agent\'s and the operator\'s', async () => {
+    const w = await ok('PUT', `/v1/agents/${seller.id}/maintenance-windows`, seller.auth, { windows: [{ start: iso(2 * HOUR), end: iso(3 * HOUR), reason: 'rack move' }] });
+    expect(w.windows[0].reason).toBe('rack move');
+    for (const who of [{}, stranger.auth]) {
+      const pub = await ok('GET', `/v1/agents/${seller.id}/maintenance-windows`, who);
+      expect(pub.windows).toHaveLength(1);
+      expect(pub.windows[0]).not.toHaveProperty('reason');
+      expect((await ok('GET', `/v1/agents/${seller.id}/availability`, who)).agentId).toBe(seller.id);
+    }
+    expect((await ok('GET', `/v1/agents/${seller.id}/maintenance-windows`, t.admin)).windows[0].reason).toBe('rack move');
+  });
+
   it('no public read of an agent carries a private field', async () => {
     const urls = [`/v1/agents/${buyer.id}`, `/v1/agents/${buyer.id}/profile`, `/v1/agents/${buyer.id}/reputation`,
-      `/v1/agents/${buyer.id}/reputation/history`, '/v1/agents', '/v1/leaderboard', '/v1/listings'];
+      `/v1/agents/${buyer.id}/reputation/history`, `/v1/agents/${seller.id}/availability`, `/v1/agents/${seller.id}/maintenance-windows`,
+      '/v1/agents', '/v1/leaderboard', '/v1/listings'];
     for (const url of urls) {
       const body = (await call('GET', url, stranger.auth)).body;
       // ("available" is public on a listing's capacity; the profile's wallet is checked above)

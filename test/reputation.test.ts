@@ -91,7 +91,7 @@ describe('reputation: evidence, scores, ratings, probes, leaderboard, history', 
     expect(anon.statusCode).toBe(401);
     const ok1 = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'community', agentId: sellers[0]!.id, kind: 'mentorship' } });
     expect(ok1.statusCode).toBe(201);
-    const ok2 = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'reliability', agentId: sellers[0]!.id, kind: 'uptime', value: 0.999 } });
+    const ok2 = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'reliability', agentId: sellers[0]!.id, kind: 'security', value: 0.999 } });
     expect(ok2.statusCode).toBe(201);
     const unknown = await t.app.inject({ method: 'POST', url: '/v1/evidence', headers: t.admin, payload: { type: 'community', agentId: '01900000-0000-7000-8000-000000000000', kind: 'forum' } });
     expect(unknown.statusCode).toBe(404);

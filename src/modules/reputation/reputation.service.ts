@@ -261,6 +261,8 @@ export class ReputationService implements ReputationPort {
       if (producerId === e.agentId) throw new AppError('validation_failed', 'a probe cannot measure itself');
     } else if (actor.kind !== 'admin') {
       throw new AppError('forbidden', 'community actions and reliability attestations are reported by the operator');
+    } else if (e.type === 'reliability' && (e.kind === 'uptime' || e.kind === 'maintenance')) {
+      throw new AppError('unprocessable', `${e.kind} is measured by the platform from heartbeats and maintenance windows (GET /v1/agents/{id}/availability); attestations are for security and backup`);
     }
     await this.mustExist(e.agentId);
     const at = this.deps.clock.now();
@@ -271,6 +273,18 @@ export class ReputationService implements ReputationPort {
     };
     await repo.insertEvidence(db, row);
     return { id, type: e.type, agentId: e.agentId, producerId, at };
+  }
+
+  /**
+   * Reliability measured by the platform (the availability module's daily uptime and maintenance
+   * compliance), in the caller's transaction: one row per agent, kind and day (the id says which).
+   */
+  async recordMeasuredReliability(tx: Tx, e: { agentId: string; kind: 'uptime' | 'maintenance'; value: number; day: Date; detail: Record<string, unknown>; at: Date }): Promise<boolean> {
+    const value = Number.isFinite(e.value) ? Math.min(1, Math.max(0, e.value)) : 0;
+    return repo.insertEvidence(tx, {
+      id: uuidFromName(`reputation:reliability:${e.kind}:${e.agentId}:${e.day.toISOString()}`), type: 'reliability', subjectId: e.agentId,
+      producerId: null, tradeId: null, at: e.at, data: { ...e.detail, kind: e.kind, value }, source: 'availability', createdAt: this.deps.clock.now(),
+    });
   }
 
   async addProbe(agentId: string): Promise<boolean> {

@@ -14,7 +14,8 @@ function parseEventId(v: string | undefined, field: string): number | undefined 
   return Number(v);
 }
 
-export async function streamRoutes(fastify: FastifyInstance, opts: { outbox: EventOutbox }) {
+/** `onPresence`: called for an agent holding the stream open, at connect and with every keep-alive (15 s). */
+export async function streamRoutes(fastify: FastifyInstance, opts: { outbox: EventOutbox; onPresence?: (agentId: string) => Promise<void> }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onClose', async () => opts.outbox.close());
 
@@ -52,7 +53,11 @@ export async function streamRoutes(fastify: FastifyInstance, opts: { outbox: Eve
     const sub = await opts.outbox.subscribe(agentId, send, { after });
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': req.id });
     res.write(': connected\n\n');
-    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    const present = () => {
+      if (agentId !== null) opts.onPresence?.(agentId).catch((err: unknown) => req.log.warn({ err }, 'presence not recorded'));
+    };
+    present();
+    const ping = setInterval(() => { res.write(': ping\n\n'); present(); }, 15_000);
     const close = () => {
       clearInterval(ping);
       sub.unsubscribe();
