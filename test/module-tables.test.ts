@@ -36,8 +36,9 @@ export function tablesNamed(source: string): string[] {
   for (const m of code.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+(?:NOT\s+)?(?:MATERIALIZED\s+)?\(/g)) ctes.add(m[1]!);
   for (const m of code.matchAll(/\.with\(\s*['"`]([A-Za-z_][A-Za-z0-9_]*)/g)) ctes.add(m[1]!);
   const names: string[] = [];
-  for (const m of code.matchAll(/\b(?<!\bDO\s+)(?:FROM|JOIN|INTO|UPDATE)\s+(?:LATERAL\s+|ONLY\s+)?(?!LATERAL\b)([A-Za-z_][A-Za-z0-9_.]*)(\s*\()?/g)) {
-    if (m[2] === undefined && !ctes.has(m[1]!)) names.push(m[1]!);
+  // `name(` after FROM or JOIN is a function (unnest, generate_series); after INTO it is a column list.
+  for (const m of code.matchAll(/\b(?<!\bDO\s+)(FROM|JOIN|INTO|UPDATE)\s+(?:LATERAL\s+|ONLY\s+)?(?!LATERAL\b)([A-Za-z_][A-Za-z0-9_.]*)(\s*\()?/g)) {
+    if ((m[3] === undefined || m[1] === 'INTO') && !ctes.has(m[2]!)) names.push(m[2]!);
   }
   for (const m of code.matchAll(/\b(?:selectFrom|insertInto|updateTable|deleteFrom|mergeInto)\(\s*['"`]([^'"`\s]+)/g)) {
     const t = m[1]!.split(/\s+as\s+/i)[0]!;
