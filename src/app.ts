@@ -8,7 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import { createHash } from 'node:crypto';
-import type { Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import type { Database } from './platform/db/database.js';
 import type { Clock } from './platform/clock.js';
 import type { Logger } from './platform/logger.js';
@@ -30,6 +30,7 @@ import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { ledgerFirstFunders } from './modules/ledger/ledger.port.js';
 import { createReputationService, reputationRoutes, type ReputationService } from './modules/reputation/reputation.module.js';
 import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
+import { createVerifierService, verifierRoutes, type VerifierService } from './modules/verifier/verifier.module.js';
 import type { BackgroundJob } from './modules/module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
@@ -56,6 +57,8 @@ export interface Services {
   bridge: LocalBridge;
   reputation: ReputationService;
   trading: TradingService;
+  /** The built-in verifier (the platform's probe agent). */
+  verifier: VerifierService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -71,7 +74,7 @@ declare module 'fastify' {
 
 registerAjvFormats();
 
-export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Services {
+export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { config?: Config; logger?: Logger }): Services {
   const { database, clock } = deps;
   const outbox = new EventOutbox(database, clock);
   const agents = new AgentsService(database, clock);
@@ -95,14 +98,16 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation, outbox });
+  const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
     ...reputation.jobs,
     ...trading.jobs,
+    ...verifier.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, verifier, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -212,6 +217,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ledgerRoutes, { services });
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
+  await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(streamRoutes, { outbox: services.outbox });
   return app as unknown as FastifyInstance;
 }

@@ -10,7 +10,7 @@ export interface VerifierStateTable {
   probe_agent_id: string | null;
   claim: string;
   claimed_at: Timestamp;
-  config: Generated<Json<Record<string, unknown>>>;
+  config: ColumnType<Record<string, unknown>, string | undefined, string>;
   fee_share_swept: Generated<bigint>;
   updated_at: Timestamp;
 }
