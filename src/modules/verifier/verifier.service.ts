@@ -283,6 +283,9 @@ export class VerifierService {
       const r = await this.advance(id, ch).catch((err: unknown) => { this.deps.logger?.warn({ err, challenge: ch.id }, 'verifier: could not advance a challenge'); return null; });
       if (r) summary[r]++;
     }
+    // nothing to spend (an unfunded verifier, or the day's budget used up): no need to look at the market
+    const pos = await this.position(id.buyerId, null);
+    if (cfg.challengesPerRun === 0 || pos.available - pos.reserved <= 0n || pos.committed24h >= cfg.dailyBudget) return summary;
     const targets = selectTargets(await this.candidates(id, opts.sellerIds), {
       count: cfg.challengesPerRun, now: this.deps.clock.now().getTime(), maxPrice: cfg.maxPrice, cooldownMs: cfg.cooldownHours * 3600_000,
       thinObservations: cfg.thinObservations,
