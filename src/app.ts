@@ -8,7 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import { createHash } from 'node:crypto';
-import type { Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import type { Database, DB } from './database.js';
 import { narrow, type IdempotencyTables } from './platform/db/schema.js';
 import type { OutboxTables } from './platform/events/outbox.tables.js';
@@ -33,6 +33,7 @@ import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { ledgerFirstFunders } from './modules/ledger/ledger.port.js';
 import { createReputationService, reputationRoutes, type ReputationService } from './modules/reputation/reputation.module.js';
 import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
+import { createVerifierService, verifierRoutes, type VerifierService } from './modules/verifier/verifier.module.js';
 import type { BackgroundJob } from './modules/module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
@@ -61,6 +62,8 @@ export interface Services {
   reputation: ReputationService;
   trading: TradingService;
   availability: AvailabilityService;
+  /** The built-in verifier (the platform's probe agent). */
+  verifier: VerifierService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -76,7 +79,7 @@ declare module 'fastify' {
 
 registerAjvFormats();
 
-export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { config?: Pick<Config, 'heartbeatIntervalSeconds'> }): Services {
+export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { config?: Config; logger?: Logger }): Services {
   const { database, clock } = deps;
   const outbox = new EventOutbox(narrow<OutboxTables, DB>(database.db), clock);
   const agents = new AgentsService(database, clock);
@@ -102,15 +105,17 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
   const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
+  const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
     ...reputation.jobs,
     ...trading.jobs,
     ...availability.jobs,
+    ...verifier.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -221,6 +226,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
   await app.register(availabilityRoutes, { availability: services.availability });
+  await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
   return app as unknown as FastifyInstance;
 }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { AMOUNT_PATTERN, parseAmount } from './platform/money.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -31,6 +32,18 @@ export const ENV = Type.Object({
   BODY_LIMIT_BYTES: int(1024, 100 * 1_048_576, 1_048_576, 'Largest accepted request body'),
   DB_POOL_SIZE: int(1, 1000, 20, 'PostgreSQL connections per process'),
   HEARTBEAT_INTERVAL_SECONDS: int(10, 3600, 60, 'Availability slot: an agent is up for a slot of this many seconds if a heartbeat arrived in it (send one every half slot)'),
+  VERIFIER_INTERVAL_SECONDS: int(0, 86_400, 300, 'How often the built-in verifier runs (each process; runs are serialised); `0` disables the background run'),
+  VERIFIER_CHALLENGES_PER_RUN: int(0, 1000, 3, 'Challenge jobs the verifier starts per run at most'),
+  VERIFIER_MAX_PRICE: Type.String({
+    pattern: AMOUNT_PATTERN, default: '1', allowed: 'an AITBC amount such as "1" or "0.5"',
+    description: 'Most the verifier pays for one challenge (AITBC); dearer listings are not probed',
+  }),
+  VERIFIER_DAILY_BUDGET: Type.String({
+    pattern: AMOUNT_PATTERN, default: '10', allowed: 'an AITBC amount such as "10"',
+    description: 'Most the verifier commits to challenges in any 24 hours (AITBC), and never more than its wallet holds',
+  }),
+  VERIFIER_FEE_SHARE_BPS: int(0, 10_000, 0, 'Share of platform fees swept into the verifier\'s budget, in basis points'),
+  VERIFIER_COOLDOWN_HOURS: int(0, 8760, 24, 'Least time between two challenges of the same seller'),
 });
 type EnvValues = Static<typeof ENV>;
 
@@ -52,6 +65,19 @@ export interface Config {
   dbPoolSize: number;
   /** Length of an availability slot in seconds: up for a slot when a heartbeat arrived in it. */
   heartbeatIntervalSeconds: number;
+  /** The built-in verifier's defaults (the operator overrides them with PUT /v1/admin/verifier). */
+  verifier: VerifierDefaults;
+}
+
+export interface VerifierDefaults {
+  intervalSeconds: number;
+  challengesPerRun: number;
+  /** base units */
+  maxPrice: bigint;
+  /** base units */
+  dailyBudget: bigint;
+  feeShareBps: number;
+  cooldownHours: number;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +134,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     port: v.PORT, host: v.HOST, dataDir: path.resolve(v.DATA_DIR), databaseUrl: v.DATABASE_URL, adminKey: v.ADMIN_KEY,
     logLevel: v.LOG_LEVEL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, bodyLimitBytes: v.BODY_LIMIT_BYTES, dbPoolSize: v.DB_POOL_SIZE,
     heartbeatIntervalSeconds: v.HEARTBEAT_INTERVAL_SECONDS,
+    verifier: {
+      intervalSeconds: v.VERIFIER_INTERVAL_SECONDS, challengesPerRun: v.VERIFIER_CHALLENGES_PER_RUN, maxPrice: parseAmount(v.VERIFIER_MAX_PRICE),
+      dailyBudget: parseAmount(v.VERIFIER_DAILY_BUDGET), feeShareBps: v.VERIFIER_FEE_SHARE_BPS, cooldownHours: v.VERIFIER_COOLDOWN_HOURS,
+    },
     ...overrides,
   };
 }

@@ -13,12 +13,32 @@ export interface TradeOutcomeEvidence {
   /** Gross amount paid (base units); 0 for a failed trade. */
   amount: bigint;
   category?: string | null;
-  /** Measured by the seller's delivery report (or a probe). */
+  /**
+   * The trade's latency as measured (by the buyer, else the seller's claim where the buyer did not
+   * contradict it: see `measuredBy`); null when nobody measured it. Never filled in.
+   */
   latencyMs?: number | null;
-  /** 0..1 */
+  /** 0..1, same rules as latencyMs (a buyer's acceptance counts as 1, its rejection as 0) */
   accuracy?: number | null;
   slaMet?: boolean | null;
   at: Date;
+  /** Who measured each value above: 'buyer', 'seller' (an uncontradicted claim) or 'platform'. A field left out was measured by nobody. */
+  measuredBy?: Partial<Record<'latencyMs' | 'accuracy' | 'availability' | 'unitsDelivered' | 'slaMet', 'buyer' | 'seller' | 'platform'>>;
+  /** The fields nobody measured (null, not filled in). */
+  unmeasured?: string[];
+  /** Fields where the buyer contradicted the seller's claim: the claim is not evidence (src/modules/trading/measurements.ts). */
+  disputed?: string[];
+  /** The buyer's own report (confirm or dispute), as given. */
+  buyerLatencyMs?: number | null;
+  buyerAccuracy?: number | null;
+  buyerAccepted?: boolean | null;
+  buyerUnitsDelivered?: number | null;
+  /** The seller's delivery report, as claimed. */
+  sellerClaim?: { latencyMs?: number; accuracy?: number; availability?: number; usage?: number } | null;
+  /** Platform-measured: ms from funding to the delivery report (null without a delivery). */
+  platformDeliveryMs?: number | null;
+  /** Platform-measured: delivered before the delivery deadline (false: it passed undelivered; null: unknown). */
+  deadlineMet?: boolean | null;
 }
 
 export interface DisputeOutcomeEvidence {

@@ -107,6 +107,15 @@ export const reputationRepository = {
   },
 };
 
+/**
+ * The engine's TradeOutcome needs a latency and an accuracy. A trade whose value nobody measured (the
+ * evidence row says null and lists it in `unmeasured`) enters with the curve's midpoint (goodness 0.5:
+ * latencyCurve(150 ms), accuracyCurve(0.85)), neither credit nor blame, instead of a good value the
+ * seller never proved (this used to be 0.95 accuracy on every success).
+ */
+const UNMEASURED_LATENCY_MS = 150;
+const UNMEASURED_ACCURACY = 0.85;
+
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 
@@ -117,7 +126,7 @@ export function toEvidence(r: EvidenceRow, at: number): Evidence {
     case 'trade':
       return {
         type: 'trade', id: r.trade_id!, at, buyerId: r.producer_id!, sellerId: r.subject_id, success: d.success === true,
-        latencyMs: num(d.latencyMs, 150), accuracy: num(d.accuracy, d.success === true ? 0.95 : 0), slaMet: d.slaMet === true,
+        latencyMs: num(d.latencyMs, UNMEASURED_LATENCY_MS), accuracy: num(d.accuracy, d.success === true ? UNMEASURED_ACCURACY : 0), slaMet: d.slaMet === true,
         amount: BigInt(typeof d.amount === 'string' ? d.amount : '0'), ...(d.sameOwnerSuspected === true ? { sameOwnerSuspected: true } : {}),
       };
     case 'probe':

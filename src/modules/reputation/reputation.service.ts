@@ -138,6 +138,12 @@ export class ReputationService implements ReputationPort {
         latencyMs: typeof e.latencyMs === 'number' && Number.isFinite(e.latencyMs) && e.latencyMs >= 0 ? e.latencyMs : null,
         accuracy: typeof e.accuracy === 'number' && e.accuracy >= 0 && e.accuracy <= 1 ? e.accuracy : null,
         slaMet: e.slaMet ?? e.success, ...(sameOwner ? { sameOwnerSuspected: true } : {}),
+        // who measured what (buyer, seller's uncontradicted claim, platform), as trading resolved it
+        ...(e.measuredBy !== undefined ? {
+          measuredBy: e.measuredBy, unmeasured: e.unmeasured ?? [], disputed: e.disputed ?? [], sellerClaim: e.sellerClaim ?? null,
+          buyer: { latencyMs: e.buyerLatencyMs ?? null, accuracy: e.buyerAccuracy ?? null, accepted: e.buyerAccepted ?? null, unitsDelivered: e.buyerUnitsDelivered ?? null },
+          platform: { deliveryMs: e.platformDeliveryMs ?? null, deadlineMet: e.deadlineMet ?? null },
+        } : {}),
       },
       source: 'trading', createdAt: this.deps.clock.now(),
     });

@@ -20,13 +20,21 @@ import { agreementsRepository as repo, type AgreementRelease } from './agreement
 import { acceptPayload, offerPayload } from './trading.signing.js';
 import { takePending, type Events, type TradingWrites } from './trading.tx.js';
 import { agreementEventData } from './trading.json.js';
+import { resolveMeasurements, type BuyerReport, type Ending, type PlatformObservation } from './measurements.js';
 
 export interface DeliveryReport {
   usage?: number | undefined;
   latencyMs?: number | undefined;
   availability?: number | undefined;
   accuracy?: number | undefined;
+  /** the result digest of the request's job, if it has one */
+  resultDigest?: string | undefined;
   note?: string | undefined;
+}
+
+/** What the platform saw of a delivery, stored with it (`delivery.platform`). */
+interface StoredDelivery extends DeliveryReport {
+  platform?: { fundedAt: string | null; deliveryMs: number | null; deadlineMet: boolean };
 }
 
 /** What making an agreement needs from the negotiation. */
@@ -173,7 +181,14 @@ export class AgreementsService {
       const now = this.clock.now();
       const to = nextAgreement(a.state, 'deliver');
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'deliver', agentActor(a.seller_id), { reason: report.note ?? null });
-      const delivery = { ...report, reportedAt: now.toISOString() };
+      // the platform's own measurement: time from funding to this delivery report, and the deadline
+      const funded = await tx.selectFrom('agreement_events').select('at').where('agreement_id', '=', a.id).where('action', 'in', ['fund', 'fund_immediate'])
+        .orderBy('seq').limit(1).executeTakeFirst();
+      const platform = {
+        fundedAt: funded ? funded.at.toISOString() : null, deliveryMs: funded ? Math.max(0, now.getTime() - funded.at.getTime()) : null,
+        deadlineMet: now.getTime() <= a.delivery_deadline.getTime(),
+      };
+      const delivery: StoredDelivery = { ...report, reportedAt: now.toISOString(), platform } as StoredDelivery;
       this.event(events, 'agreement.delivered', a, { state: to, auto_release_at: e.autoReleaseAt }, { autoReleaseAt: e.autoReleaseAt?.toISOString() ?? null });
       const out = await this.update(tx, events, a, { state: to, delivery: jsonColumn(delivery), auto_release_at: e.autoReleaseAt }, 'deliver', `agent:${a.seller_id}`, delivery, now);
       return out;
@@ -181,7 +196,7 @@ export class AgreementsService {
   }
 
   /** The buyer confirms: releases everything, or (milestone settlement) `amount` of it. */
-  async confirm(p: Principal, id: string, opts: { amount?: bigint | undefined; note?: string | undefined }): Promise<AgreementRow> {
+  async confirm(p: Principal, id: string, opts: { amount?: bigint | undefined; note?: string | undefined; measurements?: BuyerReport | undefined }): Promise<AgreementRow> {
     return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'buyer');
       const now = this.clock.now();
@@ -194,20 +209,27 @@ export class AgreementsService {
       const e = await this.escrow.actIn(tx, a.escrow_id!, 'release', agentActor(a.buyer_id), { ...(opts.amount !== undefined ? { amount: opts.amount } : {}), reason: opts.note ?? null });
       const released = e.released;
       this.event(events, partial ? 'agreement.milestone_released' : 'agreement.settled', a, { state: to, released });
-      const out = await this.update(tx, events, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, { amount: formatAmount(released - a.released) }, now);
-      if (!partial) await this.finish(tx, out, { success: true, paid: released }, now);
+      const out = await this.update(tx, events, a, { state: to, released }, partial ? 'release_part' : 'confirm', `agent:${a.buyer_id}`, {
+        amount: formatAmount(released - a.released), ...(opts.measurements ? { measurements: opts.measurements } : {}),
+      }, now);
+      if (!partial) await this.finish(tx, out, { success: true, paid: released }, now, { buyer: { accepted: true, ...opts.measurements }, ending: 'confirm' });
       return out;
     });
   }
 
-  async dispute(p: Principal, id: string, input: { reason: string; evidence?: unknown }): Promise<AgreementRow> {
+  async dispute(p: Principal, id: string, input: { reason: string; evidence?: unknown; measurements?: BuyerReport | undefined }): Promise<AgreementRow> {
     return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'party');
       const now = this.clock.now();
       const filedBy = (p as { agentId: string }).agentId;
+      if (input.measurements && filedBy !== a.buyer_id) {
+        throw new AppError('validation_failed', 'measurements are the buyer\'s report; the seller reports with its delivery', { errors: [{ field: 'body.measurements', message: 'buyer only' }] });
+      }
       const to = nextAgreement(a.state, 'dispute');
       await this.escrow.actIn(tx, a.escrow_id!, 'dispute', agentActor(filedBy), { reason: input.reason });
-      const dispute = { filedBy, reason: input.reason, evidence: input.evidence ?? null, openedAt: now.toISOString(), fromState: a.state };
+      // a buyer's dispute is its rejection: what it experienced (not accepted unless it says so)
+      const measurements = filedBy === a.buyer_id ? { accepted: false, ...input.measurements } : undefined;
+      const dispute = { filedBy, reason: input.reason, evidence: input.evidence ?? null, ...(measurements ? { measurements } : {}), openedAt: now.toISOString(), fromState: a.state };
       this.event(events, 'agreement.disputed', a, { state: to }, { filedBy });
       const out = await this.update(tx, events, a, { state: to, dispute: jsonColumn(dispute) }, 'dispute', `agent:${filedBy}`, { reason: input.reason }, now);
       return out;
@@ -233,7 +255,7 @@ export class AgreementsService {
       const out = await this.update(tx, events, a, { state: to, released: e.released, resolution: jsonColumn(resolution) }, 'resolve', 'admin', resolution, now);
       const d = a.dispute as { filedBy?: string } | null;
       await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome: input.outcome, at: now });
-      await this.finish(tx, out, { success: input.outcome !== 'refund', paid: e.released }, now);
+      await this.finish(tx, out, { success: input.outcome !== 'refund', paid: e.released }, now, disputeReport(a, input.outcome));
       return out;
     });
   }
@@ -297,7 +319,8 @@ export class AgreementsService {
         const action: AgreementAction = e.state === 'expired' && a.state === 'funded' ? 'expire' : 'refund';
         this.event(events, 'agreement.refunded', a, { state: nextAgreement(a.state, action) }, { reason: e.state === 'expired' ? 'delivery deadline passed' : 'refunded' });
         const u = await this.update(tx, events, a, { state: nextAgreement(a.state, action) }, action, 'system', { escrow: e.state, refunded: formatAmount(e.refunded) }, t);
-        await this.finish(tx, u, { success: false, paid: 0n }, t);
+        // the platform saw the delivery deadline pass without a delivery
+        await this.finish(tx, u, { success: false, paid: 0n }, t, { deadlineMissed: action === 'expire' });
         return 'refunded';
       }
       case 'resolved_release':
@@ -310,7 +333,7 @@ export class AgreementsService {
         const u = await this.update(tx, events, a, { state: nextAgreement(a.state, 'resolve'), released: e.released, resolution: jsonColumn(resolution) }, 'resolve', 'system', resolution, t);
         const d = a.dispute as { filedBy?: string } | null;
         await this.reputation.recordDisputeOutcome(tx, { tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, filedBy: d?.filedBy ?? a.buyer_id, outcome, at: t });
-        await this.finish(tx, u, { success: outcome !== 'refund', paid: e.released }, t);
+        await this.finish(tx, u, { success: outcome !== 'refund', paid: e.released }, t, disputeReport(a, outcome));
         return 'resolved';
       }
       default:
@@ -325,18 +348,31 @@ export class AgreementsService {
     return e;
   }
 
-  /** The agreement ended (its capacity went back to the listing in `update`): the outcome becomes reputation evidence. */
-  private async finish(tx: Tx, a: AgreementRow, outcome: { success: boolean; paid: bigint } | null, now: Date): Promise<void> {
+  /**
+   * The agreement ended (its capacity went back to the listing in `update`): the outcome becomes reputation
+   * evidence, with each measurement attributed to whoever measured it (measurements.ts): the buyer's report,
+   * the seller's claim where the buyer does not contradict it, and the platform's delivery time and deadline.
+   */
+  private async finish(tx: Tx, a: AgreementRow, outcome: { success: boolean; paid: bigint } | null, now: Date,
+    how: { buyer?: BuyerReport | undefined; ending?: Ending; deadlineMissed?: boolean } = {}): Promise<void> {
     if (!TERMINAL_AGREEMENT.has(a.state as AgreementState)) return;
     if (!outcome) return;
-    const d = a.delivery as DeliveryReport | null;
-    const latencyMs = d?.latencyMs ?? null;
-    const slaMet = d && (d.latencyMs !== undefined || d.availability !== undefined)
-      ? (d.latencyMs === undefined || d.latencyMs <= a.sla_max_latency_ms) && (d.availability === undefined || d.availability >= a.sla_availability)
-      : null;
+    const d = a.delivery as StoredDelivery | null;
+    const claim = d ? { usage: d.usage, latencyMs: d.latencyMs, availability: d.availability, accuracy: d.accuracy } : null;
+    const sellerClaim = claim ? Object.fromEntries(Object.entries(claim).filter(([, v]) => typeof v === 'number')) : null;
+    const platform: PlatformObservation = {
+      deliveryMs: d?.platform?.deliveryMs ?? null,
+      deadlineMet: how.deadlineMissed ? false : d?.platform ? d.platform.deadlineMet : how.ending === 'confirm' ? now.getTime() <= a.delivery_deadline.getTime() : null,
+    };
+    const m = resolveMeasurements(claim, how.buyer ?? null, platform,
+      { quantity: a.quantity, slaMaxLatencyMs: a.sla_max_latency_ms, slaAvailability: a.sla_availability }, how.ending ?? 'none');
+    const b = how.buyer;
     await this.reputation.recordTradeOutcome(tx, {
       tradeId: a.id, sellerId: a.seller_id, buyerId: a.buyer_id, success: outcome.success, amount: outcome.success ? outcome.paid : 0n,
-      category: a.category, latencyMs, accuracy: d?.accuracy ?? null, slaMet, at: now,
+      category: a.category, latencyMs: m.latencyMs, accuracy: m.accuracy, slaMet: m.slaMet, at: now,
+      measuredBy: m.measuredBy, unmeasured: m.unmeasured, disputed: m.disputed, sellerClaim: sellerClaim && Object.keys(sellerClaim).length ? sellerClaim : null,
+      buyerLatencyMs: b?.latencyMs ?? null, buyerAccuracy: b?.accuracy ?? null, buyerAccepted: b?.accepted ?? null, buyerUnitsDelivered: b?.unitsDelivered ?? null,
+      platformDeliveryMs: platform.deliveryMs, deadlineMet: platform.deadlineMet,
     });
   }
 
@@ -364,6 +400,12 @@ export class AgreementsService {
     // the transaction's events so far go to the outbox in the same statement
     return repo.move(tx, a, set, { action, actor, detail, at: now }, takePending(events), release);
   }
+}
+
+/** The buyer's report filed with a dispute (if the buyer filed it) and how the operator ended it. */
+function disputeReport(a: AgreementRow, outcome: 'release' | 'refund' | 'split'): { buyer?: BuyerReport; ending: Ending } {
+  const d = (typeof a.dispute === 'string' ? JSON.parse(a.dispute) : a.dispute) as { filedBy?: string; measurements?: BuyerReport } | null;
+  return { ...(d?.filedBy === a.buyer_id && d.measurements ? { buyer: d.measurements } : {}), ending: outcome };
 }
 
 /** Did an agreement that ended in `state` trade (the seller was paid: settled, or resolved by release or split)? */

@@ -65,6 +65,8 @@ export interface RequestInput {
   urgency?: Urgency | undefined;
   weights?: Partial<MatchWeights> | undefined;
   explorationShare?: number | undefined;
+  /** a checkable job (src/modules/verifier/workloads.ts) */
+  job?: { workload: string; seed: string; size: number } | undefined;
 }
 
 const invalid = (field: string, message: string) => new AppError('validation_failed', `${field} ${message}`, { errors: [{ field, message }] });
@@ -228,11 +230,11 @@ export class MarketService {
       excluded_regions: input.excludedRegions ?? null, max_latency_ms: input.maxLatencyMs ?? null,
       min_trust_score: input.minTrustScore ?? null, deadline: input.deadline, urgency: input.urgency ?? 'normal',
       weights: jsonColumn(input.weights ?? null), exploration_share: input.explorationShare ?? 0, state: 'open', agreement_id: null,
-      created_at: now, updated_at: now,
+      job: jsonColumn(input.job ?? null), created_at: now, updated_at: now,
     };
     // Broadcast to the sellers whose listings match (top 50 by score: the ones with a real chance). The match
     // needs only the request's values, so it runs first and the request and its events are one statement.
-    const draft = { ...values, spec: input.spec, weights: input.weights ?? null } as unknown as RequestRow;
+    const draft = { ...values, spec: input.spec, weights: input.weights ?? null, job: input.job ?? null } as unknown as RequestRow;
     let notified: string[] = [];
     const at = now.toISOString();
     const events: TradingEvent[] = [];

@@ -34,6 +34,7 @@ export function requestJson(r: RequestRow, viewer: Principal, notified?: number)
     ...(own ? { budget: { min: formatAmount(r.budget_min), max: formatAmount(r.budget_max) }, weights: r.weights as Record<string, number> | null } : {}),
     allowedRegions: r.allowed_regions, excludedRegions: r.excluded_regions, maxLatencyMs: r.max_latency_ms, minTrustScore: r.min_trust_score,
     deadline: r.deadline.toISOString(), urgency: r.urgency, explorationShare: r.exploration_share, state: r.state, agreementId: r.agreement_id,
+    job: (r.job as { workload: string; seed: string; size: number } | null | undefined) ?? null,
     ...(notified !== undefined ? { notifiedSellers: notified } : {}), createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
   };
 }

@@ -149,7 +149,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     const { row, notified } = await market.createRequest(buyer, {
       category: b.category as never, spec: b.spec, quantity: b.quantity, budgetMin: b.budget.min !== undefined ? parseAmount(b.budget.min) : undefined, budgetMax,
       allowedRegions: b.allowedRegions, excludedRegions: b.excludedRegions, maxLatencyMs: b.maxLatencyMs, minTrustScore: b.minTrustScore,
-      deadline: new Date(b.deadline), urgency: b.urgency, weights: b.weights, explorationShare: b.explorationShare,
+      deadline: new Date(b.deadline), urgency: b.urgency, weights: b.weights, explorationShare: b.explorationShare, job: b.job,
     });
     return reply.code(201).header('location', `/v1/trade-requests/${row.id}`).send(requestJson(row, req.principal, notified.length));
   });
@@ -314,7 +314,8 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   app.post('/v1/agreements/:id/deliver', {
     schema: {
       tags, summary: 'Report delivery (seller)', params: IdParams, headers: IdemHeader, body: Type.Optional(DeliverBody), security: AuthHeader,
-      description: 'Usage and measured metrics; starts the review window after which the escrow releases automatically.',
+      description: 'The seller\'s claims (usage, latency, availability, accuracy: evidence only where the buyer does not contradict them) and the ' +
+        'job\'s `resultDigest`; the platform records the time from funding to this report. Starts the review window after which the escrow releases automatically.',
       response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'agent' },
@@ -323,12 +324,14 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   app.post('/v1/agreements/:id/confirm', {
     schema: {
       tags, summary: 'Confirm and pay (buyer)', params: IdParams, headers: IdemHeader, body: Type.Optional(ConfirmBody), security: AuthHeader,
-      description: 'Releases the escrow to the seller minus the platform fee, in one linked ledger step. Milestone settlement: `amount` releases a part.',
+      description: 'Releases the escrow to the seller minus the platform fee, in one linked ledger step. Milestone settlement: `amount` releases a part. ' +
+        '`measurements`: what the buyer experienced (a seller claim it contradicts is recorded as disputed and not counted).',
       response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'agent' },
   }, async (req) => agreementJson(await agreements.confirm(req.principal, req.params.id, {
     amount: req.body?.amount !== undefined ? amountField('body.amount', req.body.amount) : undefined, note: req.body?.note,
+    measurements: req.body?.measurements,
   })));
 
   app.post('/v1/agreements/:id/dispute', {
@@ -337,7 +340,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       description: 'Freezes the escrow (timers paused) until the operator resolves it.', response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409) },
     },
     config: { auth: 'agent' },
-  }, async (req) => agreementJson(await agreements.dispute(req.principal, req.params.id, { reason: req.body.reason, evidence: req.body.evidence })));
+  }, async (req) => agreementJson(await agreements.dispute(req.principal, req.params.id, { reason: req.body.reason, evidence: req.body.evidence, measurements: req.body.measurements })));
 
   app.post('/v1/agreements/:id/resolve', {
     schema: {

@@ -1,6 +1,7 @@
 /** TypeBox schemas of the trading API. Amounts are AITBC decimal strings; prices are per unit. */
 import { Type, type TSchema } from 'typebox';
 import { Amount, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { DIGEST_PATTERN, MAX_JOB_SIZE, SEED_PATTERN, WORKLOADS } from '../verifier/workloads.js';
 
 const Nullable = <T extends TSchema>(t: T, opts: { description?: string } = {}) => Type.Union([t, Type.Null()], opts);
 const Category = Type.Union(
@@ -115,6 +116,31 @@ const Weights = Type.Object({
   sla: Type.Optional(Type.Number({ minimum: 0 })),
 }, { additionalProperties: false, description: 'Ranking weights (normalised to sum 1)' });
 
+export const JobSpecSchema = Type.Object({
+  workload: Type.Union(WORKLOADS.map((w) => Type.Literal(w)), {
+    description: 'hash-chain (GPU compute, training): an iterated SHA-256 chain of `size` rounds over the seed; reference-prompts (inference): ' +
+      '`size` prompts generated from the seed, each with one canonical answer; record-set (data services): the known set of `size` records of the seed',
+  }),
+  seed: Type.String({ pattern: SEED_PATTERN, errorMessage: 'must be 16 to 128 lower-case hex characters', description: 'Lower-case hex, 16 to 128 characters' }),
+  size: Type.Integer({ minimum: 1, maximum: MAX_JOB_SIZE, description: 'Rounds, prompts or records' }),
+}, {
+  additionalProperties: false,
+  description: 'A checkable job (any buyer may attach one): the seller returns its `resultDigest` with the delivery. The digests are defined in ' +
+    'src/modules/verifier/workloads.ts (docs/decisions.md, "Challenge workloads").',
+});
+
+/**
+ * What the buyer experienced, reported when it confirms or disputes (rejects). The seller's delivery
+ * report is a claim; where the buyer's report contradicts it beyond the tolerances in
+ * src/modules/trading/measurements.ts, the claim is not evidence and the field is recorded as disputed.
+ */
+export const BuyerMeasurements = Type.Object({
+  latencyMs: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400_000, description: 'Latency the buyer measured' })),
+  accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Share of the work the buyer found correct' })),
+  accepted: Type.Optional(Type.Boolean({ description: 'Whether the buyer accepts the result as correct (default: true on confirm, false on a buyer\'s dispute)' })),
+  unitsDelivered: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000_000, description: 'Units the buyer received' })),
+}, { additionalProperties: false, description: 'The buyer\'s own measurements of the trade (all optional; what is left out is recorded as not measured by the buyer)' });
+
 export const RequestCreate = Type.Object({
   category: Category,
   spec: Type.Object({
@@ -134,6 +160,7 @@ export const RequestCreate = Type.Object({
   urgency: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high')])),
   weights: Type.Optional(Weights),
   explorationShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Chance that the last slot goes to a good newcomer' })),
+  job: Type.Optional(JobSpecSchema),
 }, { additionalProperties: false });
 
 export const RequestSchema = Type.Object({
@@ -160,6 +187,7 @@ export const RequestSchema = Type.Object({
       'expired: the deadline passed while open.',
   }),
   agreementId: Nullable(Uuid, { description: 'The live or settled agreement made on this request (null while open)' }),
+  job: Nullable(Type.Object({ workload: Type.String(), seed: Type.String(), size: Type.Integer() }), { description: 'The checkable job, if the buyer attached one' }),
   notifiedSellers: Type.Optional(Type.Integer()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -292,16 +320,19 @@ export const DeliverBody = Type.Object({
   latencyMs: Type.Optional(Type.Number({ minimum: 0, description: 'Measured latency' })),
   availability: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Measured availability' })),
   accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  resultDigest: Type.Optional(Type.String({ pattern: DIGEST_PATTERN, errorMessage: 'must be 64 hex characters (SHA-256)', description: 'The result digest of the request\'s `job`, if it has one' })),
   note: Type.Optional(Type.String({ maxLength: 500 })),
-}, { additionalProperties: false });
+}, { additionalProperties: false, description: 'The seller\'s claims about the delivery: evidence only where the buyer does not contradict them' });
 export const ConfirmBody = Type.Object({
   amount: Type.Optional(Amount),
   note: Type.Optional(Type.String({ maxLength: 500 })),
-}, { additionalProperties: false, description: 'Milestone settlement: `amount` releases that part only' });
+  measurements: Type.Optional(BuyerMeasurements),
+}, { additionalProperties: false, description: 'Milestone settlement: `amount` releases that part only. `measurements`: what the buyer experienced (counted at the final confirmation)' });
 export const DisputeBody = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 1000 }),
   evidence: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-}, { additionalProperties: false });
+  measurements: Type.Optional(BuyerMeasurements),
+}, { additionalProperties: false, description: 'A buyer\'s dispute is its rejection: `measurements` says what it experienced (accepted defaults to false)' });
 export const ResolveBody = Type.Object({
   outcome: Type.Union([Type.Literal('release'), Type.Literal('refund'), Type.Literal('split')]),
   sellerAmount: Type.Optional(Amount),

@@ -48,6 +48,8 @@ export interface TradeRequestsTable {
   exploration_share: number;
   state: string;
   agreement_id: string | null;
+  /** An optional checkable job `{ workload, seed, size }` (migration 0010; see src/modules/verifier/workloads.ts). */
+  job: Json<Record<string, unknown> | null> | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

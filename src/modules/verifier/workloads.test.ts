@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { answersDigest, checkDigest, jobDigest, promptsOf, recordsDigest, recordsOf, simulatedAnswer, workloadFor, type JobSpec } from './workloads.js';
+import { mulberry32 } from '../../platform/rng.js';
+
+const seed = '0123456789abcdef0123456789abcdef';
+
+describe('challenge workloads', () => {
+  it('hash-chain is size iterated SHA-256 rounds over the seed', () => {
+    let h = createHash('sha256').update(`ae/hash-chain/v1:${seed}`).digest();
+    for (let i = 0; i < 3; i++) h = createHash('sha256').update(h).digest();
+    expect(jobDigest({ workload: 'hash-chain', seed, size: 3 })).toBe(h.toString('hex'));
+    expect(jobDigest({ workload: 'hash-chain', seed, size: 4 })).not.toBe(h.toString('hex'));
+  });
+
+  it('reference-prompts: the digest of the canonical answers; one wrong answer changes it; answers are compared normalised', () => {
+    const prompts = promptsOf(seed, 12);
+    expect(new Set(prompts.map((p) => p.text)).size).toBeGreaterThan(6);
+    const answers = prompts.map((p) => p.answer);
+    expect(answersDigest(answers)).toBe(jobDigest({ workload: 'reference-prompts', seed, size: 12 }));
+    expect(answersDigest(answers.map((a) => `  ${a.toUpperCase()} `))).toBe(answersDigest(answers));
+    expect(answersDigest([...answers.slice(0, 11), 'wrong'])).not.toBe(answersDigest(answers));
+    // another seed, other prompts
+    expect(promptsOf('fedcba9876543210', 12).map((p) => p.text)).not.toEqual(prompts.map((p) => p.text));
+  });
+
+  it('record-set: every record counts, in key order', () => {
+    const recs = recordsOf(seed, 50);
+    expect(recs.map((r) => r.key)).toEqual([...recs.map((r) => r.key)].sort());
+    expect(recordsDigest(recs)).toBe(jobDigest({ workload: 'record-set', seed, size: 50 }));
+    expect(recordsDigest(recs.slice(1))).not.toBe(recordsDigest(recs));
+  });
+
+  it('checkDigest accepts only the right digest (either case); a missing or malformed one fails', () => {
+    const job: JobSpec = { workload: workloadFor('data_services'), seed, size: 10 };
+    const d = jobDigest(job);
+    expect(checkDigest(job, d)).toBe(true);
+    expect(checkDigest(job, d.toUpperCase())).toBe(true);
+    expect(checkDigest(job, undefined)).toBe(false);
+    expect(checkDigest(job, 'ab'.repeat(32))).toBe(false);
+    expect(checkDigest(job, d.slice(1))).toBe(false);
+    expect(() => jobDigest({ ...job, size: 0 })).toThrow(RangeError);
+  });
+
+  it('a simulated provider answers right with the chance of its hidden quality', () => {
+    const rng = mulberry32(7);
+    const job: JobSpec = { workload: 'hash-chain', seed, size: 5 };
+    let right = 0;
+    for (let i = 0; i < 2000; i++) {
+      const a = simulatedAnswer(job, 0.8, rng());
+      expect(checkDigest(job, a.resultDigest)).toBe(a.correct);
+      if (a.correct) right++;
+    }
+    expect(right / 2000).toBeGreaterThan(0.76);
+    expect(right / 2000).toBeLessThan(0.84);
+    expect(simulatedAnswer(job, 1, 0.999).correct).toBe(true);
+    expect(simulatedAnswer(job, 0, 0).correct).toBe(false);
+  });
+});
