@@ -451,6 +451,26 @@ export class ReputationEngine extends EngineStatistics {
     return i === undefined ? null : this.pairTrust[i]!;
   }
 
+  /** Has the graph or the seed changed since the last epoch (would an epoch compute anything)? */
+  get epochPending(): boolean {
+    return this.graphVersion !== this.epochVersion;
+  }
+
+  /** What seeds global trust now: pre-trusted agents, funded agents and their value, and how many agents have trust. */
+  seedSummary(): { preTrusted: number; funded: number; fundedAitbc: number; trusted: number } {
+    let funded = 0;
+    let value = 0;
+    for (let i = 0; i < this.ids.length; i++) {
+      if (this.seedValue[i]! > 0 && this.preTrustedMask[i] !== 1) {
+        funded++;
+        value += this.seedValue[i]!;
+      }
+    }
+    let trusted = 0;
+    for (let i = 0; i < this.globalTrust.length; i++) if (this.globalTrust[i]! > 0) trusted++;
+    return { preTrusted: new Set(this.preTrustedIndices).size, funded, fundedAitbc: value, trusted };
+  }
+
   /** Global-trust epochs computed so far and the time of the evidence last applied. */
   get epochInfo(): { epochs: number; agents: number; edges: number; trustReference: number | null } {
     return { epochs: this.epochsComputed, agents: this.ids.length, edges: this.edgeFrom.length, trustReference: Number.isFinite(this.trustReference) ? this.trustReference : null };
