@@ -27,6 +27,8 @@ export interface PublishedReputation {
 }
 
 const PRIOR_STARS = 3;
+/** Discounts that make an item count nothing, whatever its producer's trust. */
+const COUNTS_ZERO = new Set<DiscountReason>(['same_owner', 'closed_loop', 'circular_trading', 'tainted_pair', 'same_owner_cluster', 'rating_not_party', 'rating_duplicate']);
 
 export function publishedReputation(engine: ReputationEngine, agentId: AgentId, now: number): PublishedReputation {
   const view = engine.score(agentId, now);
@@ -141,7 +143,7 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
   }
   const seed = engine.seedSummary();
   if (seed.preTrusted === 0 && seed.funded === 0) {
-    notes.push('no trust seed yet: global trust starts at the operator\'s probe agents, the platform\'s verifier and agents that brought value in from outside (deposits, mints); until one of them trades, evidence has weight 0');
+    notes.push('no trust seed yet: global trust starts at the operator\'s probe agents, the platform\'s verifier and agents that brought value in from outside (deposits, mints); until one of them trades, evidence has weight 0, and the next epoch after that weighs it again');
   } else if (engine.epochPending) {
     notes.push('evidence arrived since the last trust epoch: the next epoch (hourly, daily, or POST /v1/admin/reputation/epoch) weighs it again with its producers\' trust');
   }
@@ -158,7 +160,7 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
     counts: a === undefined ? null : engine.counts(a),
     discounted: a === undefined ? {} : engine.discounts(a),
     recent: a === undefined ? [] : engine.recent(a).map((r) => {
-      if (r.counterparty === undefined || (r.type !== 'trade' && r.type !== 'probe' && r.type !== 'rating') || (r.weight === 0 && r.discounts.some((x) => x !== 'low_trust_producer'))) return r;
+      if (r.counterparty === undefined || (r.type !== 'trade' && r.type !== 'probe' && r.type !== 'rating') || r.discounts.some((x) => COUNTS_ZERO.has(x))) return r;
       const w = engine.pairWeightNow(agentId, r.counterparty, r.type);
       return w === null ? r : { ...r, weightNow: round2(w) };
     }),
