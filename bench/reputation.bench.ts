@@ -41,7 +41,11 @@ interface Scorer {
 }
 
 class OurScorer implements Scorer {
-  readonly engine = new ReputationEngine({ preTrusted: PROBES });
+  readonly engine: ReputationEngine;
+  /** `probes: false`: a fresh install with no probe agents (the seed is the buyers' funded value alone) */
+  constructor(probes = true) {
+    this.engine = new ReputationEngine({ preTrusted: probes ? PROBES : [] });
+  }
   apply(ev: Evidence): void { this.engine.apply(ev); }
   score(id: string, now: number): number { return this.engine.scoreOf(id, now); }
   selfReport(): void {}
@@ -91,7 +95,7 @@ class NaiveScorer implements Scorer {
 
 // ---------------------------------------------------------------------------------------- the market
 
-type Kind = 'honest' | 'malicious' | 'camouflage' | 'collective' | 'ring' | 'milker';
+type Kind = 'honest' | 'malicious' | 'camouflage' | 'collective' | 'ring' | 'milker' | 'boosted' | 'inflator';
 
 interface Provider {
   id: string;
@@ -112,6 +116,12 @@ interface Scenario {
   whitewash?: boolean;
   milkers?: number;
   badmouth?: boolean;
+  /** sellers (bad to honest buyers) each with one colluding buyer that buys from it 20 times a day, 5 stars */
+  colluders?: number;
+  /** mediocre sellers that claim ideal latency and accuracy on every delivery (buyers report what they got) */
+  inflators?: number;
+  /** false: no probe agents at all (a fresh install); trust is seeded by the buyers' funded value */
+  probes?: boolean;
   days: number;
 }
 
@@ -140,11 +150,14 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
   }
   for (let i = 0; i < (sc.ring ?? 0); i++) providers.push({ id: `s${i}`, kind: 'ring', q: 0.2, listed: true, alias: 0, joins: WARMUP });
   for (let i = 0; i < (sc.milkers ?? 0); i++) providers.push({ id: `k${i}`, kind: 'milker', q: 0.99, listed: true, alias: 0, joins: 0 });
+  for (let i = 0; i < (sc.colluders ?? 0); i++) providers.push({ id: `x${i}`, kind: 'boosted', q: 0.25 + 0.2 * r(), listed: true, alias: 0, joins: WARMUP });
+  for (let i = 0; i < (sc.inflators ?? 0); i++) providers.push({ id: `f${i}`, kind: 'inflator', q: 0.55 + 0.2 * r(), listed: true, alias: 0, joins: WARMUP });
   const buyers = Array.from({ length: 300 }, (_, i) => `b${i}`);
   // collective: each member controls 3 buyer identities that buy from members and rate 5 stars
   const colBuyers = kind === 'collective' ? Array.from({ length: 3 * (sc.malicious ?? 0) }, (_, i) => `cb${i}`) : [];
   const badmouthRaters = new Set(sc.badmouth ? buyers.filter((_, i) => i % 5 === 0) : []); // 20% of raters
   const badmouthed = new Set(sc.badmouth ? providers.filter((p) => p.kind === 'honest' && p.q > 0.9).slice(0, 5).map((p) => p.id) : []);
+  const probes = sc.probes === false ? [] : PROBES;
   for (const p of providers) {
     const honestReport = p.kind === 'honest' || p.kind === 'milker';
     scorer.selfReport(p.id, honestReport ? 20 + (1 - p.q) * 300 : 20, honestReport ? p.q : 1, honestReport ? 0.9 + 0.1 * p.q : 1);
@@ -170,11 +183,18 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
     band = s.slice(0, bandSize).map((x) => x.p);
     bandFloor = s[bandSize - 1]!.s;
   };
-  const trade = (buyer: string, p: Provider, amount: bigint, success: boolean, stars: number | null): void => {
+  /**
+   * One trade: the buyer reports the latency and accuracy it experienced (buyerLatencyMs, buyerAccuracy);
+   * the seller's delivery report (latencyMs, accuracy) is its claim: the truth, except for inflators, who
+   * claim 20 ms and 100%, and for colluders' staged trades, where both sides report ideal values.
+   */
+  const trade = (buyer: string, p: Provider, amount: bigint, success: boolean, stars: number | null, staged = false): void => {
     at += 1;
     const id = `t${tradeNo++}`;
-    const acc = success ? Math.min(1, Math.max(0, p.q + (r() - 0.5) * 0.04)) : 0;
-    emit({ type: 'trade', id, at, buyerId: buyer, sellerId: idOf(p), success, latencyMs: 20 + (1 - p.q) * 300 * r(), accuracy: acc, slaMet: success, amount });
+    const acc = staged ? 1 : success ? Math.min(1, Math.max(0, p.q + (r() - 0.5) * 0.04)) : 0;
+    const lat = staged ? 20 : 20 + (1 - p.q) * 300 * r();
+    const claim = p.kind === 'inflator' ? { latencyMs: 20, accuracy: success ? 1 : 0 } : { latencyMs: lat, accuracy: acc };
+    emit({ type: 'trade', id, at, buyerId: buyer, sellerId: idOf(p), success, ...claim, buyerLatencyMs: lat, buyerAccuracy: acc, slaMet: success, amount });
     if (stars !== null) emit({ type: 'rating', at, raterId: buyer, rateeId: idOf(p), tradeId: id, stars });
   };
   const starsFor = (success: boolean, q: number): number => (success ? (q > 0.9 ? 5 : 4) : 1);
@@ -183,8 +203,17 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
     at = Math.max(at, d * DAY_MS);
     listed = providers.filter((p) => p.listed && p.joins <= d);
     bandSize = Math.max(1, Math.ceil(0.1 * listed.length));
+    // value from outside: every buyer deposits what it will spend (the trust seed); attackers pay for their identities too
+    if (d === 0) {
+      for (const b of buyers) emit({ type: 'funding', at: ++at, agentId: b, amount: 2000n * AITBC });
+      for (const b of colBuyers) emit({ type: 'funding', at: ++at, agentId: b, amount: 600n * AITBC });
+    }
+    if (d === WARMUP) {
+      for (const p of providers) if (p.kind === 'ring') emit({ type: 'funding', at: ++at, agentId: p.id, amount: 100n * AITBC });
+      for (const p of providers) if (p.kind === 'boosted') emit({ type: 'funding', at: ++at, agentId: `${p.id}-buyer`, amount: 2000n * AITBC });
+    }
     // probes: every provider twice a day (measured like any job: probes cannot be told apart)
-    for (const probe of PROBES) {
+    for (const probe of probes) {
       for (const p of listed) {
         at += 1;
         const camo = p.kind === 'camouflage' && r() < 0.35; // camouflage: bad 35% of the time, probes included
@@ -198,6 +227,13 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
       for (const b of colBuyers) {
         const p = members[Math.floor(r() * members.length)]!;
         trade(b, p, BigInt(1 + Math.floor(r() * 50)) * AITBC, true, 5);
+      }
+    }
+    if (sc.colluders && d >= WARMUP) {
+      // one colluding buyer per boosted seller (distinct owner, no shared signals): 20 staged trades a day, 5 stars
+      for (const p of providers) {
+        if (p.kind !== 'boosted') continue;
+        for (let k = 0; k < 20; k++) trade(`${p.id}-buyer`, p, BigInt(5 + Math.floor(r() * 20)) * AITBC, true, 5, true);
       }
     }
     if (sc.ring && d >= WARMUP) {
@@ -413,6 +449,53 @@ function robustness(SEED: number): Row[] {
       ours: `${o.mean.toFixed(1)} / ${o.max.toFixed(1)}`, naive: `${n.mean.toFixed(1)} / ${n.max.toFixed(1)}`, target: '<= 25', ok: o.max <= 25,
     });
   }
+  const median = (v: number[]): number => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+  const scoresOf = (x: RunResult, kind: Kind): number[] => x.providers.filter((p) => p.kind === kind).map((p) => x.scores.get(p.id)!);
+  // a single colluding buyer per seller, trading with it 20 times a day (issue 13)
+  if (want('colluder')) {
+    const { ours, naive } = both({ name: 'colluder', honest: 140, colluders: 10, days: 30 });
+    const desc = (x: RunResult): string => `${pct(share(x))}; median ${median(scoresOf(x, 'boosted')).toFixed(0)} / honest ${median(scoresOf(x, 'honest')).toFixed(0)}`;
+    const o = share(ours);
+    rows.push({
+      scenario: 'single colluding buyer (10 bad sellers, each with one buyer of its own buying 20 jobs a day, 5 stars; distinct owners, no shared signals)',
+      metric: 'jobs to the boosted sellers; their median score / honest median', ours: desc(ours), naive: desc(naive),
+      target: '<= 10% and >= 3x fewer than naive; boosted median below the honest median',
+      ok: o <= 0.1 && 3 * o <= share(naive) && median(scoresOf(ours, 'boosted')) < median(scoresOf(ours, 'honest')),
+    });
+  }
+  // sellers that claim ideal metrics while buyers experience mediocre ones (issue 13)
+  if (want('inflate')) {
+    const { ours, naive } = both({ name: 'inflate', honest: 140, inflators: 60, days: 30 });
+    const desc = (x: RunResult): string => `${pct(share(x))}; median ${median(scoresOf(x, 'inflator')).toFixed(0)} / honest ${median(scoresOf(x, 'honest')).toFixed(0)}`;
+    const o = share(ours);
+    rows.push({
+      scenario: 'self-reported metric inflation (30% of providers, quality 0.55-0.75, claim 20 ms and 100% accuracy on every delivery)',
+      metric: 'jobs to inflators; their median score / honest median', ours: desc(ours), naive: desc(naive),
+      target: '<= 10% and >= 3x fewer than naive', ok: o <= 0.1 && 3 * o <= share(naive),
+    });
+  }
+  // a fresh install: no probe agents at all, a funded Sybil ring of 100 (issue 13)
+  if (want('coldstart')) {
+    const sc: Scenario = { name: 'coldstart', honest: 200, ring: 100, probes: false, days: 30 };
+    const ours = simulate(sc, new OurScorer(false), SEED);
+    const naive = simulate(sc, new NaiveScorer(), SEED);
+    // with no probes, nothing is known of a provider nobody bought from: rank those the market tried (>= 5 jobs)
+    const honestSpearman = (x: RunResult): number => {
+      const jobs = new Map<string, number>();
+      for (const ev of x.evidence) if (ev.type === 'trade') jobs.set(ev.sellerId, (jobs.get(ev.sellerId) ?? 0) + 1);
+      const h = x.providers.filter((p) => p.kind === 'honest' && (jobs.get(p.id) ?? 0) >= 5);
+      return spearman(h.map((p) => x.scores.get(p.id)!), h.map((p) => p.q));
+    };
+    const desc = (x: RunResult): string =>
+      `Spearman (tried) ${honestSpearman(x).toFixed(3)}; honest median ${median(scoresOf(x, 'honest')).toFixed(0)}, ring median ${median(scoresOf(x, 'ring')).toFixed(0)}; ${pct(share(x))} to the ring`;
+    const so = honestSpearman(ours);
+    rows.push({
+      scenario: 'cold start: no probe agents (200 honest providers, buyers fund their wallets; a Sybil ring of 100 with 100 AITBC each)',
+      metric: 'Spearman(score, true quality) of honest providers with >= 5 jobs; honest / ring median; jobs to the ring', ours: desc(ours), naive: desc(naive),
+      target: 'Spearman >= 0.8; honest median > 0 and above the ring median; >= 3x fewer jobs to the ring than naive',
+      ok: so >= 0.8 && median(scoresOf(ours, 'honest')) > 0 && median(scoresOf(ours, 'ring')) < median(scoresOf(ours, 'honest')) && 3 * share(ours) <= share(naive),
+    });
+  }
   console.log(`robustness: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return rows;
 }
@@ -541,6 +624,10 @@ if (WRITE && !QUICK) {
     'measure every provider twice a day like any job (probes cannot be singled out). 300 honest buyers post 2 jobs a day each and route',
     'by score: 90% uniformly among the top routing band (top 10% of listed providers), 10% exploration (best of 3 random providers).',
     `Attackers join an established market after a ${WARMUP}-day warm-up; job shares count from then on.`,
+    'Every buyer funds its wallet from outside (2,000 AITBC, a `funding` report: the trust seed beside the probes; capped at 1,000 per',
+    'agent); attackers pay for theirs (collective buyers 600, ring members 100, colluding buyers 2,000). Each trade carries the seller\'s',
+    'claim (latency, accuracy) and what the buyer experienced (`buyerLatencyMs`, `buyerAccuracy`; the live integration will feed the',
+    'buyer\'s confirmation report there); they differ only for inflators. The cold-start scenario has no probes at all.',
     'They rate 5/4 stars for a success, 1 for a failure, and win a dispute when a big job (>= 100 AITBC) fails. Every scenario runs twice with',
     'the same seed: routing by our score and by the plan\'s formula taken literally (500 + points for self-reported performance and',
     'reliability numbers + success rate > 98%, dispute rate < 2%, volume and repeat-customer bonuses; no trust weighting, no decay).',
@@ -548,6 +635,8 @@ if (WRITE && !QUICK) {
     `| Scenario | Metric | Ours | Naive | Target | Seed ${SEEDS[0]} | Met over ${SEEDS.length} seeds |`,
     '|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${r.ours} | ${r.naive} | ${r.target} | ${r.ok ? 'met' : '**missed**'} | ${r.seedsMet} |`),
+    '',
+    'The machine is shared with other engineers\' work (2 cores): timings are indicative.',
     '',
     '### Speed',
     '',

@@ -41,3 +41,56 @@ export function ledgerFirstFunders(database: Database): FirstFunders {
     },
   };
 }
+
+/**
+ * Value brought into the market from outside, per agent: what its wallet received by bridge deposits
+ * and operator mints, less what it withdrew to the chain (posted withdrawals). Reputation seeds global
+ * trust with it (value a Sybil cannot multiply by registering identities). Moving tokens between
+ * wallets changes nobody's external value.
+ */
+export interface ExternalFundingRow {
+  agentId: string;
+  /** base units, deposits + mints - posted withdrawals (may be negative: tokens earned and withdrawn) */
+  net: bigint;
+  /** seq of the latest such ledger entry of the agent's wallet (a stable id for this value) */
+  lastSeq: bigint;
+}
+
+export interface ExternalFunding {
+  /**
+   * Agents with an external-value entry (deposit, mint, withdrawal) after ledger entry `afterSeq`, with
+   * their totals over all time, at most `limit` agents, ordered by lastSeq.
+   */
+  externalFunding(afterSeq: bigint, limit: number): Promise<ExternalFundingRow[]>;
+}
+
+/** Ledger transfer codes that bring value in from outside or take it out. */
+const EXTERNAL_IN = ['mint', 'deposit'];
+const EXTERNAL_OUT = ['withdrawal'];
+
+/** The ledger's answer to ExternalFunding: the entries after the watermark name the wallets, then one sum per wallet. */
+export function ledgerExternalFunding(database: Database): ExternalFunding {
+  return {
+    async externalFunding(afterSeq, limit) {
+      const codes = [...EXTERNAL_IN, ...EXTERNAL_OUT];
+      const r = await sql<{ agent_id: string; net: string | number; last_seq: string | number }>`
+        WITH changed AS (
+          SELECT e.account_id, max(e.seq) AS last_seq
+          FROM ledger_entries e
+          JOIN ledger_transfers t ON t.id = e.transfer_id
+          WHERE e.seq > ${afterSeq.toString()}::bigint AND e.posted_delta > 0 AND t.code IN (${sql.join(codes)})
+          GROUP BY e.account_id
+        )
+        SELECT w.agent_id, c.last_seq,
+          (SELECT coalesce(sum(CASE WHEN e.side = 'credit' AND t.code IN (${sql.join(EXTERNAL_IN)}) THEN e.posted_delta
+                                    WHEN e.side = 'debit' AND t.code IN (${sql.join(EXTERNAL_OUT)}) THEN -e.posted_delta ELSE 0 END), 0)
+           FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
+           WHERE e.account_id = w.id AND e.posted_delta > 0 AND t.code IN (${sql.join(codes)})) AS net
+        FROM changed c
+        JOIN ledger_accounts w ON w.id = c.account_id AND w.kind = 'wallet'
+        ORDER BY c.last_seq
+        LIMIT ${limit}`.execute(database.db);
+      return r.rows.map((x) => ({ agentId: x.agent_id, net: BigInt(x.net), lastSeq: BigInt(x.last_seq) }));
+    },
+  };
+}

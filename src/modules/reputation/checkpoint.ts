@@ -6,7 +6,7 @@
  */
 
 /** Bump when the engine's state changes shape: older checkpoints are then ignored. */
-export const CHECKPOINT_FORMAT = 2;
+export const CHECKPOINT_FORMAT = 3;
 
 export interface EngineCheckpoint {
   readonly format: number;

@@ -3,10 +3,12 @@
  *
  * Edges are (from, to, value in [-1, 1]) observations: "from" experienced "to". Repeated
  * observations of the same pair are summed: s_ij = sum of values. Local trust is
- * c_ij = sqrt(max(0, s_ij)) / sum_j sqrt(max(0, s_ij)) (the square root makes repeated dealings
- * with one counterparty count less and less). Global trust is the stationary vector of
+ * c_ij = g(max(0, s_ij)) / sum_j g(max(0, s_ij)) with a diminishing g (sqrt by default; the engine
+ * passes a saturating one, so repeated dealings with one counterparty count less and less and never
+ * more than a bound). Global trust is the stationary vector of
  *   t = (1 - alpha) * C^T t + alpha * p
- * where p is uniform over the pre-trusted agents (the operator's probes); rows with no positive
+ * where p is the seed (teleport) vector: uniform over the pre-trusted agents by default, or one the
+ * caller gives (the engine's: probes, verifiers and externally funded agents); rows with no positive
  * local trust (dangling) hand their mass to p. Agents unreachable from p get exactly 0.
  */
 
@@ -29,6 +31,7 @@ export function buildLocalTrust(
   to: Int32Array,
   value: Float64Array,
   keep?: (e: number) => boolean,
+  diminish: (s: number) => number = Math.sqrt,
 ): LocalTrust {
   const count = new Int32Array(n + 1);
   for (let e = 0; e < m; e++) {
@@ -70,13 +73,13 @@ export function buildLocalTrust(
         aggVal[pos[j]!]! += rawVal[k]!;
       }
     }
-    // sqrt of positive part, drop non-positive, normalise
+    // diminished positive part, drop non-positive, normalise
     let w = start;
     let sum = 0;
     for (let k = start; k < out; k++) {
       const s = aggVal[k]!;
       if (s > 0) {
-        const v = Math.sqrt(s);
+        const v = diminish(s);
         aggCol[w] = aggCol[k]!;
         aggVal[w] = v;
         sum += v;
@@ -139,6 +142,8 @@ export interface EigenTrustOptions {
   readonly maxIterations: number;
   /** warm start (e.g. the previous epoch's vector); entries past its length start at 0 */
   readonly initial?: Float64Array;
+  /** the seed vector p (sums to 1, or all 0: nobody is trusted); overrides `preTrusted` */
+  readonly teleport?: Float64Array;
 }
 
 export interface EigenTrustResult {
@@ -167,8 +172,11 @@ export function teleportVector(n: number, preTrusted: ArrayLike<number>): Float6
 
 export function eigenTrust(lt: LocalTrust, opts: EigenTrustOptions): EigenTrustResult {
   const { n, rowStart, col, weight, dangling } = lt;
-  const p = teleportVector(n, opts.preTrusted);
+  const p = opts.teleport ?? teleportVector(n, opts.preTrusted);
   let t = new Float64Array(n);
+  let ps = 0;
+  for (let i = 0; i < n; i++) ps += p[i]!;
+  if (!(ps > 0)) return { trust: t, iterations: 0, residual: 0 }; // no seed: nobody is trusted
   if (opts.initial !== undefined && opts.initial.length > 0) {
     let s = 0;
     for (let i = 0; i < n && i < opts.initial.length; i++) s += (t[i] = opts.initial[i]!);

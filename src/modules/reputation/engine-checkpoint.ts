@@ -9,14 +9,14 @@ import { F64Column, I32Column } from './growable.js';
 import type { ReputationParams } from './params.js';
 
 /**
- * The per-element columns, under their names in the stored format (CHECKPOINT_FORMAT 2: renaming a key
+ * The per-element columns, under their names in the stored format (CHECKPOINT_FORMAT 3: renaming a key
  * would make every stored checkpoint unreadable).
  */
 function f64Columns(s: EngineState): Record<string, number[]> {
   return {
     stats: s.agentStats, ref: s.refAt, capBase: s.capBaseScore, pRef: s.pairRefAt, pN: s.pairCount, pW: s.pairWeight,
     pX0: s.pairWeightedSum0, pX1: s.pairWeightedSum1, pX2: s.pairWeightedSum2, pRecentMass: s.pairRecentMass, pRecentOk: s.pairRecentOk,
-    trQuality: s.tradeQuality,
+    trQuality: s.tradeQuality, pTrust: s.pairTrust, pDim: s.pairDim, pGiven: s.pairGiven, seed: s.seedValue,
   };
 }
 
@@ -24,6 +24,7 @@ function i32Columns(s: EngineState): Record<string, number[]> {
   return {
     capDay: s.capDay, ownerParent: s.ownerParent, pSubject: s.pairSubject, upTaint: s.unorderedPairTainted, trBuyer: s.tradeBuyer,
     trSeller: s.tradeSeller, trRated: s.tradeRatedSides, trSlot: s.tradePairSlot, preTrustedIdx: s.preTrustedIndices,
+    pProducer: s.pairProducer, pKind: s.pairKind,
   };
 }
 

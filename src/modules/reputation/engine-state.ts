@@ -69,25 +69,38 @@ export class EngineState {
   /** gain cap: the capped score at the end of the day before capDay, C(capDay - 1) */
   readonly capBaseScore: number[] = [];
   readonly agentInfo: AgentInfo[] = [];
+  /** value the agent brought in from outside (AITBC, the latest funding report): its share of the trust seed */
+  readonly seedValue: number[] = [];
   /** payments each agent made, within the loop-detection window (undefined: never paid) */
   readonly paymentLogs: (PaymentLog | undefined)[] = [];
 
-  // directed pairs (subject, producer, kind), by pair index; all decay at twice the common rate
+  // directed pairs (subject, producer, kind), by pair index; all decay at the common rate. The pair adds
+  // pairTrust x pairDim x (pairWeight, pairWeightedSum0..2) to its subject's statistics: the producer's
+  // trust weight of the current epoch (re-weighed at every epoch) times the repeat diminishing factor
+  // g(n) / n of its count at its last update, times the unweighted sums.
   readonly pairIndex = new Map<number, number>();
   readonly pairRefAt: number[] = [];
   /** decayed count of observations */
   readonly pairCount: number[] = [];
-  /** decayed sum of the observations' trust weights */
+  /** decayed sum of the observations' size weights (amountWeight for trades, 1 otherwise), not trust-weighted */
   readonly pairWeight: number[] = [];
-  /** decayed weighted sums of the observations' values: trade and probe (latency, accuracy, success or availability), rating (adjusted stars, 0, 0) */
+  /** decayed size-weighted sums of the observations' values: trade and probe (latency, accuracy, success or availability), rating (adjusted stars, 0, 0) */
   readonly pairWeightedSum0: number[] = [];
   readonly pairWeightedSum1: number[] = [];
   readonly pairWeightedSum2: number[] = [];
   readonly pairSubject: number[] = [];
-  // trade pairs: their share of the subject's recent window (decays at the recent rate), so that a
-  // taint can withdraw it too
+  readonly pairProducer: number[] = [];
+  readonly pairKind: number[] = [];
+  /** the producer's trust weight (0..1) about the subject in the current epoch */
+  readonly pairTrust: number[] = [];
+  /** g(n) / n at the pair's last update (repeat diminishing, see params.pairSaturation) */
+  readonly pairDim: number[] = [];
+  // trade pairs: their unweighted share of the subject's recent window (value at stake; decays at the
+  // recent rate), so that an epoch can re-weigh it and a taint can withdraw it
   readonly pairRecentMass: number[] = [];
   readonly pairRecentOk: number[] = [];
+  /** rating pairs: decayed count of the producer's consistent ratings in it (its community participation), withdrawn by a taint */
+  readonly pairGiven: number[] = [];
   lastPairUpdated = -1;
 
   // unordered pairs {a, b}: taint flags (same owner / closed loop), 1 = tainted

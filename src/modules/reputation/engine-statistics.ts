@@ -5,10 +5,15 @@
  */
 import type { AgentId } from './evidence.types.js';
 import { buildLocalTrust, eigenTrust, producerWeight, referenceTrust } from './eigentrust.js';
-import { makeParams } from './params.js';
+import { makeParams, probeCount, saturate } from './params.js';
 import type { ReputationParams } from './params.js';
 import { F, RECENT_FIELDS, STAT_FIELDS, rawScoreFast } from './trust-score.js';
 import { EngineState, KIND_PROBE, KIND_RATING, KIND_TRADE, MAX_AGENTS, type OwnerVerdictInfo, type RecentItem } from './engine-state.js';
+
+/** Offset of a pair kind's statistics in an agent's record. */
+function baseOf(kind: number): number {
+  return kind === KIND_TRADE ? F.tradeMass : kind === KIND_PROBE ? F.probeMass : F.ratingMass;
+}
 
 export abstract class EngineStatistics extends EngineState {
   readonly params: ReputationParams;
@@ -25,17 +30,30 @@ export abstract class EngineStatistics extends EngineState {
     for (const id of this.params.preTrusted) this.preTrustedIndices.push(this.intern(id));
   }
 
-  protected advanceEpoch(day: number): void {
+  /** The epoch of `day`, computed at `at` (the first evidence of that day), unless one was computed that day already. */
+  protected advanceEpoch(day: number, at: number): void {
     if (day <= this.epochDay) return;
     this.epochDay = day;
+    this.computeEpoch(at, day);
+  }
+
+  /**
+   * A global-trust epoch at `at`: EigenTrust over the evidence graph from the seed (probes, verifiers and
+   * externally funded agents), then every pair is weighed again with its producer's new trust, so that
+   * evidence produced before its producer's trust was known counts as soon as that trust is. Nothing
+   * changes when the graph and the seed did not. O(edges x iterations + pairs + agents).
+   */
+  protected computeEpoch(at: number, day: number): void {
     if (this.graphVersion === this.epochVersion) return;
     this.epochVersion = this.graphVersion;
     const n = this.ids.length;
     const slot = this.edgePairSlot.data;
     const taint = this.unorderedPairTainted;
-    this.localTrust = buildLocalTrust(n, this.edgeFrom.length, this.edgeFrom.data, this.edgeTo.data, this.edgeValue.data, (e) => taint[slot[e]!] === 0);
+    const { pairSaturation: c, pairSaturationScale: sc } = this.params;
+    this.localTrust = buildLocalTrust(n, this.edgeFrom.length, this.edgeFrom.data, this.edgeTo.data, this.edgeValue.data, (e) => taint[slot[e]!] === 0, (x) => saturate(x, c, sc));
     const res = eigenTrust(this.localTrust, {
       preTrusted: this.preTrustedIndices,
+      teleport: this.seedVector(n),
       alpha: this.params.alpha,
       tolerance: this.params.trustTolerance,
       maxIterations: this.params.trustMaxIterations,
@@ -46,6 +64,75 @@ export abstract class EngineStatistics extends EngineState {
     for (const i of this.preTrustedIndices) this.preTrustedMask[i] = 1;
     this.trustReference = referenceTrust(this.globalTrust, this.preTrustedMask, this.params.trustReferenceFraction);
     this.epochsComputed++;
+    this.reweigh(at, day);
+  }
+
+  /**
+   * The seed (teleport) vector: the pre-trusted agents (probes, verifiers) share 1 - fundedSeedShare, the
+   * externally funded agents fundedSeedShare in proportion to min(value, cap); either takes all when the
+   * other is empty; all zero (nobody trusted) when both are.
+   */
+  protected seedVector(n: number): Float64Array {
+    const p = new Float64Array(n);
+    const pre = new Set<number>();
+    for (const i of this.preTrustedIndices) if (i >= 0 && i < n) pre.add(i);
+    const cap = this.params.fundedSeedCapAitbc;
+    let funded = 0;
+    for (let i = 0; i < n; i++) {
+      const v = this.seedValue[i]!;
+      if (v > 0 && !pre.has(i)) funded += v < cap ? v : cap;
+    }
+    const fundedShare = pre.size === 0 ? (funded > 0 ? 1 : 0) : funded > 0 ? this.params.fundedSeedShare : 0;
+    if (funded > 0) {
+      for (let i = 0; i < n; i++) {
+        const v = this.seedValue[i]!;
+        if (v > 0 && !pre.has(i)) p[i] = (fundedShare * (v < cap ? v : cap)) / funded;
+      }
+    }
+    for (const i of pre) p[i] = (1 - fundedShare) / pre.size;
+    return p;
+  }
+
+  /**
+   * Weigh every pair again with the current epoch's trust: bring every agent to `at` (closing its finished
+   * days with the weights they were published with), then rebuild the trust-weighted statistics from the
+   * pairs. Deterministic, so incremental and full replays agree.
+   */
+  private reweigh(at: number, day: number): void {
+    const s = this.agentStats;
+    const n = this.ids.length;
+    for (let a = 0; a < n; a++) {
+      this.rebase(a, at, day);
+      const o = a * STAT_FIELDS;
+      for (let k = F.tradeMass; k <= F.ratingSum; k++) s[o + k] = 0;
+      s[o + F.recentMass] = 0;
+      s[o + F.recentOk] = 0;
+      s[o + F.ratingsGiven] = this.ownWeight(a) * s[o + F.ratingsGivenRaw]!;
+    }
+    for (let p = 0; p < this.pairCount.length; p++) {
+      this.decayPair(p, at);
+      const subject = this.pairSubject[p]!;
+      const w = this.weightOf(this.pairProducer[p]!, subject);
+      this.pairTrust[p] = w;
+      const kind = this.pairKind[p]!;
+      this.addPairContribution(p, subject * STAT_FIELDS + baseOf(kind), kind, 1);
+      if (kind === KIND_TRADE && this.pairRecentMass[p]! > 0) {
+        const r = subject * STAT_FIELDS;
+        s[r + F.recentMass] = s[r + F.recentMass]! + w * this.pairRecentMass[p]!;
+        s[r + F.recentOk] = s[r + F.recentOk]! + w * this.pairRecentOk[p]!;
+      }
+    }
+  }
+
+  /** Close the agent's finished days (if it has a score) and decay its statistics to `at`. */
+  protected rebase(a: number, at: number, day: number): void {
+    if (this.capDay[a]! >= 0) this.closeDays(a, day);
+    this.decayAgent(a, at);
+  }
+
+  /** The agent's own evidence weight (0..1) in the current epoch, nobody subtracted. */
+  protected ownWeight(a: number): number {
+    return producerWeight(this.localTrust, this.globalTrust, this.trustReference, this.params.alpha, this.preTrustedMask, a, this.globalTrust.length);
   }
 
   protected intern(id: AgentId): number {
@@ -75,6 +162,7 @@ export abstract class EngineStatistics extends EngineState {
       recent: [],
     });
     this.paymentLogs.push(undefined);
+    this.seedValue.push(0);
     this.ownerParent.push(-1);
     this.graphVersion++;
     return i;
@@ -107,6 +195,10 @@ export abstract class EngineStatistics extends EngineState {
   /** Close the agent's finished days (gain cap) and decay its statistics to `at`. */
   protected touch(a: number, at: number, day: number): void {
     this.closeDays(a, day);
+    this.decayAgent(a, at);
+  }
+
+  private decayAgent(a: number, at: number): void {
     const dt = at - this.refAt[a]!;
     if (dt > 0) {
       const f = Math.exp(-this.decayRate * dt);
@@ -168,8 +260,12 @@ export abstract class EngineStatistics extends EngineState {
     return dt <= 0 ? 1 : Math.exp(-this.decayRate * dt);
   }
 
-  /** Update a (subject, producer, kind) pair with one observation; O(1). Returns the repeat count before. */
-  protected updatePair(kind: number, subject: number, producer: number, at: number, w: number, x0: number, x1: number, x2: number): number {
+  /**
+   * Update a (subject, producer, kind) pair with one observation of size weight `a` (the subject was
+   * touched to `at`); O(1). Returns the repeat count before. The pair's trust weight is the producer's in
+   * the current epoch (`pairTrust`, set when the pair is new and at every epoch).
+   */
+  protected updatePair(kind: number, subject: number, producer: number, at: number, a: number, x0: number, x1: number, x2: number): number {
     const key = (subject * MAX_AGENTS + producer) * 4 + kind;
     let p = this.pairIndex.get(key);
     if (p === undefined) {
@@ -182,20 +278,25 @@ export abstract class EngineStatistics extends EngineState {
       this.pairWeightedSum1.push(0);
       this.pairWeightedSum2.push(0);
       this.pairSubject.push(subject);
+      this.pairProducer.push(producer);
+      this.pairKind.push(kind);
+      this.pairTrust.push(this.weightOf(producer, subject));
+      this.pairDim.push(1);
       this.pairRecentMass.push(0);
       this.pairRecentOk.push(0);
+      this.pairGiven.push(0);
     }
     this.lastPairUpdated = p;
-    const base = kind === KIND_TRADE ? F.tradeMass : kind === KIND_PROBE ? F.probeMass : F.ratingMass;
-    const o = subject * STAT_FIELDS + base;
+    const o = subject * STAT_FIELDS + baseOf(kind);
     const prevCount = this.decayPair(p, at);
-    const n0 = this.pairCount[p]!;
-    if (n0 > 0) this.addPairContribution(p, o, kind, -1);
-    this.pairCount[p] = n0 + 1;
-    this.pairWeight[p] = this.pairWeight[p]! + w;
-    this.pairWeightedSum0[p] = this.pairWeightedSum0[p]! + w * x0;
-    this.pairWeightedSum1[p] = this.pairWeightedSum1[p]! + w * x1;
-    this.pairWeightedSum2[p] = this.pairWeightedSum2[p]! + w * x2;
+    if (prevCount > 0) this.addPairContribution(p, o, kind, -1);
+    const n = prevCount + 1;
+    this.pairCount[p] = n;
+    this.pairDim[p] = (kind === KIND_PROBE ? probeCount(n) : saturate(n, this.params.pairSaturation, this.params.pairSaturationScale)) / n;
+    this.pairWeight[p] = this.pairWeight[p]! + a;
+    this.pairWeightedSum0[p] = this.pairWeightedSum0[p]! + a * x0;
+    this.pairWeightedSum1[p] = this.pairWeightedSum1[p]! + a * x1;
+    this.pairWeightedSum2[p] = this.pairWeightedSum2[p]! + a * x2;
     this.addPairContribution(p, o, kind, 1);
     return prevCount;
   }
@@ -203,12 +304,13 @@ export abstract class EngineStatistics extends EngineState {
   protected decayPair(p: number, at: number): number {
     const dt = at - this.pairRefAt[p]!;
     if (dt > 0) {
-      const f = Math.exp(-2 * this.decayRate * dt);
+      const f = Math.exp(-this.decayRate * dt);
       this.pairCount[p] = this.pairCount[p]! * f;
       this.pairWeight[p] = this.pairWeight[p]! * f;
       this.pairWeightedSum0[p] = this.pairWeightedSum0[p]! * f;
       this.pairWeightedSum1[p] = this.pairWeightedSum1[p]! * f;
       this.pairWeightedSum2[p] = this.pairWeightedSum2[p]! * f;
+      this.pairGiven[p] = this.pairGiven[p]! * f;
       if (this.pairRecentMass[p]! > 0) {
         const fr = Math.exp(-this.recentDecayRate * dt);
         this.pairRecentMass[p] = this.pairRecentMass[p]! * fr;
@@ -219,16 +321,16 @@ export abstract class EngineStatistics extends EngineState {
     return this.pairCount[p]!;
   }
 
+  /** Adds (sign 1) or removes (-1) the pair's contribution, trust x dim x sums, at the subject's statistics `o`. */
   protected addPairContribution(p: number, o: number, kind: number, sign: number): void {
-    const inv = sign / Math.sqrt(this.pairCount[p]!);
+    const f = sign * this.pairTrust[p]! * this.pairDim[p]!;
+    if (f === 0) return;
     const s = this.agentStats;
-    s[o] = s[o]! + this.pairWeight[p]! * inv;
-    if (kind === KIND_RATING) {
-      s[o + 1] = s[o + 1]! + this.pairWeightedSum0[p]! * inv;
-    } else {
-      s[o + 1] = s[o + 1]! + this.pairWeightedSum0[p]! * inv;
-      s[o + 2] = s[o + 2]! + this.pairWeightedSum1[p]! * inv;
-      s[o + 3] = s[o + 3]! + this.pairWeightedSum2[p]! * inv;
+    s[o] = s[o]! + this.pairWeight[p]! * f;
+    s[o + 1] = s[o + 1]! + this.pairWeightedSum0[p]! * f;
+    if (kind !== KIND_RATING) {
+      s[o + 2] = s[o + 2]! + this.pairWeightedSum1[p]! * f;
+      s[o + 3] = s[o + 3]! + this.pairWeightedSum2[p]! * f;
     }
   }
 
@@ -247,7 +349,7 @@ export abstract class EngineStatistics extends EngineState {
         if (p === undefined) continue;
         this.touch(subject, at, day);
         this.decayPair(p, at);
-        const base = kind === KIND_TRADE ? F.tradeMass : F.ratingMass;
+        const base = baseOf(kind);
         if (this.pairCount[p]! > 0) this.addPairContribution(p, subject * STAT_FIELDS + base, kind, -1);
         this.pairWeight[p] = 0;
         this.pairWeightedSum0[p] = 0;
@@ -258,10 +360,20 @@ export abstract class EngineStatistics extends EngineState {
         for (let k = 0; k < (kind === KIND_RATING ? 2 : 4); k++) if (this.agentStats[o + k]! < 1e-12) this.agentStats[o + k] = Math.max(0, this.agentStats[o + k]!);
         if (kind === KIND_TRADE && this.pairRecentMass[p]! > 0) {
           const r = subject * STAT_FIELDS;
-          this.agentStats[r + F.recentMass] = Math.max(0, this.agentStats[r + F.recentMass]! - this.pairRecentMass[p]!);
-          this.agentStats[r + F.recentOk] = Math.min(this.agentStats[r + F.recentMass]!, Math.max(0, this.agentStats[r + F.recentOk]! - this.pairRecentOk[p]!));
+          const w = this.pairTrust[p]!;
+          this.agentStats[r + F.recentMass] = Math.max(0, this.agentStats[r + F.recentMass]! - w * this.pairRecentMass[p]!);
+          this.agentStats[r + F.recentOk] = Math.min(this.agentStats[r + F.recentMass]!, Math.max(0, this.agentStats[r + F.recentOk]! - w * this.pairRecentOk[p]!));
           this.pairRecentMass[p] = 0;
           this.pairRecentOk[p] = 0;
+        }
+        if (kind === KIND_RATING && this.pairGiven[p]! > 0) {
+          // the producer's ratings in this pair were no community participation either
+          this.rebase(producer, at, day);
+          const r = producer * STAT_FIELDS;
+          const g = this.pairGiven[p]!;
+          this.agentStats[r + F.ratingsGivenRaw] = Math.max(0, this.agentStats[r + F.ratingsGivenRaw]! - g);
+          this.agentStats[r + F.ratingsGiven] = Math.max(0, this.agentStats[r + F.ratingsGiven]! - this.ownWeight(producer) * g);
+          this.pairGiven[p] = 0;
         }
       }
     }

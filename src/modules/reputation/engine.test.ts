@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { ReputationEngine, OutOfOrderEvidenceError } from './engine.js';
 import { AITBC, DAY_MS, type Evidence, type TradeOutcome } from './evidence.types.js';
 import { explain, publishedReputation } from './explain.js';
-import type { ReputationParams } from './params.js';
+import { saturate, type ReputationParams } from './params.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 
 const H = 3_600_000;
@@ -307,21 +307,28 @@ describe('ReputationEngine: behaviour', () => {
     const a = one.score('p', DAY_MS + 100);
     const ex = explain(one, 'p', DAY_MS + 100);
     expect(ex.discounted.repeated_pair).toBe(15);
-    // 16 trades with one buyer weigh sqrt(16) = 4 trades
+    // 16 trades with one buyer saturate: they weigh g(16) = 2.49 trades, less than 3 independent buyers' 3
     const mass = (ex.components[1]!.channels.success as { mass: number }).mass;
-    expect(mass).toBeCloseTo(4, 6);
+    expect(mass).toBeCloseTo(saturate(16, 2.5, 3), 6);
+    expect(mass).toBeLessThan(3);
     expect(a.raw).toBeGreaterThan(0);
+    // and however many trades one buyer makes, it never weighs more than pairSaturation
+    for (let k = 16; k < 200; k++) one.apply({ type: 'trade', id: `o${k}`, at: DAY_MS + k, buyerId: PROBE, sellerId: 'p', success: true, latencyMs: 30, accuracy: 1, slaMet: true, amount: 0n });
+    const mass200 = (explain(one, 'p', DAY_MS + 300).components[1]!.channels.success as { mass: number }).mass;
+    expect(mass200).toBeLessThanOrEqual(2.5);
+    expect(mass200).toBeGreaterThan(mass);
   });
 
   it('same-owner trades and closed token loops count for nothing', () => {
     const base = market(10, { p: 0.6, q: 0.6 });
     const now = 10 * DAY_MS + 10 * H;
-    const clean = replay(base);
+    // the wash trades below open day 10, whose epoch re-weighs everything: the clean log gets the same epoch
+    const clean = replay([...base, { type: 'epoch', at: 10 * DAY_MS }]);
     const washed = replay([
       ...base,
       ...Array.from({ length: 20 }, (_, k): Evidence => ({ type: 'trade', id: `w${k}`, at: 10 * DAY_MS + k, buyerId: 'q', sellerId: 'p', success: true, latencyMs: 1, accuracy: 1, slaMet: true, amount: 50n * AITBC, sameOwnerSuspected: true })),
     ]);
-    expect(washed.scoreOf('p', now)).toBe(clean.scoreOf('p', now));
+    expect(washed.scoreOf('p', now)).toBeCloseTo(clean.scoreOf('p', now), 9);
     expect(explain(washed, 'p', now).discounted.same_owner).toBe(20);
     // a loop p -> q -> r -> p of about the same amount within a day
     const loop: Evidence[] = [];
@@ -343,7 +350,7 @@ describe('ReputationEngine: behaviour', () => {
   it('circular trading of any amounts counts zero: agents that pay each other cannot vouch for each other', () => {
     const base = market(10, { p: 0.9, q: 0.9, r: 0.9 });
     const now = 10 * DAY_MS + 20 * H;
-    const clean = replay(base);
+    const clean = replay([...base, { type: 'epoch', at: 10 * DAY_MS + H }]); // the ring's first trade opens day 10's epoch
     // a ring p -> q -> r -> p with amounts that differ by 30% and more (no token loop), a day apart
     const ring: Evidence[] = [];
     const legs: Array<[string, string]> = [['p', 'q'], ['q', 'r'], ['r', 'p'], ['q', 'p'], ['r', 'q'], ['p', 'r']];
@@ -374,7 +381,7 @@ describe('ReputationEngine: behaviour', () => {
     const replay = (ev: readonly Evidence[]): ReputationEngine => replayAll(ev, noCircle);
     const base = market(10, { p: 0.9, q: 0.9 });
     const now = 10 * DAY_MS + 12 * H;
-    const clean = replay(base);
+    const clean = replay([...base, { type: 'epoch', at: 10 * DAY_MS + H }]); // the first wash trade opens day 10's epoch
     const wash = (from: number, n: number, prefix: string): Evidence[] => Array.from({ length: n }, (_, k): Evidence[] => {
       const at = from + k * 1000;
       const [b, s] = k % 2 === 0 ? ['q', 'p'] : ['p', 'q'];

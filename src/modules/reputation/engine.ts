@@ -33,6 +33,7 @@ import type {
   DiscountReason,
   DisputeOutcome,
   Evidence,
+  FundingReport,
   ProbeMeasurement,
   Rating,
   ReliabilityAttestation,
@@ -47,7 +48,7 @@ import { findPaymentLoop } from './wash.js';
 import type { PaymentLog } from './wash.js';
 import type { EngineCheckpoint } from './checkpoint.js';
 import { checkpointOf, restoreState, stateDigest } from './engine-checkpoint.js';
-import { KIND_PROBE, KIND_RATING, KIND_TRADE, type AgentCounts, type OwnerVerdictInfo, type RecentItem } from './engine-state.js';
+import { KIND_PROBE, KIND_RATING, KIND_TRADE, MAX_AGENTS, type AgentCounts, type OwnerVerdictInfo, type RecentItem } from './engine-state.js';
 import { EngineStatistics } from './engine-statistics.js';
 
 export type { AgentCounts, OwnerVerdictInfo, RecentItem };
@@ -100,8 +101,12 @@ export class ReputationEngine extends EngineStatistics {
     if (ev.at < this.lastAt) throw new OutOfOrderEvidenceError(ev.at, this.lastAt);
     this.lastAt = ev.at;
     const day = Math.floor(ev.at / this.params.dayMs);
-    this.advanceEpoch(day);
+    this.advanceEpoch(day, ev.at);
     switch (ev.type) {
+      case 'epoch':
+        return this.computeEpoch(ev.at, day);
+      case 'funding':
+        return this.applyFunding(ev);
       case 'trade':
         return this.applyTrade(ev, day);
       case 'probe':
@@ -120,13 +125,22 @@ export class ReputationEngine extends EngineStatistics {
   }
 
   /**
-   * Optional daily job: compute the global-trust epoch for the day of `now` ahead of the first
-   * evidence of that day. Results are identical whether or not it is called, provided no evidence
-   * older than `now` is applied afterwards (the service therefore leaves epochs to `apply`).
+   * Compute the global-trust epoch for the day of `now` at `now`, ahead of the first evidence of that
+   * day. The epoch re-weighs the evidence at the time it runs, so a replay gives the same result only if
+   * it runs the epoch at the same time: the service records epochs as evidence (`EpochMark`) instead.
    */
   advanceTo(now: number): void {
     if (now < this.lastAt) throw new OutOfOrderEvidenceError(now, this.lastAt);
-    this.advanceEpoch(Math.floor(now / this.params.dayMs));
+    this.advanceEpoch(Math.floor(now / this.params.dayMs), now);
+  }
+
+  /** The agent's externally funded value (AITBC): its seed share from the next epoch on. */
+  private applyFunding(ev: FundingReport): void {
+    const a = this.intern(ev.agentId);
+    const v = Number(ev.amount > 0n ? ev.amount : 0n) / 1e8;
+    if (this.seedValue[a] === v) return;
+    this.seedValue[a] = v;
+    this.graphVersion++;
   }
 
   /**
@@ -177,10 +191,16 @@ export class ReputationEngine extends EngineStatistics {
     this.touch(s, ev.at, day);
     const amount = Number(ev.amount) / 1e8;
     const success = ev.success ? (ev.slaMet ? 1 : 0.5) : 0;
+    // the seller's claim counts only where the buyer does not contradict it: the buyer's experience wins
+    const bLat = ev.buyerLatencyMs;
+    const bAcc = ev.buyerAccuracy;
+    const latencyMs = bLat !== undefined && bLat >= 0 ? bLat : ev.latencyMs;
+    const accuracy = bAcc !== undefined && bAcc >= 0 && bAcc <= 1 ? bAcc : ev.accuracy;
+    const contradicted = latencyCurve(latencyMs) < latencyCurve(ev.latencyMs) - 0.1 || accuracy < ev.accuracy - 0.05;
     // what a fair rating of this trade would say (ratings are checked against it)
-    const quality = success * (0.5 + 0.5 * accuracyCurve(ev.accuracy));
+    const quality = success * (0.5 + 0.5 * accuracyCurve(accuracy));
     // the buyer's experience as a trust edge: only an accurate delivery is a good one
-    const experience = success * accuracyCurve(ev.accuracy);
+    const experience = success * accuracyCurve(accuracy);
     const discount = (reason: DiscountReason): void => {
       this.note(s, { at: ev.at, type: 'trade', counterparty: ev.buyerId, weight: 0, discounts: [reason] });
     };
@@ -219,23 +239,25 @@ export class ReputationEngine extends EngineStatistics {
       this.taint(b, s, ev.at, day);
       return discount(loop !== null ? 'closed_loop' : 'circular_trading');
     }
-    const tw = this.weightOf(b, s);
-    const w = tw * amountWeight(ev.amount);
+    const aw = amountWeight(ev.amount);
     // a failed trade delivered nothing: no credit for latency or accuracy
-    const lat = ev.success ? latencyCurve(ev.latencyMs) : 0;
-    const acc = ev.success ? clamp01(ev.accuracy) : 0;
-    const prev = this.updatePair(KIND_TRADE, s, b, ev.at, w, lat, acc, success);
-    // recent window: value at stake (AITBC, at least 1), trust-weighted, no pair diminishing
-    const wr = tw * Math.max(1, amount);
-    const o = s * STAT_FIELDS;
-    this.agentStats[o + F.recentMass] = this.agentStats[o + F.recentMass]! + wr;
-    this.agentStats[o + F.recentOk] = this.agentStats[o + F.recentOk]! + wr * success;
+    const lat = ev.success ? latencyCurve(latencyMs) : 0;
+    const acc = ev.success ? clamp01(accuracy) : 0;
+    const prev = this.updatePair(KIND_TRADE, s, b, ev.at, aw, lat, acc, success);
     const pair = this.lastPairUpdated;
+    const tw = this.pairTrust[pair]!;
+    const w = tw * aw;
+    // recent window: value at stake (AITBC, at least 1), trust-weighted, no pair diminishing
+    const wr = Math.max(1, amount);
+    const o = s * STAT_FIELDS;
+    this.agentStats[o + F.recentMass] = this.agentStats[o + F.recentMass]! + tw * wr;
+    this.agentStats[o + F.recentOk] = this.agentStats[o + F.recentOk]! + tw * wr * success;
     this.pairRecentMass[pair] = this.pairRecentMass[pair]! + wr;
     this.pairRecentOk[pair] = this.pairRecentOk[pair]! + wr * success;
     const discounts: DiscountReason[] = [];
     if (tw < 1) discounts.push('low_trust_producer');
     if (prev >= 0.5) discounts.push('repeated_pair');
+    if (contradicted) discounts.push('claim_contradicted');
     this.note(s, { at: ev.at, type: 'trade', counterparty: ev.buyerId, weight: w, discounts });
     this.addEdge(b, s, 2 * experience - 1, slot);
     this.addEdge(s, b, 1, slot);
@@ -268,9 +290,9 @@ export class ReputationEngine extends EngineStatistics {
     if (p === a) return;
     this.agentInfo[a]!.counts.probes++;
     this.touch(a, ev.at, day);
-    const w = this.weightOf(p, a);
     const acc = clamp01(ev.accuracy);
-    this.updatePair(KIND_PROBE, a, p, ev.at, w, latencyCurve(ev.responseMs), acc, ev.available ? 1 : 0);
+    this.updatePair(KIND_PROBE, a, p, ev.at, 1, latencyCurve(ev.responseMs), acc, ev.available ? 1 : 0);
+    const w = this.pairTrust[this.lastPairUpdated]!;
     this.note(a, { at: ev.at, type: 'probe', counterparty: ev.probeId, weight: w, discounts: w < 1 ? ['low_trust_producer'] : [] });
     this.addEdge(p, a, ev.available ? 2 * accuracyCurve(acc) - 1 : -1, this.unorderedPairSlot(p, a));
   }
@@ -301,15 +323,25 @@ export class ReputationEngine extends EngineStatistics {
     // contradiction: the rater's opinion counts only as far as the facts allow (a 1-star "review" of a
     // perfect delivery says little about the seller; 5 stars for a failed trade still reads as a failure)
     const adjusted = consistency * x + (1 - consistency) * q;
-    const w = this.weightOf(r, e);
+    const prev = this.updatePair(KIND_RATING, e, r, ev.at, 1, adjusted, 0, 0);
+    const w = this.pairTrust[this.lastPairUpdated]!;
     const tw = w;
-    const prev = this.updatePair(KIND_RATING, e, r, ev.at, w, adjusted, 0, 0);
     const discounts: DiscountReason[] = [];
     if (tw < 1) discounts.push('low_trust_producer');
     if (consistency < 0.75) discounts.push('rating_inconsistent');
+    else this.ratingGiven(r, ev.at, day);
     if (prev >= 0.5) discounts.push('repeated_pair');
     this.note(e, { at: ev.at, type: 'rating', counterparty: ev.raterId, weight: w, discounts });
     this.addEdge(r, e, consistency * (2 * x - 1), this.tradePairSlot[t]!);
+  }
+
+  /** A consistent rating on a counted trade: real community participation of the rater (trust-weighted). */
+  private ratingGiven(r: number, at: number, day: number): void {
+    this.rebase(r, at, day);
+    const o = r * STAT_FIELDS;
+    this.agentStats[o + F.ratingsGivenRaw] = this.agentStats[o + F.ratingsGivenRaw]! + 1;
+    this.pairGiven[this.lastPairUpdated] = this.pairGiven[this.lastPairUpdated]! + 1;
+    this.agentStats[o + F.ratingsGiven] = this.agentStats[o + F.ratingsGiven]! + this.ownWeight(r);
   }
 
   private applyCommunity(ev: CommunityAction, day: number): void {
@@ -396,14 +428,52 @@ export class ReputationEngine extends EngineStatistics {
     return this.agentInfo[a]!.recent;
   }
 
-  /** Global trust (sums to 1) and evidence weight of an agent in the current epoch. */
-  trustOf(agentId: AgentId): { trust: number; weight: number; preTrusted: boolean } {
+  /**
+   * Global trust (sums to 1) and evidence weight of an agent in the current epoch, and the externally
+   * funded value (AITBC) that gives it a share of the seed.
+   */
+  trustOf(agentId: AgentId): { trust: number; weight: number; preTrusted: boolean; fundedAitbc: number } {
     const a = this.agentIndex.get(agentId);
-    if (a === undefined) return { trust: 0, weight: 0, preTrusted: false };
+    if (a === undefined) return { trust: 0, weight: 0, preTrusted: false, fundedAitbc: 0 };
     const pre = this.preTrustedMask[a] === 1;
     const trust = this.globalTrust[a] ?? 0;
     const weight = pre ? 1 : Math.min(1, trust / this.trustReference);
-    return { trust, weight, preTrusted: pre };
+    return { trust, weight, preTrusted: pre, fundedAitbc: this.seedValue[a]! };
+  }
+
+  /** The current trust weight (0..1) of the evidence `producer` gave about `subject` (trades, probes or ratings), or null. */
+  pairWeightNow(subjectId: AgentId, producerId: AgentId, type: 'trade' | 'probe' | 'rating'): number | null {
+    const s = this.agentIndex.get(subjectId);
+    const p = this.agentIndex.get(producerId);
+    if (s === undefined || p === undefined) return null;
+    const kind = type === 'trade' ? KIND_TRADE : type === 'probe' ? KIND_PROBE : KIND_RATING;
+    const i = this.pairIndex.get((s * MAX_AGENTS + p) * 4 + kind);
+    return i === undefined ? null : this.pairTrust[i]!;
+  }
+
+  /** Has the graph or the seed changed since the last epoch (would an epoch compute anything)? */
+  get epochPending(): boolean {
+    return this.graphVersion !== this.epochVersion;
+  }
+
+  /** What seeds global trust now: pre-trusted agents, funded agents and their value, and how many agents have trust. */
+  seedSummary(): { preTrusted: number; funded: number; fundedAitbc: number; trusted: number } {
+    let funded = 0;
+    let value = 0;
+    for (let i = 0; i < this.ids.length; i++) {
+      if (this.seedValue[i]! > 0 && this.preTrustedMask[i] !== 1) {
+        funded++;
+        value += this.seedValue[i]!;
+      }
+    }
+    let trusted = 0;
+    for (let i = 0; i < this.globalTrust.length; i++) if (this.globalTrust[i]! > 0) trusted++;
+    return { preTrusted: new Set(this.preTrustedIndices).size, funded, fundedAitbc: value, trusted };
+  }
+
+  /** Global-trust epochs computed so far and the time of the evidence last applied. */
+  get epochInfo(): { epochs: number; agents: number; edges: number; trustReference: number | null } {
+    return { epochs: this.epochsComputed, agents: this.ids.length, edges: this.edgeFrom.length, trustReference: Number.isFinite(this.trustReference) ? this.trustReference : null };
   }
 
   /** Time of the last evidence applied (-Infinity before any). */

@@ -20,9 +20,17 @@ export interface TradeOutcome {
   readonly buyerId: AgentId;
   readonly sellerId: AgentId;
   readonly success: boolean;
+  /** the seller's claim (its delivery report), or the platform's measurement */
   readonly latencyMs: number;
-  /** 0..1 */
+  /** 0..1, the seller's claim */
   readonly accuracy: number;
+  /**
+   * What the buyer experienced (reported when it confirms or rejects). Where present it replaces the
+   * seller's claim: a claim counts as evidence only where the buyer does not contradict it.
+   */
+  readonly buyerLatencyMs?: number;
+  /** 0..1, the buyer's experienced accuracy (or acceptance) */
+  readonly buyerAccuracy?: number;
   readonly slaMet: boolean;
   /** base units */
   readonly amount: bigint;
@@ -103,7 +111,28 @@ export interface SameOwnerVerdict {
   readonly internalShare: number;
 }
 
+/**
+ * The value an agent's wallet received from outside the market (bridge deposits and operator mints,
+ * less withdrawals), as the ledger reports it: the latest report replaces the earlier. It seeds global
+ * trust in proportion to value (capped per agent), so splitting it over many identities adds nothing.
+ */
+export interface FundingReport {
+  readonly type: 'funding';
+  readonly at: number;
+  readonly agentId: AgentId;
+  /** base units, net of withdrawals, >= 0 */
+  readonly amount: bigint;
+}
+
+/** Compute a global-trust epoch now (the operator's endpoint, the daily job) and weigh all evidence again. */
+export interface EpochMark {
+  readonly type: 'epoch';
+  readonly at: number;
+}
+
 export type Evidence =
+  | EpochMark
+  | FundingReport
   | SameOwnerVerdict
   | TradeOutcome
   | ProbeMeasurement
@@ -124,6 +153,7 @@ export type DiscountReason =
   | 'low_trust_producer' // producer's global trust below the reference: partial weight
   | 'repeated_pair' // repeated evidence from the same counterparty: diminishing weight
   | 'rating_inconsistent' // rating contradicts the objective trade outcome
+  | 'claim_contradicted' // the buyer's experience contradicts the seller's claimed latency or accuracy: the buyer's counts
   | 'rating_not_party' // rater/ratee are not the two parties of the trade: counts zero
   | 'rating_duplicate' // second rating for the same trade and side: counts zero
   | 'gain_capped'; // score held back by the daily gain cap

@@ -27,6 +27,8 @@ export interface PublishedReputation {
 }
 
 const PRIOR_STARS = 3;
+/** Discounts that make an item count nothing, whatever its producer's trust. */
+const COUNTS_ZERO = new Set<DiscountReason>(['same_owner', 'closed_loop', 'circular_trading', 'tainted_pair', 'same_owner_cluster', 'rating_not_party', 'rating_duplicate']);
 
 export function publishedReputation(engine: ReputationEngine, agentId: AgentId, now: number): PublishedReputation {
   const view = engine.score(agentId, now);
@@ -87,8 +89,9 @@ export interface Explanation {
   readonly components: readonly ComponentExplanation[];
   readonly counts: Readonly<AgentCounts> | null;
   readonly discounted: Readonly<Partial<Record<DiscountReason, number>>>;
-  readonly recent: readonly RecentItem[];
-  readonly globalTrust: { trust: number; weight: number; preTrusted: boolean };
+  /** recent evidence; `weightNow` is the producer's trust weight in the current epoch (every epoch weighs evidence again) */
+  readonly recent: readonly (RecentItem & { weightNow?: number })[];
+  readonly globalTrust: { trust: number; weight: number; preTrusted: boolean; fundedAitbc: number };
   /** the latest same-owner verdict the agent is part of (members are shown to the agent and the operator only) */
   readonly sameOwner: SameOwnerExplanation | null;
   readonly notes: readonly string[];
@@ -116,7 +119,7 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
   };
   range('performance', c.performance, d ? { ...d.performance } : {});
   range('transactions', c.transactions, d ? { ...d.transactions } : {});
-  range('community', c.community, d ? { ratings: d.community.ratings, actions: d.community.actions } : {});
+  range('community', c.community, d ? { ratings: d.community.ratings, actions: d.community.actions, participation: d.community.participation } : {});
   range(
     'reliability',
     c.reliability,
@@ -138,6 +141,12 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
         `trades and ratings between members count for nothing, and ${owner.tradesWithdrawn} earlier trades between them were withdrawn`,
     );
   }
+  const seed = engine.seedSummary();
+  if (seed.preTrusted === 0 && seed.funded === 0) {
+    notes.push('no trust seed yet: global trust starts at the operator\'s probe agents, the platform\'s verifier and agents that brought value in from outside (deposits, mints); until one of them trades, evidence has weight 0, and the next epoch after that weighs it again');
+  } else if (engine.epochPending) {
+    notes.push('evidence arrived since the last trust epoch: the next epoch (hourly, daily, or POST /v1/admin/reputation/epoch) weighs it again with its producers\' trust');
+  }
   for (const comp of components) {
     if (comp.value < comp.min * 0.5) notes.push(`${comp.name} is near its floor: little or poor evidence (few observations are pulled toward the pessimistic prior)`);
   }
@@ -150,7 +159,11 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
     components,
     counts: a === undefined ? null : engine.counts(a),
     discounted: a === undefined ? {} : engine.discounts(a),
-    recent: a === undefined ? [] : engine.recent(a),
+    recent: a === undefined ? [] : engine.recent(a).map((r) => {
+      if (r.counterparty === undefined || (r.type !== 'trade' && r.type !== 'probe' && r.type !== 'rating') || r.discounts.some((x) => COUNTS_ZERO.has(x))) return r;
+      const w = engine.pairWeightNow(agentId, r.counterparty, r.type);
+      return w === null ? r : { ...r, weightNow: round2(w) };
+    }),
     globalTrust: engine.trustOf(agentId),
     sameOwner,
     notes,

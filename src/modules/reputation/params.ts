@@ -18,6 +18,29 @@ export interface ReputationParams {
   readonly dailyGainCap: number;
   /** Agents whose measurements seed the trust graph (the operator's probe agents). */
   readonly preTrusted: readonly string[];
+  /**
+   * The platform's own verifier agents (built-in probe agents): pre-trusted like the operator's probes.
+   * The service adds them to `preTrusted`; kept apart so configuration can name them.
+   */
+  readonly verifierIds: readonly string[];
+  /**
+   * Share of the trust seed (EigenTrust's teleport vector) that goes to externally funded agents, in
+   * proportion to the value they brought in (`funding` evidence), when pre-trusted agents exist; all of
+   * it when none do. No seed at all (no probes, nobody funded): nobody has trust.
+   */
+  readonly fundedSeedShare: number;
+  /** Funded value above this (AITBC) adds no seed to one agent. */
+  readonly fundedSeedCapAitbc: number;
+  /**
+   * Repeated evidence from one counterparty saturates: a pair with decayed count n counts
+   * g(n) = n (n <= 1), 1 + (C - 1)(1 - exp(-(n - 1) / s)) above, at most C = pairSaturation
+   * (s = pairSaturationScale): ~sqrt(n) up to 4 observations, never more than C. Probe pairs keep
+   * sqrt(n) (a trusted measurer sampling again is new evidence). The same g bounds trust-graph edges.
+   */
+  readonly pairSaturation: number;
+  readonly pairSaturationScale: number;
+  /** Trust-weighted ratings given at which the community participation channel reaches 1 - 1/e. */
+  readonly ratingsGivenScale: number;
   /** EigenTrust damping toward the pre-trusted set. */
   readonly alpha: number;
   readonly trustTolerance: number;
@@ -59,6 +82,12 @@ export const DEFAULT_PARAMS: ReputationParams = {
   dayMs: DAY_MS,
   dailyGainCap: 75,
   preTrusted: [],
+  verifierIds: [],
+  fundedSeedShare: 0.5,
+  fundedSeedCapAitbc: 1000,
+  pairSaturation: 2.5,
+  pairSaturationScale: 3,
+  ratingsGivenScale: 10,
   alpha: 0.15,
   trustTolerance: 1e-7,
   trustMaxIterations: 60,
@@ -136,6 +165,17 @@ export function amountWeight(amountBaseUnits: bigint): number {
   const aitbc = Number(amountBaseUnits) / 1e8;
   if (!(aitbc > 0)) return 1;
   return Math.min(4, 1 + Math.log1p(aitbc) / 2);
+}
+
+/** Effective count of n repeated observations from one counterparty (see `pairSaturation`). */
+export function saturate(n: number, c: number, s: number): number {
+  if (!(n > 1)) return n > 0 ? n : 0;
+  return 1 + (c - 1) * (1 - Math.exp(-(n - 1) / s));
+}
+
+/** Effective count of n repeated probe measurements: n up to 1, sqrt(n) above. */
+export function probeCount(n: number): number {
+  return n > 1 ? Math.sqrt(n) : n > 0 ? n : 0;
 }
 
 export function clamp01(x: number): number {

@@ -6,7 +6,7 @@
 import type { Database, Executor } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
-import type { FirstFunders } from '../ledger/ledger.port.js';
+import type { ExternalFunding, FirstFunders } from '../ledger/ledger.port.js';
 import type { OwnerClusterOptions } from './wash.js';
 import type { ReputationParams } from './params.js';
 
@@ -50,8 +50,15 @@ export interface ReputationDeps {
   outbox?: EventOutbox;
   /** the ledger's answer to who first funded a wallet (same-owner detection) */
   funders: FirstFunders;
-  /** Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table. */
+  /** the ledger's answer to how much value each wallet brought in from outside (the trust seed); the ledger port's by default */
+  funding?: ExternalFunding;
+  /**
+   * Overrides of the scoring parameters (tests, simulations). `preTrusted` comes from the probes table;
+   * `verifierIds` (the platform's verifier agents) are pre-trusted too.
+   */
   params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
+  /** How often the background job runs a trust epoch when evidence changed (default one hour; 0: daily epochs only). */
+  epochEveryMs?: number;
   /** Overrides of the same-owner detector's thresholds. */
   ownerClusters?: Partial<OwnerClusterOptions>;
   /**

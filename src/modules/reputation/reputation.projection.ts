@@ -66,7 +66,9 @@ export class EvidenceProjection {
     const db = this.deps.database.db;
     if (!this.loaded) {
       const probes = await repo.probes(db);
-      const params = { ...this.deps.params, preTrusted: probes };
+      // the operator's probes and the platform's verifier agents are the pre-trusted part of the seed
+      const preTrusted = [...new Set([...probes, ...(this.deps.params?.verifierIds ?? [])])].sort();
+      const params = { ...this.deps.params, preTrusted };
       // the process's first load starts from the latest checkpoint for these parameters, if any; later
       // rebuilds (a probe changed, a late row, an explicit recompute) replay the whole log
       const restored = this.mayRestore ? await this.restore(params) : undefined;
@@ -112,8 +114,10 @@ export class EvidenceProjection {
     const ev = toEvidence(row, at);
     this.engine.apply(ev);
     this.applied++;
-    this.dirty.add(row.subject_id);
-    if (row.type === 'trade' && row.producer_id) this.dirty.add(row.producer_id);
+    if (row.subject_id !== null) this.dirty.add(row.subject_id);
+    if ((row.type === 'trade' || row.type === 'rating') && row.producer_id) this.dirty.add(row.producer_id);
+    // an epoch weighs every agent's evidence again
+    if (ev.type === 'epoch') for (const id of this.engine.agentIds()) this.dirty.add(id);
     if (ev.type === 'same_owner') for (const m of ev.members) this.dirty.add(m);
     this.version++;
   }

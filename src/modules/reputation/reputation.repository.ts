@@ -14,7 +14,8 @@ export type SnapshotRow = Selectable<ReputationSnapshotsTable>;
 export interface NewEvidence {
   id: string;
   type: EvidenceRowType;
-  subjectId: string;
+  /** null for an epoch */
+  subjectId: string | null;
   producerId: string | null;
   tradeId: string | null;
   at: Date;
@@ -120,13 +121,20 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
 
 /** The pure core's evidence item for a row; `at` is the engine time (ms) chosen by the caller. */
-export function toEvidence(r: EvidenceRow, at: number): Evidence {
-  const d = r.data as Record<string, unknown>;
+export function toEvidence(row: EvidenceRow, at: number): Evidence {
+  const d = row.data as Record<string, unknown>;
+  if (row.type === 'epoch' || row.subject_id === null) return { type: 'epoch', at };
+  const r = { ...row, subject_id: row.subject_id };
   switch (r.type) {
+    case 'funding':
+      return { type: 'funding', at, agentId: r.subject_id, amount: BigInt(typeof d.amount === 'string' ? d.amount : '0') };
     case 'trade':
       return {
         type: 'trade', id: r.trade_id!, at, buyerId: r.producer_id!, sellerId: r.subject_id, success: d.success === true,
         latencyMs: num(d.latencyMs, UNMEASURED_LATENCY_MS), accuracy: num(d.accuracy, d.success === true ? UNMEASURED_ACCURACY : 0), slaMet: d.slaMet === true,
+        // what the buyer experienced, when it reported it (it replaces the seller's claim)
+        // (trading stores the buyer's report as `buyer: {latencyMs, accuracy, ...}`; older rows had flat fields)
+        ...buyerExperienced(d),
         amount: BigInt(typeof d.amount === 'string' ? d.amount : '0'), ...(d.sameOwnerSuspected === true ? { sameOwnerSuspected: true } : {}),
       };
     case 'probe':
@@ -149,5 +157,18 @@ export function toEvidence(r: EvidenceRow, at: number): Evidence {
       return {
         type: 'same_owner', at, id: r.id, members: strings(d.members), signals: strings(d.signals), internalShare: num(d.internalShare, 1),
       };
+    case 'epoch':
+      return { type: 'epoch', at };
   }
+}
+
+/** The buyer's own latency and accuracy in a trade row's data, when it reported them. */
+function buyerExperienced(d: Record<string, unknown>): { buyerLatencyMs?: number; buyerAccuracy?: number } {
+  const report = (typeof d.buyer === 'object' && d.buyer !== null ? d.buyer : {}) as Record<string, unknown>;
+  const latency = typeof d.buyerLatencyMs === 'number' ? d.buyerLatencyMs : report.latencyMs;
+  const accuracy = typeof d.buyerAccuracy === 'number' ? d.buyerAccuracy : report.accuracy;
+  return {
+    ...(typeof latency === 'number' ? { buyerLatencyMs: latency } : {}),
+    ...(typeof accuracy === 'number' ? { buyerAccuracy: accuracy } : {}),
+  };
 }

@@ -3,14 +3,17 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AuthHeader, IdParams, Page, errors, IdemHeader } from '../../platform/http/schemas.js';
 import { AppError } from '../../platform/http/errors.js';
+import { formatAmount } from '../../platform/money.js';
 import { requireAgent, seesPrivateOf } from '../../platform/http/auth.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { ratingJson, type ReputationService } from './reputation.service.js';
 import {
-  EvidenceCreate, EvidenceCreated, Explanation, HistoryQuery, LeaderboardEntry, LeaderboardQuery, Probes, Rating, RatingCreate, Reputation, Snapshot,
+  EpochRun, EvidenceCreate, EvidenceCreated, Explanation, HistoryQuery, LeaderboardEntry, LeaderboardQuery, Probes, Rating, RatingCreate, Reputation, Snapshot,
 } from './reputation.schemas.js';
 
 const iso = (ms: number | Date) => new Date(ms).toISOString();
+/** AITBC as a decimal string (the engine holds funded value as a number of AITBC). */
+const formatAitbc = (x: number): string => formatAmount(BigInt(Math.round(x * 1e8)));
 
 export async function reputationRoutes(fastify: FastifyInstance, opts: { reputation: ReputationService }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -120,6 +123,24 @@ export async function reputationRoutes(fastify: FastifyInstance, opts: { reputat
     const page = all.slice(start, start + limit);
     const last = page[page.length - 1];
     return { data: page, nextCursor: start + limit < all.length && last ? encodeCursor([last.trustScore, last.agentId]) : null };
+  });
+
+  app.post('/v1/admin/reputation/epoch', {
+    schema: {
+      tags: [...tags, 'admin'], summary: 'Run a global-trust epoch now (operator)', headers: IdemHeader, security: AuthHeader,
+      description: 'Records the externally funded value that changed (the trust seed, read from the ledger), then a trust epoch in the evidence ' +
+        'log, and computes it: EigenTrust from the seed (probe and verifier agents, and agents that brought value in from outside), after which ' +
+        'every piece of evidence is weighed again with its producer\'s new trust. Without this call an epoch runs hourly (when evidence changed) ' +
+        'and at the first evidence of each day. The response says what was computed.',
+      response: { 201: EpochRun, ...errors(401, 403) },
+    },
+    config: { auth: 'admin' },
+  }, async (_req, reply) => {
+    const r = await reputation.runEpoch();
+    return reply.code(201).send({
+      ...r, at: r.at.toISOString(),
+      seed: { preTrusted: r.seed.preTrusted, funded: r.seed.funded, fundedAitbc: formatAitbc(r.seed.fundedAitbc) },
+    });
   });
 
   app.get('/v1/reputation/probes', {

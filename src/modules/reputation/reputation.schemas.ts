@@ -43,9 +43,14 @@ export const Explanation = Type.Object({
   discounted: Type.Record(Type.String(), Type.Integer(), { description: 'How many pieces of evidence were discounted, by reason' }),
   recent: Type.Array(Type.Object({
     at: Timestamp, type: Type.String(), counterparty: Type.Optional(Type.String({ description: 'Shown to the agent itself and the operator only' })),
-    weight: Type.Number(), discounts: Type.Array(Type.String()),
+    weight: Type.Number({ description: 'Weight the item received when it was applied' }),
+    weightNow: Type.Optional(Type.Number({ description: 'Its producer\'s trust weight (0..1) in the current epoch: every epoch weighs evidence again' })),
+    discounts: Type.Array(Type.String()),
   })),
-  globalTrust: Type.Object({ trust: Type.Number(), weight: Type.Number(), preTrusted: Type.Boolean() }),
+  globalTrust: Type.Object({
+    trust: Type.Number(), weight: Type.Number({ description: 'Weight (0..1) of the evidence this agent produces' }), preTrusted: Type.Boolean(),
+    fundedAitbc: Type.Number({ description: 'Value (AITBC) the agent brought in from outside (deposits and mints less withdrawals): its share of the trust seed' }),
+  }),
   sameOwner: Nullable(Type.Object({
     verdictId: Uuid, at: Timestamp, size: Type.Integer({ description: 'Number of agents in the cluster' }),
     members: Type.Optional(Type.Array(Uuid, { description: 'Shown to the agent itself and the operator only' })),
@@ -99,3 +104,20 @@ export const LeaderboardEntry = Type.Object({
   trustScore: Type.Integer(), level: Type.String(), observations: Type.Integer(),
 });
 export const Probes = Type.Object({ data: Type.Array(Uuid) });
+
+export const EpochRun = Type.Object({
+  id: Uuid,
+  at: Timestamp,
+  computed: Type.Boolean({ description: 'false when nothing changed since the last epoch (the trust vector is unchanged)' }),
+  epochs: Type.Integer({ description: 'Global-trust epochs this process\'s engine has computed' }),
+  agents: Type.Integer(),
+  edges: Type.Integer({ description: 'Trust-graph edges (settled trades, probe measurements, ratings)' }),
+  trustedAgents: Type.Integer({ description: 'Agents with global trust > 0' }),
+  trustReference: Nullable(Type.Number({ description: 'Trust at which a producer\'s evidence has full weight (null: nobody trusted)' })),
+  seed: Type.Object({
+    preTrusted: Type.Integer({ description: 'Probe and verifier agents' }),
+    funded: Type.Integer({ description: 'Agents that brought value in from outside' }),
+    fundedAitbc: Type.String({ description: 'Their value in AITBC (decimal), net of withdrawals' }),
+  }),
+  fundingReports: Type.Integer({ description: 'Funding reports recorded from the ledger before the epoch' }),
+}, { description: 'The epoch recorded in the evidence log; every piece of evidence was weighed again with its producer\'s new trust' });

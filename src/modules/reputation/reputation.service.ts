@@ -9,6 +9,7 @@ import { AppError, notFound } from '../../platform/http/errors.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import type { Tx } from '../../database.js';
 import type { ReputationDeps } from './reputation.deps.js';
+import { ledgerExternalFunding, type ExternalFunding } from '../ledger/ledger.port.js';
 import type { BackgroundJob } from '../module.js';
 import type { ReputationEngine } from './engine.js';
 import type { CommunityKind, ReliabilityKind } from './evidence.types.js';
@@ -70,6 +71,9 @@ export class ReputationService implements ReputationPort {
   private readonly snapshots: SnapshotWriter;
   private readonly sameOwnerDetector: SameOwnerDetector;
   private leaderboardCache: { key: string; entries: LeaderboardEntry[] } | undefined;
+  private readonly funding: ExternalFunding;
+  /** ledger entry seq up to which funding was read (per process; re-reads are harmless: report ids are derived) */
+  private fundingSeq = 0n;
 
   constructor(readonly deps: ReputationDeps) {
     this.jobs = [
@@ -77,7 +81,10 @@ export class ReputationService implements ReputationPort {
       { name: 'reputation.snapshots', intervalMs: 60_000, run: () => this.snapshot() },
       { name: 'reputation.same_owner', intervalMs: 600_000, run: () => this.detectSameOwner() },
       { name: 'reputation.checkpoint', intervalMs: 600_000, run: () => this.checkpoint() },
+      { name: 'reputation.funding', intervalMs: 60_000, run: () => this.recordFunding() },
+      { name: 'reputation.epoch', intervalMs: 300_000, run: () => this.scheduledEpoch() },
     ];
+    this.funding = deps.funding ?? ledgerExternalFunding(deps.database);
     this.projection = new EvidenceProjection(deps);
     this.snapshots = new SnapshotWriter(deps, this.projection);
     this.sameOwnerDetector = new SameOwnerDetector(deps, this.projection);
@@ -233,7 +240,7 @@ export class ReputationService implements ReputationPort {
       const trade = await repo.tradeOutcome(tx, input.tradeId);
       if (!trade) throw new AppError('not_found', `trade ${input.tradeId} has no recorded outcome: only settled or failed trades can be rated`);
       const buyer = trade.producer_id!;
-      const seller = trade.subject_id;
+      const seller = trade.subject_id!;
       if (raterId !== buyer && raterId !== seller) throw new AppError('forbidden', 'only a party of the trade may rate it');
       const rateeId = raterId === buyer ? seller : buyer;
       const id = uuidv7(this.deps.clock);
@@ -304,6 +311,73 @@ export class ReputationService implements ReputationPort {
     const removed = await repo.removeProbe(this.deps.database.db, agentId);
     if (removed) this.projection.loaded = false;
     return removed;
+  }
+
+  /**
+   * Records a `funding` report for every agent whose externally funded value (ledger: deposits + mints -
+   * withdrawals) differs from what the engine holds. The report's id is derived from the agent and the
+   * ledger entry that set the value, so processes running this at once record it once. Returns how many.
+   */
+  async recordFunding(): Promise<number> {
+    await this.sync();
+    let written = 0;
+    // re-read a margin below the watermark: entries committed late (PostgreSQL) still get their report
+    let after = this.fundingSeq > 1000n ? this.fundingSeq - 1000n : 0n;
+    for (;;) {
+      const rows = await this.funding.externalFunding(after, 1000);
+      for (const r of rows) {
+        const net = r.net > 0n ? r.net : 0n;
+        if (Number(net) / 1e8 === this.engine.trustOf(r.agentId).fundedAitbc) continue;
+        const at = this.deps.clock.now();
+        const ok = await repo.insertEvidence(this.deps.database.db, {
+          id: uuidFromName(`reputation:funding:${r.agentId}:${r.lastSeq}`), type: 'funding', subjectId: r.agentId, producerId: null, tradeId: null, at,
+          data: { amount: net.toString(), ledgerSeq: r.lastSeq.toString() }, source: 'ledger', createdAt: at,
+        });
+        if (ok) written++;
+      }
+      if (rows.length > 0) {
+        after = rows[rows.length - 1]!.lastSeq;
+        if (after > this.fundingSeq) this.fundingSeq = after;
+      }
+      if (rows.length < 1000) break;
+    }
+    if (written > 0) await this.sync();
+    return written;
+  }
+
+  /**
+   * Runs a global-trust epoch now: records the funding that changed, then an `epoch` row in the evidence
+   * log (so every replay computes the same epoch at the same point), and folds it in. Every piece of
+   * evidence is weighed again with its producer's new trust. `id` makes a scheduled epoch idempotent.
+   */
+  async runEpoch(id?: string): Promise<{ id: string; at: Date; computed: boolean; fundingReports: number; epochs: number; agents: number; edges: number; trustedAgents: number; trustReference: number | null; seed: { preTrusted: number; funded: number; fundedAitbc: number } }> {
+    const fundingReports = await this.recordFunding();
+    await this.sync();
+    const computed = this.engine.epochPending;
+    const at = this.deps.clock.now();
+    const epochId = id ?? uuidv7(this.deps.clock);
+    await repo.insertEvidence(this.deps.database.db, {
+      id: epochId, type: 'epoch', subjectId: null, producerId: null, tradeId: null, at, data: { by: id === undefined ? 'operator' : 'schedule' },
+      source: id === undefined ? 'operator' : 'schedule', createdAt: at,
+    });
+    await this.sync();
+    const info = this.engine.epochInfo;
+    const seed = this.engine.seedSummary();
+    return {
+      id: epochId, at, computed, fundingReports, epochs: info.epochs, agents: info.agents, edges: info.edges, trustedAgents: seed.trusted,
+      trustReference: info.trustReference, seed: { preTrusted: seed.preTrusted, funded: seed.funded, fundedAitbc: seed.fundedAitbc },
+    };
+  }
+
+  /** The background job: an epoch per `epochEveryMs` (one id per period) when the evidence changed since the last. */
+  async scheduledEpoch(): Promise<boolean> {
+    const every = this.deps.epochEveryMs ?? 3_600_000;
+    if (!(every > 0)) return false;
+    await this.recordFunding();
+    if (!this.engine.epochPending) return false;
+    const period = Math.floor(this.now() / every);
+    await this.runEpoch(uuidFromName(`reputation:epoch:${every}:${period}`));
+    return true;
   }
 
   /** Writes score snapshots (see SnapshotWriter); returns the rows written. */

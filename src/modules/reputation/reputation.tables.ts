@@ -1,17 +1,18 @@
-/** Row types of the reputation module's tables (migration 0003-reputation). */
+/** Row types of the reputation module's tables (migrations 0003-reputation, 0009-reputation-seed-epochs). */
 import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
 
-export type EvidenceRowType = 'trade' | 'probe' | 'rating' | 'community' | 'reliability' | 'dispute' | 'same_owner';
+export type EvidenceRowType = 'trade' | 'probe' | 'rating' | 'community' | 'reliability' | 'dispute' | 'same_owner' | 'funding' | 'epoch';
 
 /** The append-only evidence log. `data` holds the type-specific fields (see reputation.repository.ts). */
 export interface ReputationEvidenceTable {
   seq: Generated<bigint>;
   id: string;
   type: EvidenceRowType;
-  subject_id: string;
+  /** null only for an epoch (migration 0009) */
+  subject_id: string | null;
   producer_id: string | null;
   trade_id: string | null;
   at: Timestamp;

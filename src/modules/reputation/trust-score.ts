@@ -48,8 +48,10 @@ export const F = {
   reliabilityX0: 20, // 4 kinds, decayed sum of values
   recentMass: 24, // recent window (faster decay): trust weight x AITBC of trades
   recentOk: 25, // ... of successful trades
+  ratingsGiven: 26, // trust-weighted (the agent's own weight) decayed count of consistent ratings it gave on counted trades
+  ratingsGivenRaw: 27, // ... unweighted (re-weighed at every epoch)
 } as const;
-export const STAT_FIELDS = 26;
+export const STAT_FIELDS = 28;
 /** Fields that decay at the recent window's rate rather than the common one. */
 export const RECENT_FIELDS = [F.recentMass, F.recentOk] as const;
 
@@ -74,7 +76,11 @@ export interface ChannelDetail {
 export interface ComponentDetail {
   readonly performance: { latency: ChannelDetail; accuracy: ChannelDetail; availability: ChannelDetail };
   readonly transactions: { success: ChannelDetail; recent: { mass: number; successRate: number | null; confidence: number; goodness: number } };
-  readonly community: { ratings: ChannelDetail; actions: number };
+  /**
+   * actions: 2 x max(operator-reported actions' share, participation) - 1; participation = 1 - exp(-g / ratingsGivenScale)
+   * where g is the trust-weighted count of consistent ratings the agent gave on trades that counted (real, non-operator evidence)
+   */
+  readonly community: { ratings: ChannelDetail; actions: number; participation: number };
   readonly reliability: { byKind: readonly ChannelDetail[] };
   readonly disputes: { lostRate: ChannelDetail };
 }
@@ -137,7 +143,9 @@ export function componentDetail(s: ArrayLike<number>, o: number, scale: number, 
     actions += cp[k]! * (1 - Math.exp(-(c > 0 ? c : 0) / COMMUNITY_SCALE));
     pts += cp[k]!;
   }
-  const actionsValue = 2 * (actions / pts) - 1;
+  const rg = g(F.ratingsGiven);
+  const participation = 1 - Math.exp(-(rg > 0 ? rg : 0) / p.ratingsGivenScale);
+  const actionsValue = 2 * Math.max(actions / pts, participation) - 1;
   const byKind: ChannelDetail[] = [];
   for (let k = 0; k < 4; k++) byKind.push(channel(g(F.reliabilityW0 + k), g(F.reliabilityX0 + k), p.kReliability, identity));
   const lost = g(F.disputeLost);
@@ -151,7 +159,7 @@ export function componentDetail(s: ArrayLike<number>, o: number, scale: number, 
   return {
     performance: { latency, accuracy, availability },
     transactions: { success, recent },
-    community: { ratings, actions: actionsValue },
+    community: { ratings, actions: actionsValue, participation },
     reliability: { byKind },
     disputes: { lostRate },
   };
@@ -228,7 +236,9 @@ export function rawScoreFast(s: ArrayLike<number>, o: number, scale: number, p: 
     actions += CP[k]! * (1 - Math.exp(-(c > 0 ? c : 0) / COMMUNITY_SCALE));
     pts += CP[k]!;
   }
-  const actionsValue = 2 * (actions / pts) - 1;
+  const rg = s[o + F.ratingsGiven]! * scale;
+  const participation = 1 - Math.exp(-(rg > 0 ? rg : 0) / p.ratingsGivenScale);
+  const actionsValue = 2 * Math.max(actions / pts, participation) - 1;
   let rel = 0;
   let rsum = 0;
   for (let k = 0; k < 4; k++) {

@@ -12,6 +12,7 @@ import * as m0005 from './migrations/0005-sync-indexes.js';
 import * as m0006 from './migrations/0006-trading-request-states-capacity.js';
 import * as m0007 from './migrations/0007-outbox.js';
 import * as m0008 from './migrations/0008-availability.js';
+import * as m0009 from './migrations/0009-reputation-seed-epochs.js';
 import * as m0010 from './migrations/0010-verifier.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -23,6 +24,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006-trading-request-states-capacity': m0006,
   '0007-outbox': m0007,
   '0008-availability': m0008,
+  '0009-reputation-seed-epochs': m0009,
   '0010-verifier': m0010,
 };
 
