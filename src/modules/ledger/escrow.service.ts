@@ -25,7 +25,8 @@ import type { EventOutbox } from '../../platform/events/outbox.js';
 import { escrowJson } from './ledger.json.js';
 import { TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
 
-export const DEFAULT_FEE_BPS = 250;
+/** The platform fee on releases, in basis points of the gross amount (2.5%). */
+const DEFAULT_FEE_BPS = 250;
 export const DEFAULT_REVIEW_WINDOW_MS = 24 * 3600_000;
 
 /** Who moves an escrow: an agent, the operator, or the service's own timers. */

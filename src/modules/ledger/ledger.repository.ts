@@ -16,7 +16,7 @@ import type { TransferEventColumns } from './ledger.events.js';
 import type { AuditReport, HistoryRow, StoredTransfer, Tx } from './ledger.types.js';
 
 /** A transaction must be retried from the start (a concurrent transaction decided one of its ids first). */
-export class RetryTransaction extends Error {
+class RetryTransaction extends Error {
   readonly code = '40001';
 }
 
