@@ -152,9 +152,9 @@ export class LedgerRepository {
    * first: RetryTransaction, and the retried transaction then sees that outcome.
    */
   async writeGroup(tx: Tx, now: Date, decided: Decided, touched: readonly AccountState[], events: TransferEventColumns): Promise<void> {
-    const { transfers: T, entries: E, rejections, hashes } = decided;
-    const ids = [...T.map((t) => t.id), ...rejections.map((r) => r.id)];
-    const str = (v: bigint) => v.toString();
+    const { transfers, entries, rejections, hashes } = decided;
+    const ids = [...transfers.map((t) => t.id), ...rejections.map((r) => r.id)];
+    const text = (v: bigint) => v.toString();
     try {
       const res = await sql<{ ids: bigint; transfers: bigint }>`${sql.raw(PREPARE)}
         WITH d AS (
@@ -162,27 +162,27 @@ export class LedgerRepository {
         ), t AS (
           INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_at, code, reference, fields_hash, batch_id, created_at)
           SELECT u.*, ${now}::timestamptz FROM unnest(
-            ${T.map((t) => t.id)}::uuid[], ${T.map((t) => t.kind)}::text[], ${T.map((t) => t.debitAccountId)}::uuid[], ${T.map((t) => t.creditAccountId)}::uuid[],
-            ${T.map((t) => str(t.amount))}::int8[], ${T.map((t) => t.pendingId)}::uuid[],
-            ${T.map((t) => (t.timeoutAt === null ? null : new Date(t.timeoutAt).toISOString()))}::timestamptz[],
-            ${T.map((t) => t.code)}::text[], ${T.map((t) => t.reference)}::text[], ${T.map((t) => hashes.get(t.id)!)}::text[],
-            ${T.map((t) => t.batchId)}::uuid[]
+            ${transfers.map((t) => t.id)}::uuid[], ${transfers.map((t) => t.kind)}::text[], ${transfers.map((t) => t.debitAccountId)}::uuid[], ${transfers.map((t) => t.creditAccountId)}::uuid[],
+            ${transfers.map((t) => text(t.amount))}::int8[], ${transfers.map((t) => t.pendingId)}::uuid[],
+            ${transfers.map((t) => (t.timeoutAt === null ? null : new Date(t.timeoutAt).toISOString()))}::timestamptz[],
+            ${transfers.map((t) => t.code)}::text[], ${transfers.map((t) => t.reference)}::text[], ${transfers.map((t) => hashes.get(t.id)!)}::text[],
+            ${transfers.map((t) => t.batchId)}::uuid[]
           ) AS u
           ON CONFLICT (id) DO NOTHING
           RETURNING id
         ), e AS (
           INSERT INTO ledger_entries (transfer_id, account_id, side, pending_delta, posted_delta, balance_after, available_after, created_at)
           SELECT u.*, ${now}::timestamptz FROM unnest(
-            ${E.map((e) => e.transferId)}::uuid[], ${E.map((e) => e.accountId)}::uuid[], ${E.map((e) => e.side)}::text[],
-            ${E.map((e) => str(e.pendingDelta))}::int8[], ${E.map((e) => str(e.postedDelta))}::int8[],
-            ${E.map((e) => str(e.balanceAfter))}::int8[], ${E.map((e) => str(e.availableAfter))}::int8[]
+            ${entries.map((e) => e.transferId)}::uuid[], ${entries.map((e) => e.accountId)}::uuid[], ${entries.map((e) => e.side)}::text[],
+            ${entries.map((e) => text(e.pendingDelta))}::int8[], ${entries.map((e) => text(e.postedDelta))}::int8[],
+            ${entries.map((e) => text(e.balanceAfter))}::int8[], ${entries.map((e) => text(e.availableAfter))}::int8[]
           ) AS u
           RETURNING 1
         ), a AS (
           UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
           FROM unnest(
-            ${touched.map((r) => r.id)}::uuid[], ${touched.map((r) => str(r.debitsPending))}::int8[], ${touched.map((r) => str(r.debitsPosted))}::int8[],
-            ${touched.map((r) => str(r.creditsPending))}::int8[], ${touched.map((r) => str(r.creditsPosted))}::int8[]
+            ${touched.map((r) => r.id)}::uuid[], ${touched.map((r) => text(r.debitsPending))}::int8[], ${touched.map((r) => text(r.debitsPosted))}::int8[],
+            ${touched.map((r) => text(r.creditsPending))}::int8[], ${touched.map((r) => text(r.creditsPosted))}::int8[]
           ) AS v(id, dp, dpo, cp, cpo)
           WHERE a.id = v.id
           RETURNING 1
@@ -202,7 +202,7 @@ export class LedgerRepository {
         )
         SELECT (SELECT count(*) FROM d)::int8 AS ids, (SELECT count(*) FROM t)::int8 AS transfers`.execute(tx);
       const row = res.rows[0];
-      if (Number(row?.ids ?? 0) !== ids.length || Number(row?.transfers ?? 0) !== T.length) {
+      if (Number(row?.ids ?? 0) !== ids.length || Number(row?.transfers ?? 0) !== transfers.length) {
         throw new RetryTransaction('a transfer id was decided concurrently');
       }
     } catch (err) {

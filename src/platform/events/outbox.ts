@@ -16,9 +16,10 @@
  * EVENT_RETENTION_MS; the prune records the newest number it deleted (`outbox_state`), so a subscriber
  * whose id is older learns that it missed events.
  *
- * One row may name an event per agent (`perAgentType`): a payment is one row, `transfer.sent` to the payer
- * and `transfer.received` to the payee, half the rows of one event each. An agent receives the name at its
- * place in `agent_ids`; the operator receives each name in turn, under the row's one id.
+ * One row may be a different event to each agent it names (`perAgentType`): a payment is one row,
+ * `transfer.sent` to the payer and `transfer.received` to the payee, where one name per row would need two.
+ * An agent receives the name at its place in `agent_ids`; the operator receives each name in turn, under
+ * the row's one id.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/database.js';
