@@ -7,7 +7,8 @@ import { migrateToLatest } from './platform/db/migrate.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { openDatabase, runningServerOf, startServer, type RunningServer } from './server.js';
-import { formatAmount, isAmount, parseAmount } from './platform/money.js';
+import { formatAmount, parseAmount } from './platform/money.js';
+import { requirePositiveAmount } from './modules/ledger/ledger.errors.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -95,7 +96,9 @@ program
   .option('--url <url>', 'the server to ask (default: the server recorded in DATA_DIR, else http://127.0.0.1:$PORT)')
   .option('--admin-key <key>', 'the operator key (default: ADMIN_KEY, else DATA_DIR/admin-key)')
   .action(async (agentId: string, amount: string, opts: { memo?: string; url?: string; adminKey?: string }) => {
-    if (!isAmount(amount) || parseAmount(amount) <= 0n) {
+    try {
+      requirePositiveAmount(parseAmount(amount), 'amount');
+    } catch {
       note(`amount must be a positive AITBC amount with up to 8 decimals, got ${amount}`);
       process.exit(2);
     }
@@ -153,8 +156,8 @@ program
       const pending = await pendingMigrations(database.db);
       if (pending.length > 0) throw new Error(`the database has pending migrations (${pending.join(', ')}): run agent-economy migrate first`);
       const services = createServices({ database, clock: systemClock });
-      const t = await services.bridge.mint({ agentId, amount: parseAmount(amount), memo: opts.memo ?? null });
-      process.stdout.write(`${JSON.stringify({ id: t.id, agentId, amount: formatAmount(t.amount), code: t.code })}\n`);
+      const { transfer } = await services.bridge.mint({ agentId, amount: parseAmount(amount), memo: opts.memo ?? null });
+      process.stdout.write(`${JSON.stringify({ id: transfer.id, agentId, amount: formatAmount(transfer.amount), code: transfer.code })}\n`);
     } catch (err) {
       note(err instanceof Error ? err.message : String(err));
       process.exitCode = 1;

@@ -76,6 +76,21 @@ describe('agent-economy CLI', () => {
     }
   }, 30_000);
 
+  it('mint refuses a zero, negative or malformed amount with exit code 2, before looking for a server or a database', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'ae-cli-'));
+    try {
+      const env = { ...process.env, DATA_DIR: '', DATABASE_URL: '', ADMIN_KEY: '', PORT: '1' };
+      for (const amount of ['0', '0.00000000', '-1', '1.123456789', 'x']) {
+        const err = await run('node', [cli, 'mint', 'agt_x', amount], { env, cwd }).catch((e: { code: number; stderr: string }) => e);
+        expect((err as { code: number }).code, amount).toBe(2);
+        expect((err as { stderr: string }).stderr).toMatch(/amount must be a positive AITBC amount/);
+      }
+      expect(existsSync(path.join(cwd, 'data'))).toBe(false);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("mint finds the running server and its operator key through DATA_DIR, whatever PORT says", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ae-cli-'));
     const cwd = mkdtempSync(path.join(tmpdir(), 'ae-cli-cwd-'));

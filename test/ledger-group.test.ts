@@ -61,10 +61,10 @@ describe('group commit', () => {
     for (const a of agents) {
       await ledger.execute([{ id: randomUUID(), kind: 'posted', debitAccountId: SYSTEM_ACCOUNTS.treasury, creditAccountId: walletAccountId(a.id), amount: 1000n * A, code: 'mint' }]);
     }
-    const internals = ledger as unknown as { executeMany: (...args: unknown[]) => Promise<unknown> };
-    const original = internals.executeMany;
+    const internals = ledger as unknown as { decideAndWrite: (...args: unknown[]) => Promise<unknown> };
+    const original = internals.decideAndWrite;
     let groups = 0;
-    internals.executeMany = function (this: unknown, ...args: unknown[]) {
+    internals.decideAndWrite = function (this: unknown, ...args: unknown[]) {
       groups++;
       return original.apply(this, args);
     };
@@ -77,7 +77,7 @@ describe('group commit', () => {
       // one group per payment would be 64; written together they take a handful
       expect(groups).toBeLessThanOrEqual(n / 4);
     } finally {
-      internals.executeMany = original;
+      internals.decideAndWrite = original;
     }
   });
 

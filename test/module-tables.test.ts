@@ -37,7 +37,7 @@ export function tablesNamed(source: string): string[] {
   for (const m of code.matchAll(/\.with\(\s*['"`]([A-Za-z_][A-Za-z0-9_]*)/g)) ctes.add(m[1]!);
   const names: string[] = [];
   // `name(` after FROM or JOIN is a function (unnest, generate_series); after INTO it is a column list.
-  for (const m of code.matchAll(/\b(?<!\bDO\s+)(FROM|JOIN|INTO|UPDATE)\s+(?:LATERAL\s+|ONLY\s+)?(?!LATERAL\b)([A-Za-z_][A-Za-z0-9_.]*)(\s*\()?/g)) {
+  for (const m of code.matchAll(/\b(?<!\bDO\s+)(FROM|JOIN|INTO|UPDATE)\s+(?:LATERAL\s+|ONLY\s+)?(?!LATERAL\b|ROWS\s+FROM\b)([A-Za-z_][A-Za-z0-9_.]*)(\s*\()?/g)) {
     if ((m[3] === undefined || m[1] === 'INTO') && !ctes.has(m[2]!)) names.push(m[2]!);
   }
   for (const m of code.matchAll(/\b(?:selectFrom|insertInto|updateTable|deleteFrom|mergeInto)\(\s*['"`]([^'"`\s]+)/g)) {
@@ -125,6 +125,7 @@ describe('each module\'s SQL names only its own tables', () => {
     expect(tablesNamed("db.with('u', (db) => db.updateTable('agreements')).selectFrom('u')")).toEqual(['agreements']);
     expect(tablesNamed('sql`SELECT u.* FROM unnest(${ids}::uuid[]) AS u(id) JOIN escrows x ON x.id = u.id`')).toEqual(['escrows']);
     expect(tablesNamed('// SELECT FOR UPDATE would deadlock\n/* JOIN agents */ sql`INSERT INTO agreements`')).toEqual(['agreements']);
+    expect(tablesNamed('sql`INSERT INTO outbox_events (type) SELECT t FROM ROWS FROM (unnest(${types}::text[])) AS r(t)`')).toEqual(['outbox_events']);
     expect(tablesNamed('sql`INSERT INTO availability_heartbeats (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = 2`')).toEqual(['availability_heartbeats']);
   });
 

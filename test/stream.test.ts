@@ -161,6 +161,36 @@ describe('events that concern the agent', () => {
     await b.close();
   });
 
+  it('a payment is one event id: transfer.sent to the payer, transfer.received to the payee, both to the operator, with the REST payload', async () => {
+    const [payer, payee] = [await t.registerAgent(), await t.registerAgent()];
+    await ok(post('/v1/admin/mint', t.admin, { agentId: payer.id, amount: '3' }));
+    const [sp, sq, op] = [await openStream(payer.auth), await openStream(payee.auth), await openStream(t.admin)];
+    const transferId = randomUUID();
+    await ok(post('/v1/transfers', payer.auth, { id: transferId, to: payee.id, amount: '1.5' }));
+    const rest = await ok(get(`/v1/transfers/${transferId}`, payer.auth), 200);
+    const sent = await waitFor(sp, 'transfer.sent', (d) => d.transferId === transferId);
+    const received = await waitFor(sq, 'transfer.received', (d) => d.transferId === transferId);
+    await waitFor(op, 'transfer.received', (d) => d.transferId === transferId);
+    await new Promise((r) => setTimeout(r, 200));
+    const ofIt = (s: Stream) => s.received.filter((e) => e.data.transferId === transferId).map((e) => [e.event, e.id]);
+    expect(ofIt(sp)).toEqual([['transfer.sent', sent.id]]);
+    expect(ofIt(sq)).toEqual([['transfer.received', sent.id]]);
+    expect(ofIt(op)).toEqual([['transfer.sent', sent.id], ['transfer.received', sent.id]]);
+    const { at, transferId: tid, ...payload } = received.data;
+    expect(tid).toBe(transferId);
+    expect(typeof at).toBe('string');
+    expect(payload).toEqual(rest);
+    expect(sent.data).toEqual(received.data);
+    // a type filter sees only its own name
+    const filtered = await openStream(t.admin, { query: '?types=transfer.received' });
+    const second = randomUUID();
+    await ok(post('/v1/transfers', payer.auth, { id: second, to: payee.id, amount: '0.5' }));
+    await waitFor(filtered, 'transfer.received', (d) => d.transferId === second);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(filtered.received.filter((e) => e.data.transferId === second).map((e) => e.event)).toEqual(['transfer.received']);
+    for (const s of [sp, sq, op, filtered]) await s.close();
+  });
+
   it('a withdrawal is announced to its agent', async () => {
     const s = await openStream(other.auth);
     const w = await ok(post('/v1/withdrawals', other.auth, { amount: '2', address: 'aitbc1qexampleaddress0000000000' }));

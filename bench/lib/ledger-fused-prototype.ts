@@ -20,7 +20,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../../src/database.js';
 import { applyTransfers, type AccountState, type TransferInput } from '../../src/modules/ledger/ledger.engine.js';
-import { fieldsHash } from '../../src/modules/ledger/ledger.service.js';
+import { fieldsHash } from '../../src/modules/ledger/ledger.decide.js';
 
 /** As in ledger.service.ts (working tree): advisory-lock namespace of transfer-id buckets. */
 const ID_LOCK_SPACE = 0x1ed9e;

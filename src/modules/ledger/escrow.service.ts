@@ -16,13 +16,17 @@ import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
-import { LedgerService, SYSTEM_ACCOUNTS, walletAccountId, type Tx } from './ledger.service.js';
+import type { LedgerService } from './ledger.service.js';
+import { SYSTEM_ACCOUNTS, walletAccountId } from './ledger.accounts.js';
+import { rejectionError, requirePositiveAmount } from './ledger.errors.js';
+import type { Tx } from './ledger.types.js';
 import type { TransferInput } from './ledger.engine.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
 import { escrowJson } from './ledger.json.js';
 import { TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
 
-export const DEFAULT_FEE_BPS = 250;
+/** The platform fee on releases, in basis points of the gross amount (2.5%). */
+const DEFAULT_FEE_BPS = 250;
 export const DEFAULT_REVIEW_WINDOW_MS = 24 * 3600_000;
 
 /** Who moves an escrow: an agent, the operator, or the service's own timers. */
@@ -127,6 +131,24 @@ export class EscrowService {
     return this.database.transaction((tx) => this.createIn(tx, input, actor)).finally(() => this.outbox?.poke());
   }
 
+  /**
+   * Opens an escrow for its payer, idempotently by id: an escrow that exists with the same payer, payee and
+   * amount is returned as it is (created: false); with other fields it is a conflict.
+   */
+  async open(input: EscrowCreate & { payerAgentId: string }, actor: EscrowActor): Promise<{ escrow: EscrowView; created: boolean }> {
+    requirePositiveAmount(input.amount);
+    if (input.id) {
+      const existing = await this.find(input.id);
+      if (existing) {
+        if (existing.payerAgentId !== input.payerAgentId || existing.payeeAgentId !== input.payeeAgentId || existing.amount !== input.amount) {
+          throw new AppError('conflict', `escrow ${input.id} exists with other fields`);
+        }
+        return { escrow: existing, created: false };
+      }
+    }
+    return { escrow: await this.create(input, actor), created: true };
+  }
+
   /** The stream event of a transition: `escrow.<new state>` (a milestone release: escrow.partially_released), the escrow as REST shows it. */
   private eventOf(r: Row, action: EscrowAction | 'create', from: string | null): { type: string; agents: string[]; data: string } {
     const type = from !== null && r.state === from && action === 'release' ? 'escrow.partially_released' : `escrow.${r.state}`;
@@ -135,7 +157,7 @@ export class EscrowService {
 
   /** Creates and funds an escrow inside the caller's transaction; throws insufficient_funds. */
   async createIn(tx: Tx, input: EscrowCreate, actor: EscrowActor): Promise<EscrowView> {
-    if (input.amount <= 0n) throw new AppError('validation_failed', 'amount must be greater than zero');
+    requirePositiveAmount(input.amount);
     if (input.payerAgentId === input.payeeAgentId) throw new AppError('validation_failed', 'payer and payee must differ');
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new AppError('validation_failed', 'expiresAt must be in the future');
@@ -173,18 +195,28 @@ export class EscrowService {
       id: uuidFromName(`escrow:${id}:fund`), kind: 'posted', debitAccountId: walletAccountId(input.payerAgentId), creditAccountId: accountId,
       amount: input.amount, code: 'escrow_fund', reference: `escrow:${id}`,
     }]);
-    if (fund?.status === 'rejected') {
-      throw fund.code === 'insufficient_funds'
-        ? new AppError('insufficient_funds', `the payer's available balance is below ${input.amount} units`)
-        : new AppError('unprocessable', `funding the escrow failed: ${fund.code}`);
-    }
+    if (fund?.status === 'rejected') throw rejectionError(fund.code);
     return view(row);
   }
 
   async get(id: string): Promise<EscrowView> {
+    const e = await this.find(id);
+    if (!e) throw notFound('escrow', id);
+    return e;
+  }
+
+  /** An escrow, for its payer, its payee and the operator. */
+  async getFor(viewer: Principal, id: string): Promise<EscrowView> {
+    const e = await this.get(id);
+    if (viewer.kind === 'agent' && viewer.agentId !== e.payerAgentId && viewer.agentId !== e.payeeAgentId) {
+      throw new AppError('forbidden', 'only the parties of an escrow and the operator may read it');
+    }
+    return e;
+  }
+
+  private async find(id: string): Promise<EscrowView | undefined> {
     const r = await this.database.db.selectFrom('escrows').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) throw notFound('escrow', id);
-    return view(r as Row);
+    return r ? view(r as Row) : undefined;
   }
 
   /**

@@ -2,11 +2,10 @@
  * What other modules may read of the ledger without knowing its tables. Reputation's same-owner
  * detector asks who first funded each wallet; the SQL that answers it lives here, with the tables.
  */
-import { sql, type Transaction } from 'kysely';
-import type { Database, DB } from '../../database.js';
+import { sql } from 'kysely';
+import type { Database } from '../../database.js';
 
-/** A transaction of the shared database, as other modules receive it. */
-export type Tx = Transaction<DB>;
+export type { Tx } from './ledger.types.js';
 
 export interface FirstFunder {
   agentId: string;

@@ -125,7 +125,7 @@ export const DepositBody = Type.Object({
   amount: Amount,
 }, { additionalProperties: false });
 
-export const AccountRef = Type.String({
+const AccountRef = Type.String({
   pattern: '^(wallet:[0-9a-fA-F-]{36}|escrow:[0-9a-fA-F-]{36}|system:(treasury|fees|rewards|bridge))$',
   errorMessage: 'must be an account reference: wallet:<agentId>, escrow:<escrowId> or system:treasury|fees|rewards|bridge',
   description: 'An account key: wallet:<agentId>, escrow:<escrowId> or system:<treasury|fees|rewards|bridge>',

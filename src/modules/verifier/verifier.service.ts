@@ -27,7 +27,8 @@ import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { formatAmount } from '../../platform/money.js';
 import type { VerifierDefaults } from '../../config.js';
 import type { AgentsService } from '../agents/agents.service.js';
-import { SYSTEM_ACCOUNTS, walletAccountId, type LedgerService, type Outcome } from '../ledger/ledger.service.js';
+import { SYSTEM_ACCOUNTS, walletAccountId, type LedgerService } from '../ledger/ledger.service.js';
+import type { Outcome } from '../ledger/ledger.types.js';
 import type { ReputationService } from '../reputation/reputation.service.js';
 import type { TradingService } from '../trading/trading.module.js';
 import { listingJson } from '../trading/trading.json.js';
@@ -221,7 +222,7 @@ export class VerifierService {
     const totals = await this.db.selectFrom('verifier_challenges').select(['state', (eb) => eb.fn.countAll<bigint>().as('n'), (eb) => eb.fn.sum<bigint>('amount').as('amount')])
       .groupBy('state').execute();
     const history = await this.db.selectFrom('verifier_challenges').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
-    const ledger = await this.deps.ledger.history(walletAccountId(id.buyerId), { limit });
+    const ledger = await this.deps.ledger.walletHistory(id.buyerId, { limit });
     const state = await this.db.selectFrom('verifier_state').select('fee_share_swept').where('id', '=', 1).executeTakeFirstOrThrow();
     const headroom = [cfg.dailyBudget - pos.committed24h, pos.available - pos.reserved].reduce((a, b) => (a < b ? a : b));
     return {

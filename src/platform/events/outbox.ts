@@ -15,6 +15,11 @@
  * buffer, skipping what the replay sent; so there is no gap and no duplicate at the seam. Events are kept
  * EVENT_RETENTION_MS; the prune records the newest number it deleted (`outbox_state`), so a subscriber
  * whose id is older learns that it missed events.
+ *
+ * One row may be a different event to each agent it names (`perAgentType`): a payment is one row,
+ * `transfer.sent` to the payer and `transfer.received` to the payee, where one name per row would need two.
+ * An agent receives the name at its place in `agent_ids`; the operator receives each name in turn, under
+ * the row's one id.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { narrow } from '../db/schema.js';
@@ -22,7 +27,7 @@ import type { Clock } from '../clock.js';
 import type { OutboxTables } from './outbox.tables.js';
 
 export interface OutboxEvent {
-  /** e.g. trade_request.created, transfer.received, escrow.released, rating.received */
+  /** e.g. trade_request.created, escrow.released, rating.received; or one name per agent (`perAgentType`) */
   type: string;
   /** Agents the event concerns; the operator sees every event. */
   agentIds: readonly string[];
@@ -45,6 +50,14 @@ export interface StreamReset {
 /** Outbox rows of events: for statements that append them themselves (a CTE beside the change they record). */
 export function outboxValues(events: readonly OutboxEvent[]) {
   return events.map((e) => ({ type: e.type, agent_ids: [...e.agentIds], data: JSON.stringify(e.data), at: new Date(e.at) }));
+}
+
+/** Separates the names of a per-agent event type (event names are dotted words, never with a space). */
+const PER_AGENT_SEPARATOR = ' ';
+
+/** The type of a row that is a different event to each agent it names: `names[i]` to `agentIds[i]`. */
+export function perAgentType(names: readonly string[]): string {
+  return names.join(PER_AGENT_SEPARATOR);
 }
 
 const POLL_MS = 200;
@@ -146,10 +159,10 @@ export class EventOutbox {
           if (agentId !== null) q = q.where(sql<boolean>`${agentId}::text = ANY(agent_ids)`);
           const rows = await q.execute();
           for (const r of rows) {
-            const e = toDelivered(r);
-            if (e.seq > floor) replayed.add(e.seq);
-            fn(e);
-            from = e.seq;
+            const seq = Number(r.seq);
+            if (seq > floor) replayed.add(seq);
+            for (const e of deliveriesTo(agentId, r)) fn(e);
+            from = seq;
           }
           if (rows.length < REPLAY_PAGE || !this.subs.has(s)) break;
         }
@@ -214,9 +227,8 @@ export class EventOutbox {
       if (this.delivered.has(seq)) continue;
       this.delivered.add(seq);
       if (seq > this.lastSeq) this.lastSeq = seq;
-      const e = toDelivered(r);
       for (const s of this.subs) {
-        if (s.agentId === null || e.agentIds.includes(s.agentId)) {
+        for (const e of deliveriesTo(s.agentId, r)) {
           try {
             s.fn(e);
           } catch {
@@ -258,6 +270,13 @@ export class EventOutbox {
   }
 }
 
-function toDelivered(r: { seq: bigint; type: string; agent_ids: string[]; data: unknown; at: Date }): DeliveredEvent {
-  return { seq: Number(r.seq), type: r.type, agentIds: r.agent_ids, data: (r.data ?? {}) as Record<string, unknown>, at: r.at.toISOString() };
+/** The events a row is to one subscriber (an agent, or the operator: null): none when it does not concern it. */
+function deliveriesTo(agentId: string | null, r: { seq: bigint; type: string; agent_ids: string[]; data: unknown; at: Date }): DeliveredEvent[] {
+  const names = r.type.split(PER_AGENT_SEPARATOR);
+  let mine: string[];
+  if (agentId === null) mine = names;
+  else if (names.length === 1) mine = r.agent_ids.includes(agentId) ? names : [];
+  else mine = names.filter((_, i) => r.agent_ids[i] === agentId);
+  const base = { seq: Number(r.seq), agentIds: r.agent_ids, data: (r.data ?? {}) as Record<string, unknown>, at: r.at.toISOString() };
+  return mine.map((type) => ({ ...base, type }));
 }
