@@ -50,7 +50,6 @@ describe('agents', () => {
     expect(del.json().status).toBe('deactivated');
     const get = await t.app.inject(`/v1/agents/${a.id}`);
     expect(get.json()).toMatchObject({ status: 'deactivated' });
-    expect(get.json().deactivatedAt).not.toBeNull();
     expect(get.json().deactivatedAt).toBe(t.clock.now().toISOString());
   });
 
@@ -84,9 +83,7 @@ describe('agents', () => {
     expect(res.statusCode).toBe(200);
     const p = res.json();
     expect(p.agent.id).toBe(a.id);
-    expect(p.reputation).toHaveProperty('trustScore');
     expect(p.reputation).toEqual({ trustScore: 0, trustLevel: 'unrated', performanceRating: null, reliability: null, communityRating: null, observations: 0 });
-    expect(p.economicHistory).toHaveProperty('totalEarnings');
     expect(p.economicHistory).toMatchObject({ totalEarnings: '0', totalSpent: '0', transactionCount: 0, successRate: null });
     expect(p.status.availableCapacity).toBe(24);
     expect(p.status.sla).toEqual({ availability: 0.99, maxLatencyMs: 100 });

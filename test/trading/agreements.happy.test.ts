@@ -162,7 +162,6 @@ describe('a dispute resolved with a split', () => {
     expect(after.disputes).toEqual({ opened: before.disputes.opened + 1, won: before.disputes.won, lost: before.disputes.lost });
     // two finished trades of which one settled in full
     const sellerHistory = await history(seller);
-    expect(sellerHistory.successRate).not.toBeNull();
     expect(sellerHistory).toMatchObject({ transactionCount: 2, successRate: 0.5 });
     // the seller delivered: as a trade it succeeded, for what was paid
     expect((await t.tradeEvidence(id))?.data).toMatchObject({ success: true, amount: '400000000' });
@@ -184,14 +183,12 @@ describe('my agreements', () => {
     expect(mine.data).toHaveLength(2);
     expect(mine.data.every((a: { sellerId: string }) => a.sellerId === seller.id)).toBe(true);
     const next = (await t.get(`/v1/agreements?role=seller&limit=2&cursor=${mine.nextCursor}`, seller.auth)).json();
-    expect(next.data.length).toBeGreaterThan(0);
     expect(next.data).toHaveLength(1);
     expect(next.nextCursor).toBeNull();
     expect(next.data.map((a: { id: string }) => a.id)).not.toContain(mine.data[0].id);
     expect([...mine.data, ...next.data].map((a: { id: string }) => a.id).sort()).toEqual(made.map((a) => a.id).sort());
     expect((await t.get('/v1/agreements?role=buyer', seller.auth)).json().data).toEqual([]);
     const settled = (await t.get('/v1/agreements?state=settled', buyer.auth)).json();
-    expect(settled.data.length).toBeGreaterThanOrEqual(2);
     expect(settled.data.map((a: { id: string }) => a.id).sort()).toEqual(made.slice(0, 2).map((a) => a.id).sort());
   });
 });

@@ -42,7 +42,6 @@ describe('listings', () => {
     expect(before).toBe('2.5');
     expect(await ids()).toEqual([`${l.id}@2.5`]);
     expect((await patch({ status: 'paused' })).statusCode).toBe(200);
-    expect((await ids()).some((x: string) => x.startsWith(l.id))).toBe(false);
     expect(await ids()).toEqual([]);
     expect((await patch({ status: 'active', pricePerUnit: '2.1' })).statusCode).toBe(200);
     expect(await ids()).toContain(`${l.id}@2.1`);
@@ -60,7 +59,6 @@ describe('listings', () => {
     const p = await t.get(`/v1/agents/${seller.id}/profile`, seller.auth);
     expect(p.statusCode, p.body).toBe(200);
     expect(p.json().sections.status).toBe('live');
-    expect(p.json().status).toMatchObject({ activeListings: 1, availableCapacity: 50, priceTier: expect.any(String), sla: { availability: 0.99, maxLatencyMs: 200 } });
-    expect(p.json().status.priceTier).toBe('standard');
+    expect(p.json().status).toMatchObject({ activeListings: 1, availableCapacity: 50, priceTier: 'standard', sla: { availability: 0.99, maxLatencyMs: 200 } });
   });
 });

@@ -115,10 +115,8 @@ describe('negotiations', () => {
     const agreed = [await t.agreement(buyer, seller, l.id, { quantity: 1 }), await t.agreement(buyer, seller, l.id, { quantity: 1 })];
     const open = (await t.post('/v1/negotiations', buyer.auth, { listingId: l.id, offer: { pricePerUnit: '1', quantity: 1 } })).json();
     const negs = (await t.get('/v1/negotiations?status=agreed', seller.auth)).json();
-    expect(negs.data.length).toBeGreaterThanOrEqual(2);
     expect(negs.data).toHaveLength(2);
     expect(negs.data.map((n: { agreementId: string }) => n.agreementId).sort()).toEqual(agreed.map((a) => a.id).sort());
-    expect(negs.data[0].offers.length).toBeGreaterThan(0);
     expect(negs.data[0].offers).toHaveLength(1);
     expect((await t.get('/v1/negotiations?status=open', seller.auth)).json().data.map((n: { id: string }) => n.id)).toEqual([open.id]);
   });
