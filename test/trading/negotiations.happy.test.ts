@@ -74,6 +74,9 @@ describe('negotiations', () => {
     const a = (await t.get(`/v1/agreements/${neg.agreementId}`, buyer.auth)).json();
     expect(a.state).toBe('pending_funding');
     expect(units(a.amount)).toBe(agreed * 10n);
+    const before = units(await t.balance(buyer));
+    expect((await t.post(`/v1/agreements/${a.id}/fund`, buyer.auth)).statusCode).toBe(200);
+    expect(units(await t.balance(buyer))).toBe(before - agreed * 10n);
     expect((await t.get(`/v1/listings/${listing.id}`, buyer.auth)).json().capacity.reserved).toBe(10);
   });
 
