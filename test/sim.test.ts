@@ -49,7 +49,7 @@ describe('simulate', () => {
         'Agent-to-agent share of volume', 'Cross-border share of volume', 'Price spread across regions', 'Requests matched',
         'Settlement p99 (real time)', 'API response p99',
       ]));
-      for (const x of success) if (x.met === null) expect(x.reason).toBeTruthy();
+      for (const x of success) if (x.met === null) expect(x.reason).toMatch(/\w{5}/);
       // two days of 60 agents: too few trades per region to compare prices, which the report says
       const spread = success.find((x) => x.name === 'Price spread across regions')!;
       if (m.priceSpread.max === null) expect(spread).toMatchObject({ value: null, met: null, reason: expect.stringMatching(/two regions/) });

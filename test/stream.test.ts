@@ -6,18 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { readSse, type SseEvent } from './helpers/sse.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from './helpers/test-app.js';
+import { buildTestApp, type TestAgent, type TestApp } from './helpers/test-app.js';
 import { EVENT_RETENTION_MS } from '../src/platform/events/outbox.js';
 
-interface Agent { id: string; auth: Record<string, string> }
 type Received = SseEvent;
 const HOUR = 3600_000;
 
 let t: TestApp;
 let address: string;
-let seller: Agent;
-let buyer: Agent;
-let other: Agent;
 
 const iso = (ms: number) => new Date(t.clock.now().getTime() + ms).toISOString();
 const post = (url: string, who: Record<string, string>, payload: unknown = {}) => t.app.inject({ method: 'POST', url, headers: who, payload: payload as object });
@@ -49,32 +45,40 @@ async function waitFor(s: Stream, event: string, pred: (d: Record<string, unknow
 beforeAll(async () => {
   t = await buildTestApp();
   address = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  [seller, buyer, other] = [await t.registerAgent(), await t.registerAgent(), await t.registerAgent()];
-  await ok(post('/v1/admin/mint', t.admin, { agentId: buyer.id, amount: '1000' }));
 });
+
+/** Each test its own three agents: a seller, a buyer holding 1000 AITBC, and an agent with no money yet. */
+async function parties(): Promise<{ seller: TestAgent; buyer: TestAgent; other: TestAgent }> {
+  return { seller: await t.newAgent(), buyer: await t.fundedBuyer('1000', { type: 'both' }), other: await t.newAgent() };
+}
+
+/** A funded agreement for 10 units at 1.80000616 (18.0000616 AITBC): listing, request, offer, accept, fund. */
+async function fundedAgreement(seller: TestAgent, buyer: TestAgent) {
+  const listing = await ok(post('/v1/listings', seller.auth, {
+    category: 'gpu_compute', unit: 'gpu_hour', capacity: 100, region: 'eu-west', validUntil: iso(30 * 24 * HOUR),
+    spec: { gpuModel: 'H100', vramGb: 80, gpuCount: 1 }, pricePerUnit: '1.80000616', sla: { availability: 0.99, maxLatencyMs: 100 },
+  }));
+  const request = await ok(post('/v1/trade-requests', buyer.auth, {
+    category: 'gpu_compute', spec: { minVramGb: 80 }, quantity: 10, budget: { min: '1.5', max: '3.25' }, deadline: iso(4 * HOUR),
+  }));
+  const n = await ok(post('/v1/negotiations', buyer.auth, { listingId: listing.id, requestId: request.id, offer: { pricePerUnit: '1.80000616', quantity: 10 } }));
+  const acc = await ok(post(`/v1/negotiations/${n.id}/accept`, seller.auth), 200);
+  const agreementId = (acc.agreementId ?? acc.agreement?.id) as string;
+  expect(agreementId).toBeDefined();
+  await ok(post(`/v1/agreements/${agreementId}/fund`, buyer.auth), 200);
+  return { listing, request, negotiation: n, agreementId };
+}
 
 afterAll(async () => {
   await t?.close();
 });
 
-let agreementId: string;
-
 describe('amounts in the stream', () => {
   it('are decimal AITBC strings equal to the REST values (trade request, negotiation, agreement)', async () => {
+    const { seller, buyer } = await parties();
     const s = await openStream(seller.auth);
     const b = await openStream(buyer.auth);
-    const listing = await ok(post('/v1/listings', seller.auth, {
-      category: 'gpu_compute', unit: 'gpu_hour', capacity: 100, region: 'eu-west', validUntil: iso(30 * 24 * HOUR),
-      spec: { gpuModel: 'H100', vramGb: 80, gpuCount: 1 }, pricePerUnit: '1.80000616', sla: { availability: 0.99, maxLatencyMs: 100 },
-    }));
-    const request = await ok(post('/v1/trade-requests', buyer.auth, {
-      category: 'gpu_compute', spec: { minVramGb: 80 }, quantity: 10, budget: { min: '1.5', max: '3.25' }, deadline: iso(4 * HOUR),
-    }));
-    const n = await ok(post('/v1/negotiations', buyer.auth, { listingId: listing.id, requestId: request.id, offer: { pricePerUnit: '1.80000616', quantity: 10 } }));
-    const acc = await ok(post(`/v1/negotiations/${n.id}/accept`, seller.auth), 200);
-    agreementId = acc.agreementId ?? acc.agreement?.id;
-    expect(agreementId).toBeDefined();
-    await ok(post(`/v1/agreements/${agreementId}/fund`, buyer.auth), 200);
+    const { listing, request, negotiation: n, agreementId } = await fundedAgreement(seller, buyer);
 
     // REST
     const restListing = await ok(get(`/v1/listings/${listing.id}`, seller.auth), 200);
@@ -108,6 +112,7 @@ describe('amounts in the stream', () => {
 
 describe('events that concern the agent', () => {
   it('a transfer, a mint and an escrow reach the payee, and the sender side the payer; others hear nothing', async () => {
+    const { seller, buyer, other } = await parties();
     const a = await openStream(buyer.auth);
     const p = await openStream(other.auth);
     const x = await openStream(seller.auth);
@@ -139,6 +144,8 @@ describe('events that concern the agent', () => {
   });
 
   it('a release pays the payee (escrow.released and transfer.received, net of the fee); a rating reaches the rated agent', async () => {
+    const { seller, buyer } = await parties();
+    const { agreementId } = await fundedAgreement(seller, buyer);
     const s = await openStream(seller.auth);
     const b = await openStream(buyer.auth);
     await ok(post(`/v1/agreements/${agreementId}/deliver`, seller.auth, { usage: 10, latencyMs: 50, availability: 0.995 }), 200);
@@ -192,6 +199,8 @@ describe('events that concern the agent', () => {
   });
 
   it('a withdrawal is announced to its agent', async () => {
+    const { other } = await parties();
+    await t.mint(other.id, '12.5');
     const s = await openStream(other.auth);
     const w = await ok(post('/v1/withdrawals', other.auth, { amount: '2', address: 'aitbc1qexampleaddress0000000000' }));
     const q = await waitFor(s, 'withdrawal.queued', (d) => d.withdrawalId === w.id);
@@ -203,6 +212,7 @@ describe('events that concern the agent', () => {
 
 describe('Last-Event-ID', () => {
   it('replays exactly the missed events in order, then continues live, with no duplicates', async () => {
+    const { seller, buyer, other } = await parties();
     const first = await openStream(other.auth);
     const m0 = await ok(post('/v1/admin/mint', t.admin, { agentId: other.id, amount: '1' }));
     const e0 = await waitFor(first, 'transfer.received', (d) => d.transferId === m0.id);
@@ -238,6 +248,7 @@ describe('Last-Event-ID', () => {
   });
 
   it('the operator replays everyone\'s events; an id older than the retention gets stream.reset first', async () => {
+    const { seller, other } = await parties();
     const admin = await openStream(t.admin);
     const m = await ok(post('/v1/admin/mint', t.admin, { agentId: seller.id, amount: '4' }));
     const old = await waitFor(admin, 'transfer.received', (d) => d.transferId === m.id);
@@ -250,7 +261,11 @@ describe('Last-Event-ID', () => {
 
     // everything so far ages out and is pruned
     t.clock.advance(EVENT_RETENTION_MS + HOUR);
-    expect(await t.app.services.outbox.prune()).toBeGreaterThan(0);
+    const count = async () => Number((await t.db.database.db.selectFrom('outbox_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    const stored = await count();
+    expect(stored).toBeGreaterThanOrEqual(2); // at least this test's two mints
+    expect(await t.app.services.outbox.prune()).toBe(stored);
+    expect(await count()).toBe(0);
     const m3 = await ok(post('/v1/admin/mint', t.admin, { agentId: other.id, amount: '6' }));
     const s = await openStream(other.auth, { lastEventId: old.id! });
     await waitFor(s, 'transfer.received', (d) => d.transferId === m3.id);
@@ -262,6 +277,7 @@ describe('Last-Event-ID', () => {
   });
 
   it('rejects a malformed id', async () => {
+    const { other } = await parties();
     const r = await t.app.inject({ method: 'GET', url: '/v1/stream?lastEventId=abc', headers: other.auth });
     expect(r.statusCode).toBe(400);
   });
