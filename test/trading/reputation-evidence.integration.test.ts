@@ -44,8 +44,8 @@ describe('trading records real reputation evidence', () => {
     expect(x.counts).toMatchObject({ tradesAsSeller: 1, tradesAsBuyer: 0, ratingsReceived: 1, disputes: 0 });
     expect(x.discounted).toEqual({});
     expect(x.recent).toEqual([
-      { at: t.clock.now().toISOString(), type: 'trade', counterparty: buyer.id, weight: expect.any(Number), discounts: [] },
-      { at: t.clock.now().toISOString(), type: 'rating', counterparty: buyer.id, weight: 1, discounts: [] },
+      { at: t.clock.now().toISOString(), type: 'trade', counterparty: buyer.id, weight: expect.any(Number), weightNow: 1, discounts: [] },
+      { at: t.clock.now().toISOString(), type: 'rating', counterparty: buyer.id, weight: 1, weightNow: 1, discounts: [] },
     ]);
     const [trade] = x.recent;
     expect(trade.weight).toBeGreaterThan(0);
@@ -66,7 +66,17 @@ describe('trading records real reputation evidence', () => {
     // and the stored evidence is this trade's, exactly: subject the seller, producer the buyer, success, 19 AITBC, 120 ms, SLA met
     expect(await t.tradeEvidence(agreement.id)).toEqual({
       subjectId: seller.id, producerId: buyer.id,
-      data: { success: true, amount: '1900000000', category: 'gpu_compute', latencyMs: 120, accuracy: null, slaMet: true },
+      data: {
+        success: true, amount: '1900000000', category: 'gpu_compute', slaMet: true,
+        // the seller claimed 120 ms and the buyer did not contradict it; the buyer's confirmation is its acceptance (accuracy 1)
+        latencyMs: 120, accuracy: 1,
+        measuredBy: { accuracy: 'buyer', availability: 'seller', latencyMs: 'seller', slaMet: 'platform', unitsDelivered: 'seller' },
+        unmeasured: [], disputed: [],
+        sellerClaim: { availability: 0.995, latencyMs: 120, usage: 10 },
+        buyer: { accepted: true, accuracy: null, latencyMs: null, unitsDelivered: null },
+        // the test clock does not move between funding and delivery
+        platform: { deadlineMet: true, deliveryMs: 0 },
+      },
     });
   });
 });
