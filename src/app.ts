@@ -31,6 +31,7 @@ import { ledgerFirstFunders } from './modules/ledger/ledger.port.js';
 import { createReputationService, reputationRoutes, type ReputationService } from './modules/reputation/reputation.module.js';
 import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
 import type { BackgroundJob } from './modules/module.js';
+import { analyticsRoutes, createAnalyticsService, type AnalyticsService } from './modules/analytics/analytics.module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
@@ -56,6 +57,7 @@ export interface Services {
   bridge: LocalBridge;
   reputation: ReputationService;
   trading: TradingService;
+  analytics: AnalyticsService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -95,14 +97,16 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'>): Servi
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   const trading = createTradingService({ database, clock, agents, ledger, escrow, reputation, outbox });
+  const analytics = createAnalyticsService({ database, clock, agents });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
     ...reputation.jobs,
     ...trading.jobs,
+    ...analytics.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, analytics, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -212,6 +216,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ledgerRoutes, { services });
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
+  await app.register(analyticsRoutes, { analytics: services.analytics });
   await app.register(streamRoutes, { outbox: services.outbox });
   return app as unknown as FastifyInstance;
 }

@@ -11,6 +11,7 @@ import * as m0004 from './migrations/0004-trading.js';
 import * as m0005 from './migrations/0005-sync-indexes.js';
 import * as m0006 from './migrations/0006-trading-request-states-capacity.js';
 import * as m0007 from './migrations/0007-outbox.js';
+import * as m0011 from './migrations/0011-analytics.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -20,6 +21,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005-sync-indexes': m0005,
   '0006-trading-request-states-capacity': m0006,
   '0007-outbox': m0007,
+  '0011-analytics': m0011,
 };
 
 /**

@@ -3,6 +3,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type { ReputationTables } from '../../modules/reputation/reputation.tables.js';
 import type { TradingTables } from '../../modules/trading/trading.tables.js';
 import type { OutboxTables } from '../events/outbox.tables.js';
+import type { AnalyticsTables } from '../../modules/analytics/analytics.tables.js';
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 export type Json<T> = ColumnType<T, string, string>;
@@ -138,7 +139,7 @@ export interface WithdrawalsTable {
 }
 
 /** Every table; modules declare theirs in their own *.tables.ts. */
-export interface DB extends ReputationTables, TradingTables, OutboxTables {
+export interface DB extends ReputationTables, TradingTables, OutboxTables, AnalyticsTables {
   agents: AgentsTable;
   idempotency_keys: IdempotencyKeysTable;
   ledger_accounts: LedgerAccountsTable;
