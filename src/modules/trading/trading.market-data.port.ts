@@ -1,8 +1,7 @@
 /**
  * What the analytics module may read of trading without knowing its tables: the attributes of the
  * agreements and requests its outbox events name (category, region, spec class, quantities, when they
- * began), the open supply and demand of the market right now, and one listing with its seller's fill
- * rate. The SQL lives here, with the tables. Read-only.
+ * began), the open supply and demand of the market right now, and one listing. The SQL lives here, with the tables. Read-only.
  *
  * Spec class: a listing's GPU model, else its model name, else '*'; a request's first accepted GPU model,
  * else its model name, else '*'. Region of a request: its only allowed region, else '*' (any).
@@ -59,20 +58,12 @@ export interface ListingAttributes {
   status: string;
 }
 
-export interface FillRate {
-  /** Agreements made on the listings in question / trade requests broadcast to them (0 when none). */
-  agreements: number;
-  settled: number;
-}
-
 export interface TradingMarketData {
   agreements(ids: readonly string[]): Promise<AgreementAttributes[]>;
   requests(ids: readonly string[]): Promise<RequestAttributes[]>;
   /** Open supply and demand per category x region x spec class at `now`. */
   supplyDemand(now: Date): Promise<SupplyDemandCell[]>;
   listing(id: string): Promise<ListingAttributes | undefined>;
-  /** Agreements and settled agreements on a seller's listings of one category since `since`. */
-  sellerAgreements(sellerId: string, category: string, since: Date): Promise<FillRate>;
 }
 
 const LISTING_SPEC_CLASS = sql<string>`COALESCE(NULLIF(l.spec->>'gpuModel', ''), NULLIF(l.spec->>'modelName', ''), '*')`;
@@ -141,12 +132,6 @@ export function tradingMarketData(database: Database): TradingMarketData {
         FROM trading_listings l WHERE l.id = ${id}::uuid`.execute(db);
       const x = r.rows[0];
       return x && { id: x.id, sellerId: x.seller_id, category: x.category, region: x.region, specClass: x.spec_class, pricePerUnit: BigInt(x.price_per_unit), status: x.status };
-    },
-    async sellerAgreements(sellerId, category, since) {
-      const r = await sql<{ agreements: number; settled: number }>`
-        SELECT count(*)::int8 AS agreements, count(*) FILTER (WHERE state IN ('settled', 'resolved') AND released > 0)::int8 AS settled
-        FROM agreements WHERE seller_id = ${sellerId}::uuid AND category = ${category} AND created_at >= ${since}`.execute(db);
-      return { agreements: Number(r.rows[0]?.agreements ?? 0), settled: Number(r.rows[0]?.settled ?? 0) };
     },
   };
 }
