@@ -113,12 +113,15 @@ describe('rollups from real trades', () => {
     // the refunded trade's request is open again (3 units); a new one: demand now, gone from the next minute's snapshot once cancelled
     const r = await t.app.inject({ method: 'POST', url: '/v1/trade-requests', headers: b1.auth, payload: { category: 'gpu_compute', spec: { acceptedGpuModels: ['H100'] }, quantity: 7, budget: { max: '3' }, deadline: new Date(t.clock.now().getTime() + 3_600_000).toISOString() } });
     expect(r.statusCode, r.body).toBe(201);
+    const b200 = await t.app.inject({ method: 'POST', url: '/v1/trade-requests', headers: b2.auth, payload: { category: 'gpu_compute', spec: { acceptedGpuModels: ['B200'] }, quantity: 2, budget: { max: '9' }, deadline: new Date(t.clock.now().getTime() + 3_600_000).toISOString() } });
+    expect(b200.statusCode, b200.body).toBe(201);
     t.clock.advance(60_000);
     await t.app.services.analytics.sync();
     const minute = () => new Date(Math.floor(t.clock.now().getTime() / 60_000) * 60_000);
     const demand = async () => (await db.selectFrom('analytics_gauges').select(['demand_requests', 'demand_units']).where('granularity', '=', 'minute').where('bucket', '=', minute()).where('spec_class', '=', 'H100').where('region', '=', '*').executeTakeFirst());
     expect(await demand()).toEqual({ demand_requests: 2n, demand_units: 10n });
     await t.app.inject({ method: 'POST', url: `/v1/trade-requests/${r.json().id}/cancel`, headers: b1.auth, payload: {} });
+    await t.app.inject({ method: 'POST', url: `/v1/trade-requests/${b200.json().id}/cancel`, headers: b2.auth, payload: {} });
     await t.app.services.analytics.sync(); // same minute: no second snapshot
     expect(await demand()).toEqual({ demand_requests: 2n, demand_units: 10n });
     t.clock.advance(60_000);
@@ -128,6 +131,11 @@ describe('rollups from real trades', () => {
     const hour = await db.selectFrom('analytics_gauges').select(['demand_units']).where('granularity', '=', 'hour').where('spec_class', '=', 'H100').where('region', '=', '*')
       .where('bucket', '=', new Date(Math.floor(t.clock.now().getTime() / 3_600_000) * 3_600_000)).executeTakeFirst();
     expect(hour?.demand_units).toBe(3n);
+    // a cell with nothing open any more: gone from the minute, zero in the hour (not its earlier 2)
+    const b200Rows = await db.selectFrom('analytics_gauges').select(['granularity', 'demand_units']).where('spec_class', '=', 'B200').where('bucket', '>=', minute()).execute();
+    expect(b200Rows.filter((x) => x.granularity === 'minute')).toEqual([]);
+    const b200Hour = await db.selectFrom('analytics_gauges').select(['demand_units']).where('granularity', '=', 'hour').where('spec_class', '=', 'B200').executeTakeFirst();
+    expect(b200Hour?.demand_units).toBe(0n);
   });
 
   it('rebuilt from scratch are identical to the incremental ones', async () => {

@@ -23,10 +23,10 @@
  */
 import type { Database } from '../../platform/db/database.js';
 import type { Clock } from '../../platform/clock.js';
-import type { TradingMarketData } from '../trading/trading.market-data.port.js';
+import type { SupplyDemandCell, TradingMarketData } from '../trading/trading.market-data.port.js';
 import { binOf } from './sketch.js';
 import {
-  Accumulator, EVENT_TYPES, agentFact, factOf, idsOf, snapshotFact, truncate, type AgentGeo, type Fact, type FactKind, type SourceEvent,
+  Accumulator, EVENT_TYPES, GRANULARITIES, agentFact, factOf, idsOf, snapshotFact, truncate, type AgentGeo, type Fact, type FactKind, type SourceEvent,
 } from './analytics.facts.js';
 import { analyticsRepository as repo } from './analytics.repository.js';
 
@@ -204,14 +204,40 @@ export class MarketProjection {
         if (rows.length < REBUILD_PAGE) break;
       }
       await repo.apply(tx, acc);
-      // snapshots in time order (as they were applied: each one newer than the last)
-      let last = -Infinity;
+      // snapshots in time order (as they were applied: each one newer than the last); what the incremental
+      // path leaves in a bucket is the last snapshot's cells, and zeros (at its time) for the bucket's other cells
+      const snaps: { at: Date; cells: SupplyDemandCell[] }[] = [];
       for (const r of await repo.snapshotFacts(tx)) {
-        if (r.at.getTime() <= last) continue;
-        last = r.at.getTime();
-        await repo.applySnapshot(tx, r.at, (r.data as { cells: [] }).cells);
+        if (snaps.length && r.at.getTime() <= snaps[snaps.length - 1]!.at.getTime()) continue;
+        snaps.push({ at: r.at, cells: (r.data as { cells: SupplyDemandCell[] }).cells });
       }
+      await repo.insertGauges(tx, lastSnapshotPerBucket(snaps));
     });
     this.counters.rebuilds++;
   }
+}
+
+export interface GaugeRow { granularity: 'minute' | 'hour' | 'day'; bucket: Date; snapshotAt: Date; cell: SupplyDemandCell }
+
+/** The gauges a sequence of snapshots (in time order) leaves per bucket: the last one's cells, zeros for the bucket's other cells. */
+export function lastSnapshotPerBucket(snaps: readonly { at: Date; cells: readonly SupplyDemandCell[] }[]): GaugeRow[] {
+  const out: GaugeRow[] = [];
+  for (const g of GRANULARITIES) {
+    const buckets = new Map<number, { last: { at: Date; cells: readonly SupplyDemandCell[] }; seen: Map<string, SupplyDemandCell> }>();
+    for (const s of snaps) {
+      const b = truncate(s.at, g).getTime();
+      let e = buckets.get(b);
+      if (!e) { e = { last: s, seen: new Map() }; buckets.set(b, e); }
+      e.last = s;
+      for (const c of s.cells) e.seen.set(`${c.category}\u0000${c.region}\u0000${c.specClass}`, c);
+    }
+    for (const [b, e] of buckets) {
+      const current = new Map(e.last.cells.map((c) => [`${c.category}\u0000${c.region}\u0000${c.specClass}`, c]));
+      for (const [k, c] of e.seen) {
+        const cell = current.get(k) ?? { ...c, supplyUnits: 0, supplyListings: 0, demandRequests: 0, demandUnits: 0 };
+        out.push({ granularity: g, bucket: new Date(b), snapshotAt: e.last.at, cell });
+      }
+    }
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { GRANULARITIES, S, truncate, COUNTERS, type Accumulator, type Fact, type
 import type { Granularity } from './analytics.tables.js';
 
 export type Executor = Kysely<DB> | Transaction<DB>;
-const CHUNK = 1000;
+const CHUNK = 3000;
 
 function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
   const out: T[][] = [];
@@ -136,6 +136,16 @@ export const analyticsRepository = {
           demand_requests: sql`excluded.demand_requests`, demand_units: sql`excluded.demand_units`,
         })).execute();
       }
+    }
+  },
+
+  /** Plain inserts of gauge rows (a rebuild, into the emptied table). */
+  async insertGauges(tx: Executor, rows: readonly { granularity: Granularity; bucket: Date; snapshotAt: Date; cell: SupplyDemandCell }[]): Promise<void> {
+    for (const part of chunks([...rows], 3000)) {
+      await tx.insertInto('analytics_gauges').values(part.map((r) => ({
+        granularity: r.granularity, bucket: r.bucket, category: r.cell.category, region: r.cell.region, spec_class: r.cell.specClass, snapshot_at: r.snapshotAt,
+        supply_units: BigInt(r.cell.supplyUnits), supply_listings: BigInt(r.cell.supplyListings), demand_requests: BigInt(r.cell.demandRequests), demand_units: BigInt(r.cell.demandUnits),
+      }))).execute();
     }
   },
 
