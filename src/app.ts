@@ -35,6 +35,7 @@ import { createReputationService, reputationRoutes, type ReputationService } fro
 import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
 import { createVerifierService, verifierRoutes, type VerifierService } from './modules/verifier/verifier.module.js';
 import type { BackgroundJob } from './modules/module.js';
+import { analyticsRoutes, createAnalyticsService, type AnalyticsService } from './modules/analytics/analytics.module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
@@ -64,6 +65,7 @@ export interface Services {
   availability: AvailabilityService;
   /** The built-in verifier (the platform's probe agent). */
   verifier: VerifierService;
+  analytics: AnalyticsService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -106,6 +108,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
+  const analytics = createAnalyticsService({ database, clock, agents });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
@@ -113,9 +116,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     ...trading.jobs,
     ...availability.jobs,
     ...verifier.jobs,
+    ...analytics.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -225,6 +229,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ledgerRoutes, { ledger: services.ledger, escrow: services.escrow, bridge: services.bridge });
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
+  await app.register(analyticsRoutes, { analytics: services.analytics });
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });

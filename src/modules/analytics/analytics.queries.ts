@@ -1,0 +1,111 @@
+/** The reads behind the market API: range scans over the rollups, never over the raw trades. */
+import { sql, type RawBuilder } from 'kysely';
+import type { Executor } from './analytics.repository.js';
+import type { Granularity } from './analytics.tables.js';
+import type { Metric } from './analytics.facts.js';
+
+export interface CellFilter {
+  category?: string | undefined;
+  region?: string | undefined;
+  specClass?: string | undefined;
+}
+
+export interface RangeFilter extends CellFilter {
+  from: Date;
+  to: Date;
+  granularity: Granularity;
+}
+
+function cellWhere(f: CellFilter, opts: { anyRegion?: boolean } = {}): RawBuilder<unknown> {
+  const parts = [sql`TRUE`];
+  if (f.category) parts.push(sql`category = ${f.category}`);
+  if (f.specClass) parts.push(sql`spec_class = ${f.specClass}`);
+  // demand that accepts any region counts in every region
+  if (f.region) parts.push(opts.anyRegion ? sql`region IN (${f.region}, '*')` : sql`region = ${f.region}`);
+  return sql.join(parts, sql` AND `);
+}
+const range = (f: RangeFilter) => sql`granularity = ${f.granularity} AND bucket >= ${f.from} AND bucket < ${f.to}`;
+
+export interface CounterRow {
+  bucket: Date; requests: bigint; request_units: bigint; agreements: bigint; matched: bigint; trades: bigint; units: bigint;
+  notional: string; volume: string; disputes: bigint; failures: bigint; ended: bigint; cross_border: bigint;
+}
+
+export const analyticsQueries = {
+  async counters(db: Executor, f: RangeFilter): Promise<CounterRow[]> {
+    const r = await sql<CounterRow>`
+      SELECT bucket, sum(requests)::int8 AS requests, sum(request_units)::int8 AS request_units, sum(agreements)::int8 AS agreements,
+             sum(matched)::int8 AS matched, sum(trades)::int8 AS trades, sum(units)::int8 AS units, sum(notional)::numeric AS notional,
+             sum(volume)::numeric AS volume, sum(disputes)::int8 AS disputes, sum(failures)::int8 AS failures, sum(ended)::int8 AS ended,
+             sum(cross_border)::int8 AS cross_border
+      FROM analytics_rollups WHERE ${range(f)} AND ${cellWhere(f)} GROUP BY bucket ORDER BY bucket`.execute(db);
+    return r.rows.map((x) => ({ ...x, notional: String(x.notional), volume: String(x.volume) }));
+  },
+
+  /** (bucket, bin, n) of one metric's sketches, merged over the filtered cells. */
+  async sketches(db: Executor, f: RangeFilter, metric: Metric): Promise<{ bucket: Date; bin: number; n: bigint }[]> {
+    const r = await sql<{ bucket: Date; bin: number; n: bigint }>`
+      SELECT bucket, bin, sum(n)::int8 AS n FROM analytics_sketches
+      WHERE ${range(f)} AND metric = ${metric} AND ${cellWhere(f)} GROUP BY bucket, bin`.execute(db);
+    return r.rows;
+  },
+
+  /** Distinct buyers and sellers per bucket (hour and day only), and over the whole range with `total`. */
+  async actives(db: Executor, f: RangeFilter, total = false): Promise<{ bucket: Date | null; buyers: bigint; sellers: bigint }[]> {
+    if (f.granularity === 'minute') return [];
+    const by = total ? sql`` : sql`GROUP BY bucket ORDER BY bucket`;
+    const r = await sql<{ bucket: Date | null; buyers: bigint; sellers: bigint }>`
+      SELECT ${total ? sql`NULL::timestamptz` : sql`bucket`} AS bucket,
+             count(DISTINCT agent_id) FILTER (WHERE role = 'buyer')::int8 AS buyers, count(DISTINCT agent_id) FILTER (WHERE role = 'seller')::int8 AS sellers
+      FROM analytics_actives WHERE ${range(f)} AND ${cellWhere(f)} ${by}`.execute(db);
+    return r.rows;
+  },
+
+  async gauges(db: Executor, f: RangeFilter) {
+    const r = await sql<{ bucket: Date; supply_units: bigint; supply_listings: bigint; demand_requests: bigint; demand_units: bigint }>`
+      SELECT bucket,
+             sum(supply_units) FILTER (WHERE region <> '*')::int8 AS supply_units, sum(supply_listings) FILTER (WHERE region <> '*')::int8 AS supply_listings,
+             sum(demand_requests)::int8 AS demand_requests, sum(demand_units)::int8 AS demand_units
+      FROM analytics_gauges WHERE ${range(f)} AND ${cellWhere(f, { anyRegion: true })} GROUP BY bucket ORDER BY bucket`.execute(db);
+    return r.rows.map((x) => ({ ...x, supply_units: x.supply_units ?? 0n, supply_listings: x.supply_listings ?? 0n }));
+  },
+
+  async newAgents(db: Executor, f: RangeFilter): Promise<{ bucket: Date; agents: bigint }[]> {
+    const r = await sql<{ bucket: Date; agents: bigint }>`
+      SELECT bucket, sum(agents)::int8 AS agents FROM analytics_new_agents
+      WHERE ${range(f)} ${f.region ? sql`AND region = ${f.region}` : sql``} GROUP BY bucket ORDER BY bucket`.execute(db);
+    return r.rows;
+  },
+
+  async geoFlows(db: Executor, f: RangeFilter) {
+    const r = await sql<{ buyer_country: string; buyer_region: string; seller_country: string; seller_region: string; trades: bigint; volume: string }>`
+      SELECT buyer_country, buyer_region, seller_country, seller_region, sum(trades)::int8 AS trades, sum(volume)::numeric AS volume
+      FROM analytics_geo_flows WHERE ${range(f)} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`.execute(db);
+    return r.rows.map((x) => ({ ...x, volume: String(x.volume) }));
+  },
+
+  async agentsByCountry(db: Executor, f: RangeFilter) {
+    const r = await sql<{ country: string; region: string; agents: bigint }>`
+      SELECT country, region, sum(agents)::int8 AS agents FROM analytics_new_agents WHERE ${range(f)} GROUP BY 1, 2 ORDER BY 1, 2`.execute(db);
+    return r.rows;
+  },
+
+  /** Cells with trades in the range, in key order after `after`, for the indicator pages. */
+  async tradedCells(db: Executor, f: RangeFilter, after: [string, string, string] | undefined, limit: number) {
+    const r = await sql<{ category: string; spec_class: string; region: string }>`
+      SELECT DISTINCT category, spec_class, region FROM analytics_rollups
+      WHERE ${range(f)} AND trades > 0 AND ${cellWhere(f)} ${after ? sql`AND (category, spec_class, region) > (${after[0]}, ${after[1]}, ${after[2]})` : sql``}
+      ORDER BY 1, 2, 3 LIMIT ${limit}`.execute(db);
+    return r.rows;
+  },
+
+  /** The most recent trades of one cell since `since` (unit price, quantity, seller). */
+  async recentTrades(db: Executor, cell: { category: string; specClass: string; region: string }, since: Date, until: Date, limit: number) {
+    const r = await sql<{ price: string; quantity: number; seller: string; volume: string }>`
+      SELECT data->>'pricePerUnit' AS price, (data->>'quantity')::int AS quantity, data->>'sellerId' AS seller, data->>'volume' AS volume
+      FROM analytics_facts
+      WHERE kind = 'trade' AND category = ${cell.category} AND spec_class = ${cell.specClass} AND region = ${cell.region} AND at >= ${since} AND at < ${until}
+      ORDER BY at DESC LIMIT ${limit}`.execute(db);
+    return r.rows.map((x) => ({ price: BigInt(x.price), quantity: Number(x.quantity), seller: x.seller, volume: BigInt(x.volume) }));
+  },
+};

@@ -1,0 +1,157 @@
+/** The analytics module's SQL: the fact log, the rollup upserts, the gauges and the reads behind the API. */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '../../database.js';
+import type { SupplyDemandCell } from '../trading/trading.market-data.port.js';
+import { GRANULARITIES, S, truncate, COUNTERS, type Accumulator, type Fact, type SourceEvent } from './analytics.facts.js';
+import type { Granularity } from './analytics.tables.js';
+
+export type Executor = Kysely<DB> | Transaction<DB>;
+const CHUNK = 3000;
+
+function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+export const analyticsRepository = {
+  async outboxAfter(db: Executor, after: number, types: readonly string[], limit: number): Promise<SourceEvent[]> {
+    const rows = await db.selectFrom('outbox_events').select(['seq', 'type', 'data', 'at'])
+      .where('seq', '>', BigInt(after)).where('type', 'in', [...types]).orderBy('seq').limit(limit).execute();
+    return rows.map((r) => ({ seq: Number(r.seq), type: r.type, data: (r.data ?? {}) as Record<string, unknown>, at: r.at }));
+  },
+
+  async maxOutboxSeq(db: Executor): Promise<number> {
+    const r = await db.selectFrom('outbox_events').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirst();
+    return Number(r?.m ?? 0);
+  },
+
+  async prunedThrough(db: Executor): Promise<number> {
+    const r = await db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
+    return Number(r?.pruned_through ?? 0n);
+  },
+
+  /** Locks the projection's state row: every write to the rollups happens under it, one at a time. */
+  async lockState(tx: Transaction<DB>) {
+    const r = await sql<{ outbox_seq: bigint; agents_since: Date | null; last_snapshot: Date | null }>`
+      SELECT outbox_seq, agents_since, last_snapshot FROM analytics_state WHERE id = 1 FOR UPDATE`.execute(tx);
+    return r.rows[0]!;
+  },
+
+  async readState(db: Executor) {
+    return db.selectFrom('analytics_state').select(['outbox_seq', 'agents_since', 'last_snapshot']).where('id', '=', 1).executeTakeFirstOrThrow();
+  },
+
+  async setState(tx: Executor, s: { outboxSeq?: number; agentsSince?: Date; lastSnapshot?: Date }): Promise<void> {
+    const set: Record<string, unknown> = {};
+    if (s.outboxSeq !== undefined) set.outbox_seq = sql<bigint>`GREATEST(outbox_seq, ${BigInt(s.outboxSeq)})`;
+    if (s.agentsSince !== undefined) set.agents_since = sql<Date>`GREATEST(agents_since, ${s.agentsSince}::timestamptz)`;
+    if (s.lastSnapshot !== undefined) set.last_snapshot = s.lastSnapshot;
+    if (Object.keys(set).length === 0) return;
+    await tx.updateTable('analytics_state').set(set as never).where('id', '=', 1).execute();
+  },
+
+  /** Stores the facts not stored yet; returns those it stored (a fact seen before is not returned). */
+  async insertFacts(tx: Executor, facts: readonly Fact[]): Promise<Fact[]> {
+    const byKey = new Map(facts.map((f) => [f.key, f]));
+    const out: Fact[] = [];
+    for (const part of chunks([...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)))) {
+      const rows = await tx.insertInto('analytics_facts').values(part.map((f) => ({
+        key: f.key, kind: f.kind, at: f.at, category: f.cell?.category ?? null, region: f.cell?.region ?? null, spec_class: f.cell?.specClass ?? null,
+        data: JSON.stringify(f.data),
+      }))).onConflict((oc) => oc.column('key').doNothing()).returning('key').execute();
+      for (const r of rows) out.push(byKey.get(r.key)!);
+    }
+    return out;
+  },
+
+  async factsAfter(db: Executor, afterSeq: bigint, limit: number, kinds?: readonly string[]) {
+    let q = db.selectFrom('analytics_facts').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit);
+    if (kinds) q = q.where('kind', 'in', [...kinds]);
+    return q.execute();
+  },
+
+  async snapshotFacts(db: Executor) {
+    return db.selectFrom('analytics_facts').select(['at', 'data']).where('kind', '=', 'snapshot').orderBy('at').execute();
+  },
+
+  /** Adds an accumulator's sums to the stored rollups (rows in key order, so concurrent writers cannot deadlock). */
+  async apply(tx: Executor, acc: Accumulator): Promise<void> {
+    const rollups = [...acc.rollups].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => {
+      const [g, b, category, region, spec] = k.split(S);
+      return { granularity: g as Granularity, bucket: new Date(Number(b)), category: category!, region: region!, spec_class: spec!, ...v };
+    });
+    for (const part of chunks(rollups)) {
+      await tx.insertInto('analytics_rollups').values(part).onConflict((oc) => oc.columns(['granularity', 'bucket', 'category', 'region', 'spec_class'])
+        .doUpdateSet(Object.fromEntries(COUNTERS.map((c) => [c, sql`analytics_rollups.${sql.ref(c)} + excluded.${sql.ref(c)}`])) as never)).execute();
+    }
+    const sketches = [...acc.sketches].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, n]) => {
+      const [g, b, metric, category, region, spec, bin] = k.split(S);
+      return { granularity: g as Granularity, bucket: new Date(Number(b)), metric: metric as 'price', category: category!, region: region!, spec_class: spec!, bin: Number(bin), n: BigInt(n) };
+    });
+    for (const part of chunks(sketches)) {
+      await tx.insertInto('analytics_sketches').values(part).onConflict((oc) => oc.columns(['granularity', 'bucket', 'metric', 'category', 'region', 'spec_class', 'bin'])
+        .doUpdateSet({ n: sql`analytics_sketches.n + excluded.n` })).execute();
+    }
+    const actives = [...acc.actives].sort().map((k) => {
+      const [g, b, category, region, spec, role, agent] = k.split(S);
+      return { granularity: g as Granularity, bucket: new Date(Number(b)), category: category!, region: region!, spec_class: spec!, role: role as 'buyer', agent_id: agent! };
+    });
+    for (const part of chunks(actives)) {
+      await tx.insertInto('analytics_actives').values(part).onConflict((oc) => oc.doNothing()).execute();
+    }
+    const geo = [...acc.geo].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => {
+      const [g, b, bc, br, sc, sr] = k.split(S);
+      return { granularity: g as Granularity, bucket: new Date(Number(b)), buyer_country: bc!, buyer_region: br!, seller_country: sc!, seller_region: sr!, trades: v.trades, volume: v.volume };
+    });
+    for (const part of chunks(geo)) {
+      await tx.insertInto('analytics_geo_flows').values(part).onConflict((oc) => oc.columns(['granularity', 'bucket', 'buyer_country', 'buyer_region', 'seller_country', 'seller_region'])
+        .doUpdateSet({ trades: sql`analytics_geo_flows.trades + excluded.trades`, volume: sql`analytics_geo_flows.volume + excluded.volume` })).execute();
+    }
+    const agents = [...acc.agents].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, n]) => {
+      const [g, b, country, region] = k.split(S);
+      return { granularity: g as Granularity, bucket: new Date(Number(b)), country: country!, region: region!, agents: n };
+    });
+    for (const part of chunks(agents)) {
+      await tx.insertInto('analytics_new_agents').values(part).onConflict((oc) => oc.columns(['granularity', 'bucket', 'country', 'region'])
+        .doUpdateSet({ agents: sql`analytics_new_agents.agents + excluded.agents` })).execute();
+    }
+  },
+
+  /**
+   * A snapshot replaces the gauges of its minute, hour and day: rows of those buckets from an earlier
+   * snapshot are zeroed (a cell absent now has nothing open), then the snapshot's cells are written.
+   */
+  async applySnapshot(tx: Executor, minute: Date, cells: readonly SupplyDemandCell[]): Promise<void> {
+    for (const g of GRANULARITIES) {
+      const bucket = truncate(minute, g);
+      await tx.updateTable('analytics_gauges').set({ supply_units: 0n, supply_listings: 0n, demand_requests: 0n, demand_units: 0n, snapshot_at: minute })
+        .where('granularity', '=', g).where('bucket', '=', bucket).where('snapshot_at', '<', minute).execute();
+      for (const part of chunks([...cells])) {
+        await tx.insertInto('analytics_gauges').values(part.map((c) => ({
+          granularity: g, bucket, category: c.category, region: c.region, spec_class: c.specClass, snapshot_at: minute,
+          supply_units: BigInt(c.supplyUnits), supply_listings: BigInt(c.supplyListings), demand_requests: BigInt(c.demandRequests), demand_units: BigInt(c.demandUnits),
+        }))).onConflict((oc) => oc.columns(['granularity', 'bucket', 'category', 'region', 'spec_class']).doUpdateSet({
+          snapshot_at: sql`excluded.snapshot_at`, supply_units: sql`excluded.supply_units`, supply_listings: sql`excluded.supply_listings`,
+          demand_requests: sql`excluded.demand_requests`, demand_units: sql`excluded.demand_units`,
+        })).execute();
+      }
+    }
+  },
+
+  /** Plain inserts of gauge rows (a rebuild, into the emptied table). */
+  async insertGauges(tx: Executor, rows: readonly { granularity: Granularity; bucket: Date; snapshotAt: Date; cell: SupplyDemandCell }[]): Promise<void> {
+    for (const part of chunks([...rows], 3000)) {
+      await tx.insertInto('analytics_gauges').values(part.map((r) => ({
+        granularity: r.granularity, bucket: r.bucket, category: r.cell.category, region: r.cell.region, spec_class: r.cell.specClass, snapshot_at: r.snapshotAt,
+        supply_units: BigInt(r.cell.supplyUnits), supply_listings: BigInt(r.cell.supplyListings), demand_requests: BigInt(r.cell.demandRequests), demand_units: BigInt(r.cell.demandUnits),
+      }))).execute();
+    }
+  },
+
+  async clearRollups(tx: Executor): Promise<void> {
+    for (const t of ['analytics_rollups', 'analytics_sketches', 'analytics_actives', 'analytics_geo_flows', 'analytics_new_agents', 'analytics_gauges'] as const) {
+      await tx.deleteFrom(t).execute();
+    }
+  },
+};

@@ -1,0 +1,83 @@
+/** TypeBox schemas of the market API. Amounts are AITBC decimal strings; rates are 0..1; times in seconds. */
+import { Type, type TSchema } from 'typebox';
+import { Amount, Timestamp } from '../../platform/http/schemas.js';
+
+const Nullable = <T extends TSchema>(t: T, opts: { description?: string } = {}) => Type.Union([t, Type.Null()], opts);
+const Category = Type.Union(['gpu_compute', 'inference', 'training', 'data_services', 'model_services'].map((c) => Type.Literal(c)), { description: 'Service category' });
+const Region = Type.String({ minLength: 1, maxLength: 40, pattern: '^([a-z0-9-]+|\\*)$', errorMessage: 'must be a region code such as "eu-west" (or * for demand open to any region)', description: 'Region code' });
+const Interval = Type.Union([Type.Literal('minute'), Type.Literal('hour'), Type.Literal('day')], { description: 'Bucket size of the series' });
+const Format = Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'csv: the series as text/csv (also with Accept: text/csv)' });
+
+const Filters = {
+  category: Type.Optional(Category),
+  region: Type.Optional(Region),
+  specClass: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'GPU model (e.g. A100) or model name; * for unspecified' })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (rounded down to the interval)' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'End, exclusive (rounded up to the interval); default: now, the current bucket included' })),
+  interval: Type.Optional(Interval),
+};
+export const MarketQuery = Type.Object({ ...Filters, format: Type.Optional(Format) }, { additionalProperties: false });
+export const IndicatorQuery = Type.Object({
+  ...Filters, format: Type.Optional(Format),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 400 })),
+}, { additionalProperties: false });
+
+const Range = { interval: Interval, from: Timestamp, to: Timestamp };
+const Price = Nullable(Amount);
+const TradeFigures = {
+  trades: Type.Integer(), units: Type.Integer({ description: 'Units traded' }), volume: Amount,
+  vwap: Nullable(Amount, { description: 'Volume-weighted average unit price' }),
+  p10: Price, median: Price, p90: Price,
+};
+
+export const PriceSeries = Type.Object({ ...Range, data: Type.Array(Type.Object({ bucket: Timestamp, ...TradeFigures })) });
+
+export const SupplyDemandSeries = Type.Object({
+  ...Range,
+  data: Type.Array(Type.Object({
+    bucket: Timestamp, supplyUnits: Type.Integer({ description: 'Units available on active listings (latest snapshot in the bucket)' }), supplyListings: Type.Integer(),
+    demandRequests: Type.Integer({ description: 'Open trade requests (latest snapshot in the bucket)' }), demandUnits: Type.Integer(),
+    supplyDemandRatio: Nullable(Type.Number()), newRequests: Type.Integer(), matched: Type.Integer(), matchRate: Nullable(Type.Number()),
+  })),
+});
+
+const Quantiles = Type.Object({ p50: Nullable(Type.Number()), p99: Nullable(Type.Number()) });
+export const Overview = Type.Object({
+  ...Range, ...TradeFigures,
+  activeBuyers: Nullable(Type.Integer(), { description: 'Distinct buyers of settled trades (null for minute intervals)' }), activeSellers: Nullable(Type.Integer()),
+  newAgents: Type.Integer(), agreements: Type.Integer(), newRequests: Type.Integer(),
+  matchRate: Nullable(Type.Number()), disputeRate: Nullable(Type.Number()), failureRate: Nullable(Type.Number()), crossBorderShare: Nullable(Type.Number()),
+  timeToAgreementSeconds: Quantiles, timeToSettlementSeconds: Quantiles,
+  supply: Nullable(Type.Object({ at: Timestamp, units: Type.Integer(), listings: Type.Integer(), demandRequests: Type.Integer(), demandUnits: Type.Integer(), ratio: Nullable(Type.Number()) })),
+});
+
+export const Geo = Type.Object({
+  ...Range,
+  countries: Type.Array(Type.Object({ country: Type.String(), newAgents: Type.Integer(), bought: Amount, sold: Amount, tradesBought: Type.Integer(), tradesSold: Type.Integer() })),
+  data: Type.Array(Type.Object({
+    buyerCountry: Type.String(), buyerRegion: Type.String(), sellerCountry: Type.String(), sellerRegion: Type.String(), trades: Type.Integer(), volume: Amount, crossBorder: Type.Boolean(),
+  }), { description: 'Flows from buyer to seller country and region' }),
+});
+
+export const PriceIndexSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('insufficient_data')]),
+  index: Price, low: Price, high: Price, sampleSize: Type.Integer(),
+  confidence: Type.Optional(Type.Number()), minimumSample: Type.Optional(Type.Integer()),
+}, { description: 'Volume-weighted median unit price of the last 7 days\' trades (at most 1000) with its 95% interval; insufficient_data below the minimum sample' });
+
+export const Indicators = Type.Object({
+  from: Timestamp, to: Timestamp, minimumSample: Type.Integer(),
+  data: Type.Array(Type.Object({
+    category: Type.String(), specClass: Type.String(), region: Type.String(), priceIndex: PriceIndexSchema,
+    volatility: Nullable(Type.Object({ ewma: Type.Number(), returns: Type.Integer(), interval: Type.Literal('day') })),
+    sellerConcentrationHhi: Nullable(Type.Number()),
+    crossRegionSpread: Nullable(Type.Object({ spread: Type.Number(), low: Type.Object({ region: Type.String(), index: Amount }), high: Type.Object({ region: Type.String(), index: Amount }) })),
+  })),
+  nextCursor: Nullable(Type.String()),
+});
+
+export const PriceAdvice = Type.Object({
+  listingId: Type.String(), currentPrice: Amount, recommendedPrice: Price, priceIndex: PriceIndexSchema,
+  supplyDemandRatio: Nullable(Type.Number()), signal: Type.Union([Type.Literal('surge'), Type.Literal('discount'), Type.Literal('none')]), reason: Type.String(),
+});
