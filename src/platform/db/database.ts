@@ -70,10 +70,10 @@ export async function createDatabase<DB = any>(opts: DatabaseOptions): Promise<D
 }
 
 /**
- * PGlite's buffer pool. Its default (128MB) is memory the WASM backend zeroes at every start: 16MB
- * opens a data dir ~0.4 s sooner (restart 2.6 s -> under 2 s) and the ledger and API benchmarks ran
- * within noise of 128MB (docs/decisions.md, "PGlite start-up"); pages not in the pool are read through
- * the operating system's page cache.
+ * PGlite's buffer pool. Its default (128MB) is memory the WASM backend zeroes at every start: with 16MB
+ * a data dir opened 0.35-0.4 s sooner in a side-by-side run (docs/decisions.md, "Start-up under 2 s").
+ * Pages not in the pool are read through the operating system's page cache; the effect on the ledger
+ * benchmark's PGlite rows is still to be measured on a quiet machine.
  */
 const PGLITE_SHARED_BUFFERS = '16MB';
 
