@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { AMOUNT_PATTERN, parseAmount } from './platform/money.js';
+import type { VerifierDefaults } from './modules/verifier/verifier.module.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -69,16 +70,8 @@ export interface Config {
   verifier: VerifierDefaults;
 }
 
-export interface VerifierDefaults {
-  intervalSeconds: number;
-  challengesPerRun: number;
-  /** base units */
-  maxPrice: bigint;
-  /** base units */
-  dailyBudget: bigint;
-  feeShareBps: number;
-  cooldownHours: number;
-}
+/** The shape is the verifier's (it reads them); parsed here from the environment. */
+export type { VerifierDefaults };
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {

@@ -1,10 +1,15 @@
 /**
  * What other modules may read of agents without knowing their table. Trading asks whether an agent may
  * sell in a category, which key verifies its signatures, and when sellers registered (newcomers); the SQL
- * that answers lives in agents.repository.ts, with the table.
+ * that answers lives in agents.repository.ts, with the table. The service's type is here for the modules
+ * that register agents or profile contributors (trading, the verifier), and the key decoder for
+ * signature checks.
  */
 import type { Database } from '../../database.js';
 import { agentsRepository as repo, type AgentRow, type Executor } from './agents.repository.js';
+
+export type { AgentsService } from './agents.service.js';
+export { decodeEd25519PublicKey } from './agents.service.js';
 
 export interface AgentDirectory {
   /** The agent's registered type and categories; null when there is no such agent. */

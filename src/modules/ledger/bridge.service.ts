@@ -16,19 +16,9 @@ import { withdrawalJson } from './ledger.json.js';
 import { SYSTEM_ACCOUNTS, walletAccountId } from './ledger.accounts.js';
 import { recordedOrThrow, requirePositiveAmount } from './ledger.errors.js';
 import type { LedgerService } from './ledger.service.js';
-import type { RecordedTransfer } from './ledger.types.js';
+import type { RecordedTransfer, WithdrawalView } from './ledger.types.js';
 
-export interface WithdrawalView {
-  id: string;
-  agentId: string;
-  amount: bigint;
-  address: string;
-  holdTransferId: string;
-  state: 'queued' | 'completed' | 'failed';
-  chainTxId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type { WithdrawalView } from './ledger.types.js';
 
 export interface ChainBridge {
   /** Credits a deposit seen on chain; the chain transaction id makes it idempotent. */

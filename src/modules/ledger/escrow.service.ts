@@ -19,7 +19,7 @@ import type { Principal } from '../../platform/http/auth.js';
 import type { LedgerService } from './ledger.service.js';
 import { SYSTEM_ACCOUNTS, walletAccountId } from './ledger.accounts.js';
 import { rejectionError, requirePositiveAmount } from './ledger.errors.js';
-import type { Tx } from './ledger.types.js';
+import type { EscrowEventView, EscrowView, Tx } from './ledger.types.js';
 import type { TransferInput } from './ledger.engine.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
 import { escrowJson } from './ledger.json.js';
@@ -31,6 +31,7 @@ export const DEFAULT_REVIEW_WINDOW_MS = 24 * 3600_000;
 
 /** Who moves an escrow: an agent, the operator, or the service's own timers. */
 export type EscrowActor = Principal | { kind: 'system' };
+export type { EscrowEventView, EscrowView } from './ledger.types.js';
 
 export interface EscrowCreate {
   id?: string;
@@ -43,37 +44,6 @@ export interface EscrowCreate {
   expiresAt?: Date | null;
   /** After delivery, release automatically after this long unless disputed. */
   reviewWindowMs?: number;
-}
-
-export interface EscrowView {
-  id: string;
-  accountId: string;
-  payerAgentId: string;
-  payeeAgentId: string;
-  amount: bigint;
-  released: bigint;
-  refunded: bigint;
-  fees: bigint;
-  remaining: bigint;
-  feeBps: number;
-  state: EscrowState;
-  reference: string | null;
-  expiresAt: Date | null;
-  reviewWindowMs: number;
-  autoReleaseAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface EscrowEventView {
-  seq: bigint;
-  fromState: string | null;
-  toState: string;
-  action: string;
-  actor: string;
-  amount: bigint | null;
-  detail: Record<string, unknown> | null;
-  at: Date;
 }
 
 export interface EscrowActOptions {

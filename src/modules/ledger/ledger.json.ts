@@ -3,9 +3,7 @@
  * the stream events, so both format amounts the same way.
  */
 import { formatAmount } from '../../platform/money.js';
-import type { StoredTransfer } from './ledger.types.js';
-import type { EscrowEventView, EscrowView } from './escrow.service.js';
-import type { WithdrawalView } from './bridge.service.js';
+import type { EscrowEventView, EscrowView, StoredTransfer, WithdrawalView } from './ledger.types.js';
 
 export function transferJson(t: StoredTransfer) {
   return {

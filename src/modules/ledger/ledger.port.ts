@@ -1,11 +1,20 @@
 /**
- * What other modules may read of the ledger without knowing its tables. Reputation's same-owner
- * detector asks who first funded each wallet; the SQL that answers it lives here, with the tables.
+ * What other modules may use of the ledger without knowing its files or tables: the services' types
+ * (trading settles through escrow, the verifier pays from a wallet), the account ids, the API views and
+ * the mapping of a ledger rejection to an API error. Reputation's same-owner detector asks who first
+ * funded each wallet; the SQL that answers it lives here, with the tables.
  */
 import { sql } from 'kysely';
 import type { Database } from '../../database.js';
 
-export type { Tx } from './ledger.types.js';
+export type { Tx, Outcome, RecordedTransfer, EscrowView, EscrowEventView } from './ledger.types.js';
+export type { LedgerService } from './ledger.service.js';
+export type { EscrowService, EscrowActor } from './escrow.service.js';
+export { DEFAULT_REVIEW_WINDOW_MS } from './escrow.service.js';
+export { SYSTEM_ACCOUNTS, walletAccountId } from './ledger.accounts.js';
+export { rejectionError } from './ledger.errors.js';
+export { transferJson } from './ledger.json.js';
+export { Transfer as TransferSchema } from './ledger.schemas.js';
 
 export interface FirstFunder {
   agentId: string;

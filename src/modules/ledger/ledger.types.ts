@@ -2,6 +2,7 @@
 import type { Transaction } from 'kysely';
 import type { DB } from '../../database.js';
 import type { NewTransfer, RejectCode } from './ledger.engine.js';
+import type { EscrowState } from './escrow.js';
 
 /** A transaction of the shared database, as the ledger's callers pass it in. */
 export type Tx = Transaction<DB>;
@@ -64,4 +65,49 @@ export interface AuditReport {
   transfers: number;
   /** What the treasury and the bridge put into circulation. */
   supply: bigint;
+}
+
+/** An escrow as the escrow service returns it (ledger.json.ts formats it for the API). */
+export interface EscrowView {
+  id: string;
+  accountId: string;
+  payerAgentId: string;
+  payeeAgentId: string;
+  amount: bigint;
+  released: bigint;
+  refunded: bigint;
+  fees: bigint;
+  remaining: bigint;
+  feeBps: number;
+  state: EscrowState;
+  reference: string | null;
+  expiresAt: Date | null;
+  reviewWindowMs: number;
+  autoReleaseAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EscrowEventView {
+  seq: bigint;
+  fromState: string | null;
+  toState: string;
+  action: string;
+  actor: string;
+  amount: bigint | null;
+  detail: Record<string, unknown> | null;
+  at: Date;
+}
+
+/** A withdrawal to the chain as the bridge returns it. */
+export interface WithdrawalView {
+  id: string;
+  agentId: string;
+  amount: bigint;
+  address: string;
+  holdTransferId: string;
+  state: 'queued' | 'completed' | 'failed';
+  chainTxId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
 }

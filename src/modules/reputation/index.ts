@@ -10,3 +10,5 @@ export { explain, publishedReputation } from './explain.js';
 export type { Explanation, PublishedReputation, Metric, ComponentExplanation } from './explain.js';
 export { findClosedLoops, findPaymentLoop, findSameOwnerClusters } from './wash.js';
 export type { PaymentLog, LoopOptions, ClusterOptions } from './wash.js';
+// The whole service, for modules that drive reputation as an operator would (the built-in verifier's probe evidence).
+export type { ReputationService } from './reputation.service.js';

@@ -16,9 +16,8 @@ import { uuidv7 } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { formatAmount } from '../../platform/money.js';
 import type { Principal } from '../../platform/http/auth.js';
-import type { Tx } from '../ledger/ledger.port.js';
+import { DEFAULT_REVIEW_WINDOW_MS, type Tx } from '../ledger/ledger.port.js';
 import type { AgentDirectory } from '../agents/agents.port.js';
-import { DEFAULT_REVIEW_WINDOW_MS } from '../ledger/escrow.service.js';
 import {
   NegotiationError, applyEvent, decide, decisionEvent, lastOffer, other, type ConcessionStrategy, type NegotiationEvent, type NegotiationState, type Role,
 } from './negotiation.js';

@@ -4,7 +4,7 @@
  */
 import { seesPrivateOf, type Principal } from '../../platform/http/auth.js';
 import { formatAmount } from '../../platform/money.js';
-import type { EscrowView } from '../ledger/escrow.service.js';
+import type { EscrowView } from '../ledger/ledger.port.js';
 import { unavailableUnits, type AgreementRow, type ListingRow, type RequestRow, type StoredDelegation } from './trading.repository.js';
 import type { Terms } from './trading.types.js';
 

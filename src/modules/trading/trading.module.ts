@@ -6,9 +6,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
-import type { AgentsService } from '../agents/agents.service.js';
-import type { AgentDirectory } from '../agents/agents.port.js';
-import type { EscrowService } from '../ledger/escrow.service.js';
+import type { AgentDirectory, AgentsService } from '../agents/agents.port.js';
+import type { EscrowService } from '../ledger/ledger.port.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';

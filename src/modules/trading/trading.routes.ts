@@ -9,9 +9,10 @@ import { requireAgent, type Principal } from '../../platform/http/auth.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
 import type { MatchResult } from './matching.js';
 import { turnOf } from './negotiation.js';
-import type { TradingService } from './trading.module.js';
+import type { MarketService } from './market.service.js';
+import type { AgreementsService } from './agreements.service.js';
 import type { ListingRow, StoredDelegation } from './trading.repository.js';
-import type { NegotiationView, OfferInput } from './negotiations.service.js';
+import type { NegotiationView, NegotiationsService, OfferInput } from './negotiations.service.js';
 import { offerPayload } from './trading.signing.js';
 import { agreementJson, iso, isOwner, listingJson, requestJson, termsJson } from './trading.json.js';
 import {
@@ -71,7 +72,14 @@ function offerInput(b: { pricePerUnit?: string | undefined; quantity?: number | 
   };
 }
 
-export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: TradingService }) {
+/** What the routes use of the trading module (TradingService has these; the routes do not import the module's assembly). */
+export interface TradingRouteServices {
+  market: MarketService;
+  negotiations: NegotiationsService;
+  agreements: AgreementsService;
+}
+
+export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: TradingRouteServices }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { market, negotiations, agreements } = opts.trading;
   const tags = ['trading'];

@@ -1,7 +1,7 @@
 /** TypeBox schemas of the trading API. Amounts are AITBC decimal strings; prices are per unit. */
 import { Type, type TSchema } from 'typebox';
 import { Amount, Timestamp, Uuid } from '../../platform/http/schemas.js';
-import { DIGEST_PATTERN, MAX_JOB_SIZE, SEED_PATTERN, WORKLOADS } from '../verifier/workloads.js';
+import { DIGEST_PATTERN, MAX_JOB_SIZE, SEED_PATTERN, WORKLOADS } from '../job-spec.js';
 
 const Nullable = <T extends TSchema>(t: T, opts: { description?: string } = {}) => Type.Union([t, Type.Null()], opts);
 const Category = Type.Union(

@@ -5,7 +5,7 @@
  * A signed offer plus a signed acceptance (which embeds the offer's payload) is proof of the agreement.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { decodeEd25519PublicKey } from '../agents/agents.service.js';
+import { decodeEd25519PublicKey } from '../agents/agents.port.js';
 import type { Terms } from './trading.types.js';
 
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

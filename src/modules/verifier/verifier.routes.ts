@@ -4,9 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AuthHeader, IdemHeader, errors } from '../../platform/http/schemas.js';
 import { AppError } from '../../platform/http/errors.js';
 import { formatAmount, parseAmount } from '../../platform/money.js';
-import { rejectionError } from '../ledger/ledger.errors.js';
-import { transferJson } from '../ledger/ledger.json.js';
-import { Transfer } from '../ledger/ledger.schemas.js';
+import { rejectionError, transferJson, TransferSchema as Transfer } from '../ledger/ledger.port.js';
 import type { VerifierConfig, VerifierService } from './verifier.service.js';
 import { BudgetQuery, BudgetSchema, FundBody, RunBody, RunResult, VerifierConfigPatch, VerifierConfigSchema } from './verifier.schemas.js';
 

@@ -25,15 +25,11 @@ import type { Principal } from '../../platform/http/auth.js';
 import { AppError } from '../../platform/http/errors.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { formatAmount } from '../../platform/money.js';
-import type { VerifierDefaults } from '../../config.js';
-import type { AgentsService } from '../agents/agents.service.js';
-import { SYSTEM_ACCOUNTS, walletAccountId, type LedgerService } from '../ledger/ledger.service.js';
-import type { Outcome } from '../ledger/ledger.types.js';
-import type { ReputationService } from '../reputation/reputation.service.js';
-import type { TradingService } from '../trading/trading.module.js';
-import { listingJson } from '../trading/trading.json.js';
+import type { AgentsService } from '../agents/agents.port.js';
+import { SYSTEM_ACCOUNTS, walletAccountId, type LedgerService, type Outcome, type Tx } from '../ledger/ledger.port.js';
+import type { ReputationService } from '../reputation/index.js';
+import { listingJson, type TradingService } from '../trading/trading.port.js';
 import type { BackgroundJob } from '../module.js';
-import type { Tx } from '../ledger/ledger.port.js';
 import { checkDigest, jobDigest, workloadFor, type JobSpec, type Workload } from './workloads.js';
 import { selectTargets, type Candidate, type Selected } from './selection.js';
 import { personaFrom } from './persona.js';
@@ -41,6 +37,18 @@ import type { ChallengeState, VerifierChallengesTable } from './verifier.tables.
 import type { Selectable } from 'kysely';
 
 export type ChallengeRow = Selectable<VerifierChallengesTable>;
+
+/** The verifier's defaults from the environment (src/config.ts parses them; app.ts passes them in). */
+export interface VerifierDefaults {
+  intervalSeconds: number;
+  challengesPerRun: number;
+  /** base units */
+  maxPrice: bigint;
+  /** base units */
+  dailyBudget: bigint;
+  feeShareBps: number;
+  cooldownHours: number;
+}
 
 export interface VerifierDeps {
   database: Database;

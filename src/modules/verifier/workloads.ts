@@ -20,22 +20,10 @@
  *   needed: the digest cannot be formed from part of the set.
  */
 import { createHash } from 'node:crypto';
+import { MAX_JOB_SIZE, SEED_PATTERN, type JobSpec, type Workload } from '../job-spec.js';
 
-export const WORKLOADS = ['hash-chain', 'reference-prompts', 'record-set'] as const;
-export type Workload = (typeof WORKLOADS)[number];
-
-export interface JobSpec {
-  workload: Workload;
-  /** 16 to 128 lower-case hex characters */
-  seed: string;
-  /** rounds, prompts or records */
-  size: number;
-}
-
-/** The largest `size` a job may ask for (any workload). */
-export const MAX_JOB_SIZE = 10_000;
-export const SEED_PATTERN = '^[0-9a-f]{16,128}$';
-export const DIGEST_PATTERN = '^[0-9a-fA-F]{64}$';
+// The job and digest contract is shared with trading's schemas (src/modules/job-spec.ts).
+export { WORKLOADS, MAX_JOB_SIZE, SEED_PATTERN, DIGEST_PATTERN, type JobSpec, type Workload } from '../job-spec.js';
 
 /** The workload that fits a service category (what a buyer of that category would ask for). */
 export function workloadFor(category: string): Workload {
