@@ -86,7 +86,8 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const outbox = new EventOutbox(narrow<OutboxTables, DB>(database.db), clock);
   const agents = new AgentsService(database, clock);
   const ledger = new LedgerService(database, clock, outbox);
-  const escrow = new EscrowService(database, clock, ledger, outbox);
+  const directory = agentDirectory(database);
+  const escrow = new EscrowService(database, clock, ledger, directory, outbox);
   const bridge = new LocalBridge(database, clock, ledger, outbox);
   agents.onCreated.push(async (tx, agent) => { await ledger.openWallet(tx, agent.id); });
   agents.contributors.push({
@@ -105,10 +106,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
-  const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
+  const trading = createTradingService({ database, clock, agents, directory, escrow, reputation, outbox });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
-  const analytics = createAnalyticsService({ database, clock, agents });
+  const analytics = createAnalyticsService({ database, clock, agents, outbox });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },

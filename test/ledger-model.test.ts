@@ -14,6 +14,7 @@ import { ManualClock } from '../src/platform/clock.js';
 import { uuidFromName } from '../src/platform/ids.js';
 import { AppError } from '../src/platform/http/errors.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
+import { agentDirectory } from '../src/modules/agents/agents.port.js';
 import { LedgerService } from '../src/modules/ledger/ledger.service.js';
 import { SYSTEM_ACCOUNTS, escrowAccountId, walletAccountId } from '../src/modules/ledger/ledger.accounts.js';
 import type { Outcome } from '../src/modules/ledger/ledger.types.js';
@@ -492,7 +493,7 @@ describe(`ledger model (${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite
     clock = new ManualClock(Date.UTC(2026, 10, 1));
     const agentsService = new AgentsService(db.database, clock);
     ledger = new LedgerService(db.database, clock);
-    escrow = new EscrowService(db.database, clock, ledger);
+    escrow = new EscrowService(db.database, clock, ledger, agentDirectory(db.database));
     agentsService.onCreated.push(async (tx, agent) => { await ledger.openWallet(tx, agent.id); });
     for (let i = 0; i < AGENTS; i++) {
       const { agent } = await agentsService.register({ displayName: `model-${i}`, type: 'both', country: 'DE', region: 'eu-west', categories: ['gpu_compute'] });

@@ -13,6 +13,7 @@ import { ManualClock } from '../src/platform/clock.js';
 import { uuidFromName } from '../src/platform/ids.js';
 import { AppError } from '../src/platform/http/errors.js';
 import { AgentsService } from '../src/modules/agents/agents.service.js';
+import { agentDirectory } from '../src/modules/agents/agents.port.js';
 import { LedgerService } from '../src/modules/ledger/ledger.service.js';
 import { SYSTEM_ACCOUNTS, walletAccountId } from '../src/modules/ledger/ledger.accounts.js';
 import type { Outcome } from '../src/modules/ledger/ledger.types.js';
@@ -43,7 +44,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('ledger under concurrency (Postg
     for (let c = 0; c < CLIENTS; c++) {
       const database = pools[c % POOLS]!;
       const ledger = new LedgerService(database, clock);
-      clients.push({ ledger, escrow: new EscrowService(database, clock, ledger) });
+      clients.push({ ledger, escrow: new EscrowService(database, clock, ledger, agentDirectory(database)) });
     }
   });
   afterAll(async () => {

@@ -141,6 +141,18 @@ describe('balances and payments', () => {
     }
   });
 
+  it('opens no escrow for an unknown or deactivated payee (404, 422) and moves no money', async () => {
+    const [payer, gone] = [await fundedAgent('10'), await newAgent()];
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/agents/${gone.id}`, headers: gone.auth })).statusCode).toBe(200);
+    const ghostId = randomUUID();
+    const ghost = await t.app.inject({ method: 'POST', url: '/v1/escrows', headers: payer.auth, payload: { payee: ghostId, amount: '4' } });
+    expect(problem(ghost)).toMatchObject({ status: 404, code: 'not_found' });
+    const deactivated = await t.app.inject({ method: 'POST', url: '/v1/escrows', headers: payer.auth, payload: { payee: gone.id, amount: '4' } });
+    expect(problem(deactivated)).toMatchObject({ status: 422, code: 'unprocessable', detail: `agent ${gone.id} is deactivated` });
+    expect(await balance(payer)).toMatchObject({ balance: '10', available: '10', held: '0' });
+    expect((await audit()).ok).toBe(true);
+  });
+
   it('shows an escrow leg to the escrow\'s parties, not to others', async () => {
     const [payer, payee, c] = [await fundedAgent('10'), await newAgent(), await newAgent()];
     const e = (await t.app.inject({ method: 'POST', url: '/v1/escrows', headers: payer.auth, payload: { payee: payee.id, amount: '4' } })).json();

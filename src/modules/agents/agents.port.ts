@@ -19,6 +19,11 @@ export interface AgentDirectory {
    * transaction, pass it (PGlite has one connection, so a read beside the transaction would wait on it).
    */
   publicKeyIn(db: Executor, agentId: string): Promise<string | null>;
+  /**
+   * The agent's status (null: no such agent), read through `db` (inside a transaction, pass it). The
+   * ledger's escrows accept only an active payee.
+   */
+  statusIn(db: Executor, agentId: string): Promise<AgentRow['status'] | null>;
   /** When each of these agents registered; unknown ids are left out. */
   registeredAt(agentIds: readonly string[]): Promise<Map<string, Date>>;
 }
@@ -32,6 +37,9 @@ export function agentDirectory(database: Database): AgentDirectory {
     async publicKeyIn(db, agentId) {
       const [row] = await repo.publicKeys(db, [agentId]);
       return row?.public_key ?? null;
+    },
+    async statusIn(db, agentId) {
+      return (await repo.statusOf(db, agentId))?.status ?? null;
     },
     async registeredAt(agentIds) {
       const out = new Map<string, Date>();

@@ -78,6 +78,10 @@ export const agentsRepository = {
     return q.where((eb) => eb.or([changed, byId])).execute();
   },
 
+  statusOf(db: Executor, id: string): Promise<Pick<AgentRow, 'status'> | undefined> {
+    return db.selectFrom('agents').select('status').where('id', '=', id).executeTakeFirst();
+  },
+
   roleOf(db: Executor, id: string): Promise<Pick<AgentRow, 'type' | 'categories'> | undefined> {
     return db.selectFrom('agents').select(['type', 'categories']).where('id', '=', id).executeTakeFirst();
   },

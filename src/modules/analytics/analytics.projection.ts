@@ -23,6 +23,7 @@
  */
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
+import type { EventOutbox } from '../../platform/events/outbox.js';
 import type { SupplyDemandCell, TradingMarketData } from '../trading/trading.market-data.port.js';
 import { binOf } from './sketch.js';
 import {
@@ -40,6 +41,8 @@ export interface AnalyticsDeps {
   clock: Clock;
   market: TradingMarketData;
   agents: AgentDirectory;
+  /** The platform's outbox: whether the projection's cursor fell behind the retention (events pruned unread). */
+  outbox: Pick<EventOutbox, 'cursorState'>;
 }
 
 export const LOOKBACK = 5_000;
@@ -88,8 +91,7 @@ export class MarketProjection {
   private async runSync(): Promise<void> {
     const db = this.deps.database.db;
     if (this.cursor === null) this.cursor = Number((await repo.readState(db)).outbox_seq);
-    const pruned = await repo.prunedThrough(db);
-    if (this.cursor > 0 && this.cursor < pruned) this.counters.gap = true;
+    if ((await this.deps.outbox.cursorState('analytics', this.cursor)).missed) this.counters.gap = true;
     let from = Math.max(0, this.cursor - LOOKBACK);
     for (;;) {
       const rows = await repo.outboxAfter(db, from, EVENT_TYPES, PAGE);

@@ -26,11 +26,6 @@ export const analyticsRepository = {
     return Number(r?.m ?? 0);
   },
 
-  async prunedThrough(db: Executor): Promise<number> {
-    const r = await db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
-    return Number(r?.pruned_through ?? 0n);
-  },
-
   /** Locks the projection's state row: every write to the rollups happens under it, one at a time. */
   async lockState(tx: Transaction<DB>) {
     const r = await sql<{ outbox_seq: bigint; agents_since: Date | null; last_snapshot: Date | null }>`

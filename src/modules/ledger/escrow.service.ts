@@ -22,12 +22,16 @@ import { rejectionError, requirePositiveAmount } from './ledger.errors.js';
 import type { EscrowEventView, EscrowView, Tx } from './ledger.types.js';
 import type { TransferInput } from './ledger.engine.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
+import type { AgentDirectory } from '../agents/agents.port.js';
 import { escrowJson } from './ledger.json.js';
 import { TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
 
 /** The platform fee on releases, in basis points of the gross amount (2.5%). */
 const DEFAULT_FEE_BPS = 250;
 export const DEFAULT_REVIEW_WINDOW_MS = 24 * 3600_000;
+
+/** What escrow asks of the agents module: a payee's status. */
+export type PayeeStatus = Pick<AgentDirectory, 'statusIn'>;
 
 /** Who moves an escrow: an agent, the operator, or the service's own timers. */
 export type EscrowActor = Principal | { kind: 'system' };
@@ -93,6 +97,8 @@ export class EscrowService {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly ledger: LedgerService,
+    /** Whether the payee may receive an escrow (the agents module's port; app.ts passes agentDirectory). */
+    private readonly payees: PayeeStatus,
     /** Where each transition is announced to the payer and the payee (same statement as the transition). */
     private readonly outbox?: EventOutbox,
   ) {}
@@ -131,6 +137,10 @@ export class EscrowService {
     if (input.payerAgentId === input.payeeAgentId) throw new AppError('validation_failed', 'payer and payee must differ');
     const now = this.clock.now();
     if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new AppError('validation_failed', 'expiresAt must be in the future');
+    // Only an active payee receives an escrow; a missing or deactivated one is refused before anything is written.
+    const payeeStatus = await this.payees.statusIn(tx, input.payeeAgentId);
+    if (payeeStatus === null) throw notFound('agent', input.payeeAgentId);
+    if (payeeStatus !== 'active') throw new AppError('unprocessable', `agent ${input.payeeAgentId} is deactivated`);
     const id = input.id ?? uuidv7(this.clock);
     const accountId = await this.ledger.openEscrowAccount(tx, id);
     const ev = this.eventOf({
@@ -138,17 +148,13 @@ export class EscrowService {
       fees: 0n, fee_bps: input.feeBps ?? DEFAULT_FEE_BPS, state: 'held', reference: input.reference ?? null, expires_at: input.expiresAt ?? null,
       review_window_ms: BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS), auto_release_at: null, version: 0, created_at: now, updated_at: now,
     }, 'create', null);
-    // The payee's check, the escrow and its first event in one statement: the escrow is inserted only for an
-    // active payee; a missing or deactivated payee is reported from the returned status (and the transaction
-    // rolled back by the throw, the account with it).
-    const created = (await sql<Row & { payee_status: string | null; created: boolean }>`
-      WITH p AS (SELECT id, status FROM agents WHERE id = ${input.payeeAgentId}::uuid),
-      e AS (
+    // The escrow and its first event in one statement.
+    const row = (await sql<Row>`
+      WITH e AS (
         INSERT INTO escrows (id, account_id, payer_agent_id, payee_agent_id, amount, fee_bps, state, reference, expires_at, review_window_ms, auto_release_at, created_at, updated_at)
-        SELECT ${id}::uuid, ${accountId}::uuid, ${input.payerAgentId}::uuid, p.id, ${input.amount}::int8, ${input.feeBps ?? DEFAULT_FEE_BPS}::int4, 'held',
+        VALUES (${id}::uuid, ${accountId}::uuid, ${input.payerAgentId}::uuid, ${input.payeeAgentId}::uuid, ${input.amount}::int8, ${input.feeBps ?? DEFAULT_FEE_BPS}::int4, 'held',
           ${input.reference ?? null}::text, ${input.expiresAt ?? null}::timestamptz, ${BigInt(input.reviewWindowMs ?? DEFAULT_REVIEW_WINDOW_MS)}::int8,
-          NULL, ${now}::timestamptz, ${now}::timestamptz
-        FROM p WHERE p.status = 'active'
+          NULL, ${now}::timestamptz, ${now}::timestamptz)
         RETURNING *
       ), ev AS (
         INSERT INTO escrow_events (escrow_id, from_state, to_state, action, actor, amount, detail, at)
@@ -157,10 +163,7 @@ export class EscrowService {
         INSERT INTO outbox_events (type, agent_ids, data, at)
         SELECT ${ev.type}::text, ${ev.agents}::text[], ${ev.data}::jsonb, ${now}::timestamptz FROM e
       )
-      SELECT p.status AS payee_status, e.id IS NOT NULL AS created, e.* FROM p LEFT JOIN e ON true`.execute(tx)).rows[0];
-    if (!created) throw notFound('agent', input.payeeAgentId);
-    if (!created.created) throw new AppError('unprocessable', `agent ${input.payeeAgentId} is deactivated`);
-    const row = created;
+      SELECT * FROM e`.execute(tx)).rows[0]!;
     const [fund] = await this.ledger.executeIn(tx, [{
       id: uuidFromName(`escrow:${id}:fund`), kind: 'posted', debitAccountId: walletAccountId(input.payerAgentId), creditAccountId: accountId,
       amount: input.amount, code: 'escrow_fund', reference: `escrow:${id}`,

@@ -100,6 +100,22 @@ export class EventOutbox {
   /** `db`: the app's database seen with the outbox's tables only (`narrow` in db/schema.ts). */
   constructor(private readonly db: Kysely<OutboxTables>, private readonly clock: Clock) {}
 
+  /**
+   * Where a consumer that reads the log by seq (and keeps its cursor itself, such as the analytics
+   * projection) stands against the retention: events up to `prunedThrough` are deleted, so a consumer
+   * whose cursor is below it missed some (`missed`). `consumer` names it in the answer (logs, stats).
+   */
+  async cursorState(consumer: string, cursor: number): Promise<{ consumer: string; cursor: number; prunedThrough: number; missed: boolean }> {
+    const prunedThrough = await this.prunedThrough();
+    return { consumer, cursor, prunedThrough, missed: cursor > 0 && cursor < prunedThrough };
+  }
+
+  /** The newest seq the prune has deleted (0: none yet). */
+  private async prunedThrough(): Promise<number> {
+    const state = await this.db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
+    return Number(state?.pruned_through ?? 0n);
+  }
+
   /** Appends events inside the caller's transaction (or as their own statement), on any database with the outbox's tables. */
   async append<DB extends OutboxTables>(db: Kysely<DB> | Transaction<DB>, events: readonly OutboxEvent[]): Promise<void> {
     if (!events.length) return;
@@ -150,8 +166,7 @@ export class EventOutbox {
     const replay = async (onReset?: (r: StreamReset) => void) => {
       if (after === undefined || !buffer) return;
       try {
-        const state = await this.db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
-        const pruned = Number(state?.pruned_through ?? 0n);
+        const pruned = await this.prunedThrough();
         if (after < pruned) onReset?.({ lastEventId: after, prunedThrough: pruned });
         let from = after;
         for (;;) {
