@@ -11,8 +11,9 @@
  * are reported separately and naturally vary.
  *
  * Layout: `MarketRun`, one method per step of the schedule (its `run()` reads as the schedule); the trades'
- * life cycle from agreement to settlement is trades.ts. The file stays past 400 lines because the steps
- * share the run's state and one generator; splitting them further would pass that state around.
+ * life cycle from agreement to settlement is trades.ts.
+ * Length: past 400 lines because the steps share the run's state and one generator; splitting them
+ * further would pass that state around.
  */
 import { mulberry32, type Rng } from '../platform/rng.js';
 import type { Category } from '../modules/trading/trading.types.js';

@@ -2,6 +2,9 @@
  * The engine's bookkeeping, shared by every kind of evidence (engine.ts): interning agents, decaying
  * statistics, the daily gain cap, pair statistics and their withdrawal (taint), same-owner clusters and
  * the daily global-trust epoch. See engine.ts for the model.
+ *
+ * Length: the pieces read and write the same interned per-agent and per-pair arrays (a decay or a taint
+ * touches several at once); split further, each would need the whole state passed in.
  */
 import type { AgentId } from './evidence.types.js';
 import { buildLocalTrust, eigenTrust, producerWeight, referenceTrust } from './eigentrust.js';

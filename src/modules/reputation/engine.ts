@@ -25,6 +25,10 @@
  * t in day d is min(R(t), C(d-1) + G). Drops apply at once, rises are at most G per day. Without new
  * evidence R only decays once the recent window's failures have faded, so a gap of empty days is
  * closed day by day while they still weigh and then in O(1): C(d+k) = min(R(end of d+k), C(d) + k*G).
+ *
+ * Length: the fold of each kind of evidence and the reads over it share the engine's interned state and are
+ * kept together so the model above reads in one place; state, bookkeeping, checkpoints and explanations are
+ * already in engine-state.ts, engine-statistics.ts, engine-checkpoint.ts and explain.ts.
  */
 import { DAY_MS } from './evidence.types.js';
 import type {

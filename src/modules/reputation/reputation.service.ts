@@ -4,6 +4,10 @@
  * EvidenceProjection (reputation.projection.ts). Its background jobs are the projection's sync and
  * checkpoints, score snapshots (reputation.snapshots.ts) and same-owner detection (reputation.same-owner.ts).
  * Every process keeps its own engine; all of them converge on the same log.
+ *
+ * Length: the module's one facade for its routes and the other modules (evidence, reads, ratings, probes,
+ * operator actions); each is a few lines over the engine, the projection (reputation.projection.ts), the
+ * snapshots and the same-owner job, which have their own files.
  */
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';

@@ -3,6 +3,11 @@
  * with its escrow (ledger EscrowService, inside the same transaction), releases the listing's capacity when
  * it ends, and writes every outcome as reputation evidence. An agreement row is locked before its escrow
  * and its listing.
+ *
+ * Length: each step of an agreement's life (fund, deliver, confirm, dispute, resolve, the timers) moves the
+ * escrow, the listing's capacity and the reputation evidence in one transaction under the same row locks,
+ * so they stay together; the SQL is in agreements.repository.ts, the states in trading.states.ts, the
+ * measurements in measurements.ts.
  */
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';

@@ -6,7 +6,7 @@
  * Locks, always in this order: negotiation row, then listing row (conditional capacity update), then
  * request row, then (inside the ledger, when funding at once) wallet and escrow accounts.
  *
- * Past 400 lines on purpose: opening, a manual move, the delegated answers (autoRespond -> move) and
+ * Length: past 400 lines on purpose: opening, a manual move, the delegated answers (autoRespond -> move) and
  * accept share one locked context (MoveCtx) inside one transaction, and read best in one file; the SQL is
  * in negotiations.repository.ts, the delegation rules in delegation.ts.
  */

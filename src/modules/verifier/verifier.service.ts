@@ -16,6 +16,11 @@
  * under a lock (one process: a mutex; PostgreSQL: also the verifier_state row, FOR UPDATE) that checks
  * (a) the wallet's available balance minus reservations not yet funded, and (b) the daily budget
  * (everything committed in the last 24 hours). Nothing is offered to a seller before its price is reserved.
+ *
+ * Length: one class, because identity, the budget lock and every step of a challenge (reserve, trade, fund,
+ * check, probe evidence) share the state row's lock and the verifier's two agents; the pure parts are in
+ * workloads.ts, selection.ts and persona.ts. The next seam is the SQL on the verifier's own tables (a
+ * verifier.repository.ts).
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { Database } from '../../database.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Type } from 'typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { fieldErrors, toAppError } from './errors.js';
+import { toAppError } from './errors.js';
+import { fieldErrors } from './validation-messages.js';
 import { Amount, Uuid } from './schemas.js';
 import { controlCharErrors } from './control-chars.js';
 
