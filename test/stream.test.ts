@@ -2,10 +2,14 @@
  * GET /v1/stream: amounts are decimal AITBC strings equal to the REST resources'; payments, escrows and
  * ratings reach the agents they concern; reconnecting with Last-Event-ID replays exactly what was missed,
  * then continues live; an id older than the retention gets a stream.reset first.
+ * Every test makes its own agents and money with the factories of test/helpers/test-app.ts (`parties`)
+ * and looks only at events naming them. The Last-Event-ID tests, which count subscribers, move the clock
+ * and prune the whole outbox, each build their own app (database, port); the others share one. So each
+ * test runs alone and in any order.
  */
 import { randomUUID } from 'node:crypto';
 import { readSse, type SseEvent } from './helpers/sse.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestAgent, type TestApp } from './helpers/test-app.js';
 import { EVENT_RETENTION_MS } from '../src/platform/events/outbox.js';
 
@@ -42,9 +46,19 @@ async function waitFor(s: Stream, event: string, pred: (d: Record<string, unknow
   return e!;
 }
 
+async function start(): Promise<{ t: TestApp; address: string }> {
+  const app = await buildTestApp();
+  return { t: app, address: await app.app.listen({ port: 0, host: '127.0.0.1' }) };
+}
+
+let shared: { t: TestApp; address: string };
 beforeAll(async () => {
-  t = await buildTestApp();
-  address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  shared = await start();
+  ({ t, address } = shared);
+});
+
+afterAll(async () => {
+  await shared?.t.close();
 });
 
 /** Each test its own three agents: a seller, a buyer holding 1000 AITBC, and an agent with no money yet. */
@@ -68,10 +82,6 @@ async function fundedAgreement(seller: TestAgent, buyer: TestAgent) {
   await ok(post(`/v1/agreements/${agreementId}/fund`, buyer.auth), 200);
   return { listing, request, negotiation: n, agreementId };
 }
-
-afterAll(async () => {
-  await t?.close();
-});
 
 describe('amounts in the stream', () => {
   it('are decimal AITBC strings equal to the REST values (trade request, negotiation, agreement)', async () => {
@@ -211,6 +221,15 @@ describe('events that concern the agent', () => {
 });
 
 describe('Last-Event-ID', () => {
+  // its own app per test: these count subscribers, move the clock and prune everything
+  beforeEach(async () => {
+    ({ t, address } = await start());
+  });
+  afterEach(async () => {
+    await t.close();
+    ({ t, address } = shared);
+  });
+
   it('replays exactly the missed events in order, then continues live, with no duplicates', async () => {
     const { seller, buyer, other } = await parties();
     const first = await openStream(other.auth);
@@ -264,8 +283,14 @@ describe('Last-Event-ID', () => {
     const count = async () => Number((await t.db.database.db.selectFrom('outbox_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
     const stored = await count();
     expect(stored).toBeGreaterThanOrEqual(2); // at least this test's two mints
+    const newest = Number((await t.db.database.db.selectFrom('outbox_events').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirstOrThrow()).m);
     expect(await t.app.services.outbox.prune()).toBe(stored);
     expect(await count()).toBe(0);
+    // a consumer that keeps its own cursor (analytics) learns whether it fell behind the retention
+    const outbox = t.app.services.outbox;
+    expect(await outbox.cursorState('test', Number(old.id))).toEqual({ consumer: 'test', cursor: Number(old.id), prunedThrough: newest, missed: true });
+    expect((await outbox.cursorState('test', newest)).missed).toBe(false);
+    expect((await outbox.cursorState('test', 0)).missed).toBe(false); // a consumer that has read nothing yet starts at the oldest kept
     const m3 = await ok(post('/v1/admin/mint', t.admin, { agentId: other.id, amount: '6' }));
     const s = await openStream(other.auth, { lastEventId: old.id! });
     await waitFor(s, 'transfer.received', (d) => d.transferId === m3.id);
@@ -275,7 +300,9 @@ describe('Last-Event-ID', () => {
     expect(s.received.slice(1).map((e) => e.data.transferId)).toEqual([m3.id]);
     await s.close();
   });
+});
 
+describe('Last-Event-ID, malformed', () => {
   it('rejects a malformed id', async () => {
     const { other } = await parties();
     const r = await t.app.inject({ method: 'GET', url: '/v1/stream?lastEventId=abc', headers: other.auth });
