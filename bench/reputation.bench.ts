@@ -95,7 +95,7 @@ class NaiveScorer implements Scorer {
 
 // ---------------------------------------------------------------------------------------- the market
 
-type Kind = 'honest' | 'malicious' | 'camouflage' | 'collective' | 'ring' | 'milker' | 'boosted' | 'inflator';
+type Kind = 'honest' | 'malicious' | 'camouflage' | 'collective' | 'ring' | 'milker' | 'boosted' | 'inflator' | 'selective';
 
 interface Provider {
   id: string;
@@ -122,12 +122,22 @@ interface Scenario {
   inflators?: number;
   /** false: no probe agents at all (a fresh install); trust is seeded by the buyers' funded value */
   probes?: boolean;
+  /**
+   * sellers (quality 0.25-0.45 for ordinary buyers) that want to serve challenge jobs well (quality 0.97).
+   * A challenge is indistinguishable from an ordinary job, so they can at best guess by base rates: each
+   * job is served well with the probability that it is a challenge (the challenges it can expect, two a
+   * day from the platform's published rate, over the jobs it has received). `oracle`: the comparison in
+   * which the seller could tell every challenge (a leaky challenge).
+   */
+  selective?: { count: number; oracle: boolean };
   days: number;
 }
 
 interface RunResult {
   jobs: number;
   badJobs: number; // jobs routed to non-honest providers
+  /** jobs (after the warm-up) a selective seller served badly (with its ordinary-buyer quality) */
+  badlyServed: number;
   scores: Map<string, number>;
   providers: Provider[];
   whitewash: { before: number; after: number }[];
@@ -152,6 +162,17 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
   for (let i = 0; i < (sc.milkers ?? 0); i++) providers.push({ id: `k${i}`, kind: 'milker', q: 0.99, listed: true, alias: 0, joins: 0 });
   for (let i = 0; i < (sc.colluders ?? 0); i++) providers.push({ id: `x${i}`, kind: 'boosted', q: 0.25 + 0.2 * r(), listed: true, alias: 0, joins: WARMUP });
   for (let i = 0; i < (sc.inflators ?? 0); i++) providers.push({ id: `f${i}`, kind: 'inflator', q: 0.55 + 0.2 * r(), listed: true, alias: 0, joins: WARMUP });
+  for (let i = 0; i < (sc.selective?.count ?? 0); i++) providers.push({ id: `c${i}`, kind: 'selective', q: 0.25 + 0.2 * r(), listed: true, alias: 0, joins: WARMUP });
+  // selective sellers: jobs received (probes included: it cannot tell them apart) and the challenges it expects
+  const received = new Map<string, number>();
+  const servesWell = (p: Provider, d: number, isProbe: boolean): boolean => {
+    if (p.kind !== 'selective') return false;
+    const n = (received.get(p.id) ?? 0) + 1;
+    received.set(p.id, n);
+    if (sc.selective!.oracle) return isProbe;
+    const expected = PROBES.length * (d - p.joins + 1);
+    return r() < Math.min(1, expected / n);
+  };
   const buyers = Array.from({ length: 300 }, (_, i) => `b${i}`);
   // collective: each member controls 3 buyer identities that buy from members and rate 5 stars
   const colBuyers = kind === 'collective' ? Array.from({ length: 3 * (sc.malicious ?? 0) }, (_, i) => `cb${i}`) : [];
@@ -170,7 +191,7 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
     scorer.apply(ev);
   };
   const idOf = (p: Provider): string => (p.alias === 0 ? p.id : `${p.id}~${p.alias}`);
-  const res: RunResult = { jobs: 0, badJobs: 0, scores: new Map(), providers, whitewash: [], defectionsToDrop: [], evidence, badmouthed, badmouthRaters, bandFloor: 0 };
+  const res: RunResult = { jobs: 0, badJobs: 0, badlyServed: 0, scores: new Map(), providers, whitewash: [], defectionsToDrop: [], evidence, badmouthed, badmouthRaters, bandFloor: 0 };
   const milking = new Map<string, { defections: number; done: boolean }>();
   let listed: Provider[] = [];
   let bandSize = 1;
@@ -188,11 +209,11 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
    * the seller's delivery report (latencyMs, accuracy) is its claim: the truth, except for inflators, who
    * claim 20 ms and 100%, and for colluders' staged trades, where both sides report ideal values.
    */
-  const trade = (buyer: string, p: Provider, amount: bigint, success: boolean, stars: number | null, staged = false): void => {
+  const trade = (buyer: string, p: Provider, amount: bigint, success: boolean, stars: number | null, staged = false, q = p.q): void => {
     at += 1;
     const id = `t${tradeNo++}`;
-    const acc = staged ? 1 : success ? Math.min(1, Math.max(0, p.q + (r() - 0.5) * 0.04)) : 0;
-    const lat = staged ? 20 : 20 + (1 - p.q) * 300 * r();
+    const acc = staged ? 1 : success ? Math.min(1, Math.max(0, q + (r() - 0.5) * 0.04)) : 0;
+    const lat = staged ? 20 : 20 + (1 - q) * 300 * r();
     const claim = p.kind === 'inflator' ? { latencyMs: 20, accuracy: success ? 1 : 0 } : { latencyMs: lat, accuracy: acc };
     emit({ type: 'trade', id, at, buyerId: buyer, sellerId: idOf(p), success, ...claim, buyerLatencyMs: lat, buyerAccuracy: acc, slaMet: success, amount });
     if (stars !== null) emit({ type: 'rating', at, raterId: buyer, rateeId: idOf(p), tradeId: id, stars });
@@ -217,7 +238,7 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
       for (const p of listed) {
         at += 1;
         const camo = p.kind === 'camouflage' && r() < 0.35; // camouflage: bad 35% of the time, probes included
-        const q = camo ? 0.1 : p.q;
+        const q = camo ? 0.1 : servesWell(p, d, true) ? 0.97 : p.q;
         emit({ type: 'probe', at, agentId: idOf(p), probeId: probe, responseMs: 20 + (1 - q) * 300 * r(), available: r() < 0.9 + 0.1 * q, accuracy: Math.max(0, Math.min(1, q + (r() - 0.5) * 0.04)) });
       }
     }
@@ -271,6 +292,7 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
         const amount = BigInt(big ? 100 + Math.floor(r() * 100) : 1 + Math.floor(r() * 30)) * AITBC;
         let success: boolean;
         let defected = false;
+        let served = p.q; // the quality this job was served with
         if (p.kind === 'milker' && d >= 25 && big) {
           success = false;
           defected = true;
@@ -278,11 +300,15 @@ function simulate(sc: Scenario, scorer: Scorer, seed: number): RunResult {
           milking.set(p.id, m);
         } else if (p.kind === 'camouflage') {
           success = r() < (r() < 0.35 ? 0.1 : p.q);
+        } else if (p.kind === 'selective') {
+          served = servesWell(p, d, false) ? 0.97 : p.q;
+          success = r() < served;
+          if (served < 0.97 && d >= WARMUP) res.badlyServed++;
         } else {
           success = r() < p.q;
         }
-        const stars = badmouthRaters.has(buyer) && badmouthed.has(p.id) ? 1 : starsFor(success, p.q);
-        trade(buyer, p, amount, success, stars);
+        const stars = badmouthRaters.has(buyer) && badmouthed.has(p.id) ? 1 : starsFor(success, served);
+        trade(buyer, p, amount, success, stars, false, served);
         if (!success && amount >= 100n * AITBC) {
           at += 1;
           emit({ type: 'dispute', at, agentId: idOf(p), outcome: 'lost', filedBy: buyer });
@@ -472,6 +498,24 @@ function robustness(SEED: number): Row[] {
       scenario: 'self-reported metric inflation (30% of providers, quality 0.55-0.75, claim 20 ms and 100% accuracy on every delivery)',
       metric: 'jobs to inflators; their median score / honest median', ours: desc(ours), naive: desc(naive),
       target: '<= 10% and >= 3x fewer than naive', ok: o <= 0.1 && 3 * o <= share(naive),
+    });
+  }
+  // sellers that would serve challenge jobs well and ordinary buyers badly (issue 13)
+  if (want('selective')) {
+    const sc: Scenario = { name: 'selective', honest: 140, selective: { count: 60, oracle: false }, days: 30 };
+    const ours = simulate(sc, new OurScorer(), SEED);
+    const naive = simulate(sc, new NaiveScorer(), SEED);
+    // the comparison: a leaky challenge the seller can tell apart (what indistinguishability is worth)
+    const leaky = simulate({ ...sc, selective: { count: 60, oracle: true } }, new OurScorer(), SEED);
+    const bad = (x: RunResult): number => x.badlyServed / x.jobs;
+    const desc = (x: RunResult): string => `${pct(bad(x))} served badly (${pct(share(x))} to them); median ${median(scoresOf(x, 'selective')).toFixed(0)} / honest ${median(scoresOf(x, 'honest')).toFixed(0)}`;
+    const o = bad(ours);
+    rows.push({
+      scenario: 'challenge-aware seller (30% of providers, quality 0.25-0.45 for buyers, 0.97 on the jobs it guesses are challenges: it cannot tell, so it guesses by the base rate)',
+      metric: 'jobs it served badly (jobs to them); their median score / honest median; in brackets: if it could tell every challenge',
+      ours: `${desc(ours)} (could tell: ${desc(leaky)})`, naive: desc(naive),
+      target: 'badly served jobs <= 3% and >= 3x fewer than naive, also if it could tell',
+      ok: o <= 0.03 && 3 * o <= bad(naive) && bad(leaky) <= 0.03 && 3 * bad(leaky) <= bad(naive),
     });
   }
   // a fresh install: no probe agents at all, a funded Sybil ring of 100 (issue 13)

@@ -219,6 +219,10 @@ program
         `${fmt(mk.honestTrustQualitySpearman)}${control ? `, without attackers ${fmt(control.honestTrustQualitySpearman)}` : ''}\n`);
       for (const s of out.report.attack) line(s);
     }
+    const v = out.report.outcome.verifier;
+    process.stdout.write(`verifier (the market's only probe): challenges ${v.challenges.passed} passed, ${v.challenges.failed} failed ` +
+      `(${Object.entries(v.failedBy).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}), ${v.challenges.abandoned} abandoned, ${v.challenges.inFlight} in flight; ` +
+      `spent ${fmt(v.spent)} of a ${fmt(v.budget)} AITBC budget (${fmt(v.dailyBudget)} a day), ${fmt(v.held)} in escrow\n`);
     process.stdout.write(`ledger audit: ${out.report.outcome.ledger.ok ? 'ok' : `FAILED ${out.report.outcome.ledger.violations.join('; ')}`}\n`);
     process.stdout.write(`report: ${out.files.json}, ${out.files.html}\n`);
     const control = out.report.outcome.control;

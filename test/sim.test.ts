@@ -65,11 +65,20 @@ describe('simulate', () => {
         'Honest ranking vs the same market without attackers (Spearman, trust vs true quality, difference)',
       ]);
       expect(a.report.attack![0]!.value).toBeCloseTo(m.maliciousShare * 100, 9);
+      // the built-in verifier is the market's probe: it challenged sellers within its budget, and the report says so
+      const v = a.report.outcome.verifier;
+      expect(v.used).toBe(true);
+      expect(v.challenges.passed + v.challenges.failed).toBeGreaterThan(0);
+      expect(v.answered).toBeGreaterThan(0);
+      expect(v.spent).toBeGreaterThan(0);
+      expect(v.spent + v.held).toBeLessThanOrEqual(v.dailyBudget * (opts.days + 1));
+      expect(v.balance).toBeCloseTo(v.funded - v.spent, 6);
       const c = await simulate({ ...opts, seed: 8, out: path.join(dir, 'c') });
       expect(c.report.outcome.market).not.toEqual(a.report.outcome.market);
       const html = readFileSync(a.files.html, 'utf8');
       expect(html).toContain('Simulation report: manipulation');
       expect(html).toContain("Attackers: the reputation benchmark's targets on this market");
+      expect(html).toContain('The built-in verifier');
       expect(JSON.parse(readFileSync(a.files.json, 'utf8')).outcome.seed).toBe(7);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -17,12 +17,13 @@
  */
 import { mulberry32, type Rng } from '../platform/rng.js';
 import type { Category } from '../modules/trading/trading.types.js';
-import { CATEGORY_COST, MALICIOUS_KINDS, SIM_REGIONS, SPEC, UNIT, demandAt, generatePopulation, type SimProvider, type SimRegion } from './population.js';
+import { CATEGORY_COST, MALICIOUS_KINDS, SPEC, UNIT, demandAt, generatePopulation, type SimProvider, type SimRegion } from './population.js';
 import { initialDemand, populationParams, type Scenario, type World } from './scenarios.js';
 import { expectStatus, type Transport } from './transport.js';
 import { Spool } from './spool.js';
 import { REGION_COUNTRY, type SimAgentRecord, type SimRequestRecord, type SimTradeRecord } from './metrics.js';
 import { HOUR, TradeDesk, fmt8, priceOf, type LiveBuyer, type LiveProvider } from './trades.js';
+import { simulatedAnswer, type JobSpec } from '../modules/verifier/workloads.js';
 
 export interface SimOptions {
   agents: number;
@@ -34,6 +35,11 @@ export interface SimOptions {
   requestsPerBuyerDay?: number;
   /** Advances virtual time by `ms` and runs the service's background jobs (in-process runs). */
   advance?: (ms: number) => Promise<void>;
+  /**
+   * Advances virtual time by `ms` without running jobs (in-process runs): a seller's response time within
+   * the simulated hour, so the platform measures a challenge's delivery time as the seller's latency.
+   */
+  tick?: (ms: number) => void;
   /** Current virtual time. */
   now: () => Date;
   onProgress?: (p: SimProgress) => void;
@@ -60,6 +66,34 @@ export interface SimResult {
   errors: string[];
   /** Day the attackers joined (0: from the start). */
   attackersFromDay: number;
+  /** The built-in verifier in this market: what it was given, what it spent, what its challenges found. */
+  verifier: SimVerifierRecord;
+}
+
+/**
+ * The built-in verifier's part in a run (from GET /v1/admin/verifier/budget at the end). Amounts in AITBC.
+ * `spent` is what left its wallet for good (funded less balance: challenges paid to sellers); `held` is
+ * in escrows still open; refunds of failed challenges came back.
+ */
+export interface SimVerifierRecord {
+  used: true;
+  funded: number;
+  dailyBudget: number;
+  /** the budget over the run: dailyBudget x days */
+  budget: number;
+  spent: number;
+  held: number;
+  balance: number;
+  challengesPerRun: number;
+  cooldownHours: number;
+  maxPrice: number;
+  /** challenges by final state: passed, failed (probe recorded), abandoned (no trade), in flight */
+  challenges: { passed: number; failed: number; abandoned: number; inFlight: number };
+  /** failed challenges by reason (not_delivered, wrong_digest, missing_digest) */
+  failedBy: Record<string, number>;
+  /** challenge deliveries the simulated sellers made, and how many carried the right digest */
+  answered: number;
+  answeredCorrectly: number;
 }
 
 export async function runSimulation(api: Transport, o: SimOptions): Promise<SimResult> {
@@ -82,13 +116,16 @@ interface Ask {
   maxPrice: number;
 }
 
-/** Probes measure every provider every fifth day, and a new identity daily for its first three days. */
-const PROBE_EVERY_DAYS = 5;
-const ONBOARDING_DAYS = 3;
+/**
+ * The built-in verifier's settings in the simulation: each provider about every other day (cooldown), at most
+ * `challengesPerRun` a simulated hour (it runs hourly with the service's jobs), any listing up to maxPrice per unit.
+ */
+const VERIFIER_COOLDOWN_HOURS = 48;
+const VERIFIER_MAX_PRICE = 40;
 
 /**
  * One run of the market. `run()` reads as the schedule: set up the population, then each simulated day
- * (arrivals, probes, the leaderboard, 24 hours of demand, attacks and open trades moving on, repricing,
+ * (arrivals, the leaderboard, 24 hours of demand, attacks, the verifier's challenges and open trades moving on, repricing,
  * whitewashing), then the settling of what is still open, then the records.
  */
 class MarketRun {
@@ -122,8 +159,15 @@ class MarketRun {
    */
   private readonly leaders = new Map<Category, LiveProvider[]>();
   private readonly buyers: LiveBuyer[] = [];
-  /** The operator's probe agents: the trusted seed of the trust graph. */
-  private readonly probes: Array<{ agentId: string; key: string }> = [];
+  /** Agreements of buyers outside the simulation (the built-in verifier's challenges) already handled. */
+  private readonly foreignHandled = new Set<string>();
+  private verifierFunded = 0;
+  private verifierDaily = 0;
+  private verifierPerRun = 0;
+  private answered = 0;
+  private answeredCorrectly = 0;
+  /** the simulation's own agents (its buyers and providers, every identity) */
+  private readonly ownAgents = new Set<string>();
 
   constructor(
     private readonly api: Transport,
@@ -157,15 +201,17 @@ class MarketRun {
     this.progress(this.o.days - 1, 23, true);
     const agents = await this.agentRecords();
     const audit = expectStatus(await this.api.call<{ ok: boolean; violations: string[] }>('GET', '/v1/admin/ledger/audit', { key: this.admin }), 'audit', 200);
+    const verifier = await this.verifierRecord();
     return {
       requests: this.logs.requests.readAll(), trades: this.logs.trades.readAll(), agents, mintedVolume: this.minted, agreements: this.desk.agreements,
       ledger: { ok: audit.ok, violations: audit.violations }, calls: this.api.latencies.length - this.calls0, errors: this.errors, attackersFromDay: this.joinDay,
+      verifier,
     };
   }
 
   // ------------------------------------------------------------------------------ population
 
-  /** Providers (attackers that arrive later excepted), buyers with their budgets, the probe agents. */
+  /** Providers (attackers that arrive later excepted), buyers with their budgets, the built-in verifier's budget. */
   private async populate(): Promise<void> {
     const later = new Set(this.o.withoutAttackers ? this.world.providers.filter((s) => MALICIOUS_KINDS.has(s.kind)) : this.arriving);
     for (const s of this.world.providers) if (!later.has(s)) await this.join(s);
@@ -174,17 +220,39 @@ class MarketRun {
       await this.mint(a.agentId, s.budget);
       this.buyers.push({ spec: s, ...a, activeDays: new Set() });
     }
-    for (let i = 0; i < 3; i++) {
-      const a = await this.register(`probe-${i}`, 'consumer', SIM_REGIONS[i % SIM_REGIONS.length]!, ['inference']);
-      expectStatus(await this.api.call('PUT', `/v1/reputation/probes/${a.agentId}`, { key: this.admin }), 'probe', 200, 201);
-      this.probes.push(a);
-    }
+    await this.setUpVerifier();
+  }
+
+  /**
+   * The operator sets up the built-in verifier (there are no simulated probe agents): every provider may be
+   * challenged every other day, so the daily budget is a quarter more than half of one unit of every
+   * provider's (attackers' included) list price; the wallet is funded for the whole run. The verifier then
+   * runs with the service's background jobs (hourly here) and trades like any buyer.
+   */
+  private async setUpVerifier(): Promise<void> {
+    const providers = this.o.withoutAttackers ? this.world.providers.filter((s) => !MALICIOUS_KINDS.has(s.kind)) : this.world.providers;
+    const affordable = providers.map(priceOf).filter((x) => x <= VERIFIER_MAX_PRICE);
+    const perDay = affordable.reduce((a, b) => a + b, 0) * (24 / VERIFIER_COOLDOWN_HOURS) * 1.25;
+    this.verifierDaily = Math.max(1, Math.ceil(perDay));
+    this.verifierPerRun = Math.max(1, Math.ceil((providers.length * 24) / VERIFIER_COOLDOWN_HOURS / 24 * 1.5));
+    expectStatus(await this.api.call('PUT', '/v1/admin/verifier', {
+      key: this.admin,
+      body: {
+        enabled: true, challengesPerRun: this.verifierPerRun, cooldownHours: VERIFIER_COOLDOWN_HOURS, maxPrice: fmt8(VERIFIER_MAX_PRICE),
+        dailyBudget: fmt8(this.verifierDaily),
+      },
+    }), 'verifier config', 200);
+    const fund = this.verifierDaily * (this.o.days + 1);
+    expectStatus(await this.api.call('POST', '/v1/admin/verifier/fund', { key: this.admin, body: { amount: fmt8(fund), source: 'mint', memo: 'simulation budget' } }), 'verifier fund', 201);
+    this.verifierFunded = fund;
+    this.minted += fund;
   }
 
   private async register(name: string, type: string, region: SimRegion, categories: Category[]) {
     const r = expectStatus(await this.api.call<{ agent: { id: string }; apiKey: string }>('POST', '/v1/agents', {
       body: { displayName: name, type, country: REGION_COUNTRY[region], region, categories },
     }), 'register', 201);
+    this.ownAgents.add(r.agent.id);
     return { agentId: r.agent.id, key: r.apiKey };
   }
 
@@ -225,36 +293,10 @@ class MarketRun {
   private async simulateDay(day: number): Promise<void> {
     this.o.scenario.onDay?.(day, this.world);
     if (day === this.joinDay && this.joinDay > 0) for (const s of this.arriving) (await this.join(s)).joinedDay = day;
-    await this.runProbes(day);
     if (day >= this.joinDay && this.providers.some((p) => p.spec.kind === 'sybil_rater')) await this.readLeaders();
     for (let hour = 0; hour < 24; hour++) await this.simulateHour(day, hour);
     await this.reprice(day);
     await this.whitewash(day);
-  }
-
-  /**
-   * Each provider every fifth day and a new identity (a newcomer, a re-registered one) daily for its first
-   * three days, as the operator verifies new listings: latency, availability, accuracy on known-answer
-   * tasks, according to the provider's hidden quality.
-   */
-  private async runProbes(day: number): Promise<void> {
-    const rng = this.rng;
-    for (let i = 0; i < this.providers.length; i++) {
-      const p = this.providers[i]!;
-      if ((i + day) % PROBE_EVERY_DAYS !== 0 && day - p.joinedDay >= ONBOARDING_DAYS) continue;
-      const probe = this.probes[(i + day) % this.probes.length]!;
-      const s = p.spec;
-      // Milkers and spoofers game what they can: milkers pass probes; spoofers answer but badly.
-      const q = s.kind === 'milker' ? 0.97 : s.quality;
-      const r = await this.api.call('POST', '/v1/evidence', {
-        key: probe.key,
-        body: {
-          type: 'probe', agentId: p.agentId, responseMs: Math.round(s.latencyMs * (0.8 + rng() * 0.4)),
-          available: s.online && rng() < 0.9 + 0.1 * q, accuracy: Math.min(1, Math.max(0, q + (rng() - 0.5) * 0.06)),
-        },
-      });
-      if (r.status !== 201 && r.status !== 200) this.errors.push(`probe: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
-    }
   }
 
   private async readLeaders(): Promise<void> {
@@ -276,6 +318,7 @@ class MarketRun {
       for (let k = this.poisson(lambda); k > 0; k--) await this.buy(b, day, now, serverNow);
     }
     await this.attack(day, now);
+    await this.serveForeignAgreements(day);
     await this.desk.moveOpenTrades(now, day);
     if (this.o.advance) await this.o.advance(HOUR);
     this.progress(day, hour);
@@ -411,6 +454,87 @@ class MarketRun {
     const willDeliver = s.kind !== 'spoofer' && rng() < 0.4 + 0.6 * q;
     const accuracy = Math.min(1, Math.max(0, q + (rng() - 0.5) * 0.1));
     return { willDeliver, accuracy, latencyMs: Math.round(s.latencyMs * (0.8 + rng() * 0.4)) };
+  }
+
+  /**
+   * Agreements funded by buyers outside the simulation (the built-in verifier's challenge jobs). Each seller's
+   * agent treats them as it treats every job: it delivers or not by its hidden behaviour (hiddenPerformance,
+   * as for any buyer's job of that size), and answers the request's checkable job with the right digest with
+   * the probability of its hidden quality (`simulatedAnswer`); a milker cheats on big jobs only, a spoofer
+   * never delivers. Nothing here looks at who the buyer is: the harness only needs to know which agreements its
+   * own buyers do not drive. Deliveries are made in order of the sellers' response times, advancing the
+   * virtual clock between them, so the platform measures each challenge's delivery time as its seller's
+   * latency (all of an hour's challenges were funded at the same virtual time, by the verifier's run).
+   * The operator resolves a disputed challenge (a wrong or missing digest) with a refund.
+   */
+  private async serveForeignAgreements(day: number): Promise<void> {
+    type Ag = { id: string; buyerId: string; sellerId: string; requestId: string | null; amount: string; state: string };
+    const foreign = async (state: string): Promise<Ag[]> => {
+      const out: Ag[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 50; page++) {
+        const r: { status: number; body: { data: Ag[]; nextCursor: string | null } } = await this.api.call('GET', `/v1/agreements?state=${state}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key: this.admin });
+        if (r.status !== 200) { this.errors.push(`agreements: HTTP ${r.status}`); break; }
+        out.push(...r.body.data.filter((a) => !this.ownAgents.has(a.buyerId)));
+        cursor = r.body.nextCursor;
+        if (!cursor) break;
+      }
+      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    };
+    const deliveries: Array<{ a: Ag; seller: LiveProvider; latencyMs: number; accuracy: number; resultDigest?: string }> = [];
+    for (const a of await foreign('funded')) {
+      if (this.foreignHandled.has(a.id)) continue;
+      this.foreignHandled.add(a.id);
+      const seller = this.providerByAgent.get(a.sellerId);
+      if (!seller) continue;
+      const job = this.hiddenPerformance(seller, Number(a.amount), day);
+      if (!job.willDeliver) continue; // the deadline passes: the verifier records it as unavailable
+      let resultDigest: string | undefined;
+      if (a.requestId) {
+        const req = await this.api.call<{ job: JobSpec | null }>('GET', `/v1/trade-requests/${a.requestId}`, { key: seller.key });
+        if (req.status === 200 && req.body.job) {
+          const milking = seller.spec.kind === 'milker' && day >= this.milkFromDay && Number(a.amount) >= CATEGORY_COST[seller.spec.category] * 4;
+          const answer = simulatedAnswer(req.body.job, milking || !seller.spec.online ? 0.05 : seller.spec.quality, this.rng());
+          resultDigest = answer.resultDigest;
+          this.answered++;
+          if (answer.correct) this.answeredCorrectly++;
+        } else if (req.status !== 200) this.errors.push(`request: HTTP ${req.status}`);
+      }
+      deliveries.push({ a, seller, latencyMs: job.latencyMs, accuracy: job.accuracy, ...(resultDigest ? { resultDigest } : {}) });
+    }
+    deliveries.sort((x, y) => x.latencyMs - y.latencyMs || (x.a.id < y.a.id ? -1 : 1));
+    let waited = 0;
+    for (const d of deliveries) {
+      if (this.o.tick && d.latencyMs > waited) { this.o.tick(d.latencyMs - waited); waited = d.latencyMs; }
+      const r = await this.api.call('POST', `/v1/agreements/${d.a.id}/deliver`, {
+        key: d.seller.key,
+        body: { usage: 1, latencyMs: d.latencyMs, accuracy: d.accuracy, availability: d.accuracy > 0.5 ? 0.999 : 0.9, ...(d.resultDigest ? { resultDigest: d.resultDigest } : {}) },
+      });
+      if (r.status !== 200) this.errors.push(`deliver (challenge): HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
+      else d.seller.activeDays.add(day);
+    }
+    for (const a of await foreign('disputed')) {
+      const r = await this.api.call('POST', `/v1/agreements/${a.id}/resolve`, { key: this.admin, body: { outcome: 'refund' } });
+      if (r.status !== 200) this.errors.push(`resolve (challenge): HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
+    }
+  }
+
+  /** The verifier's budget, spend and challenges at the end of the run. */
+  private async verifierRecord(): Promise<SimVerifierRecord> {
+    type Budget = { balance: string; available: string; challenges: Record<string, { count: number; amount: string }>; history: Array<{ state: string; result: { reason?: string } | null }> };
+    const b = expectStatus(await this.api.call<Budget>('GET', '/v1/admin/verifier/budget?limit=200', { key: this.admin }), 'verifier budget', 200);
+    const count = (k: string) => b.challenges[k]?.count ?? 0;
+    const failedBy: Record<string, number> = {};
+    // reasons of the failed challenges (from the latest 200; all of them in runs with fewer)
+    for (const h of b.history) if (h.state === 'failed') failedBy[h.result?.reason ?? 'unknown'] = (failedBy[h.result?.reason ?? 'unknown'] ?? 0) + 1;
+    const balance = Number(b.balance);
+    return {
+      used: true, funded: this.verifierFunded, dailyBudget: this.verifierDaily, budget: this.verifierDaily * this.o.days,
+      spent: this.verifierFunded - balance, held: balance - Number(b.available), balance,
+      challengesPerRun: this.verifierPerRun, cooldownHours: VERIFIER_COOLDOWN_HOURS, maxPrice: VERIFIER_MAX_PRICE,
+      challenges: { passed: count('passed'), failed: count('failed'), abandoned: count('abandoned'), inFlight: count('reserved') + count('negotiating') + count('funded') },
+      failedBy, answered: this.answered, answeredCorrectly: this.answeredCorrectly,
+    };
   }
 
   /** Lets the market settle what is still open (timers), without new demand, for up to three days. */

@@ -3,6 +3,7 @@
  * as inline SVG from the report's numbers (so the page is exactly as reproducible as the JSON).
  */
 import { ACTIVE_DEFINITION, type MarketMetrics, type SuccessMetric } from './metrics.js';
+import type { SimVerifierRecord } from './driver.js';
 
 export interface SimReport {
   scenario: string;
@@ -26,6 +27,8 @@ export interface SimReport {
   attack?: SuccessMetric[];
   /** Non-attackers' Spearman of trust vs true quality in the same market without attackers. */
   controlSpearman?: number | null;
+  /** The built-in verifier (the market's probe agent): budget, spend, challenges. */
+  verifier?: SimVerifierRecord;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -73,6 +76,20 @@ export function scatter(title: string, points: ReadonlyArray<[number, number]>, 
   return axes(title, body, xLabel, yLabel);
 }
 
+function verifierSection(v: SimVerifierRecord): string {
+  const c = v.challenges;
+  const kv: Array<[string, string]> = [
+    ['Probe evidence from', 'the built-in verifier only (no simulated probe agents): challenge jobs bought through the ordinary trade flow'],
+    ['Settings', `up to ${v.challengesPerRun} challenges a simulated hour, each seller at most every ${v.cooldownHours} h, listings up to ${fmt(v.maxPrice)} AITBC a unit`],
+    ['Budget', `${fmt(v.dailyBudget)} AITBC a day, ${fmt(v.budget)} AITBC over the run (wallet funded with ${fmt(v.funded)})`],
+    ['Spent', `${fmt(v.spent)} AITBC paid to sellers (${fmt(v.budget > 0 ? (100 * v.spent) / v.budget : 0, 1)}% of the budget), ${fmt(v.held)} AITBC still in escrow, ${fmt(v.balance)} AITBC left`],
+    ['Challenges', `${fmt(c.passed, 0)} passed, ${fmt(c.failed, 0)} failed${Object.keys(v.failedBy).length ? ` (${Object.entries(v.failedBy).map(([k, n]) => `${k.replace(/_/g, ' ')} ${n}`).join(', ')})` : ''}, ${fmt(c.abandoned, 0)} abandoned (no trade), ${fmt(c.inFlight, 0)} in flight at the end`],
+    ['Sellers\' answers', `${fmt(v.answered, 0)} deliveries with a digest, ${fmt(v.answeredCorrectly, 0)} correct`],
+  ];
+  return `<h2>The built-in verifier</h2>
+<table>${kv.map(([k, x]) => `<tr><td>${esc(k)}</td><td>${esc(x)}</td></tr>`).join('\n')}</table>`;
+}
+
 export function renderHtml(r: SimReport): string {
   const m = r.metrics;
   const metricRows = (xs: SuccessMetric[]) => xs.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.target)}</td><td>${s.value === null ? '&mdash;' : `${fmt(s.value)} ${esc(s.unit)}`}</td>
@@ -114,6 +131,7 @@ ${rows}</table>
 ${r.attack ? `<h2>Attackers: the reputation benchmark's targets on this market</h2>
 <table><tr><th>Check</th><th>Target</th><th>Measured</th><th></th></tr>
 ${metricRows(r.attack)}</table>` : ''}
+${r.verifier ? verifierSection(r.verifier) : ''}
 <h2>Market</h2>
 <table>${kv.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('\n')}</table>
 <h2>Where the jobs went, by kind of provider</h2>

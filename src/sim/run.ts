@@ -15,7 +15,7 @@ import { migrateToLatest } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
 import { attackChecks, computeMetrics, successMetrics, type MarketMetrics, type SuccessMetric } from './metrics.js';
 import { renderHtml, type SimReport } from './report-html.js';
-import { runSimulation, type SimProgress } from './driver.js';
+import { runSimulation, type SimProgress, type SimVerifierRecord } from './driver.js';
 import { scenario as scenarioNamed, type Scenario } from './scenarios.js';
 import { HttpTransport, InjectTransport, type Transport } from './transport.js';
 import { quantile } from './stats.js';
@@ -59,6 +59,8 @@ export interface SimulationReport {
     attackersFromDay: number;
     trustVsQuality: Array<[number, number]>;
     ledger: { ok: boolean; violations: string[] };
+    /** The built-in verifier (the market's only probe agent): budget, spend, challenges passed and failed. */
+    verifier: SimVerifierRecord;
     /** With attackers: the control run (same market, no attackers), or null when not run. */
     control?: ControlOutcome | null;
   };
@@ -104,6 +106,7 @@ function collectGarbage(): void {
 async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string, started: number, withoutAttackers: boolean) {
   let api: Transport;
   let advance: ((ms: number) => Promise<void>) | undefined;
+  let tick: ((ms: number) => void) | undefined;
   let now: () => Date = () => new Date();
   let cleanup = async () => undefined as unknown;
 
@@ -131,6 +134,7 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
     await app.ready();
     api = new InjectTransport(app);
     now = () => clock.now();
+    tick = (ms) => clock.advance(ms);
     advance = async (ms) => {
       clock.advance(ms);
       for (const job of app.services.jobs) await job.run();
@@ -153,7 +157,7 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
   const memory: Array<{ day: number; heapMB: number; rssMB: number }> = [];
   try {
     const result = await runSimulation(api, {
-      agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, now, withoutAttackers,
+      agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, tick, now, withoutAttackers,
       onProgress: (p) => {
         if (!withoutAttackers) o.onProgress?.(p);
         if (p.hour === 23 && !p.final) {
@@ -214,6 +218,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
       scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, amountUnit: 'AITBC', market, attackersFromDay: result.attackersFromDay,
       trustVsQuality: providers.map((p) => [p.trueQuality!, p.trustScore!] as [number, number]),
       ledger: result.ledger,
+      verifier: result.verifier,
       ...(hasAttackers ? { control } : {}),
     },
     // Wall-clock measurements of this run: they vary from run to run.
@@ -226,7 +231,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   };
   const htmlReport: SimReport = {
     scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success, attackersFromDay: result.attackersFromDay,
-    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory,
+    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory, verifier: result.verifier,
     ...(report.attack ? { attack: report.attack, controlSpearman: control?.honestTrustQualitySpearman ?? null } : {}),
   };
   mkdirSync(o.out, { recursive: true });

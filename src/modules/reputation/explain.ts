@@ -120,10 +120,14 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
   range('performance', c.performance, d ? { ...d.performance } : {});
   range('transactions', c.transactions, d ? { ...d.transactions } : {});
   range('community', c.community, d ? { ratings: d.community.ratings, actions: d.community.actions, participation: d.community.participation } : {});
+  // the operator's attestations (security, backup) are optional channels: nobody is marked down for one never
+  // posted (trust-score.ts, reliabilityValue); heartbeat uptime and maintenance compliance are always counted
+  const optional = ['security', 'backup'] as const;
+  const notMeasured = d ? optional.filter((_, k) => !(d.reliability.byKind[k + 2]!.mass > 1e-9)) : [...optional];
   range(
     'reliability',
     c.reliability,
-    d ? { uptime: d.reliability.byKind[0]!, maintenance: d.reliability.byKind[1]!, security: d.reliability.byKind[2]!, backup: d.reliability.byKind[3]! } : {},
+    d ? { uptime: d.reliability.byKind[0]!, maintenance: d.reliability.byKind[1]!, security: d.reliability.byKind[2]!, backup: d.reliability.byKind[3]!, notMeasured } : {},
   );
   range('disputes', c.disputes, d ? { lostRate: d.disputes.lostRate } : {});
   const notes: string[] = [];
@@ -146,6 +150,9 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
     notes.push('no trust seed yet: global trust starts at the operator\'s probe agents, the platform\'s verifier and agents that brought value in from outside (deposits, mints); until one of them trades, evidence has weight 0, and the next epoch after that weighs it again');
   } else if (engine.epochPending) {
     notes.push('evidence arrived since the last trust epoch: the next epoch (hourly, daily, or POST /v1/admin/reputation/epoch) weighs it again with its producers\' trust');
+  }
+  if (d && notMeasured.length > 0) {
+    notes.push(`reliability: ${notMeasured.join(', ')} not measured (an optional operator attestation: left out of the average, neither credit nor blame)`);
   }
   for (const comp of components) {
     if (comp.value < comp.min * 0.5) notes.push(`${comp.name} is near its floor: little or poor evidence (few observations are pulled toward the pessimistic prior)`);

@@ -90,9 +90,11 @@ export async function reputationRoutes(fastify: FastifyInstance, opts: { reputat
   app.post('/v1/evidence', {
     schema: {
       tags, summary: 'Report evidence (operator and probe agents)', headers: IdemHeader, body: EvidenceCreate, security: AuthHeader,
-      description: 'Probe measurements from the operator\'s probe agents (or the operator naming the probe); community actions and reliability ' +
-        'attestations from the operator or an integration using the operator key. Trade and dispute outcomes come from settlement, ratings from ' +
-        'POST /v1/ratings.',
+      description: 'Probe measurements from the operator\'s probe agents (or the operator naming the probe); community actions from the operator ' +
+        'or an integration using the operator key. The operator attests only security and backup standards (`reliability` with kind `security` or ' +
+        '`backup`); uptime and maintenance compliance are measured by the platform from heartbeats and declared maintenance windows ' +
+        '(POST /v1/agents/{id}/heartbeat, PUT /v1/agents/{id}/maintenance-windows, GET /v1/agents/{id}/availability), and an `uptime` or ' +
+        '`maintenance` attestation is refused (422). Trade and dispute outcomes come from settlement, ratings from POST /v1/ratings.',
       response: { 201: EvidenceCreated, ...errors(400, 401, 403, 404, 422) },
     },
     config: { auth: 'authenticated' },

@@ -90,7 +90,7 @@ export const EvidenceCreate = Type.Union([
     type: Type.Literal('reliability'), agentId: Uuid,
     kind: Type.Union([Type.Literal('uptime'), Type.Literal('maintenance'), Type.Literal('security'), Type.Literal('backup')]),
     value: unit,
-  }, { additionalProperties: false, description: 'A reliability attestation, 0..1 (1 = fully compliant) (operator or integration)' }),
+  }, { additionalProperties: false, description: 'A reliability attestation, 0..1 (1 = fully compliant) (operator or integration): security and backup standards only; uptime and maintenance come from heartbeats and maintenance windows (422 here)' }),
 ]);
 export const EvidenceCreated = Type.Object({ id: Uuid, type: Type.String(), agentId: Uuid, producerId: Nullable(Uuid), at: Timestamp });
 

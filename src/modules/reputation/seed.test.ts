@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ReputationEngine } from './engine.js';
 import { AITBC, DAY_MS, type Evidence } from './evidence.types.js';
 import { explain } from './explain.js';
+import { trustLevel } from './trust-score.js';
 
 const H = 3_600_000;
 const trade = (id: string, at: number, buyerId: string, sellerId: string, extra: Partial<Extract<Evidence, { type: 'trade' }>> = {}): Evidence =>
@@ -122,5 +123,82 @@ describe('buyer-experienced metrics', () => {
     const truthful = run(false);
     expect(inflated.score('s', DAY_MS / 2).components.performance).toBeCloseTo(truthful.score('s', DAY_MS / 2).components.performance, 9);
     expect(explain(inflated, 's', DAY_MS / 2).discounted.claim_contradicted).toBe(30);
+  });
+});
+
+describe('reachable range (docs/decisions.md, "Reputation from real sources")', () => {
+  /**
+   * An agent excellent on everything, with only evidence the platform and its counterparties produce (no
+   * operator community actions, no operator attestations): 60 days of 6 trades a day from 60 funded buyers
+   * (30 ms and 99% as the buyers experienced it, 5 stars), the agent rating its buyers back, a daily
+   * challenge by the built-in verifier, and uptime and maintenance compliance from its heartbeats.
+   */
+  const excellent = (opts: { verifier: boolean; heartbeats: boolean; ratesBuyers: boolean }) => {
+    // the service pre-trusts the verifier (params.verifierIds join the probes, reputation.projection.ts)
+    const e = new ReputationEngine({ preTrusted: opts.verifier ? ['verifier'] : [] });
+    const buyers = Array.from({ length: 60 }, (_, i) => `b${i}`);
+    for (const b of buyers) e.apply(fund(b, 1000n));
+    let at = 1;
+    let n = 0;
+    for (let d = 0; d < 60; d++) {
+      at = Math.max(at, d * DAY_MS + 1);
+      for (let k = 0; k < 6; k++) {
+        const b = buyers[n % buyers.length]!;
+        const id = `t${n++}`;
+        e.apply(trade(id, at++, b, 's', { latencyMs: 30, accuracy: 0.99, buyerLatencyMs: 30, buyerAccuracy: 0.99 }));
+        e.apply({ type: 'rating', at: at++, raterId: b, rateeId: 's', tradeId: id, stars: 5 });
+        if (opts.ratesBuyers) e.apply({ type: 'rating', at: at++, raterId: 's', rateeId: b, tradeId: id, stars: 5 });
+      }
+      if (opts.verifier) e.apply({ type: 'probe', at: at++, agentId: 's', probeId: 'verifier', responseMs: 30, available: true, accuracy: 1 });
+      if (opts.heartbeats) {
+        e.apply({ type: 'reliability', at: at++, agentId: 's', kind: 'uptime', value: 1 });
+        e.apply({ type: 'reliability', at: at++, agentId: 's', kind: 'maintenance', value: 1 });
+      }
+    }
+    return e.score('s', at + 1);
+  };
+
+  it('an excellent agent with only real (non-operator) evidence reaches platinum (>= 900)', () => {
+    const all = excellent({ verifier: true, heartbeats: true, ratesBuyers: true });
+    expect(all.score).toBeGreaterThanOrEqual(900);
+    expect(trustLevel(all.score, all.observations)).toBe('platinum');
+  });
+
+  it('without the verifier or without heartbeats it stays below platinum', () => {
+    expect(excellent({ verifier: false, heartbeats: true, ratesBuyers: true }).score).toBeLessThan(900);
+    expect(excellent({ verifier: true, heartbeats: false, ratesBuyers: true }).score).toBeLessThan(900);
+  });
+});
+
+describe('optional reliability channels', () => {
+  const withKinds = (kinds: Array<'uptime' | 'maintenance' | 'security' | 'backup'>) => {
+    const e = new ReputationEngine();
+    for (let d = 0; d < 30; d++) for (const kind of kinds) e.apply({ type: 'reliability', at: d * DAY_MS + 1, agentId: 's', kind, value: 1 });
+    return e;
+  };
+
+  it('a kind nobody measured is left out of the average, not counted at the floor; explain says "not measured"', () => {
+    const hb = withKinds(['uptime', 'maintenance']);
+    const all = withKinds(['uptime', 'maintenance', 'security', 'backup']);
+    const now = 30 * DAY_MS;
+    const rel = (e: ReputationEngine) => e.score('s', now).components.reliability;
+    // full compliance on what was measured: the same reliability with or without the operator's attestations
+    expect(rel(hb)).toBeGreaterThan(40);
+    expect(rel(hb)).toBeCloseTo(rel(all), 6);
+    const x = explain(hb, 's', now);
+    expect(x.components.find((c) => c.name === 'reliability')!.channels.notMeasured).toEqual(['security', 'backup']);
+    expect(x.notes.some((n) => /security, backup not measured/.test(n))).toBe(true);
+    expect(explain(all, 's', now).components.find((c) => c.name === 'reliability')!.channels.notMeasured).toEqual([]);
+    // bad measured values still count: poor uptime is not hidden by leaving the others out
+    const poor = new ReputationEngine();
+    for (let d = 0; d < 30; d++) poor.apply({ type: 'reliability', at: d * DAY_MS + 1, agentId: 's', kind: 'uptime', value: 0.2 });
+    expect(rel(poor)).toBeLessThan(rel(hb) - 30);
+  });
+
+  it('with no reliability evidence at all the component stays at its floor (a newcomer gains nothing)', () => {
+    const e = new ReputationEngine();
+    e.apply(fund('b', 100n));
+    e.apply(trade('t0', 1, 'b', 's'));
+    expect(e.score('s', DAY_MS).components.reliability).toBe(-50);
   });
 });

@@ -171,14 +171,7 @@ export function componentsFromDetail(d: ComponentDetail): ComponentValues {
     (W_LAT * d.performance.latency.value + W_ACC * d.performance.accuracy.value + W_AVAIL * d.performance.availability.value);
   const tx = RANGE.transactions * d.transactions.success.value;
   const comm = RANGE.community * (W_RATINGS * d.community.ratings.value + W_ACTIONS * d.community.actions);
-  const rp = [RELIABILITY_POINTS.uptime, RELIABILITY_POINTS.maintenance, RELIABILITY_POINTS.security, RELIABILITY_POINTS.backup];
-  let rel = 0;
-  let rsum = 0;
-  for (let k = 0; k < 4; k++) {
-    rel += rp[k]! * d.reliability.byKind[k]!.value;
-    rsum += rp[k]!;
-  }
-  rel = (RANGE.reliability * rel) / rsum;
+  const rel = RANGE.reliability * reliabilityValue(d.reliability.byKind.map((c) => c.value));
   const disp = RANGE.disputes * d.disputes.lostRate.value;
   const sum = BASE_SCORE + perf + tx + comm + rel + disp;
   const raw = sum < 0 ? 0 : sum > 1000 ? 1000 : sum;
@@ -199,6 +192,20 @@ function channelValueOnly(mass: number, sum: number, k: number, curve: (x: numbe
 }
 
 const RP = [RELIABILITY_POINTS.uptime, RELIABILITY_POINTS.maintenance, RELIABILITY_POINTS.security, RELIABILITY_POINTS.backup];
+
+/**
+ * The reliability component's value (-1..1) from its four channel values (uptime, maintenance, security,
+ * backup; -1 = no evidence). Security and backup are operator attestations, optional channels: an agent
+ * is not marked down for an attestation nobody posted. The value is the better of the weighted average over
+ * all four kinds and the weighted average over the kinds the platform measures itself (uptime and
+ * maintenance compliance, from heartbeats and declared windows). Both averages are monotone in the
+ * evidence, so their maximum is too: favourable evidence never lowers it (an attestation can only add).
+ */
+export function reliabilityValue(v: ArrayLike<number>): number {
+  const all = (RP[0]! * v[0]! + RP[1]! * v[1]! + RP[2]! * v[2]! + RP[3]! * v[3]!) / (RP[0]! + RP[1]! + RP[2]! + RP[3]!);
+  const measured = (RP[0]! * v[0]! + RP[1]! * v[1]!) / (RP[0]! + RP[1]!);
+  return all > measured ? all : measured;
+}
 const CP = [COMMUNITY_POINTS.forum, COMMUNITY_POINTS.knowledge_sharing, COMMUNITY_POINTS.mentorship, COMMUNITY_POINTS.voting];
 
 /**
@@ -239,19 +246,15 @@ export function rawScoreFast(s: ArrayLike<number>, o: number, scale: number, p: 
   const rg = s[o + F.ratingsGiven]! * scale;
   const participation = 1 - Math.exp(-(rg > 0 ? rg : 0) / p.ratingsGivenScale);
   const actionsValue = 2 * Math.max(actions / pts, participation) - 1;
-  let rel = 0;
-  let rsum = 0;
-  for (let k = 0; k < 4; k++) {
-    rel += RP[k]! * channelValueOnly(s[o + F.reliabilityW0 + k]! * scale, s[o + F.reliabilityX0 + k]! * scale, p.kReliability, identity);
-    rsum += RP[k]!;
-  }
+  const rv = [0, 0, 0, 0];
+  for (let k = 0; k < 4; k++) rv[k] = channelValueOnly(s[o + F.reliabilityW0 + k]! * scale, s[o + F.reliabilityX0 + k]! * scale, p.kReliability, identity);
   const lost = s[o + F.disputeLost]! * scale;
   const won = s[o + F.disputeWon]! * scale;
   const disputes = channelValueOnly(okSum + lost + won, lost, p.kDisputes, disputeCurve, okSum + won);
   const perf = RANGE.performance * (W_LAT * lat + W_ACC * acc + W_AVAIL * avail);
   const tx = RANGE.transactions * success;
   const comm = RANGE.community * (W_RATINGS * ratings + W_ACTIONS * actionsValue);
-  const relC = (RANGE.reliability * rel) / rsum;
+  const relC = RANGE.reliability * reliabilityValue(rv);
   const disp = RANGE.disputes * disputes;
   const sum = BASE_SCORE + perf + tx + comm + relC + disp;
   return sum < 0 ? 0 : sum > 1000 ? 1000 : sum;
