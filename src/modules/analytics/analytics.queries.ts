@@ -108,4 +108,55 @@ export const analyticsQueries = {
       ORDER BY at DESC LIMIT ${limit}`.execute(db);
     return r.rows.map((x) => ({ price: BigInt(x.price), quantity: Number(x.quantity), seller: x.seller, volume: BigInt(x.volume) }));
   },
+
+  // ------------------------------------------------------------------ business KPIs (read at each /metrics scrape)
+
+  /** All-time trades and volume per category x region (day rollups: few rows). */
+  async kpiTotals(db: Executor) {
+    const r = await sql<{ category: string; region: string; trades: bigint; volume: string }>`
+      SELECT category, region, sum(trades)::int8 AS trades, sum(volume)::numeric AS volume FROM analytics_rollups
+      WHERE granularity = 'day' GROUP BY 1, 2 HAVING sum(trades) > 0 ORDER BY 1, 2`.execute(db);
+    return r.rows.map((x) => ({ ...x, volume: String(x.volume) }));
+  },
+
+  /** New requests and those matched, in hour buckets from `since`. */
+  async kpiMatches(db: Executor, since: Date) {
+    const r = await sql<{ requests: bigint | null; matched: bigint | null }>`
+      SELECT sum(requests)::int8 AS requests, sum(matched)::int8 AS matched FROM analytics_rollups WHERE granularity = 'hour' AND bucket >= ${since}`.execute(db);
+    return { requests: BigInt(r.rows[0]?.requests ?? 0n), matched: BigInt(r.rows[0]?.matched ?? 0n) };
+  },
+
+  /** Distinct agents (buyers or sellers of settled trades) in hour buckets from `since`. */
+  async kpiActiveAgents(db: Executor, since: Date): Promise<number> {
+    const r = await sql<{ n: bigint }>`
+      SELECT count(DISTINCT agent_id)::int8 AS n FROM analytics_actives WHERE granularity = 'hour' AND bucket >= ${since}`.execute(db);
+    return Number(r.rows[0]?.n ?? 0n);
+  },
+
+  /** Open requests in the newest supply/demand snapshot (null before the first). */
+  async kpiOpenRequests(db: Executor): Promise<number | null> {
+    const r = await sql<{ at: Date | null; n: bigint | null }>`
+      SELECT s.last_snapshot AS at, (SELECT sum(demand_requests)::int8 FROM analytics_gauges g WHERE g.granularity = 'minute' AND g.bucket = s.last_snapshot) AS n
+      FROM analytics_state s WHERE s.id = 1`.execute(db);
+    const row = r.rows[0];
+    return row?.at ? Number(row.n ?? 0n) : null;
+  },
+
+  /** The all-time sketch of one metric, merged over every cell (day sketches). */
+  async kpiSketch(db: Executor, metric: Metric): Promise<[number, number][]> {
+    const r = await sql<{ bin: number; n: bigint }>`
+      SELECT bin, sum(n)::int8 AS n FROM analytics_sketches WHERE granularity = 'day' AND metric = ${metric} GROUP BY bin ORDER BY bin`.execute(db);
+    return r.rows.map((x) => [Number(x.bin), Number(x.n)]);
+  },
+
+  /** The most recent trades (at most `perCell` each) of every cell traded in [since, until): one scan. */
+  async recentTradesByCell(db: Executor, since: Date, until: Date, perCell: number) {
+    const r = await sql<{ category: string; spec_class: string; region: string; price: string; quantity: number }>`
+      SELECT category, spec_class, region, price, quantity FROM (
+        SELECT category, spec_class, region, data->>'pricePerUnit' AS price, (data->>'quantity')::int AS quantity,
+               row_number() OVER (PARTITION BY category, spec_class, region ORDER BY at DESC) AS rn
+        FROM analytics_facts WHERE kind = 'trade' AND at >= ${since} AND at < ${until}) t
+      WHERE rn <= ${perCell} ORDER BY 1, 2, 3`.execute(db);
+    return r.rows.map((x) => ({ category: x.category, specClass: x.spec_class, region: x.region, price: BigInt(x.price), quantity: Number(x.quantity) }));
+  },
 };

@@ -253,6 +253,37 @@ export class AnalyticsService {
     return { from: f.from.toISOString(), to: f.to.toISOString(), minimumSample: MIN_TRADES, data, next: cells.length > query.limit && last ? [last.category, last.spec_class, last.region] as [string, string, string] : null };
   }
 
+  /**
+   * The business KPIs, from the rollups (so every process reports the same figures): all-time trades and
+   * volume per category x region, match rate and active agents over the current hour and the 23 before it,
+   * open requests in the newest snapshot, the all-time time-to-settlement sketch, and the price index of
+   * every cell traded in the last 7 days (cells with fewer than MIN_TRADES trades left out).
+   */
+  async kpis() {
+    const now = this.deps.clock.now();
+    const since = new Date(truncate(now, 'hour').getTime() - 23 * 3_600_000);
+    const until = new Date(now.getTime() + 1);
+    const [totals, matches, activeAgents, openRequests, settlement, recent] = await Promise.all([
+      q.kpiTotals(this.db), q.kpiMatches(this.db, since), q.kpiActiveAgents(this.db, since), q.kpiOpenRequests(this.db),
+      q.kpiSketch(this.db, 'time_to_settlement'), q.recentTradesByCell(this.db, new Date(until.getTime() - INDEX_WINDOW_MS), until, INDEX_TRADES),
+    ]);
+    const cells = new Map<string, { category: string; specClass: string; region: string; trades: { price: bigint; quantity: number }[] }>();
+    for (const t of recent) {
+      const k = `${t.category}\u0000${t.specClass}\u0000${t.region}`;
+      if (!cells.has(k)) cells.set(k, { category: t.category, specClass: t.specClass, region: t.region, trades: [] });
+      cells.get(k)!.trades.push(t);
+    }
+    const priceIndices = [];
+    for (const c of cells.values()) {
+      const i = priceIndex(c.trades);
+      if (i.status === 'ok') priceIndices.push({ category: c.category, specClass: c.specClass, region: c.region, index: i.index });
+    }
+    return {
+      totals: totals.map((x) => ({ category: x.category, region: x.region, trades: Number(x.trades), volume: BigInt(x.volume) })),
+      matchRate: ratio(matches.matched, matches.requests), activeAgents, openRequests, settlementMs: settlement, priceIndices,
+    };
+  }
+
   /** A recommended price for a listing, with the reason: its cell's price index and the cell's supply/demand (surge or discount). */
   async priceAdvice(listingId: string) {
     const l = await this.deps.market.listing(listingId);
