@@ -7,6 +7,7 @@ import { analyticsQueries as q, type CellFilter, type CounterRow, type RangeFilt
 import { truncate } from './analytics.facts.js';
 import type { Granularity } from './analytics.tables.js';
 import { sketchQuantile } from './sketch.js';
+import { marketSignal, SIGNAL_STEP_PERCENT } from './signals.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -104,6 +105,11 @@ export class AnalyticsService {
     return m;
   }
 
+  /** The surge/discount signal of a bucket's (latest) snapshot. */
+  private static signalOf(g: { supply_units: bigint; demand_units: bigint } | undefined) {
+    return marketSignal(g ? { supplyUnits: Number(g.supply_units), demandUnits: Number(g.demand_units) } : null);
+  }
+
   private static tradeFigures(c: CounterRow | undefined, prices: [number, number][]) {
     const trades = c?.trades ?? 0n;
     const units = c?.units ?? 0n;
@@ -117,12 +123,16 @@ export class AnalyticsService {
   /** Price series: trades, units, volume, VWAP and unit-price quantiles per bucket. */
   async prices(query: RangeQuery) {
     const f = this.range(query);
-    const [counters, sketches] = await Promise.all([q.counters(this.db, f), q.sketches(this.db, f, 'price')]);
+    const [counters, sketches, gauges] = await Promise.all([q.counters(this.db, f), q.sketches(this.db, f, 'price'), q.gauges(this.db, f)]);
     const byBucket = new Map(counters.map((c) => [c.bucket.getTime(), c]));
+    const g = new Map(gauges.map((x) => [x.bucket.getTime(), x]));
     const sk = AnalyticsService.sketchByBucket(sketches);
     return {
       interval: f.granularity, from: f.from.toISOString(), to: f.to.toISOString(),
-      data: this.buckets(f).map((b) => ({ bucket: b.toISOString(), ...AnalyticsService.tradeFigures(byBucket.get(b.getTime()), sk.get(b.getTime()) ?? []) })),
+      data: this.buckets(f).map((b) => {
+        const s = AnalyticsService.signalOf(g.get(b.getTime()));
+        return { bucket: b.toISOString(), ...AnalyticsService.tradeFigures(byBucket.get(b.getTime()), sk.get(b.getTime()) ?? []), signal: s.signal, signalReason: s.reason };
+      }),
     };
   }
 
@@ -142,6 +152,7 @@ export class AnalyticsService {
           demandRequests: Number(x?.demand_requests ?? 0n), demandUnits: Number(x?.demand_units ?? 0n),
           supplyDemandRatio: x ? ratio(x.supply_units, x.demand_units) : null,
           newRequests: Number(y?.requests ?? 0n), matched: Number(y?.matched ?? 0n), matchRate: y ? ratio(y.matched, y.requests) : null,
+          ...((s) => ({ signal: s.signal, signalReason: s.reason }))(AnalyticsService.signalOf(x)),
         };
       }),
     };
@@ -293,23 +304,23 @@ export class AnalyticsService {
     const { index } = await this.index(cell, new Date(now.getTime() + 1)); // trades up to now included
     const f: RangeFilter = { ...cell, granularity: 'hour', from: new Date(truncate(now, 'hour').getTime() - 23 * 3_600_000), to: new Date(truncate(now, 'hour').getTime() + 3_600_000) };
     const gauges = (await q.gauges(this.db, f)).at(-1);
+    const sig = AnalyticsService.signalOf(gauges);
     const sdRatio = gauges ? ratio(gauges.supply_units, gauges.demand_units) : null;
     const listed = formatAmount(l.pricePerUnit);
     if (index.status !== 'ok') {
       return {
-        listingId, currentPrice: listed, recommendedPrice: null, priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal: 'none' as const,
+        listingId, currentPrice: listed, recommendedPrice: null, priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal: sig.signal, signalReason: sig.reason,
         reason: `too few recent trades in ${l.category}/${l.specClass}/${l.region} (${index.sampleSize} in 7 days, ${index.minimum} needed) to recommend a price; keep ${listed}`,
       };
     }
-    // surge when demand outruns supply (ratio < 1), discount when supply is more than twice demand: +/- 5 %
-    const signal: 'surge' | 'discount' | 'none' = sdRatio === null ? 'none' : sdRatio < 1 ? 'surge' : sdRatio > 2 ? 'discount' : 'none';
-    const factor = signal === 'surge' ? 105n : signal === 'discount' ? 95n : 100n;
+    const signal = sig.signal;
+    const factor = signal === 'surge' ? 100n + SIGNAL_STEP_PERCENT : signal === 'discount' ? 100n - SIGNAL_STEP_PERCENT : 100n;
     const recommended = (index.index * factor) / 100n;
     const diff = Number(l.pricePerUnit - index.index) / Number(index.index);
     const position = Math.abs(diff) < 0.005 ? 'at the index' : `${(Math.abs(diff) * 100).toFixed(1)}% ${diff > 0 ? 'above' : 'below'} the index`;
-    const sd = signal === 'surge' ? `demand outruns supply (supply/demand ${sdRatio!.toFixed(2)}): +5%` : signal === 'discount' ? `supply is more than twice demand (${sdRatio!.toFixed(2)}): -5%` : 'supply and demand are balanced';
+    const sd = signal === 'none' ? `no surge or discount (${sig.reason})` : `${signal} ${signal === 'surge' ? '+' : '-'}${SIGNAL_STEP_PERCENT}%: ${sig.reason}`;
     return {
-      listingId, currentPrice: listed, recommendedPrice: formatAmount(recommended), priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal,
+      listingId, currentPrice: listed, recommendedPrice: formatAmount(recommended), priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal, signalReason: sig.reason,
       reason: `index ${formatAmount(index.index)} from ${index.sampleSize} trades in 7 days (95% interval ${formatAmount(index.low)}-${formatAmount(index.high)}); your price is ${position}; ${sd}`,
     };
   }
