@@ -54,7 +54,8 @@ export const Overview = Type.Object({
   activeBuyers: Nullable(Type.Integer(), { description: 'Distinct buyers of settled trades (null for minute intervals)' }), activeSellers: Nullable(Type.Integer()),
   newAgents: Type.Integer(), agreements: Type.Integer(), newRequests: Type.Integer(),
   matchRate: Nullable(Type.Number()), disputeRate: Nullable(Type.Number()), failureRate: Nullable(Type.Number()), crossBorderShare: Nullable(Type.Number()),
-  timeToAgreementSeconds: Quantiles, timeToSettlementSeconds: Quantiles,
+  timeToAgreementSeconds: Type.Object(Quantiles.properties, { description: 'From the hour and day sketches: for a minute interval, over the whole hours that cover the range' }),
+  timeToSettlementSeconds: Type.Object(Quantiles.properties, { description: 'As timeToAgreementSeconds' }),
   supply: Nullable(Type.Object({ at: Timestamp, units: Type.Integer(), listings: Type.Integer(), demandRequests: Type.Integer(), demandUnits: Type.Integer(), ratio: Nullable(Type.Number()) })),
 });
 

@@ -161,8 +161,11 @@ export class AnalyticsService {
   /** Totals over the range: trade figures, agents, rates, times, and the latest supply and demand. */
   async overview(query: RangeQuery) {
     const f = this.range(query);
+    // times are sketched per hour and day: a minute range reads the hours that cover it
+    const ft: RangeFilter = f.granularity === 'minute'
+      ? { ...f, granularity: 'hour', from: truncate(f.from, 'hour'), to: new Date(Math.ceil(f.to.getTime() / 3_600_000) * 3_600_000) } : f;
     const [counters, prices, tta, tts, actives, agents, gauges] = await Promise.all([
-      q.counters(this.db, f), q.sketches(this.db, f, 'price'), q.sketches(this.db, f, 'time_to_agreement'), q.sketches(this.db, f, 'time_to_settlement'),
+      q.counters(this.db, f), q.sketchTotal(this.db, f, 'price'), q.sketchTotal(this.db, ft, 'time_to_agreement'), q.sketchTotal(this.db, ft, 'time_to_settlement'),
       q.actives(this.db, f, true), q.newAgents(this.db, f), q.gauges(this.db, f),
     ]);
     const sum = (k: keyof CounterRow) => counters.reduce((s, c) => s + BigInt(c[k] as bigint | string), 0n);
