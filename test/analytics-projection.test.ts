@@ -155,7 +155,12 @@ describe('rollups from real trades', () => {
   });
 
   it('rebuilt from scratch are identical to the incremental ones', async () => {
+    // a spec class with the characters an array literal must escape
+    const odd = await listing(t, s1, { gpuModel: 'X "1\\,{2}', price: '1' });
+    await trade(t, { buyer: b1, seller: s1, listing: odd, quantity: 1, price: '1' });
+    await t.app.services.analytics.sync();
     const before = await dump();
+    expect(before.analytics_rollups!.some((r) => r.includes('"spec_class":"X \\"1\\\\,{2}"'))).toBe(true);
     expect(before.analytics_rollups!.length).toBeGreaterThan(0);
     await t.app.services.analytics.rebuild();
     expect(await dump()).toEqual(before);
