@@ -174,14 +174,32 @@ export const analyticsQueries = {
     return r.rows.map((x) => [Number(x.bin), Number(x.n)]);
   },
 
-  /** The most recent trades (at most `perCell` each) of every cell traded in [since, until): one scan. */
-  async recentTradesByCell(db: Executor, since: Date, until: Date, perCell: number) {
-    const r = await sql<{ category: string; spec_class: string; region: string; price: string; quantity: number }>`
-      SELECT category, spec_class, region, price, quantity FROM (
-        SELECT category, spec_class, region, data->>'pricePerUnit' AS price, (data->>'quantity')::int AS quantity,
+  /**
+   * The most recent trades (at most `perCell` each) of every cell traded in [since, until), or of the cells
+   * of these category x spec class pairs only: one scan.
+   */
+  async recentTradesByCell(db: Executor, since: Date, until: Date, perCell: number, pairs?: readonly (readonly [string, string])[]) {
+    if (pairs && pairs.length === 0) return [];
+    const only = pairs ? sql`AND (category, spec_class) IN (${sql.join(pairs.map(([c, s]) => sql`(${c}, ${s})`))})` : sql``;
+    const r = await sql<{ category: string; spec_class: string; region: string; price: string; quantity: number; seller: string; volume: string }>`
+      SELECT category, spec_class, region, price, quantity, seller, volume FROM (
+        SELECT category, spec_class, region, data->>'pricePerUnit' AS price, (data->>'quantity')::int AS quantity, data->>'sellerId' AS seller, data->>'volume' AS volume,
                row_number() OVER (PARTITION BY category, spec_class, region ORDER BY at DESC) AS rn
-        FROM analytics_facts WHERE kind = 'trade' AND at >= ${since} AND at < ${until}) t
+        FROM analytics_facts WHERE kind = 'trade' AND at >= ${since} AND at < ${until} ${only}) t
       WHERE rn <= ${perCell} ORDER BY 1, 2, 3`.execute(db);
-    return r.rows.map((x) => ({ category: x.category, specClass: x.spec_class, region: x.region, price: BigInt(x.price), quantity: Number(x.quantity) }));
+    return r.rows.map((x) => ({
+      category: x.category, specClass: x.spec_class, region: x.region, price: BigInt(x.price), quantity: Number(x.quantity), seller: x.seller, volume: BigInt(x.volume),
+    }));
+  },
+
+  /** Daily notional and units of these base cells in [from, to). */
+  async dailyByCell(db: Executor, cells: readonly { category: string; specClass: string; region: string }[], from: Date, to: Date) {
+    if (cells.length === 0) return [];
+    const r = await sql<{ category: string; spec_class: string; region: string; bucket: Date; notional: string; units: bigint }>`
+      SELECT category, spec_class, region, bucket, notional::text AS notional, units FROM analytics_rollups
+      WHERE granularity = 'day' AND bucket >= ${from} AND bucket < ${to}
+        AND (category, region, spec_class) IN (${sql.join(cells.map((c) => sql`(${c.category}, ${c.region}, ${c.specClass})`))})
+      ORDER BY 1, 2, 3, 4`.execute(db);
+    return r.rows.map((x) => ({ category: x.category, specClass: x.spec_class, region: x.region, bucket: x.bucket, notional: BigInt(x.notional), units: BigInt(x.units) }));
   },
 };

@@ -234,37 +234,58 @@ export class AnalyticsService {
   async indicators(query: RangeQuery & { limit: number; after?: [string, string, string] | undefined }) {
     const f = this.range(query, 'day');
     const cells = await q.tradedCells(this.db, f, query.after, query.limit + 1);
-    const page = cells.slice(0, query.limit);
-    const spreads = new Map<string, ReturnType<typeof crossRegionSpread>>();
-    const data = [];
-    for (const c of page) {
-      const cell = { category: c.category, specClass: c.spec_class, region: c.region };
-      const { trades, index } = await this.index(cell, f.to);
-      const vol = ewmaVolatility(await this.dailyVwaps(cell, f.to));
-      const key = `${c.category}\u0000${c.spec_class}`;
-      if (!spreads.has(key)) {
-        const regions = await q.tradedCells(this.db, { ...f, category: c.category, specClass: c.spec_class, region: undefined }, undefined, 200);
-        const indices = [];
-        for (const r of regions) {
-          const i = (await this.index({ category: c.category, specClass: c.spec_class, region: r.region }, f.to)).index;
-          if (i.status === 'ok') indices.push({ region: r.region, index: i.index });
-        }
-        spreads.set(key, crossRegionSpread(indices));
-      }
-      const spread = spreads.get(key)!;
+    const page = cells.slice(0, query.limit).map((c) => ({ category: c.category, specClass: c.spec_class, region: c.region }));
+    // set-based: the recent trades of every region of the page's category x spec class pairs in one scan,
+    // the page's daily VWAPs in one read
+    const key = (c: { category: string; specClass: string }) => `${c.category}\u0000${c.specClass}`;
+    const pairs = [...new Map(page.map((c) => [key(c), [c.category, c.specClass] as const])).values()];
+    const dayEnd = new Date(truncate(f.to, 'day').getTime() + 86_400_000);
+    const [recent, daily] = await Promise.all([
+      q.recentTradesByCell(this.db, new Date(f.to.getTime() - INDEX_WINDOW_MS), f.to, INDEX_TRADES, pairs),
+      q.dailyByCell(this.db, page, new Date(dayEnd.getTime() - VOLATILITY_DAYS * 86_400_000), dayEnd),
+    ]);
+    const cellKey = (c: { category: string; specClass: string; region: string }) => `${key(c)}\u0000${c.region}`;
+    const tradesOf = new Map<string, typeof recent>();
+    for (const t of recent) {
+      const k = cellKey(t);
+      if (!tradesOf.has(k)) tradesOf.set(k, []);
+      tradesOf.get(k)!.push(t);
+    }
+    const indexOf = new Map([...tradesOf].map(([k, ts]) => [k, priceIndex(ts)]));
+    // the regional indices of each category x spec class, for its cross-region spread
+    const regional = new Map<string, { region: string; index: bigint }[]>();
+    for (const [k, ts] of tradesOf) {
+      const i = indexOf.get(k)!;
+      if (i.status !== 'ok') continue;
+      const pk = key(ts[0]!);
+      if (!regional.has(pk)) regional.set(pk, []);
+      regional.get(pk)!.push({ region: ts[0]!.region, index: i.index });
+    }
+    const vwaps = new Map<string, number[]>();
+    for (const d of daily) {
+      if (d.units <= 0n) continue;
+      const k = cellKey(d);
+      if (!vwaps.has(k)) vwaps.set(k, []);
+      vwaps.get(k)!.push(Number(d.notional / d.units));
+    }
+    const data = page.map((c) => {
+      const trades = tradesOf.get(cellKey(c)) ?? [];
+      const index = indexOf.get(cellKey(c)) ?? priceIndex([]);
+      const vol = ewmaVolatility(vwaps.get(cellKey(c)) ?? []);
+      const spread = crossRegionSpread(regional.get(key(c)) ?? []);
       const bySeller = new Map<string, bigint>();
       let total = 0n;
       for (const t of trades) { bySeller.set(t.seller, (bySeller.get(t.seller) ?? 0n) + t.volume); total += t.volume; }
       const hhi = total > 0n ? [...bySeller.values()].reduce((s, v) => s + (Number(v) / Number(total)) ** 2, 0) : null;
-      data.push({
-        category: c.category, specClass: c.spec_class, region: c.region, priceIndex: indexJson(index),
+      return {
+        category: c.category, specClass: c.specClass, region: c.region, priceIndex: indexJson(index),
         volatility: vol ? { ewma: vol.volatility, returns: vol.returns, interval: 'day' as const } : null,
         sellerConcentrationHhi: hhi,
         crossRegionSpread: spread ? { spread: spread.spread, low: { region: spread.low.region, index: formatAmount(spread.low.index) }, high: { region: spread.high.region, index: formatAmount(spread.high.index) } } : null,
-      });
-    }
+      };
+    });
     const last = page.at(-1);
-    return { from: f.from.toISOString(), to: f.to.toISOString(), minimumSample: MIN_TRADES, data, next: cells.length > query.limit && last ? [last.category, last.spec_class, last.region] as [string, string, string] : null };
+    return { from: f.from.toISOString(), to: f.to.toISOString(), minimumSample: MIN_TRADES, data, next: cells.length > query.limit && last ? [last.category, last.specClass, last.region] as [string, string, string] : null };
   }
 
   /**
