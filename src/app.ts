@@ -109,6 +109,8 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const analytics = createAnalyticsService({ database, clock, agents });
+  // after trading's status contributor: the price tier from the price index replaces its mean-price tier
+  agents.contributors.push({ section: 'status', contribute: (agent) => analytics.priceTier(agent.id) });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },

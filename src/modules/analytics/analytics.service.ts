@@ -7,7 +7,7 @@ import { analyticsQueries as q, type CellFilter, type CounterRow, type RangeFilt
 import { truncate } from './analytics.facts.js';
 import type { Granularity } from './analytics.tables.js';
 import { sketchQuantile } from './sketch.js';
-import { marketSignal, SIGNAL_STEP_PERCENT } from './signals.js';
+import { marketSignal, priceTierOf, SIGNAL_STEP_PERCENT } from './signals.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -286,6 +286,32 @@ export class AnalyticsService {
     });
     const last = page.at(-1);
     return { from: f.from.toISOString(), to: f.to.toISOString(), minimumSample: MIN_TRADES, data, next: cells.length > query.limit && last ? [last.category, last.specClass, last.region] as [string, string, string] : null };
+  }
+
+  /**
+   * The seller's current price tier, from the price index: its active listings' prices against the index
+   * of their cells (budget / standard / premium, thresholds in signals.ts), with the reason. Null tier when
+   * no listing's cell has enough recent trades.
+   */
+  async priceTier(agentId: string) {
+    const listings = await this.deps.market.listingsOf(agentId);
+    const now = this.deps.clock.now();
+    const until = new Date(now.getTime() + 1);
+    const pairs = [...new Map(listings.map((l) => [`${l.category}\u0000${l.specClass}`, [l.category, l.specClass] as const])).values()];
+    const recent = await q.recentTradesByCell(this.db, new Date(until.getTime() - INDEX_WINDOW_MS), until, INDEX_TRADES, pairs);
+    const byCell = new Map<string, { price: bigint; quantity: number }[]>();
+    for (const t of recent) {
+      const k = `${t.category}\u0000${t.specClass}\u0000${t.region}`;
+      if (!byCell.has(k)) byCell.set(k, []);
+      byCell.get(k)!.push(t);
+    }
+    const ratios: number[] = [];
+    for (const l of listings) {
+      const i = priceIndex(byCell.get(`${l.category}\u0000${l.specClass}\u0000${l.region}`) ?? []);
+      if (i.status === 'ok') ratios.push(Number(l.pricePerUnit) / Number(i.index));
+    }
+    const t = priceTierOf(ratios, listings.length - ratios.length);
+    return { priceTier: t.tier, priceTierReason: t.reason };
   }
 
   /**

@@ -30,3 +30,22 @@ export function marketSignal(g: { supplyUnits: number; demandUnits: number } | n
   if (ratio > DISCOUNT_ABOVE) return { signal: 'discount', ratio, reason: `supply outruns demand: ${fig}, above ${DISCOUNT_ABOVE}` };
   return { signal: 'none', ratio, reason: `supply and demand balanced: ${fig}, within ${SURGE_BELOW}-${DISCOUNT_ABOVE}` };
 }
+
+/**
+ * Current price tier of a seller: the mean of its active listings' price / their cell's price index (over
+ * the listings whose cell has an index), budget below BUDGET_BELOW, premium above PREMIUM_ABOVE.
+ */
+export const BUDGET_BELOW = 0.85;
+export const PREMIUM_ABOVE = 1.15;
+export type PriceTier = 'budget' | 'standard' | 'premium';
+
+export function priceTierOf(ratios: readonly number[], without: number): { tier: PriceTier | null; ratio: number | null; reason: string } {
+  if (ratios.length === 0) {
+    return { tier: null, ratio: null, reason: without ? `none of its ${without} active listings is in a cell with enough recent trades for a price index` : 'no active listings' };
+  }
+  const ratio = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+  const tier: PriceTier = ratio < BUDGET_BELOW ? 'budget' : ratio > PREMIUM_ABOVE ? 'premium' : 'standard';
+  const rule = tier === 'budget' ? `below ${BUDGET_BELOW}` : tier === 'premium' ? `above ${PREMIUM_ABOVE}` : `within ${BUDGET_BELOW}-${PREMIUM_ABOVE}`;
+  const left = without ? `; ${without} more without an index` : '';
+  return { tier, ratio, reason: `listing prices at ${ratio.toFixed(2)}x their cells' price index on average (${ratios.length} listing${ratios.length > 1 ? 's' : ''}${left}): ${rule}` };
+}
