@@ -35,7 +35,7 @@ import { createReputationService, reputationRoutes, type ReputationService } fro
 import { createTradingService, tradingRoutes, type TradingService } from './modules/trading/trading.module.js';
 import { createVerifierService, verifierRoutes, type VerifierService } from './modules/verifier/verifier.module.js';
 import type { BackgroundJob } from './modules/module.js';
-import { analyticsRoutes, createAnalyticsService, type AnalyticsService } from './modules/analytics/analytics.module.js';
+import { analyticsRoutes, createAnalyticsService, marketMetrics, type AnalyticsService } from './modules/analytics/analytics.module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
@@ -110,6 +110,8 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const analytics = createAnalyticsService({ database, clock, agents, outbox });
+  // after trading's status contributor: the price tier from the price index replaces its mean-price tier
+  agents.contributors.push({ section: 'status', contribute: (agent) => analytics.priceTier(agent.id) });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
@@ -231,6 +233,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
   await app.register(analyticsRoutes, { analytics: services.analytics });
+  for (const m of marketMetrics(services.analytics)) app.metricsRegistry.registerMetric(m as never);
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });

@@ -88,12 +88,12 @@ describe('series', () => {
       const r = await get(url, headers);
       expect(r.headers['content-type']).toMatch(/^text\/csv/);
       const lines = r.body.trim().split('\n');
-      expect(lines[0]).toBe('bucket,trades,units,volume,vwap,p10,median,p90');
+      expect(lines[0]).toBe('bucket,trades,units,volume,vwap,p10,median,p90,signal,signalReason');
       expect(lines).toHaveLength(3);
       expect(lines[2]!.startsWith('2026-11-03T00:00:00.000Z,11,')).toBe(true);
     }
     const sd = await get(`/v1/market/supply-demand?${range}&format=csv`);
-    expect(sd.body.split('\n')[0]).toBe('bucket,supplyUnits,supplyListings,demandRequests,demandUnits,supplyDemandRatio,newRequests,matched,matchRate');
+    expect(sd.body.split('\n')[0]).toBe('bucket,supplyUnits,supplyListings,demandRequests,demandUnits,supplyDemandRatio,newRequests,matched,matchRate,signal,signalReason');
   });
 
   it('supply and demand per bucket from the minute snapshots', async () => {

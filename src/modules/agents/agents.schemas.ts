@@ -132,7 +132,8 @@ export const Profile = Type.Object({
   status: Type.Object({
     activeListings: Type.Integer(),
     availableCapacity: Nullable(Type.Number()),
-    priceTier: Nullable(Type.String()),
+    priceTier: Nullable(Type.String({ description: 'budget / standard / premium: the active listings\' prices against the price index of their cells (market analytics)' })),
+    priceTierReason: Type.Optional(Type.String({ description: 'Why this tier (the mean price / index ratio and the thresholds), or why none' })),
     sla: Nullable(Sla),
   }),
   sections: Type.Record(Type.String(), Type.Union([Type.Literal('live'), Type.Literal('not_built')]), {

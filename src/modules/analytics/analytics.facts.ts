@@ -160,6 +160,38 @@ export type Metric = 'price' | 'time_to_agreement' | 'time_to_settlement';
 /** Separates the parts of an accumulator key (control characters never reach the API's text fields). */
 export const S = '\x1f';
 
+/**
+ * Marginal cells: pre-aggregated totals over dimensions, so a query filtered on at most one dimension
+ * reads one row per bucket (and bin) instead of every cell under it. A marginal cell has ALL (the empty
+ * string, which no filter or listing can name) for each dimension it totals over. Stored: for hour and day
+ * rollups and sketches, the total over everything and the totals per category, per region and per spec
+ * class (4 marginals; a query on two or three dimensions sums the at most 8 base cells under it); distinct
+ * agents per day the same, per hour only the total (the per-hour marginals would cost more rows than they
+ * save reads). Minute rows have none (a minute range is at most 25 hours).
+ */
+export const ALL = '';
+export type Table = 'rollups' | 'actives';
+
+export function marginalsOf(c: CellKey): CellKey[] {
+  return [
+    { category: ALL, region: ALL, specClass: ALL }, { category: c.category, region: ALL, specClass: ALL },
+    { category: ALL, region: c.region, specClass: ALL }, { category: ALL, region: ALL, specClass: c.specClass },
+  ];
+}
+
+/** Whether rows of (granularity, table) hold the marginal for a filter on these dimensions. */
+export function hasMarginal(g: Granularity, table: Table, filtered: number): boolean {
+  if (g === 'minute' || filtered > 1) return false;
+  return table === 'rollups' || g === 'day' || filtered === 0;
+}
+
+/** The rows one contribution to `c` goes to: the cell and its stored marginals. */
+export function cellsAt(g: Granularity, c: CellKey, table: Table = 'rollups'): CellKey[] {
+  if (g === 'minute') return [c];
+  const m = marginalsOf(c);
+  return table === 'rollups' || g === 'day' ? [c, ...m] : [c, m[0]!];
+}
+
 /** What a batch of facts adds to the rollups, aggregated by row key. */
 export class Accumulator {
   /** key: g|bucketMs|category|region|spec -> counters */
@@ -177,19 +209,27 @@ export class Accumulator {
     return this.rollups.size + this.sketches.size + this.actives.size + this.geo.size + this.agents.size;
   }
 
-  private add(g: Granularity, at: Date, cell: CellKey, values: Partial<Record<Counter, bigint>>): void {
-    const k = `${g}${S}${truncate(at, g).getTime()}${S}${cell.category}${S}${cell.region}${S}${cell.specClass}`;
-    let r = this.rollups.get(k);
-    if (!r) {
-      r = Object.fromEntries(COUNTERS.map((c) => [c, 0n])) as Record<Counter, bigint>;
-      this.rollups.set(k, r);
+  private add(g: Granularity, at: Date, cell0: CellKey, values: Partial<Record<Counter, bigint>>): void {
+    const b = truncate(at, g).getTime();
+    for (const cell of cellsAt(g, cell0)) {
+      const k = `${g}${S}${b}${S}${cell.category}${S}${cell.region}${S}${cell.specClass}`;
+      let r = this.rollups.get(k);
+      if (!r) {
+        r = Object.fromEntries(COUNTERS.map((c) => [c, 0n])) as Record<Counter, bigint>;
+        this.rollups.set(k, r);
+      }
+      for (const [c, v] of Object.entries(values) as [Counter, bigint][]) r[c] += v;
     }
-    for (const [c, v] of Object.entries(values) as [Counter, bigint][]) r[c] += v;
   }
 
-  private sketch(g: Granularity, at: Date, cell: CellKey, metric: Metric, bin: number): void {
-    const k = `${g}${S}${truncate(at, g).getTime()}${S}${metric}${S}${cell.category}${S}${cell.region}${S}${cell.specClass}${S}${bin}`;
-    this.sketches.set(k, (this.sketches.get(k) ?? 0) + 1);
+  /** Minute sketches only for the unit price (the minute price series); times are sketched per hour and day. */
+  private sketch(g: Granularity, at: Date, cell0: CellKey, metric: Metric, bin: number): void {
+    if (g === 'minute' && metric !== 'price') return;
+    const b = truncate(at, g).getTime();
+    for (const cell of cellsAt(g, cell0)) {
+      const k = `${g}${S}${b}${S}${metric}${S}${cell.category}${S}${cell.region}${S}${cell.specClass}${S}${bin}`;
+      this.sketches.set(k, (this.sketches.get(k) ?? 0) + 1);
+    }
   }
 
   addFact(f: Fact, binOf: (v: number) => number): void {
@@ -238,9 +278,11 @@ export class Accumulator {
       const t = d as unknown as TradeData;
       for (const g of COARSE) {
         const b = truncate(f.at, g).getTime();
-        const c = `${g}${S}${b}${S}${cell.category}${S}${cell.region}${S}${cell.specClass}`;
-        this.actives.add(`${c}${S}buyer${S}${t.buyerId}`);
-        this.actives.add(`${c}${S}seller${S}${t.sellerId}`);
+        for (const m of cellsAt(g, cell, 'actives')) {
+          const c = `${g}${S}${b}${S}${m.category}${S}${m.region}${S}${m.specClass}`;
+          this.actives.add(`${c}${S}buyer${S}${t.buyerId}`);
+          this.actives.add(`${c}${S}seller${S}${t.sellerId}`);
+        }
         const gk = `${g}${S}${b}${S}${t.buyerCountry}${S}${t.buyerRegion}${S}${t.sellerCountry}${S}${t.sellerRegion}`;
         const cur = this.geo.get(gk) ?? { trades: 0n, volume: 0n };
         cur.trades += 1n;

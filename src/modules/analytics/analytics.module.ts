@@ -6,6 +6,7 @@ import type { AnalyticsDeps } from './analytics.projection.js';
 import { analyticsRoutes as routes } from './analytics.routes.js';
 
 export { AnalyticsService };
+export { marketMetrics } from './analytics.metrics.js';
 
 export function createAnalyticsService(deps: Omit<AnalyticsDeps, 'market'> & { market?: AnalyticsDeps['market'] }): AnalyticsService {
   return new AnalyticsService({ ...deps, market: deps.market ?? tradingMarketData(deps.database) });

@@ -48,8 +48,6 @@ export interface AnalyticsDeps {
 export const LOOKBACK = 5_000;
 const PAGE = 2_000;
 const AGENT_MARGIN_MS = 60_000;
-const REBUILD_PAGE = 5_000;
-const FLUSH_AT = 20_000;
 
 export class MarketProjection {
   /** Outbox seqs this process has turned into facts (or found irrelevant), within the window. */
@@ -187,25 +185,20 @@ export class MarketProjection {
     await this.deps.database.transaction(async (tx) => {
       await repo.lockState(tx);
       await repo.clearRollups(tx);
+      // one day at a time: every contribution of a fact goes to buckets of its own time, so the days' rows are
+      // disjoint and each is folded in memory and written once with plain inserts
       const kinds: FactKind[] = ['request', 'agreement', 'trade', 'dispute', 'failure', 'agent'];
-      let acc = new Accumulator();
-      let after = 0n;
-      for (;;) {
-        const rows = await repo.factsAfter(tx, after, REBUILD_PAGE, kinds);
-        for (const r of rows) {
+      const span = await repo.factSpan(tx, kinds);
+      for (let d = span ? truncate(span.min, 'day').getTime() : Infinity; span && d <= span.max.getTime(); d += 86_400_000) {
+        const acc = new Accumulator();
+        for (const r of await repo.factsBetween(tx, kinds, new Date(d), new Date(d + 86_400_000))) {
           acc.addFact({
             key: r.key, kind: r.kind as FactKind, at: r.at, data: r.data,
             cell: r.category === null ? null : { category: r.category, region: r.region!, specClass: r.spec_class! },
           }, binOf);
-          after = BigInt(r.seq);
         }
-        if (acc.size >= FLUSH_AT) {
-          await repo.apply(tx, acc);
-          acc = new Accumulator();
-        }
-        if (rows.length < REBUILD_PAGE) break;
+        await repo.insertFresh(tx, acc);
       }
-      await repo.apply(tx, acc);
       // snapshots in time order (as they were applied: each one newer than the last); what the incremental
       // path leaves in a bucket is the last snapshot's cells, and zeros (at its time) for the bucket's other cells
       const snaps: { at: Date; cells: SupplyDemandCell[] }[] = [];

@@ -2,7 +2,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from './analytics.repository.js';
 import type { Granularity } from './analytics.tables.js';
-import type { Metric } from './analytics.facts.js';
+import { ALL, hasMarginal, type Metric, type Table } from './analytics.facts.js';
 
 export interface CellFilter {
   category?: string | undefined;
@@ -16,7 +16,21 @@ export interface RangeFilter extends CellFilter {
   granularity: Granularity;
 }
 
-function cellWhere(f: CellFilter, opts: { anyRegion?: boolean } = {}): RawBuilder<unknown> {
+/**
+ * The cells of a rollup, sketch or actives read: where the rows hold the marginal cell of the filter
+ * (analytics.facts.ts), exactly that cell (ALL for each dimension not filtered); else the base cells under
+ * the filter, summed.
+ */
+function cellWhere(f: RangeFilter, table: Table = 'rollups'): RawBuilder<unknown> {
+  const filtered = [f.category, f.region, f.specClass].filter((x) => x !== undefined).length;
+  if (hasMarginal(f.granularity, table, filtered)) {
+    return sql`category = ${f.category ?? ALL} AND region = ${f.region ?? ALL} AND spec_class = ${f.specClass ?? ALL}`;
+  }
+  return sql`${notMarginal} AND ${dimWhere(f)}`;
+}
+const notMarginal = sql`category <> ${ALL} AND region <> ${ALL} AND spec_class <> ${ALL}`;
+
+function dimWhere(f: CellFilter, opts: { anyRegion?: boolean } = {}): RawBuilder<unknown> {
   const parts = [sql`TRUE`];
   if (f.category) parts.push(sql`category = ${f.category}`);
   if (f.specClass) parts.push(sql`spec_class = ${f.specClass}`);
@@ -50,6 +64,14 @@ export const analyticsQueries = {
     return r.rows;
   },
 
+  /** One metric's sketch merged over the range and the filtered cells: (bin, n). */
+  async sketchTotal(db: Executor, f: RangeFilter, metric: Metric): Promise<{ bin: number; n: bigint }[]> {
+    const r = await sql<{ bin: number; n: bigint }>`
+      SELECT bin, sum(n)::int8 AS n FROM analytics_sketches
+      WHERE ${range(f)} AND metric = ${metric} AND ${cellWhere(f)} GROUP BY bin`.execute(db);
+    return r.rows;
+  },
+
   /** Distinct buyers and sellers per bucket (hour and day only), and over the whole range with `total`. */
   async actives(db: Executor, f: RangeFilter, total = false): Promise<{ bucket: Date | null; buyers: bigint; sellers: bigint }[]> {
     if (f.granularity === 'minute') return [];
@@ -57,7 +79,7 @@ export const analyticsQueries = {
     const r = await sql<{ bucket: Date | null; buyers: bigint; sellers: bigint }>`
       SELECT ${total ? sql`NULL::timestamptz` : sql`bucket`} AS bucket,
              count(DISTINCT agent_id) FILTER (WHERE role = 'buyer')::int8 AS buyers, count(DISTINCT agent_id) FILTER (WHERE role = 'seller')::int8 AS sellers
-      FROM analytics_actives WHERE ${range(f)} AND ${cellWhere(f)} ${by}`.execute(db);
+      FROM analytics_actives WHERE ${range(f)} AND ${cellWhere(f, 'actives')} ${by}`.execute(db);
     return r.rows;
   },
 
@@ -66,7 +88,7 @@ export const analyticsQueries = {
       SELECT bucket,
              sum(supply_units) FILTER (WHERE region <> '*')::int8 AS supply_units, sum(supply_listings) FILTER (WHERE region <> '*')::int8 AS supply_listings,
              sum(demand_requests)::int8 AS demand_requests, sum(demand_units)::int8 AS demand_units
-      FROM analytics_gauges WHERE ${range(f)} AND ${cellWhere(f, { anyRegion: true })} GROUP BY bucket ORDER BY bucket`.execute(db);
+      FROM analytics_gauges WHERE ${range(f)} AND ${dimWhere(f, { anyRegion: true })} GROUP BY bucket ORDER BY bucket`.execute(db);
     return r.rows.map((x) => ({ ...x, supply_units: x.supply_units ?? 0n, supply_listings: x.supply_listings ?? 0n }));
   },
 
@@ -94,7 +116,7 @@ export const analyticsQueries = {
   async tradedCells(db: Executor, f: RangeFilter, after: [string, string, string] | undefined, limit: number) {
     const r = await sql<{ category: string; spec_class: string; region: string }>`
       SELECT DISTINCT category, spec_class, region FROM analytics_rollups
-      WHERE ${range(f)} AND trades > 0 AND ${cellWhere(f)} ${after ? sql`AND (category, spec_class, region) > (${after[0]}, ${after[1]}, ${after[2]})` : sql``}
+      WHERE ${range(f)} AND trades > 0 AND ${notMarginal} AND ${dimWhere(f)} ${after ? sql`AND (category, spec_class, region) > (${after[0]}, ${after[1]}, ${after[2]})` : sql``}
       ORDER BY 1, 2, 3 LIMIT ${limit}`.execute(db);
     return r.rows;
   },
@@ -107,5 +129,77 @@ export const analyticsQueries = {
       WHERE kind = 'trade' AND category = ${cell.category} AND spec_class = ${cell.specClass} AND region = ${cell.region} AND at >= ${since} AND at < ${until}
       ORDER BY at DESC LIMIT ${limit}`.execute(db);
     return r.rows.map((x) => ({ price: BigInt(x.price), quantity: Number(x.quantity), seller: x.seller, volume: BigInt(x.volume) }));
+  },
+
+  // ------------------------------------------------------------------ business KPIs (read at each /metrics scrape)
+
+  /** All-time trades and volume per category x region (day rollups: few rows). */
+  async kpiTotals(db: Executor) {
+    const r = await sql<{ category: string; region: string; trades: bigint; volume: string }>`
+      SELECT category, region, sum(trades)::int8 AS trades, sum(volume)::numeric AS volume FROM analytics_rollups
+      WHERE granularity = 'day' AND ${notMarginal} GROUP BY 1, 2 HAVING sum(trades) > 0 ORDER BY 1, 2`.execute(db);
+    return r.rows.map((x) => ({ ...x, volume: String(x.volume) }));
+  },
+
+  /** New requests and those matched, in hour buckets from `since`. */
+  async kpiMatches(db: Executor, since: Date) {
+    const r = await sql<{ requests: bigint | null; matched: bigint | null }>`
+      SELECT sum(requests)::int8 AS requests, sum(matched)::int8 AS matched FROM analytics_rollups
+      WHERE granularity = 'hour' AND bucket >= ${since} AND category = ${ALL} AND region = ${ALL} AND spec_class = ${ALL}`.execute(db);
+    return { requests: BigInt(r.rows[0]?.requests ?? 0n), matched: BigInt(r.rows[0]?.matched ?? 0n) };
+  },
+
+  /** Distinct agents (buyers or sellers of settled trades) in hour buckets from `since`. */
+  async kpiActiveAgents(db: Executor, since: Date): Promise<number> {
+    const r = await sql<{ n: bigint }>`
+      SELECT count(DISTINCT agent_id)::int8 AS n FROM analytics_actives
+      WHERE granularity = 'hour' AND bucket >= ${since} AND category = ${ALL} AND region = ${ALL} AND spec_class = ${ALL}`.execute(db);
+    return Number(r.rows[0]?.n ?? 0n);
+  },
+
+  /** Open requests in the newest supply/demand snapshot (null before the first). */
+  async kpiOpenRequests(db: Executor): Promise<number | null> {
+    const r = await sql<{ at: Date | null; n: bigint | null }>`
+      SELECT s.last_snapshot AS at, (SELECT sum(demand_requests)::int8 FROM analytics_gauges g WHERE g.granularity = 'minute' AND g.bucket = s.last_snapshot) AS n
+      FROM analytics_state s WHERE s.id = 1`.execute(db);
+    const row = r.rows[0];
+    return row?.at ? Number(row.n ?? 0n) : null;
+  },
+
+  /** The all-time sketch of one metric, merged over every cell (day sketches). */
+  async kpiSketch(db: Executor, metric: Metric): Promise<[number, number][]> {
+    const r = await sql<{ bin: number; n: bigint }>`
+      SELECT bin, sum(n)::int8 AS n FROM analytics_sketches
+      WHERE granularity = 'day' AND metric = ${metric} AND category = ${ALL} AND region = ${ALL} AND spec_class = ${ALL} GROUP BY bin ORDER BY bin`.execute(db);
+    return r.rows.map((x) => [Number(x.bin), Number(x.n)]);
+  },
+
+  /**
+   * The most recent trades (at most `perCell` each) of every cell traded in [since, until), or of the cells
+   * of these category x spec class pairs only: one scan.
+   */
+  async recentTradesByCell(db: Executor, since: Date, until: Date, perCell: number, pairs?: readonly (readonly [string, string])[]) {
+    if (pairs && pairs.length === 0) return [];
+    const only = pairs ? sql`AND (category, spec_class) IN (${sql.join(pairs.map(([c, s]) => sql`(${c}, ${s})`))})` : sql``;
+    const r = await sql<{ category: string; spec_class: string; region: string; price: string; quantity: number; seller: string; volume: string }>`
+      SELECT category, spec_class, region, price, quantity, seller, volume FROM (
+        SELECT category, spec_class, region, data->>'pricePerUnit' AS price, (data->>'quantity')::int AS quantity, data->>'sellerId' AS seller, data->>'volume' AS volume,
+               row_number() OVER (PARTITION BY category, spec_class, region ORDER BY at DESC) AS rn
+        FROM analytics_facts WHERE kind = 'trade' AND at >= ${since} AND at < ${until} ${only}) t
+      WHERE rn <= ${perCell} ORDER BY 1, 2, 3`.execute(db);
+    return r.rows.map((x) => ({
+      category: x.category, specClass: x.spec_class, region: x.region, price: BigInt(x.price), quantity: Number(x.quantity), seller: x.seller, volume: BigInt(x.volume),
+    }));
+  },
+
+  /** Daily notional and units of these base cells in [from, to). */
+  async dailyByCell(db: Executor, cells: readonly { category: string; specClass: string; region: string }[], from: Date, to: Date) {
+    if (cells.length === 0) return [];
+    const r = await sql<{ category: string; spec_class: string; region: string; bucket: Date; notional: string; units: bigint }>`
+      SELECT category, spec_class, region, bucket, notional::text AS notional, units FROM analytics_rollups
+      WHERE granularity = 'day' AND bucket >= ${from} AND bucket < ${to}
+        AND (category, region, spec_class) IN (${sql.join(cells.map((c) => sql`(${c.category}, ${c.region}, ${c.specClass})`))})
+      ORDER BY 1, 2, 3, 4`.execute(db);
+    return r.rows.map((x) => ({ category: x.category, specClass: x.spec_class, region: x.region, bucket: x.bucket, notional: BigInt(x.notional), units: BigInt(x.units) }));
   },
 };

@@ -14,6 +14,23 @@ function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
   return out;
 }
 
+/** A PostgreSQL array literal of text values (each quoted), for unnest(): one parameter per column on both backends. */
+function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+/** Plain inserts of column arrays through unnest (a rebuild into emptied tables: no conflicts, one statement per UNNEST_ROWS rows). */
+async function insertColumns(tx: Executor, table: string, cols: readonly (readonly [string, string])[], rows: readonly (readonly string[])[]): Promise<void> {
+  for (const part of chunks(rows, UNNEST_ROWS)) {
+    const arrays = cols.map((_, i) => arrayLiteral(part.map((r) => r[i]!)));
+    await sql`INSERT INTO ${sql.table(table)} (${sql.join(cols.map(([c]) => sql.ref(c)))})
+      SELECT * FROM unnest(${sql.join(cols.map(([, type], i) => sql`${arrays[i]}::${sql.raw(type)}[]`))})`.execute(tx);
+  }
+}
+const UNNEST_ROWS = 50_000;
+const iso = (ms: string) => new Date(Number(ms)).toISOString();
+const CELL_COLS = [['granularity', 'text'], ['bucket', 'timestamptz'], ['category', 'text'], ['region', 'text'], ['spec_class', 'text']] as const;
+
 export const analyticsRepository = {
   async outboxAfter(db: Executor, after: number, types: readonly string[], limit: number): Promise<SourceEvent[]> {
     const rows = await db.selectFrom('outbox_events').select(['seq', 'type', 'data', 'at'])
@@ -136,12 +153,52 @@ export const analyticsRepository = {
 
   /** Plain inserts of gauge rows (a rebuild, into the emptied table). */
   async insertGauges(tx: Executor, rows: readonly { granularity: Granularity; bucket: Date; snapshotAt: Date; cell: SupplyDemandCell }[]): Promise<void> {
-    for (const part of chunks([...rows], 3000)) {
-      await tx.insertInto('analytics_gauges').values(part.map((r) => ({
-        granularity: r.granularity, bucket: r.bucket, category: r.cell.category, region: r.cell.region, spec_class: r.cell.specClass, snapshot_at: r.snapshotAt,
-        supply_units: BigInt(r.cell.supplyUnits), supply_listings: BigInt(r.cell.supplyListings), demand_requests: BigInt(r.cell.demandRequests), demand_units: BigInt(r.cell.demandUnits),
-      }))).execute();
-    }
+    await insertColumns(tx, 'analytics_gauges', [...CELL_COLS, ['snapshot_at', 'timestamptz'], ['supply_units', 'int8'], ['supply_listings', 'int8'], ['demand_requests', 'int8'], ['demand_units', 'int8']],
+      rows.map((r) => [r.granularity, r.bucket.toISOString(), r.cell.category, r.cell.region, r.cell.specClass, r.snapshotAt.toISOString(),
+        String(r.cell.supplyUnits), String(r.cell.supplyListings), String(r.cell.demandRequests), String(r.cell.demandUnits)]));
+  },
+
+  /** An accumulator's rows as plain inserts: only into tables that hold none of its keys (a rebuild, one day at a time). */
+  async insertFresh(tx: Executor, acc: Accumulator): Promise<void> {
+    await insertColumns(tx, 'analytics_rollups', [...CELL_COLS, ...COUNTERS.map((c) => [c, c === 'notional' || c === 'volume' ? 'numeric' : 'int8'] as const)],
+      [...acc.rollups].map(([k, v]) => {
+        const [g, b, category, region, spec] = k.split(S);
+        return [g!, iso(b!), category!, region!, spec!, ...COUNTERS.map((c) => v[c].toString())];
+      }));
+    await insertColumns(tx, 'analytics_sketches', [...CELL_COLS, ['metric', 'text'], ['bin', 'int4'], ['n', 'int8']],
+      [...acc.sketches].map(([k, n]) => {
+        const [g, b, metric, category, region, spec, bin] = k.split(S);
+        return [g!, iso(b!), category!, region!, spec!, metric!, bin!, String(n)];
+      }));
+    await insertColumns(tx, 'analytics_actives', [...CELL_COLS, ['role', 'text'], ['agent_id', 'uuid']],
+      [...acc.actives].map((k) => {
+        const [g, b, category, region, spec, role, agent] = k.split(S);
+        return [g!, iso(b!), category!, region!, spec!, role!, agent!];
+      }));
+    await insertColumns(tx, 'analytics_geo_flows',
+      [['granularity', 'text'], ['bucket', 'timestamptz'], ['buyer_country', 'text'], ['buyer_region', 'text'], ['seller_country', 'text'], ['seller_region', 'text'], ['trades', 'int8'], ['volume', 'numeric']],
+      [...acc.geo].map(([k, v]) => {
+        const [g, b, bc, br, sc, sr] = k.split(S);
+        return [g!, iso(b!), bc!, br!, sc!, sr!, v.trades.toString(), v.volume.toString()];
+      }));
+    await insertColumns(tx, 'analytics_new_agents', [['granularity', 'text'], ['bucket', 'timestamptz'], ['country', 'text'], ['region', 'text'], ['agents', 'int8']],
+      [...acc.agents].map(([k, n]) => {
+        const [g, b, country, region] = k.split(S);
+        return [g!, iso(b!), country!, region!, n.toString()];
+      }));
+  },
+
+  /** The first and last time of the facts of these kinds. */
+  async factSpan(db: Executor, kinds: readonly string[]): Promise<{ min: Date; max: Date } | null> {
+    const r = await sql<{ min: Date | null; max: Date | null }>`SELECT min(at) AS min, max(at) AS max FROM analytics_facts WHERE kind IN (${sql.join(kinds)})`.execute(db);
+    const x = r.rows[0];
+    return x?.min && x.max ? { min: new Date(x.min), max: new Date(x.max) } : null;
+  },
+
+  /** The facts of these kinds in [from, to). */
+  async factsBetween(db: Executor, kinds: readonly string[], from: Date, to: Date) {
+    return db.selectFrom('analytics_facts').select(['key', 'kind', 'at', 'category', 'region', 'spec_class', 'data'])
+      .where('kind', 'in', [...kinds]).where('at', '>=', from).where('at', '<', to).execute();
   },
 
   async clearRollups(tx: Executor): Promise<void> {

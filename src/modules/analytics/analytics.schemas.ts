@@ -31,7 +31,12 @@ const TradeFigures = {
   p10: Price, median: Price, p90: Price,
 };
 
-export const PriceSeries = Type.Object({ ...Range, data: Type.Array(Type.Object({ bucket: Timestamp, ...TradeFigures })) });
+const SignalName = Type.Union([Type.Literal('surge'), Type.Literal('discount'), Type.Literal('none')], {
+  description: 'Surge when open demand outruns listed supply (supply/demand below 1), discount when supply is more than twice demand (above 2), else none; from the bucket\'s latest snapshot (src/modules/analytics/signals.ts)',
+});
+const SignalFields = { signal: SignalName, signalReason: Type.String({ description: 'Why: the units listed and wanted and the threshold crossed' }) };
+
+export const PriceSeries = Type.Object({ ...Range, data: Type.Array(Type.Object({ bucket: Timestamp, ...TradeFigures, ...SignalFields })) });
 
 export const SupplyDemandSeries = Type.Object({
   ...Range,
@@ -39,6 +44,7 @@ export const SupplyDemandSeries = Type.Object({
     bucket: Timestamp, supplyUnits: Type.Integer({ description: 'Units available on active listings (latest snapshot in the bucket)' }), supplyListings: Type.Integer(),
     demandRequests: Type.Integer({ description: 'Open trade requests (latest snapshot in the bucket)' }), demandUnits: Type.Integer(),
     supplyDemandRatio: Nullable(Type.Number()), newRequests: Type.Integer(), matched: Type.Integer(), matchRate: Nullable(Type.Number()),
+    ...SignalFields,
   })),
 });
 
@@ -48,7 +54,8 @@ export const Overview = Type.Object({
   activeBuyers: Nullable(Type.Integer(), { description: 'Distinct buyers of settled trades (null for minute intervals)' }), activeSellers: Nullable(Type.Integer()),
   newAgents: Type.Integer(), agreements: Type.Integer(), newRequests: Type.Integer(),
   matchRate: Nullable(Type.Number()), disputeRate: Nullable(Type.Number()), failureRate: Nullable(Type.Number()), crossBorderShare: Nullable(Type.Number()),
-  timeToAgreementSeconds: Quantiles, timeToSettlementSeconds: Quantiles,
+  timeToAgreementSeconds: Type.Object(Quantiles.properties, { description: 'From the hour and day sketches: for a minute interval, over the whole hours that cover the range' }),
+  timeToSettlementSeconds: Type.Object(Quantiles.properties, { description: 'As timeToAgreementSeconds' }),
   supply: Nullable(Type.Object({ at: Timestamp, units: Type.Integer(), listings: Type.Integer(), demandRequests: Type.Integer(), demandUnits: Type.Integer(), ratio: Nullable(Type.Number()) })),
 });
 
@@ -79,5 +86,5 @@ export const Indicators = Type.Object({
 
 export const PriceAdvice = Type.Object({
   listingId: Type.String(), currentPrice: Amount, recommendedPrice: Price, priceIndex: PriceIndexSchema,
-  supplyDemandRatio: Nullable(Type.Number()), signal: Type.Union([Type.Literal('surge'), Type.Literal('discount'), Type.Literal('none')]), reason: Type.String(),
+  supplyDemandRatio: Nullable(Type.Number()), ...SignalFields, reason: Type.String(),
 });

@@ -7,6 +7,7 @@ import { analyticsQueries as q, type CellFilter, type CounterRow, type RangeFilt
 import { truncate } from './analytics.facts.js';
 import type { Granularity } from './analytics.tables.js';
 import { sketchQuantile } from './sketch.js';
+import { marketSignal, priceTierOf, SIGNAL_STEP_PERCENT } from './signals.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -104,6 +105,11 @@ export class AnalyticsService {
     return m;
   }
 
+  /** The surge/discount signal of a bucket's (latest) snapshot. */
+  private static signalOf(g: { supply_units: bigint; demand_units: bigint } | undefined) {
+    return marketSignal(g ? { supplyUnits: Number(g.supply_units), demandUnits: Number(g.demand_units) } : null);
+  }
+
   private static tradeFigures(c: CounterRow | undefined, prices: [number, number][]) {
     const trades = c?.trades ?? 0n;
     const units = c?.units ?? 0n;
@@ -117,12 +123,16 @@ export class AnalyticsService {
   /** Price series: trades, units, volume, VWAP and unit-price quantiles per bucket. */
   async prices(query: RangeQuery) {
     const f = this.range(query);
-    const [counters, sketches] = await Promise.all([q.counters(this.db, f), q.sketches(this.db, f, 'price')]);
+    const [counters, sketches, gauges] = await Promise.all([q.counters(this.db, f), q.sketches(this.db, f, 'price'), q.gauges(this.db, f)]);
     const byBucket = new Map(counters.map((c) => [c.bucket.getTime(), c]));
+    const g = new Map(gauges.map((x) => [x.bucket.getTime(), x]));
     const sk = AnalyticsService.sketchByBucket(sketches);
     return {
       interval: f.granularity, from: f.from.toISOString(), to: f.to.toISOString(),
-      data: this.buckets(f).map((b) => ({ bucket: b.toISOString(), ...AnalyticsService.tradeFigures(byBucket.get(b.getTime()), sk.get(b.getTime()) ?? []) })),
+      data: this.buckets(f).map((b) => {
+        const s = AnalyticsService.signalOf(g.get(b.getTime()));
+        return { bucket: b.toISOString(), ...AnalyticsService.tradeFigures(byBucket.get(b.getTime()), sk.get(b.getTime()) ?? []), signal: s.signal, signalReason: s.reason };
+      }),
     };
   }
 
@@ -142,6 +152,7 @@ export class AnalyticsService {
           demandRequests: Number(x?.demand_requests ?? 0n), demandUnits: Number(x?.demand_units ?? 0n),
           supplyDemandRatio: x ? ratio(x.supply_units, x.demand_units) : null,
           newRequests: Number(y?.requests ?? 0n), matched: Number(y?.matched ?? 0n), matchRate: y ? ratio(y.matched, y.requests) : null,
+          ...((s) => ({ signal: s.signal, signalReason: s.reason }))(AnalyticsService.signalOf(x)),
         };
       }),
     };
@@ -150,8 +161,11 @@ export class AnalyticsService {
   /** Totals over the range: trade figures, agents, rates, times, and the latest supply and demand. */
   async overview(query: RangeQuery) {
     const f = this.range(query);
+    // times are sketched per hour and day: a minute range reads the hours that cover it
+    const ft: RangeFilter = f.granularity === 'minute'
+      ? { ...f, granularity: 'hour', from: truncate(f.from, 'hour'), to: new Date(Math.ceil(f.to.getTime() / 3_600_000) * 3_600_000) } : f;
     const [counters, prices, tta, tts, actives, agents, gauges] = await Promise.all([
-      q.counters(this.db, f), q.sketches(this.db, f, 'price'), q.sketches(this.db, f, 'time_to_agreement'), q.sketches(this.db, f, 'time_to_settlement'),
+      q.counters(this.db, f), q.sketchTotal(this.db, f, 'price'), q.sketchTotal(this.db, ft, 'time_to_agreement'), q.sketchTotal(this.db, ft, 'time_to_settlement'),
       q.actives(this.db, f, true), q.newAgents(this.db, f), q.gauges(this.db, f),
     ]);
     const sum = (k: keyof CounterRow) => counters.reduce((s, c) => s + BigInt(c[k] as bigint | string), 0n);
@@ -220,37 +234,115 @@ export class AnalyticsService {
   async indicators(query: RangeQuery & { limit: number; after?: [string, string, string] | undefined }) {
     const f = this.range(query, 'day');
     const cells = await q.tradedCells(this.db, f, query.after, query.limit + 1);
-    const page = cells.slice(0, query.limit);
-    const spreads = new Map<string, ReturnType<typeof crossRegionSpread>>();
-    const data = [];
-    for (const c of page) {
-      const cell = { category: c.category, specClass: c.spec_class, region: c.region };
-      const { trades, index } = await this.index(cell, f.to);
-      const vol = ewmaVolatility(await this.dailyVwaps(cell, f.to));
-      const key = `${c.category}\u0000${c.spec_class}`;
-      if (!spreads.has(key)) {
-        const regions = await q.tradedCells(this.db, { ...f, category: c.category, specClass: c.spec_class, region: undefined }, undefined, 200);
-        const indices = [];
-        for (const r of regions) {
-          const i = (await this.index({ category: c.category, specClass: c.spec_class, region: r.region }, f.to)).index;
-          if (i.status === 'ok') indices.push({ region: r.region, index: i.index });
-        }
-        spreads.set(key, crossRegionSpread(indices));
-      }
-      const spread = spreads.get(key)!;
+    const page = cells.slice(0, query.limit).map((c) => ({ category: c.category, specClass: c.spec_class, region: c.region }));
+    // set-based: the recent trades of every region of the page's category x spec class pairs in one scan,
+    // the page's daily VWAPs in one read
+    const key = (c: { category: string; specClass: string }) => `${c.category}\u0000${c.specClass}`;
+    const pairs = [...new Map(page.map((c) => [key(c), [c.category, c.specClass] as const])).values()];
+    const dayEnd = new Date(truncate(f.to, 'day').getTime() + 86_400_000);
+    const [recent, daily] = await Promise.all([
+      q.recentTradesByCell(this.db, new Date(f.to.getTime() - INDEX_WINDOW_MS), f.to, INDEX_TRADES, pairs),
+      q.dailyByCell(this.db, page, new Date(dayEnd.getTime() - VOLATILITY_DAYS * 86_400_000), dayEnd),
+    ]);
+    const cellKey = (c: { category: string; specClass: string; region: string }) => `${key(c)}\u0000${c.region}`;
+    const tradesOf = new Map<string, typeof recent>();
+    for (const t of recent) {
+      const k = cellKey(t);
+      if (!tradesOf.has(k)) tradesOf.set(k, []);
+      tradesOf.get(k)!.push(t);
+    }
+    const indexOf = new Map([...tradesOf].map(([k, ts]) => [k, priceIndex(ts)]));
+    // the regional indices of each category x spec class, for its cross-region spread
+    const regional = new Map<string, { region: string; index: bigint }[]>();
+    for (const [k, ts] of tradesOf) {
+      const i = indexOf.get(k)!;
+      if (i.status !== 'ok') continue;
+      const pk = key(ts[0]!);
+      if (!regional.has(pk)) regional.set(pk, []);
+      regional.get(pk)!.push({ region: ts[0]!.region, index: i.index });
+    }
+    const vwaps = new Map<string, number[]>();
+    for (const d of daily) {
+      if (d.units <= 0n) continue;
+      const k = cellKey(d);
+      if (!vwaps.has(k)) vwaps.set(k, []);
+      vwaps.get(k)!.push(Number(d.notional / d.units));
+    }
+    const data = page.map((c) => {
+      const trades = tradesOf.get(cellKey(c)) ?? [];
+      const index = indexOf.get(cellKey(c)) ?? priceIndex([]);
+      const vol = ewmaVolatility(vwaps.get(cellKey(c)) ?? []);
+      const spread = crossRegionSpread(regional.get(key(c)) ?? []);
       const bySeller = new Map<string, bigint>();
       let total = 0n;
       for (const t of trades) { bySeller.set(t.seller, (bySeller.get(t.seller) ?? 0n) + t.volume); total += t.volume; }
       const hhi = total > 0n ? [...bySeller.values()].reduce((s, v) => s + (Number(v) / Number(total)) ** 2, 0) : null;
-      data.push({
-        category: c.category, specClass: c.spec_class, region: c.region, priceIndex: indexJson(index),
+      return {
+        category: c.category, specClass: c.specClass, region: c.region, priceIndex: indexJson(index),
         volatility: vol ? { ewma: vol.volatility, returns: vol.returns, interval: 'day' as const } : null,
         sellerConcentrationHhi: hhi,
         crossRegionSpread: spread ? { spread: spread.spread, low: { region: spread.low.region, index: formatAmount(spread.low.index) }, high: { region: spread.high.region, index: formatAmount(spread.high.index) } } : null,
-      });
-    }
+      };
+    });
     const last = page.at(-1);
-    return { from: f.from.toISOString(), to: f.to.toISOString(), minimumSample: MIN_TRADES, data, next: cells.length > query.limit && last ? [last.category, last.spec_class, last.region] as [string, string, string] : null };
+    return { from: f.from.toISOString(), to: f.to.toISOString(), minimumSample: MIN_TRADES, data, next: cells.length > query.limit && last ? [last.category, last.specClass, last.region] as [string, string, string] : null };
+  }
+
+  /**
+   * The seller's current price tier, from the price index: its active listings' prices against the index
+   * of their cells (budget / standard / premium, thresholds in signals.ts), with the reason. Null tier when
+   * no listing's cell has enough recent trades.
+   */
+  async priceTier(agentId: string) {
+    const listings = await this.deps.market.listingsOf(agentId);
+    const now = this.deps.clock.now();
+    const until = new Date(now.getTime() + 1);
+    const pairs = [...new Map(listings.map((l) => [`${l.category}\u0000${l.specClass}`, [l.category, l.specClass] as const])).values()];
+    const recent = await q.recentTradesByCell(this.db, new Date(until.getTime() - INDEX_WINDOW_MS), until, INDEX_TRADES, pairs);
+    const byCell = new Map<string, { price: bigint; quantity: number }[]>();
+    for (const t of recent) {
+      const k = `${t.category}\u0000${t.specClass}\u0000${t.region}`;
+      if (!byCell.has(k)) byCell.set(k, []);
+      byCell.get(k)!.push(t);
+    }
+    const ratios: number[] = [];
+    for (const l of listings) {
+      const i = priceIndex(byCell.get(`${l.category}\u0000${l.specClass}\u0000${l.region}`) ?? []);
+      if (i.status === 'ok') ratios.push(Number(l.pricePerUnit) / Number(i.index));
+    }
+    const t = priceTierOf(ratios, listings.length - ratios.length);
+    return { priceTier: t.tier, priceTierReason: t.reason };
+  }
+
+  /**
+   * The business KPIs, from the rollups (so every process reports the same figures): all-time trades and
+   * volume per category x region, match rate and active agents over the current hour and the 23 before it,
+   * open requests in the newest snapshot, the all-time time-to-settlement sketch, and the price index of
+   * every cell traded in the last 7 days (cells with fewer than MIN_TRADES trades left out).
+   */
+  async kpis() {
+    const now = this.deps.clock.now();
+    const since = new Date(truncate(now, 'hour').getTime() - 23 * 3_600_000);
+    const until = new Date(now.getTime() + 1);
+    const [totals, matches, activeAgents, openRequests, settlement, recent] = await Promise.all([
+      q.kpiTotals(this.db), q.kpiMatches(this.db, since), q.kpiActiveAgents(this.db, since), q.kpiOpenRequests(this.db),
+      q.kpiSketch(this.db, 'time_to_settlement'), q.recentTradesByCell(this.db, new Date(until.getTime() - INDEX_WINDOW_MS), until, INDEX_TRADES),
+    ]);
+    const cells = new Map<string, { category: string; specClass: string; region: string; trades: { price: bigint; quantity: number }[] }>();
+    for (const t of recent) {
+      const k = `${t.category}\u0000${t.specClass}\u0000${t.region}`;
+      if (!cells.has(k)) cells.set(k, { category: t.category, specClass: t.specClass, region: t.region, trades: [] });
+      cells.get(k)!.trades.push(t);
+    }
+    const priceIndices = [];
+    for (const c of cells.values()) {
+      const i = priceIndex(c.trades);
+      if (i.status === 'ok') priceIndices.push({ category: c.category, specClass: c.specClass, region: c.region, index: i.index });
+    }
+    return {
+      totals: totals.map((x) => ({ category: x.category, region: x.region, trades: Number(x.trades), volume: BigInt(x.volume) })),
+      matchRate: ratio(matches.matched, matches.requests), activeAgents, openRequests, settlementMs: settlement, priceIndices,
+    };
   }
 
   /** A recommended price for a listing, with the reason: its cell's price index and the cell's supply/demand (surge or discount). */
@@ -262,23 +354,23 @@ export class AnalyticsService {
     const { index } = await this.index(cell, new Date(now.getTime() + 1)); // trades up to now included
     const f: RangeFilter = { ...cell, granularity: 'hour', from: new Date(truncate(now, 'hour').getTime() - 23 * 3_600_000), to: new Date(truncate(now, 'hour').getTime() + 3_600_000) };
     const gauges = (await q.gauges(this.db, f)).at(-1);
+    const sig = AnalyticsService.signalOf(gauges);
     const sdRatio = gauges ? ratio(gauges.supply_units, gauges.demand_units) : null;
     const listed = formatAmount(l.pricePerUnit);
     if (index.status !== 'ok') {
       return {
-        listingId, currentPrice: listed, recommendedPrice: null, priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal: 'none' as const,
+        listingId, currentPrice: listed, recommendedPrice: null, priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal: sig.signal, signalReason: sig.reason,
         reason: `too few recent trades in ${l.category}/${l.specClass}/${l.region} (${index.sampleSize} in 7 days, ${index.minimum} needed) to recommend a price; keep ${listed}`,
       };
     }
-    // surge when demand outruns supply (ratio < 1), discount when supply is more than twice demand: +/- 5 %
-    const signal: 'surge' | 'discount' | 'none' = sdRatio === null ? 'none' : sdRatio < 1 ? 'surge' : sdRatio > 2 ? 'discount' : 'none';
-    const factor = signal === 'surge' ? 105n : signal === 'discount' ? 95n : 100n;
+    const signal = sig.signal;
+    const factor = signal === 'surge' ? 100n + SIGNAL_STEP_PERCENT : signal === 'discount' ? 100n - SIGNAL_STEP_PERCENT : 100n;
     const recommended = (index.index * factor) / 100n;
     const diff = Number(l.pricePerUnit - index.index) / Number(index.index);
     const position = Math.abs(diff) < 0.005 ? 'at the index' : `${(Math.abs(diff) * 100).toFixed(1)}% ${diff > 0 ? 'above' : 'below'} the index`;
-    const sd = signal === 'surge' ? `demand outruns supply (supply/demand ${sdRatio!.toFixed(2)}): +5%` : signal === 'discount' ? `supply is more than twice demand (${sdRatio!.toFixed(2)}): -5%` : 'supply and demand are balanced';
+    const sd = signal === 'none' ? `no surge or discount (${sig.reason})` : `${signal} ${signal === 'surge' ? '+' : '-'}${SIGNAL_STEP_PERCENT}%: ${sig.reason}`;
     return {
-      listingId, currentPrice: listed, recommendedPrice: formatAmount(recommended), priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal,
+      listingId, currentPrice: listed, recommendedPrice: formatAmount(recommended), priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal, signalReason: sig.reason,
       reason: `index ${formatAmount(index.index)} from ${index.sampleSize} trades in 7 days (95% interval ${formatAmount(index.low)}-${formatAmount(index.high)}); your price is ${position}; ${sd}`,
     };
   }

@@ -64,6 +64,8 @@ export interface TradingMarketData {
   /** Open supply and demand per category x region x spec class at `now`. */
   supplyDemand(now: Date): Promise<SupplyDemandCell[]>;
   listing(id: string): Promise<ListingAttributes | undefined>;
+  /** A seller's active listings. */
+  listingsOf(sellerId: string): Promise<ListingAttributes[]>;
 }
 
 const LISTING_SPEC_CLASS = sql<string>`COALESCE(NULLIF(l.spec->>'gpuModel', ''), NULLIF(l.spec->>'modelName', ''), '*')`;
@@ -132,6 +134,12 @@ export function tradingMarketData(database: Database): TradingMarketData {
         FROM trading_listings l WHERE l.id = ${id}::uuid`.execute(db);
       const x = r.rows[0];
       return x && { id: x.id, sellerId: x.seller_id, category: x.category, region: x.region, specClass: x.spec_class, pricePerUnit: BigInt(x.price_per_unit), status: x.status };
+    },
+    async listingsOf(sellerId) {
+      const r = await sql<{ id: string; seller_id: string; category: string; region: string; spec_class: string; price_per_unit: bigint; status: string }>`
+        SELECT l.id, l.seller_id, l.category, l.region, ${LISTING_SPEC_CLASS} AS spec_class, l.price_per_unit, l.status
+        FROM trading_listings l WHERE l.seller_id = ${sellerId}::uuid AND l.status = 'active' ORDER BY l.id`.execute(db);
+      return r.rows.map((x) => ({ id: x.id, sellerId: x.seller_id, category: x.category, region: x.region, specClass: x.spec_class, pricePerUnit: BigInt(x.price_per_unit), status: x.status }));
     },
   };
 }
