@@ -108,7 +108,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
-  const analytics = createAnalyticsService({ database, clock, agents });
+  const analytics = createAnalyticsService({ database, clock, agents, trustAt: (at) => reputation.scoresAt(at) });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },

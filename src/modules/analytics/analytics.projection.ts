@@ -40,6 +40,8 @@ export interface AnalyticsDeps {
   clock: Clock;
   market: TradingMarketData;
   agents: AgentDirectory;
+  /** Trust scores as of a time (reputation snapshots), for the insights' trust movers. */
+  trustAt?: ((at: Date) => Promise<Map<string, number>>) | undefined;
 }
 
 export const LOOKBACK = 5_000;

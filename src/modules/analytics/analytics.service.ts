@@ -7,6 +7,7 @@ import { analyticsQueries as q, type CellFilter, type CounterRow, type RangeFilt
 import { truncate } from './analytics.facts.js';
 import type { Granularity } from './analytics.tables.js';
 import { sketchQuantile } from './sketch.js';
+import { computeInsights, resolvePeriod, type Period } from './analytics.insights.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -251,6 +252,13 @@ export class AnalyticsService {
     }
     const last = page.at(-1);
     return { from: f.from.toISOString(), to: f.to.toISOString(), minimumSample: MIN_TRADES, data, next: cells.length > query.limit && last ? [last.category, last.spec_class, last.region] as [string, string, string] : null };
+  }
+
+  /** Insights for a period (analytics.insights.ts): the one `at` falls in, by default the last closed one. */
+  async insights(query: CellFilter & { period: Period; at?: string | undefined }) {
+    const bounds = resolvePeriod(query.period, this.deps.clock.now(), query.at);
+    return computeInsights({ db: this.db, market: this.deps.market, index: (c, to) => this.index(c, to), trustAt: this.deps.trustAt },
+      query.period, bounds, { category: query.category, region: query.region, specClass: query.specClass });
   }
 
   /** A recommended price for a listing, with the reason: its cell's price index and the cell's supply/demand (surge or discount). */
