@@ -36,6 +36,7 @@ import { createTradingService, tradingRoutes, type TradingService } from './modu
 import { createVerifierService, verifierRoutes, type VerifierService } from './modules/verifier/verifier.module.js';
 import type { BackgroundJob } from './modules/module.js';
 import { analyticsRoutes, createAnalyticsService, marketMetrics, type AnalyticsService } from './modules/analytics/analytics.module.js';
+import { createReportsService, reportsRoutes, type ReportsService } from './modules/reports/reports.module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
@@ -66,6 +67,7 @@ export interface Services {
   /** The built-in verifier (the platform's probe agent). */
   verifier: VerifierService;
   analytics: AnalyticsService;
+  reports: ReportsService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -109,9 +111,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const trading = createTradingService({ database, clock, agents, directory, escrow, reputation, outbox });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
-  const analytics = createAnalyticsService({ database, clock, agents, outbox });
+  const analytics = createAnalyticsService({ database, clock, agents, outbox, trustAt: (at) => reputation.scoresAt(at) });
   // after trading's status contributor: the price tier from the price index replaces its mean-price tier
   agents.contributors.push({ section: 'status', contribute: (agent) => analytics.priceTier(agent.id) });
+  const reports = createReportsService({ database, clock, market: analytics });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
@@ -120,9 +123,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     ...availability.jobs,
     ...verifier.jobs,
     ...analytics.jobs,
+    ...reports.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, reports, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -234,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tradingRoutes, { trading: services.trading });
   await app.register(analyticsRoutes, { analytics: services.analytics });
   for (const m of marketMetrics(services.analytics)) app.metricsRegistry.registerMetric(m as never);
+  await app.register(reportsRoutes, { reports: services.reports });
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });

@@ -230,6 +230,89 @@ program
     if (!out.report.outcome.ledger.ok || control?.ledger.ok === false) process.exitCode = 1;
   });
 
+program
+  .command('report')
+  .description('Write the economic report of a day, week or month: KPIs against the previous period and the plan\'s targets, charts, movers, insights, risk')
+  .option('--period <period>', 'day | week | month (UTC; weeks start on Monday)', 'day')
+  .option('--format <format>', 'html | pdf | csv | json', 'html')
+  .option('--out <file>', 'where to write it (default: stdout); with --format csv, a directory (existing, or ending in /) gets one file per table')
+  .option('--at <date>', 'a date or time inside the period (default: the last closed period)')
+  .option('--url <url>', 'the server to ask (default: the server recorded in DATA_DIR, else http://127.0.0.1:$PORT)')
+  .action(async (opts: { period: string; format: string; out?: string; at?: string; url?: string }) => {
+    const { mkdirSync, statSync, writeFileSync } = await import('node:fs');
+    if (!['day', 'week', 'month'].includes(opts.period)) { note(`--period must be day, week or month, got ${opts.period}`); process.exit(2); }
+    if (!['html', 'pdf', 'csv', 'json'].includes(opts.format)) { note(`--format must be html, pdf, csv or json, got ${opts.format}`); process.exit(2); }
+    let at: string | undefined;
+    if (opts.at !== undefined) {
+      const d = new Date(opts.at);
+      if (Number.isNaN(d.getTime())) { note(`--at must be a date such as 2026-11-03 or a time such as 2026-11-03T12:00:00Z, got ${opts.at}`); process.exit(2); }
+      at = d.toISOString();
+    }
+    const period = opts.period as 'day' | 'week' | 'month';
+    const format = opts.format as 'html' | 'pdf' | 'csv' | 'json';
+    const toDir = format === 'csv' && opts.out !== undefined && (opts.out.endsWith('/') || (existsSync(opts.out) && statSync(opts.out).isDirectory()));
+    const cfg = config();
+    const recorded = cfg.databaseUrl ? undefined : runningServerOf(cfg);
+    const url = (opts.url ?? recorded?.url ?? `http://127.0.0.1:${cfg.port}`).replace(/\/$/, '');
+    const query = (f: string, table?: string) => `${url}/v1/market/report?period=${period}&format=${f}${at ? `&at=${encodeURIComponent(at)}` : ''}${table ? `&table=${table}` : ''}`;
+    const write = (name: string | undefined, body: Buffer | string) => {
+      if (name === undefined) process.stdout.write(body);
+      else writeFileSync(name, body);
+    };
+    let remote: Response | undefined;
+    try { remote = await fetch(query(toDir ? 'json' : format)); } catch { remote = undefined; }
+    if (remote) {
+      note(`report: asking the server at ${url}`);
+      if (!remote.ok) { note(`the server answered ${remote.status}: ${await remote.text()}`); process.exit(1); }
+      if (toDir) {
+        const { CSV_TABLES } = await import('./modules/reports/reports.render.js');
+        mkdirSync(opts.out!, { recursive: true });
+        for (const table of CSV_TABLES) {
+          const r = await fetch(query('csv', table));
+          write(path.join(opts.out!, `${table}.csv`), await r.text());
+        }
+        note(`report: ${CSV_TABLES.length} tables in ${opts.out}`);
+      } else {
+        write(opts.out, Buffer.from(await remote.arrayBuffer()));
+        if (opts.out) note(`report: ${opts.out}`);
+      }
+      return;
+    }
+    if (opts.url) { note(`no server answers at ${url}`); process.exit(1); }
+    const pgliteDir = path.join(cfg.dataDir, 'pglite');
+    if (!cfg.databaseUrl && !existsSync(path.join(pgliteDir, 'PG_VERSION'))) {
+      note(`no server answers at ${url} and there is no database in ${pgliteDir}: start the server (npm start), pass --url, or set DATA_DIR to the server's data directory`);
+      process.exit(1);
+    }
+    if (recorded) { note(`the server (pid ${recorded.pid}) using ${cfg.dataDir} does not answer at ${recorded.url}; not opening its database`); process.exit(1); }
+    note(`report: no server answers at ${url}; reading the database directly: ${cfg.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : pgliteDir}`);
+    const [{ pendingMigrations }, { createServices }, { systemClock }, render] = await Promise.all([
+      import('./platform/db/migrate.js'), import('./app.js'), import('./platform/clock.js'), import('./modules/reports/reports.render.js'),
+    ]);
+    const database = await openDatabase(cfg);
+    try {
+      const pending = await pendingMigrations(database.db);
+      if (pending.length > 0) throw new Error(`the database has pending migrations (${pending.join(', ')}): run agent-economy migrate first`);
+      const services = createServices({ database, clock: systemClock });
+      await services.analytics.sync(); // fold the events no server has folded yet
+      const model = await services.reports.generate(period, at);
+      if (toDir) {
+        mkdirSync(opts.out!, { recursive: true });
+        const ts = render.csvTables(model);
+        for (const x of ts) write(path.join(opts.out!, `${x.name}.csv`), x.csv);
+        note(`report: ${ts.length} tables in ${opts.out}`);
+      } else {
+        write(opts.out, (await services.reports.render(model, format)).body);
+        if (opts.out) note(`report: ${opts.out}`);
+      }
+    } catch (err) {
+      note(err instanceof Error ? err.message : String(err));
+      process.exitCode = 1;
+    } finally {
+      await database.close();
+    }
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);

@@ -43,6 +43,8 @@ export interface AnalyticsDeps {
   agents: AgentDirectory;
   /** The platform's outbox: whether the projection's cursor fell behind the retention (events pruned unread). */
   outbox: Pick<EventOutbox, 'cursorState'>;
+  /** Trust scores as of a time (reputation snapshots), for the insights' trust movers. */
+  trustAt?: ((at: Date) => Promise<Map<string, number>>) | undefined;
 }
 
 export const LOOKBACK = 5_000;

@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, errors } from '../../platform/http/schemas.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-import { Geo, IndicatorQuery, Indicators, MarketQuery, Overview, PriceAdvice, PriceSeries, SupplyDemandSeries } from './analytics.schemas.js';
+import { Geo, IndicatorQuery, Indicators, Insights, InsightsQuery, MarketQuery, Overview, PriceAdvice, PriceSeries, SupplyDemandSeries } from './analytics.schemas.js';
 import type { AnalyticsService } from './analytics.service.js';
+import { insightRows } from './analytics.insights.js';
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
@@ -94,6 +95,22 @@ export async function analyticsRoutes(fastify: FastifyInstance, opts: { analytic
       })));
     }
     return { ...out, nextCursor };
+  });
+
+  app.get('/v1/market/insights', {
+    schema: {
+      tags, summary: 'Market insights for a period', querystring: InsightsQuery,
+      description: 'For a day, week or month (default: the last closed day) against the period before: trends with a significance test and p-value each ' +
+        '(trades and new agents: exact test of two Poisson rates; volume and VWAP: Welch\'s t-test over hourly or daily values; match and dispute rates: two-proportion z-test), ' +
+        'growth (new agents a week, retention, weekly cohorts), top movers in volume, fill rate and trust, price optimisation (listings far from the index and their fill rate) ' +
+        'and risk indicators (HHI per category, volatility, dispute spikes, regional spread). A figure with too little data is `insufficient_data` with the reason. ' +
+        `CSV: one table section,item,field,value. ${filters}`,
+      response: { 200: Insights, ...errors(400) },
+    },
+  }, async (req, reply) => {
+    const out = await analytics.insights({ ...req.query, period: req.query.period ?? 'day' });
+    if (wantsCsv(req, req.query.format)) return sendCsv(reply, `market-insights-${out.period}`, insightRows(out));
+    return out;
   });
 
   app.get('/v1/listings/:id/price-advice', {

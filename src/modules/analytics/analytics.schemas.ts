@@ -88,3 +88,25 @@ export const PriceAdvice = Type.Object({
   listingId: Type.String(), currentPrice: Amount, recommendedPrice: Price, priceIndex: PriceIndexSchema,
   supplyDemandRatio: Nullable(Type.Number()), ...SignalFields, reason: Type.String(),
 });
+
+export const InsightsQuery = Type.Object({
+  period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')], { default: 'day', description: 'The period (UTC; weeks start on Monday). Default day' })),
+  at: Type.Optional(Type.String({ format: 'date-time', description: 'A time inside the period; default: the last closed period' })),
+  category: Filters.category, region: Filters.region, specClass: Filters.specClass, format: Type.Optional(Format),
+}, { additionalProperties: false });
+
+const Test = Type.Object({
+  name: Type.String(), statistic: Nullable(Type.Number()), pValue: Nullable(Type.Number()),
+  significant: Nullable(Type.Boolean(), { description: 'pValue below significanceLevel; null when the test could not be computed (see note)' }), note: Type.Optional(Type.String()),
+});
+const Figure = Nullable(Type.Union([Type.String(), Type.Number()]));
+export const Insights = Type.Object({
+  period: Type.String(), from: Timestamp, to: Timestamp, previousFrom: Timestamp, previousTo: Timestamp,
+  filters: Type.Object({ category: Nullable(Type.String()), region: Nullable(Type.String()), specClass: Nullable(Type.String()) }),
+  significanceLevel: Type.Number(),
+  trends: Type.Array(Type.Object({ metric: Type.String(), unit: Type.String(), current: Figure, previous: Figure, change: Nullable(Type.Number({ description: 'relative change (current - previous) / previous' })), test: Test })),
+  growth: Type.Unknown({ description: 'newAgentsPerWeek (8 rolling weeks to the period end), retention (of the agents that traded in the previous period, the share that traded in this one), cohorts (by week of first trade, share active in each later week)' }),
+  agentPerformance: Type.Unknown({ description: 'Top movers: volume (seller volume, AITBC), fillRate (share of a seller\'s ended agreements that settled, sellers with at least 3 ended in both periods), trust (score change between the snapshots at the period start and end)' }),
+  priceOptimisation: Type.Unknown({ description: 'Listings live in the period by distance from their cell\'s price index (below/at/above, +-10%), the fill rate of each band, the difference to the at-index band with a two-proportion z-test, and the listings furthest from the index' }),
+  risk: Type.Unknown({ description: 'concentration (seller HHI of volume per category: >0.25 high, 0.15-0.25 moderate), volatility (EWMA of daily VWAP returns per traded cell), disputeSpikes (days whose disputes are unlikely, p < 0.01, under the previous 28 days\' rate), regionalSpread (cross-region spread of the price index per category x spec class; target < 5%)' }),
+});

@@ -8,6 +8,7 @@ import { truncate } from './analytics.facts.js';
 import type { Granularity } from './analytics.tables.js';
 import { sketchQuantile } from './sketch.js';
 import { marketSignal, priceTierOf, SIGNAL_STEP_PERCENT } from './signals.js';
+import { computeInsights, resolvePeriod, type Period } from './analytics.insights.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -343,6 +344,13 @@ export class AnalyticsService {
       totals: totals.map((x) => ({ category: x.category, region: x.region, trades: Number(x.trades), volume: BigInt(x.volume) })),
       matchRate: ratio(matches.matched, matches.requests), activeAgents, openRequests, settlementMs: settlement, priceIndices,
     };
+  }
+
+  /** Insights for a period (analytics.insights.ts): the one `at` falls in, by default the last closed one. */
+  async insights(query: CellFilter & { period: Period; at?: string | undefined }) {
+    const bounds = resolvePeriod(query.period, this.deps.clock.now(), query.at);
+    return computeInsights({ db: this.db, market: this.deps.market, index: (c, to) => this.index(c, to), trustAt: this.deps.trustAt },
+      query.period, bounds, { category: query.category, region: query.region, specClass: query.specClass });
   }
 
   /** A recommended price for a listing, with the reason: its cell's price index and the cell's supply/demand (surge or discount). */

@@ -91,6 +91,13 @@ export const reputationRepository = {
     return new Map(r.rows.map((x) => [x.agent_id, { score: x.score, observations: x.observations }]));
   },
 
+  /** Every agent's score as of its latest snapshot before `at` (market insights: trust movers). */
+  async scoresAt(db: Executor, at: Date): Promise<Map<string, number>> {
+    const r = await sql<{ agent_id: string; score: number }>`
+      SELECT DISTINCT ON (agent_id) agent_id, score FROM reputation_snapshots WHERE at < ${at} ORDER BY agent_id, at DESC`.execute(db);
+    return new Map(r.rows.map((x) => [x.agent_id, x.score]));
+  },
+
   async insertCheckpoint(db: Executor, c: { seq: bigint; paramsKey: string; state: Uint8Array; createdAt: Date }): Promise<void> {
     await db.insertInto('reputation_checkpoints').values({ evidence_seq: c.seq, params_key: c.paramsKey, state: c.state, created_at: c.createdAt })
       .onConflict((oc) => oc.doNothing()).execute();

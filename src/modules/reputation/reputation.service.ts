@@ -384,6 +384,11 @@ export class ReputationService implements ReputationPort {
     return true;
   }
 
+  /** Every agent's snapshot score as of `at` (the latest snapshot before it). */
+  scoresAt(at: Date): Promise<Map<string, number>> {
+    return repo.scoresAt(this.deps.database.db, at);
+  }
+
   /** Writes score snapshots (see SnapshotWriter); returns the rows written. */
   snapshot(): Promise<number> {
     return this.snapshots.snapshot();
