@@ -81,3 +81,18 @@ export const PriceAdvice = Type.Object({
   listingId: Type.String(), currentPrice: Amount, recommendedPrice: Price, priceIndex: PriceIndexSchema,
   supplyDemandRatio: Nullable(Type.Number()), signal: Type.Union([Type.Literal('surge'), Type.Literal('discount'), Type.Literal('none')]), reason: Type.String(),
 });
+
+export const TradePrintSchema = Type.Object({
+  id: Type.String({ description: 'Print id (increasing); pass the last one seen as Last-Event-ID to the stream' }),
+  at: Timestamp, category: Type.String(), specClass: Type.String(), region: Type.String(),
+  quantity: Type.Integer(), pricePerUnit: Amount, volume: Amount,
+}, { description: 'One trade as the public sees it: cell, unit price, quantity, volume and time; no agent, agreement or country' });
+export const TradesQuery = Type.Object({
+  category: Type.Optional(Category), region: Type.Optional(Region),
+  specClass: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'GPU model (e.g. A100) or model name' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+}, { additionalProperties: false });
+export const TradeTape = Type.Object({ data: Type.Array(TradePrintSchema) });
+export const MarketStreamQuery = Type.Object({
+  lastEventId: Type.Optional(Type.String({ maxLength: 20, description: 'Resume after this print id, for clients that cannot set the Last-Event-ID header' })),
+}, { additionalProperties: false });
