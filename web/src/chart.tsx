@@ -34,7 +34,6 @@ export function Chart(props: { name: string; option: Option; height?: number; la
     if (!el.current) return;
     const c = echarts.init(el.current, undefined, { renderer: 'canvas' });
     chart.current = c;
-    c.on('finished', () => { (window.__drawn ??= {})[props.name] = performance.now(); });
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(el.current);
     return () => { ro.disconnect(); c.dispose(); chart.current = null; };
@@ -44,12 +43,14 @@ export function Chart(props: { name: string; option: Option; height?: number; la
     if (!c) return;
     const p = palette(theme === 'dark');
     c.setOption({
-      backgroundColor: 'transparent', color: p.colors, textStyle: { color: p.text, fontFamily: 'inherit' },
+      backgroundColor: 'transparent', color: p.colors, animationDuration: 300, textStyle: { color: p.text, fontFamily: 'inherit' },
       tooltip: { trigger: 'axis' }, legend: { textStyle: { color: p.text }, top: 0, type: 'scroll' },
       grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
       ...props.option,
-    }, { notMerge: true });
+    }, { notMerge: true, lazyUpdate: false });
+    // setOption draws synchronously (the entry animation runs on after): the chart is on screen now
     (window.__charts ??= {})[props.name] = props.option;
+    (window.__drawn ??= {})[props.name] = performance.now();
   }, [props.option, theme]);
   return <div class="chart" ref={el} role="img" aria-label={props.label} data-chart={props.name} style={{ height: `${props.height ?? 260}px` }} />;
 }

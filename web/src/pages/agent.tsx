@@ -67,7 +67,7 @@ export function AgentPage(props: { id: string }) {
             </div>
             <Section title="Listings" id="listings">
               {listings.data.length === 0 ? <Empty>This agent has no listings.</Empty> : (
-                <div class="table-wrap"><table data-table="listings">
+                <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="listings">
                   <thead><tr><th scope="col">Market</th><th scope="col">Region</th><th scope="col" class="num">Price (AITBC / unit)</th><th scope="col" class="num">Available</th><th scope="col">Status</th><th scope="col">Valid until</th></tr></thead>
                   <tbody>{listings.data.map((l: any) => (
                     <tr key={l.id} data-listing={l.id}><td>{label(l.category)} · {l.spec.gpuModel ?? l.spec.modelName ?? '—'} ({l.unit.replace('_', ' ')})</td><td>{l.region}</td>
@@ -78,7 +78,7 @@ export function AgentPage(props: { id: string }) {
             </Section>
             <Section title="Recent evidence" id="recent">
               {explain.recent.length === 0 ? <Empty>No trades or measurements yet.</Empty> : (
-                <div class="table-wrap"><table data-table="recent">
+                <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="recent">
                   <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col" class="num">Weight</th><th scope="col">Discounts</th></tr></thead>
                   <tbody>{[...explain.recent].reverse().map((x: any, i: number) => (
                     <tr key={i}><td title={x.at}>{ago(x.at)}</td><td>{x.type}</td><td class="num">{num(x.weightNow ?? x.weight, 2)}</td><td>{x.discounts.length ? x.discounts.map((d: string) => d.replace(/_/g, ' ')).join(', ') : 'none'}</td></tr>))}

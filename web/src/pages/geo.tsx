@@ -48,7 +48,7 @@ export function Geo() {
       legend: { show: false },
       visualMap: { min: 0, max, left: 8, bottom: 8, calculable: true, text: [metric === 'volume' ? 'AITBC' : 'agents', ''], textStyle: { color: p.text }, inRange: { color: dark ? ['#23344f', '#6aa6ff'] : ['#d9e6f7', '#1f5fbf'] } },
       series: [{
-        name: metric === 'volume' ? 'Volume bought and sold' : 'New agents', type: 'map', map: 'world', roam: false,
+        name: metric === 'volume' ? 'Volume bought and sold' : 'New agents', type: 'map', map: 'world', roam: false, showLegendSymbol: false, top: 8, bottom: 8, left: 'center',
         itemStyle: { areaColor: dark ? '#2a303b' : '#eef0f3', borderColor: dark ? '#4a5263' : '#b9c0cc' },
         emphasis: { label: { show: false }, itemStyle: { areaColor: p.colors[1] } }, data,
       }],
@@ -68,7 +68,7 @@ export function Geo() {
         <Section title="Countries" id="countries">
           <Async res={res} what="the countries">
             {(d) => d.countries.length === 0 ? <Empty>No countries yet.</Empty> : (
-              <div class="table-wrap"><table data-table="countries">
+              <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="countries">
                 <thead><tr><th scope="col">Country</th><th scope="col" class="num">New agents</th><th scope="col" class="num">Bought (AITBC)</th><th scope="col" class="num">Sold (AITBC)</th></tr></thead>
                 <tbody>{[...d.countries].sort((a: any, b: any) => Number(b.bought) + Number(b.sold) - Number(a.bought) - Number(a.sold)).map((c: any) => (
                   <tr key={c.country} data-country={c.country}><td>{names?.of(c.country) ?? c.country} ({c.country})</td><td class="num">{int(c.newAgents)}</td><td class="num">{amount(c.bought)}</td><td class="num">{amount(c.sold)}</td></tr>))}
@@ -89,7 +89,7 @@ export function Geo() {
               }
               const rows = [...m.values()].sort((a, b) => b.volume - a.volume);
               return rows.length === 0 ? <Empty>No trades between regions yet.</Empty> : (
-                <div class="table-wrap"><table data-table="flows">
+                <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="flows">
                   <thead><tr><th scope="col">Buyer region → seller region</th><th scope="col" class="num">Trades</th><th scope="col" class="num">Volume (AITBC)</th></tr></thead>
                   <tbody>{rows.map((r) => <tr key={`${r.from}-${r.to}`} data-flow={`${r.from}>${r.to}`}><td>{r.from} → {r.to}{r.from === r.to ? ' (within)' : ''}</td><td class="num">{int(r.trades)}</td><td class="num">{amount(r.volume)}</td></tr>)}</tbody>
                 </table></div>

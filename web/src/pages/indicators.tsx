@@ -40,7 +40,7 @@ export function Indicators() {
       <Section title="Concentration and volatility per market" id="risk">
         <Async res={ind} what="the indicators">
           {(d) => d.data.length === 0 ? <Empty>No market has traded in the last 30 days.</Empty> : (
-            <div class="table-wrap"><table data-table="risk">
+            <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="risk">
               <thead><tr><th scope="col">Market</th><th scope="col">Region</th><th scope="col" class="num">Seller HHI</th><th scope="col">Concentration</th><th scope="col" class="num">Volatility (EWMA)</th><th scope="col" class="num">Daily returns</th></tr></thead>
               <tbody>{d.data.map((r: any) => (
                 <tr key={`${r.category}|${r.specClass}|${r.region}`}><td>{label(r.category)} · {r.specClass}</td><td>{r.region}</td>

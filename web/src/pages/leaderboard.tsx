@@ -41,7 +41,7 @@ export function Leaderboard() {
         <Async res={res} what="the leaderboard">
           {(d) => d.data.length === 0 ? <Empty>No active agent matches these filters. Clear a filter to see more.</Empty> : (
             <>
-              <div class="table-wrap"><table data-table="leaderboard">
+              <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="leaderboard">
                 <thead><tr><th scope="col" class="num">#</th><th scope="col">Agent</th><th scope="col">Region</th><th scope="col" class="num">Trust</th><th scope="col">Level</th><th scope="col">Tier</th><th scope="col" class="num">Earnings</th><th scope="col" class="num">Success rate</th><th scope="col" class="num">Trades</th></tr></thead>
                 <tbody>{d.data.map((e: any) => {
                   const h = e.profile?.economicHistory;

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, useLoad, useOnTrade, useTrades, useStreamStatus, type TradePrint } from '../api.js';
-import { aitbc, ago, amount, CATEGORIES, duration, int, label, pct, trend } from '../format.js';
+import { ago, amount, CATEGORIES, int, label } from '../format.js';
+import { kpiTexts } from '../figures.js';
 import { Async, Empty, Kpi, Section, Segmented } from '../ui.js';
 import { Chart, axes } from '../chart.js';
 import { useTheme } from '../theme.js';
@@ -14,19 +15,6 @@ export async function loadKpis() {
   const from = new Date(new Date(cur.from).getTime() - SPAN.hour).toISOString();
   const prev = await api(`/v1/market/overview?from=${encodeURIComponent(from)}&to=${encodeURIComponent(cur.from)}`);
   return { cur, prev };
-}
-
-/** The KPI texts of an overview pair, in page order (the browser test compares them with the page). */
-export function kpiTexts(cur: any, prev: any) {
-  const active = (o: any) => (o.activeBuyers ?? 0) + (o.activeSellers ?? 0);
-  return [
-    { id: 'active', label: 'Active agents', value: int(active(cur)), trend: trend(active(cur), active(prev)), hint: `${int(cur.activeBuyers)} buying · ${int(cur.activeSellers)} selling` },
-    { id: 'volume', label: 'Volume, 24 h', value: aitbc(cur.volume), trend: trend(Number(cur.volume), Number(prev.volume)) },
-    { id: 'trades', label: 'Trades, 24 h', value: int(cur.trades), trend: trend(cur.trades, prev.trades) },
-    { id: 'match', label: 'Match rate', value: pct(cur.matchRate), trend: trend(cur.matchRate, prev.matchRate), hint: 'requests that reached an agreement' },
-    { id: 'settlement', label: 'Settlement time (median)', value: duration(cur.timeToSettlementSeconds.p50), trend: trend(cur.timeToSettlementSeconds.p50, prev.timeToSettlementSeconds.p50), goodWhenUp: false, hint: `p99 ${duration(cur.timeToSettlementSeconds.p99)}` },
-    { id: 'crossborder', label: 'Cross-border share', value: pct(cur.crossBorderShare), trend: trend(cur.crossBorderShare, prev.crossBorderShare), hint: 'trades between countries' },
-  ];
 }
 
 export async function loadSeries(interval: Interval) {
@@ -62,7 +50,7 @@ function LatestTrades() {
           const rows = [...live, ...d.data.filter((p) => !seen.has(p.id))].slice(0, 12);
           if (!rows.length) return <Empty>No trades yet. Trades appear here the moment they settle.</Empty>;
           return (
-            <div class="table-wrap"><table class="tape" aria-describedby="latest-h">
+            <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table class="tape" aria-describedby="latest-h">
               <thead><tr><th scope="col">When</th><th scope="col">Market</th><th scope="col">Region</th><th scope="col" class="num">Qty</th><th scope="col" class="num">Price (AITBC)</th><th scope="col" class="num">Volume (AITBC)</th></tr></thead>
               <tbody>{rows.map((p) => (
                 <tr key={p.id} data-trade={p.id} class={seen.has(p.id) ? 'fresh' : ''}>

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, useLoad, useOnTrade } from '../api.js';
 import { amount, int, label, num, pct } from '../format.js';
+import { indexText, signal } from '../figures.js';
 import { Async, Empty, Section, Segmented } from '../ui.js';
 import { Chart, axes } from '../chart.js';
 import { useTheme } from '../theme.js';
@@ -19,17 +20,6 @@ export async function loadIndicators() {
     cursor = r.nextCursor;
   } while (cursor && out.length < 1000);
   return { from: meta.from, to: meta.to, minimumSample: meta.minimumSample, data: out };
-}
-
-/** The surge / discount signal of a supply-demand ratio (the rule of /v1/listings/{id}/price-advice). */
-export function signal(ratio: number | null | undefined, demand: number): 'surge' | 'discount' | 'none' {
-  if (demand > 0 && (ratio === null || ratio === undefined || ratio < 1)) return 'surge';
-  if (ratio !== null && ratio !== undefined && ratio > 2) return 'discount';
-  return 'none';
-}
-
-export function indexText(p: any) {
-  return p.status === 'ok' ? amount(p.index) : `not enough trades (${p.sampleSize} of ${p.minimumSample})`;
 }
 
 function CellDetail(props: { cell: Cell }) {
@@ -94,7 +84,7 @@ export function Prices() {
       <Section title="Price index" id="index">
         <Async res={res} what="the price index">
           {(d) => d.data.length === 0 ? <Empty>No market has traded in the last 30 days yet.</Empty> : (
-            <div class="table-wrap"><table data-table="index">
+            <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="index">
               <thead><tr><th scope="col">Market</th><th scope="col">Region</th><th scope="col" class="num">Index (AITBC)</th><th scope="col" class="num">95% interval</th><th scope="col" class="num">Trades</th><th scope="col" class="num">Volatility</th><th scope="col" class="num">Cross-region spread</th></tr></thead>
               <tbody>{d.data.map((r: any) => {
                 const on = cell && r.category === cell.category && r.specClass === cell.specClass && r.region === cell.region;
