@@ -5,6 +5,9 @@
  * compiling ~600 files of node_modules one by one took 0.7 s of every start), except the few that read
  * files next to their own code at run time (see `external`).
  * `--if-stale`: do nothing when dist/cli.js is newer than every file in src/ and package.json.
+ * The dashboard (web/) is built with Vite into dist/web (gzipped twins beside each file, which the server
+ * sends to browsers that accept gzip), again only when a file in web/ is newer than dist/web/index.html.
+ * `--web-only`: build only the dashboard (the browser tests and bench:dashboard call it).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,10 +51,43 @@ async function template() {
   process.stderr.write(`build: PGlite ${version} data dir template in ${Date.now() - started} ms\n`);
 }
 
+/** Builds web/ into dist/web when stale (or always with `force`). Without Vite installed it says so and skips. */
+async function web(force) {
+  const webDir = path.join(root, 'web');
+  const index = path.join(root, 'dist', 'web', 'index.html');
+  if (!existsSync(webDir)) return;
+  if (!force && existsSync(index) && statSync(index).mtimeMs >= Math.max(newest(webDir), statSync(path.join(root, 'package.json')).mtimeMs)) return;
+  let vite;
+  try {
+    vite = await import('vite');
+  } catch {
+    process.stderr.write('build: vite is not installed; the dashboard is not built (/ explains how to build it)\n');
+    return;
+  }
+  const started = Date.now();
+  await vite.build({ configFile: path.join(webDir, 'vite.config.mjs'), logLevel: 'warn' });
+  const { gzipSync, constants } = await import('node:zlib');
+  const gz = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) gz(p);
+      else if (/\.(js|css|html|svg|json)$/.test(e.name)) writeFileSync(`${p}.gz`, gzipSync(readFileSync(p), { level: constants.Z_BEST_COMPRESSION }));
+    }
+  };
+  gz(path.join(root, 'dist', 'web'));
+  process.stderr.write(`build: dist/web (the dashboard) in ${Date.now() - started} ms\n`);
+}
+
+if (process.argv.includes('--web-only')) {
+  await web(!process.argv.includes('--if-stale'));
+  process.exit(0);
+}
+
 if (process.argv.includes('--if-stale') && existsSync(out)) {
   const src = Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'package.json')).mtimeMs);
   if (statSync(out).mtimeMs >= src) {
     await template();
+    await web(false);
     process.exit(0);
   }
 }
@@ -98,3 +134,4 @@ await esbuild.build({
 });
 process.stderr.write(`build: dist/cli.js in ${Date.now() - started} ms\n`);
 await template();
+await web(!process.argv.includes('--if-stale'));

@@ -40,6 +40,7 @@ import { createReportsService, reportsRoutes, type ReportsService } from './modu
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
+import { findWebDir, webRoutes } from './platform/http/web.js';
 import { createAvailabilityService, availabilityRoutes, type AvailabilityService } from './modules/availability/availability.module.js';
 
 export interface AppDeps {
@@ -176,8 +177,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     else if (e.statusCode >= 500) request.log.error({ err }, 'unhandled error');
     return sendProblem(request, reply, e);
   });
+  // The dashboard (dist/web) at / with client-side routes; everything else unknown is a problem+json 404.
+  const web = webRoutes(app as unknown as FastifyInstance, { dir: findWebDir() });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+    web(request, reply) ?? sendProblem(request, reply, new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
   await app.register(swagger, {

@@ -202,4 +202,23 @@ export const analyticsQueries = {
       ORDER BY 1, 2, 3, 4`.execute(db);
     return r.rows.map((x) => ({ category: x.category, specClass: x.spec_class, region: x.region, bucket: x.bucket, notional: BigInt(x.notional), units: BigInt(x.units) }));
   },
+
+  /**
+   * The public tape: the newest trades (or those after fact `afterSeq`, oldest first), with the cell, unit
+   * price, quantity and volume only: no agent, agreement or country (docs/privacy.md).
+   */
+  async tape(db: Executor, f: CellFilter & { afterSeq?: number | undefined; limit: number }) {
+    const after = f.afterSeq !== undefined;
+    const r = await sql<{ seq: string | number; at: Date; category: string; region: string; spec_class: string; price: string; quantity: number; volume: string }>`
+      SELECT seq, at, category, region, spec_class, data->>'pricePerUnit' AS price, (data->>'quantity')::int AS quantity, data->>'volume' AS volume
+      FROM analytics_facts
+      WHERE kind = 'trade' AND ${dimWhere(f)}${after ? sql` AND seq > ${f.afterSeq}` : sql``}
+      ORDER BY seq ${after ? sql`ASC` : sql`DESC`} LIMIT ${f.limit}`.execute(db);
+    return r.rows.map((x) => ({ seq: Number(x.seq), at: x.at, category: x.category, region: x.region, specClass: x.spec_class, price: BigInt(x.price), quantity: Number(x.quantity), volume: BigInt(x.volume) }));
+  },
+
+  async lastFactSeq(db: Executor): Promise<number> {
+    const r = await sql<{ m: string | number | null }>`SELECT max(seq) AS m FROM analytics_facts`.execute(db);
+    return Number(r.rows[0]?.m ?? 0);
+  },
 };

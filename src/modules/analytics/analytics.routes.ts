@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { IdParams, errors } from '../../platform/http/schemas.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-import { Geo, IndicatorQuery, Indicators, Insights, InsightsQuery, MarketQuery, Overview, PriceAdvice, PriceSeries, SupplyDemandSeries } from './analytics.schemas.js';
+import { Geo, IndicatorQuery, Indicators, Insights, InsightsQuery, MarketQuery, MarketStreamQuery, Overview, PriceAdvice, PriceSeries, SupplyDemandSeries, TradesQuery, TradeTape } from './analytics.schemas.js';
+import { AppError } from '../../platform/http/errors.js';
+import type { TradePrint } from './analytics.tape.js';
 import type { AnalyticsService } from './analytics.service.js';
 import { insightRows } from './analytics.insights.js';
 
@@ -120,4 +122,57 @@ export async function analyticsRoutes(fastify: FastifyInstance, opts: { analytic
       response: { 200: PriceAdvice, ...errors(400, 404) },
     },
   }, async (req) => analytics.priceAdvice(req.params.id));
+  app.get('/v1/market/trades', {
+    schema: {
+      tags, summary: 'Latest trades (public tape)', querystring: TradesQuery,
+      description: 'The newest trades, newest first: category, spec class, region, unit price, quantity, volume and time of each. ' +
+        'No agent, agreement or country is shown (docs/privacy.md). Live: GET /v1/market/stream.',
+      response: { 200: TradeTape, ...errors(400) },
+    },
+  }, async (req) => ({ data: await analytics.tape.latest({ ...req.query, limit: req.query.limit ?? 50 }) }));
+
+  app.addHook('onClose', async () => analytics.tape.close());
+  app.get('/v1/market/stream', {
+    schema: {
+      tags, summary: 'Live public market events (server-sent events)', querystring: MarketStreamQuery,
+      description: 'text/event-stream with no key: `trade` events, one per trade as GET /v1/market/trades shows it (public fields only), ' +
+        'within about a second of settlement (when the analytics projection folds it). Every trade changes the market figures: a client ' +
+        're-reads /v1/market/* on `trade`. Each event\'s `id` is the print id: reconnecting with `Last-Event-ID` (or `lastEventId`) ' +
+        'sends the trades after it first (at most 500). A comment line is sent every 15 s to keep the connection open.',
+    },
+  }, async (req, reply) => {
+    const header = req.headers['last-event-id'];
+    const raw = typeof header === 'string' && header.trim() !== '' ? header.trim() : req.query.lastEventId;
+    if (raw !== undefined && raw !== '' && !/^[0-9]{1,15}$/.test(raw)) {
+      throw new AppError('validation_failed', 'Last-Event-ID must be a print id', { errors: [{ field: 'header.last-event-id', message: 'must be a non-negative integer' }] });
+    }
+    const after = raw === undefined || raw === '' ? undefined : Number(raw);
+    reply.hijack();
+    const res = reply.raw;
+    let sent = after ?? 0;
+    const send = (p: TradePrint) => {
+      const id = Number(p.id);
+      if (id <= sent) return;
+      sent = id;
+      res.write(`id: ${p.id}\nevent: trade\ndata: ${JSON.stringify(p)}\n\n`);
+    };
+    const buffer: TradePrint[] = [];
+    let live = after === undefined;
+    const unsubscribe = await analytics.tape.subscribe((p) => (live ? send(p) : buffer.push(p)));
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': req.id, 'access-control-allow-origin': '*' });
+    res.write(': connected\n\n');
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    const close = () => { clearInterval(ping); unsubscribe(); };
+    req.raw.on('close', close);
+    res.on('close', close);
+    if (after !== undefined) {
+      try {
+        for (const p of await analytics.tape.after(after)) send(p);
+      } catch (err) {
+        req.log.warn({ err }, 'market stream catch-up failed');
+      }
+      live = true;
+      for (const p of buffer.splice(0)) send(p);
+    }
+  });
 }

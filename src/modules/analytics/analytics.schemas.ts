@@ -110,3 +110,18 @@ export const Insights = Type.Object({
   priceOptimisation: Type.Unknown({ description: 'Listings live in the period by distance from their cell\'s price index (below/at/above, +-10%), the fill rate of each band, the difference to the at-index band with a two-proportion z-test, and the listings furthest from the index' }),
   risk: Type.Unknown({ description: 'concentration (seller HHI of volume per category: >0.25 high, 0.15-0.25 moderate), volatility (EWMA of daily VWAP returns per traded cell), disputeSpikes (days whose disputes are unlikely, p < 0.01, under the previous 28 days\' rate), regionalSpread (cross-region spread of the price index per category x spec class; target < 5%)' }),
 });
+
+export const TradePrintSchema = Type.Object({
+  id: Type.String({ description: 'Print id (increasing); pass the last one seen as Last-Event-ID to the stream' }),
+  at: Timestamp, category: Type.String(), specClass: Type.String(), region: Type.String(),
+  quantity: Type.Integer(), pricePerUnit: Amount, volume: Amount,
+}, { description: 'One trade as the public sees it: cell, unit price, quantity, volume and time; no agent, agreement or country' });
+export const TradesQuery = Type.Object({
+  category: Type.Optional(Category), region: Type.Optional(Region),
+  specClass: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'GPU model (e.g. A100) or model name' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+}, { additionalProperties: false });
+export const TradeTape = Type.Object({ data: Type.Array(TradePrintSchema) });
+export const MarketStreamQuery = Type.Object({
+  lastEventId: Type.Optional(Type.String({ maxLength: 20, description: 'Resume after this print id, for clients that cannot set the Last-Event-ID header' })),
+}, { additionalProperties: false });

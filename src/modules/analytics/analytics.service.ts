@@ -9,6 +9,7 @@ import type { Granularity } from './analytics.tables.js';
 import { sketchQuantile } from './sketch.js';
 import { marketSignal, priceTierOf, SIGNAL_STEP_PERCENT } from './signals.js';
 import { computeInsights, resolvePeriod, type Period } from './analytics.insights.js';
+import { MarketTape } from './analytics.tape.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -47,9 +48,12 @@ export function indexJson(p: PriceIndex): PriceIndexJson {
 export class AnalyticsService {
   readonly projection: MarketProjection;
   readonly jobs: BackgroundJob[];
+  /** The public trade tape (latest trades and the live market stream). */
+  readonly tape: MarketTape;
 
   constructor(readonly deps: AnalyticsDeps) {
     this.projection = new MarketProjection(deps);
+    this.tape = new MarketTape(deps.database);
     this.jobs = [{ name: 'analytics.project', intervalMs: 1000, run: () => this.projection.sync() }];
   }
 
