@@ -9,7 +9,7 @@ const AITBC = 100_000_000n;
 function ev(id: string, over: Partial<AgentEvidence> = {}): AgentEvidence {
   return {
     agentId: id, cluster: id, sellerValue: 0n, buyerValue: 0n, fees: 0n, trust: 500, sellerTrades: 0, sellerSuccesses: 0,
-    latencyMs: null, accuracy: null, availability: null, tenureDays: 0, streak: 0, repeatCustomers: 0, underSuppliedShare: 0, held: false, ...over,
+    latencyMs: null, accuracy: null, availability: null, tenureDays: 0, streak: 0, repeatCustomers: 0, underSuppliedShare: 0, held: false, referral: 0n, ...over,
   };
 }
 
@@ -30,6 +30,7 @@ const arbEvidence = fc.record({
   repeatCustomers: fc.integer({ min: 0, max: 20 }),
   underSuppliedShare: fc.double({ min: 0, max: 1, noNaN: true }),
   held: fc.boolean(),
+  referral: fc.constantFrom(0n, 0n, 0n, 100_000_000n),
 }).map((e) => ({ ...e, sellerSuccesses: Math.min(e.sellerSuccesses, e.sellerTrades), cluster: e.cluster === 'solo' ? e.agentId : e.cluster }));
 
 const uniqueAgents = fc.uniqueArray(arbEvidence, { selector: (e) => e.agentId, maxLength: 40 });
@@ -75,9 +76,10 @@ describe('an epoch', () => {
       for (const s of r.statements) {
         expect(s.amount).toBeGreaterThanOrEqual(0n);
         expect(s.amount).toBeLessThanOrEqual(s.eligible);
-        expect(s.eligible).toBeLessThanOrEqual(s.raw);
-        // the anti-farming bound: never more than 40 % of the fees of its counted trades
-        expect(s.amount * 10_000n).toBeLessThanOrEqual(agents.find((a) => a.agentId === s.agentId)!.fees * 4_000n);
+        const a = agents.find((x) => x.agentId === s.agentId)!;
+        expect(s.eligible).toBeLessThanOrEqual(s.raw + a.referral);
+        // the anti-farming bound: never more than 40 % of the fees of its counted trades (beside referral rewards)
+        expect((s.amount - a.referral) * 10_000n).toBeLessThanOrEqual(a.fees * 4_000n);
         if (s.status === 'held') expect(agents.find((a) => a.agentId === s.agentId)!.held).toBe(true);
       }
     }), { numRuns: 300 });

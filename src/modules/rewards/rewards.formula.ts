@@ -40,6 +40,8 @@ export interface AgentEvidence {
   underSuppliedShare: number;
   /** under risk review: computed, not paid */
   held: boolean;
+  /** referral rewards due to it this epoch (fixed amounts, added after the fee-rebate cap, then scaled like the rest) */
+  referral: bigint;
 }
 
 export interface Factors {
@@ -57,7 +59,7 @@ export interface Statement {
   factors: Factors;
   /** base x factors, before caps and scaling */
   raw: bigint;
-  /** after the fee-rebate cap */
+  /** after the fee-rebate cap, plus referral rewards */
   eligible: bigint;
   /** after pro-rata scaling to the budget (and the remainder unit, if any) */
   scaled: bigint;
@@ -145,8 +147,11 @@ export function computeEpoch(p: ProgramConfig, evidence: readonly AgentEvidence[
     const raw = rawReward(factors);
     const feeCap = (e.fees * BigInt(p.caps.feeRebateBps)) / 10_000n;
     const notes: string[] = [];
-    const eligible = raw > feeCap ? feeCap : raw;
-    if (eligible < raw) notes.push(`capped at ${p.caps.feeRebateBps / 100}% of the platform fees of its counted trades`);
+    const earned = raw > feeCap ? feeCap : raw;
+    if (earned < raw) notes.push(`capped at ${p.caps.feeRebateBps / 100}% of the platform fees of its counted trades`);
+    const referral = e.referral > 0n ? e.referral : 0n;
+    if (referral > 0n) notes.push('includes referral rewards');
+    const eligible = earned + referral;
     return { agentId: e.agentId, cluster: e.cluster, factors, raw, eligible, scaled: eligible, amount: 0n, notes, status: e.held ? 'held' : 'payable' };
   });
   const demand = st.reduce((a, s) => a + s.eligible, 0n);
