@@ -66,7 +66,7 @@ describe('rewards', () => {
     const s = mine.json().statements[0];
     expect(s.status).toBe('paid');
     expect(await balance(sellers[0]!.id) - sellerBefore).toBe(units(s.amount));
-    expect(s.detail).toMatchObject({ tier: expect.any(String), multiplier: expect.any(Number), base: '300', notes: expect.any(Array) });
+    expect(s.detail).toMatchObject({ tier: expect.any(String), multiplier: expect.any(Number), base: '0.9', notes: expect.any(Array) });
     // each seller earned at most 40 % of the fees of its trades (3 x 2.5)
     expect(units(s.amount)).toBeLessThanOrEqual(units('3'));
     // the reward shows in the wallet history as a ledger transfer

@@ -56,11 +56,11 @@ describe('tiers and factors', () => {
   it('computes reward = base x tier x (1 + perf) x (1 + loyalty) in exact units', () => {
     const e = ev('a', { sellerValue: 100n * AITBC, buyerValue: 20n * AITBC, trust: 760, sellerTrades: 10, sellerSuccesses: 10, tenureDays: 90, streak: 2, repeatCustomers: 1 });
     const f = factorsOf(DEFAULT_CONFIG, e);
-    expect(f.base).toBe(110n * AITBC); // 100 as seller + 20 x 50% as buyer
+    expect(f.base).toBe(32_000_000n); // 0.3 % of 100 as seller + 0.1 % of 20 as buyer
     expect(f.tier).toBe('gold');
     expect(f.loyalty).toEqual({ total: 0.11, tenure: 0.05, streak: 0.04, repeat: 0.02 });
-    // 110 x 1.5 x 1.25 x 1.11
-    expect(rawReward(f)).toBe(22_893_750_000n);
+    // 0.32 x 1.5 x 1.25 x 1.11
+    expect(rawReward(f)).toBe(66_600_000n);
   });
 });
 
