@@ -26,7 +26,7 @@ import { pendingMigrations } from './platform/db/migrate.js';
 import { AgentsService } from './modules/agents/agents.service.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
 import { agentDirectory } from './modules/agents/agents.port.js';
-import { LedgerService, walletAccountId } from './modules/ledger/ledger.service.js';
+import { LedgerService, SYSTEM_ACCOUNTS, walletAccountId } from './modules/ledger/ledger.service.js';
 import { EscrowService } from './modules/ledger/escrow.service.js';
 import { LocalBridge } from './modules/ledger/bridge.service.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
@@ -42,6 +42,9 @@ import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
 import { findWebDir, webRoutes } from './platform/http/web.js';
 import { createAvailabilityService, availabilityRoutes, type AvailabilityService } from './modules/availability/availability.module.js';
+import { createRewardsService, rewardsRoutes, type RewardsService } from './modules/rewards/rewards.module.js';
+import { tradingMarketData } from './modules/trading/trading.market-data.port.js';
+import { agreementListingIn } from './modules/trading/trading.settlement.port.js';
 
 export interface AppDeps {
   config: Config;
@@ -69,6 +72,7 @@ export interface Services {
   verifier: VerifierService;
   analytics: AnalyticsService;
   reports: ReportsService;
+  rewards: RewardsService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -116,6 +120,23 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   // after trading's status contributor: the price tier from the price index replaces its mean-price tier
   agents.contributors.push({ section: 'status', contribute: (agent) => analytics.priceTier(agent.id) });
   const reports = createReportsService({ database, clock, market: analytics });
+  const market = tradingMarketData(database);
+  const rewards = createRewardsService({
+    database, clock, reputation, agents: { registeredAt: (ids) => directory.registeredAt(ids), exists: (id) => agents.exists(id) }, availability,
+    ledger: {
+      pay: async (transfers, batchId) => (await ledger.runBatch(transfers, { batchId })).map((o) => (o.status === 'rejected' ? { id: o.id, status: o.status, code: o.code } : { id: o.id, status: o.status })),
+      poolBalance: async () => {
+        const a = await ledger.getAccount(SYSTEM_ACCOUNTS.rewards);
+        return a ? a.credits_posted - a.debits_posted : 0n;
+      },
+    },
+    market: {
+      supplyDemand: (now) => market.supplyDemand(now), agreements: (ids) => market.agreements(ids),
+      listingSeller: async (id) => (await market.listing(id))?.sellerId, agreementListingIn,
+    },
+    // isHeld: the risk module's holds (not built yet: nobody is held); splitSources: partnership shares (certification)
+  });
+  escrow.setReleaseSplitter(rewards.splitter);
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
@@ -125,9 +146,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     ...verifier.jobs,
     ...analytics.jobs,
     ...reports.jobs,
+    ...rewards.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, reports, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, reports, rewards, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -243,6 +265,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const m of marketMetrics(services.analytics)) app.metricsRegistry.registerMetric(m as never);
   await app.register(reportsRoutes, { reports: services.reports });
   await app.register(availabilityRoutes, { availability: services.availability });
+  await app.register(rewardsRoutes, { rewards: services.rewards });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
   return app as unknown as FastifyInstance;

@@ -19,13 +19,14 @@ import type { AvailabilityTables } from './modules/availability/availability.tab
 import type { LedgerTables } from './modules/ledger/ledger.tables.js';
 import type { ReputationTables } from './modules/reputation/reputation.tables.js';
 import type { ReportsTables } from './modules/reports/reports.tables.js';
+import type { RewardsTables } from './modules/rewards/rewards.tables.js';
 import type { TradingTables } from './modules/trading/trading.tables.js';
 import type { VerifierTables } from './modules/verifier/verifier.tables.js';
 
 export { PREPARE, type DatabaseOptions, type DbKind, type TxOptions } from './platform/db/database.js';
 
 /** Every table of the database. */
-export interface DB extends PlatformTables, AgentsTables, AnalyticsTables, AvailabilityTables, LedgerTables, ReportsTables, ReputationTables, TradingTables, VerifierTables {}
+export interface DB extends PlatformTables, AgentsTables, AnalyticsTables, AvailabilityTables, LedgerTables, ReportsTables, ReputationTables, RewardsTables, TradingTables, VerifierTables {}
 
 export type Database = PlatformDatabase<DB>;
 /** A transaction of the whole database, as modules hand it to each other (the ledger's, reputation's). */

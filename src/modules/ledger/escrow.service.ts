@@ -25,6 +25,7 @@ import type { EventOutbox } from '../../platform/events/outbox.js';
 import type { AgentDirectory } from '../agents/agents.port.js';
 import { escrowJson } from './ledger.json.js';
 import { TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
+import type { ReleaseSplit, ReleaseSplitter } from './ledger.port.js';
 
 /** The platform fee on releases, in basis points of the gross amount (2.5%). */
 const DEFAULT_FEE_BPS = 250;
@@ -93,6 +94,13 @@ function allowed(action: EscrowAction, actor: EscrowActor, row: Row): boolean {
 }
 
 export class EscrowService {
+  /** Who divides releases beyond payee and fee (rewards, wired in app.ts); none: payee and the plain fee. */
+  private splitter: ReleaseSplitter | undefined;
+
+  setReleaseSplitter(s: ReleaseSplitter | undefined): void {
+    this.splitter = s;
+  }
+
   constructor(
     private readonly database: Database,
     private readonly clock: Clock,
@@ -274,12 +282,23 @@ export class EscrowService {
       default:
         break;
     }
-    const fee = feeOf(toPayee, row.fee_bps);
+    let split: ReleaseSplit = { payee: toPayee - feeOf(toPayee, row.fee_bps), fees: feeOf(toPayee, row.fee_bps), pool: 0n, shares: [] };
+    if (toPayee > 0n && this.splitter) {
+      split = await this.splitter.splitIn(tx, { escrowId: id, reference: row.reference, payerAgentId: row.payer_agent_id, payeeAgentId: row.payee_agent_id, gross: toPayee, feeBps: row.fee_bps });
+      const parts = [split.payee, split.fees, split.pool, ...split.shares.map((x) => x.amount)];
+      if (parts.some((x) => x < 0n) || parts.reduce((a, b) => a + b, 0n) !== toPayee) throw new Error(`escrow ${id}: the release split does not sum to ${toPayee}`);
+    }
+    // the fee as the escrow records it: what the platform took (its fee account and the reward pool's share)
+    const fee = split.fees + split.pool;
     const legs: TransferInput[] = [];
     const legId = (leg: string) => uuidFromName(`escrow:${id}:v${row.version}:${leg}`);
     const ref = `escrow:${id}`;
-    if (toPayee - fee > 0n) legs.push({ id: legId('payee'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: walletAccountId(row.payee_agent_id), amount: toPayee - fee, code: 'escrow_release', reference: ref });
-    if (fee > 0n) legs.push({ id: legId('fee'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: SYSTEM_ACCOUNTS.fees, amount: fee, code: 'platform_fee', reference: ref });
+    if (split.payee > 0n) legs.push({ id: legId('payee'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: walletAccountId(row.payee_agent_id), amount: split.payee, code: 'escrow_release', reference: ref });
+    if (split.fees > 0n) legs.push({ id: legId('fee'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: SYSTEM_ACCOUNTS.fees, amount: split.fees, code: 'platform_fee', reference: ref });
+    if (split.pool > 0n) legs.push({ id: legId('pool'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: SYSTEM_ACCOUNTS.rewards, amount: split.pool, code: 'reward_pool_share', reference: ref });
+    split.shares.forEach((x, i) => {
+      if (x.amount > 0n) legs.push({ id: legId(`share:${i}`), kind: 'posted', debitAccountId: row.account_id, creditAccountId: walletAccountId(x.agentId), amount: x.amount, code: 'revenue_share', reference: ref });
+    });
     if (toPayer > 0n) legs.push({ id: legId('payer'), kind: 'posted', debitAccountId: row.account_id, creditAccountId: walletAccountId(row.payer_agent_id), amount: toPayer, code: 'escrow_refund', reference: ref });
     if (legs.length) {
       const outcomes = await this.ledger.executeIn(tx, legs, { atomic: true });
@@ -289,7 +308,11 @@ export class EscrowService {
     const autoReleaseAt = to === 'delivered' && from !== 'delivered' ? new Date(now.getTime() + Number(row.review_window_ms)) : to === 'delivered' ? row.auto_release_at : null;
     const detail: Record<string, unknown> = {};
     // shown as it is stored: AITBC decimals, like every amount a user sees
-    if (toPayee) { detail.toPayee = formatAmount(toPayee - fee); detail.fee = formatAmount(fee); }
+    if (toPayee) {
+      detail.toPayee = formatAmount(split.payee); detail.fee = formatAmount(fee);
+      if (split.pool > 0n) detail.rewardPool = formatAmount(split.pool);
+      if (split.shares.length) detail.shares = split.shares.map((x) => ({ agentId: x.agentId, amount: formatAmount(x.amount), reason: x.reason }));
+    }
     if (toPayer) detail.toPayer = formatAmount(toPayer);
     if (opts.reason) detail.reason = opts.reason;
     const next: Row = {

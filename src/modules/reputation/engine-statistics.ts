@@ -415,6 +415,28 @@ export abstract class EngineStatistics extends EngineState {
     return ia !== undefined && ib !== undefined && this.sameOwnerCluster(ia, ib);
   }
 
+  /**
+   * Why trades between a and b count nothing now (same-owner cluster, or a pair tainted by a loop or
+   * circular trading), or null when they count.
+   */
+  pairDiscount(a: AgentId, b: AgentId): 'same_owner_cluster' | 'tainted_pair' | null {
+    const ia = this.agentIndex.get(a);
+    const ib = this.agentIndex.get(b);
+    if (ia === undefined || ib === undefined) return null;
+    if (this.sameOwnerCluster(ia, ib)) return 'same_owner_cluster';
+    const key = ia < ib ? ia * MAX_AGENTS + ib : ib * MAX_AGENTS + ia;
+    const slot = this.unorderedPairIndex.get(key);
+    return slot !== undefined && this.unorderedPairTainted[slot] === 1 ? 'tainted_pair' : null;
+  }
+
+  /** The root member of a's same-owner cluster, or undefined when it is in none. */
+  ownerClusterRoot(a: AgentId): AgentId | undefined {
+    const ia = this.agentIndex.get(a);
+    if (ia === undefined) return undefined;
+    const r = this.ownerRoot(ia);
+    return r >= 0 ? this.ids[r] : undefined;
+  }
+
   /** Directed trade counts buyer -> seller over every trade applied (self-trades excluded). */
   tradePairCounts(): { buyerId: AgentId; sellerId: AgentId; count: number }[] {
     const counts = new Map<number, number>();

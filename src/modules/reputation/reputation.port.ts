@@ -52,9 +52,35 @@ export interface DisputeOutcomeEvidence {
   at: Date;
 }
 
+/** A trade outcome as reputation recorded it, with whether reputation counts it (rewards, incentives). */
+export interface RecordedTrade {
+  tradeId: string;
+  sellerId: string;
+  buyerId: string;
+  success: boolean;
+  /** gross, base units */
+  amount: bigint;
+  category: string | null;
+  at: Date;
+  /**
+   * null: counted. Otherwise why it counts nothing: 'same_owner' (one owner by key or verdict), or the
+   * pair is tainted by a closed loop, circular trading or a same-owner cluster (as of now, so a loop
+   * detected later withdraws earlier trades of the pair too).
+   */
+  discount: 'same_owner' | 'same_owner_cluster' | 'tainted_pair' | null;
+  /** buyer- or platform-measured latency (never the seller's own claim); null: not measured */
+  measuredLatencyMs: number | null;
+  /** buyer- or platform-measured accuracy 0..1; null: not measured */
+  measuredAccuracy: number | null;
+}
+
 export interface ReputationPort {
   recordTradeOutcome(tx: Tx, e: TradeOutcomeEvidence): Promise<void>;
   recordDisputeOutcome(tx: Tx, e: DisputeOutcomeEvidence): Promise<void>;
   /** Current trust scores (0-1000); agents without a score get the newcomer score. */
   trustScores(agentIds: readonly string[]): Promise<Map<string, number>>;
+  /** Trade outcomes recorded at [from, until), in time order, each with whether it counts (same-owner and loop detection). */
+  tradesBetween(from: Date, until: Date): Promise<RecordedTrade[]>;
+  /** The same-owner cluster of each agent that is in one (an id of the cluster: one of its members); others are left out. */
+  ownerClusters(agentIds: readonly string[]): Promise<Map<string, string>>;
 }

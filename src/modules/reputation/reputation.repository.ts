@@ -48,6 +48,12 @@ export const reputationRepository = {
     return db.selectFrom('reputation_evidence').selectAll().where('seq', 'in', seqs).execute();
   },
 
+  /** Trade outcome rows recorded at [from, until), in time order. */
+  tradesBetween(db: Executor, from: Date, until: Date): Promise<EvidenceRow[]> {
+    return db.selectFrom('reputation_evidence').selectAll().where('type', '=', 'trade').where('at', '>=', from).where('at', '<', until)
+      .orderBy('at').orderBy('seq').execute();
+  },
+
   tradeOutcome(db: Executor, tradeId: string): Promise<EvidenceRow | undefined> {
     return db.selectFrom('reputation_evidence').selectAll().where('type', '=', 'trade').where('trade_id', '=', tradeId).executeTakeFirst();
   },

@@ -21,7 +21,7 @@ import type { OwnerCluster } from './wash.js';
 import { explain, publishedReputation, type Explanation, type PublishedReputation } from './explain.js';
 import { trustLevel } from './trust-score.js';
 import { reputationRepository as repo, type NewEvidence, type SnapshotRow } from './reputation.repository.js';
-import type { DisputeOutcomeEvidence, ReputationPort, TradeOutcomeEvidence } from './reputation.port.js';
+import type { DisputeOutcomeEvidence, RecordedTrade, ReputationPort, TradeOutcomeEvidence } from './reputation.port.js';
 import { EvidenceProjection } from './reputation.projection.js';
 import { SnapshotWriter } from './reputation.snapshots.js';
 import { SameOwnerDetector } from './reputation.same-owner.js';
@@ -175,6 +175,37 @@ export class ReputationService implements ReputationPort {
     await this.sync();
     const now = this.now();
     return new Map(agentIds.map((id) => [id, Math.round(this.engine.scoreOf(id, now))]));
+  }
+
+  async tradesBetween(from: Date, until: Date): Promise<RecordedTrade[]> {
+    await this.sync();
+    const rows = await repo.tradesBetween(this.deps.database.db, from, until);
+    const measured = (d: Record<string, unknown>, field: 'latencyMs' | 'accuracy'): number | null => {
+      const by = (d.measuredBy as Record<string, string> | undefined)?.[field];
+      const v = d[field];
+      return (by === 'buyer' || by === 'platform') && typeof v === 'number' && Number.isFinite(v) ? v : null;
+    };
+    return rows.map((r) => {
+      const d = r.data;
+      const sellerId = r.subject_id!;
+      const buyerId = r.producer_id!;
+      const discount = d.sameOwnerSuspected === true || sellerId === buyerId ? 'same_owner' as const : this.engine.pairDiscount(buyerId, sellerId);
+      return {
+        tradeId: r.trade_id!, sellerId, buyerId, success: d.success === true, amount: BigInt(String(d.amount ?? '0')),
+        category: typeof d.category === 'string' ? d.category : null, at: new Date(r.at), discount,
+        measuredLatencyMs: measured(d, 'latencyMs'), measuredAccuracy: measured(d, 'accuracy'),
+      };
+    });
+  }
+
+  async ownerClusters(agentIds: readonly string[]): Promise<Map<string, string>> {
+    await this.sync();
+    const out = new Map<string, string>();
+    for (const id of agentIds) {
+      const root = this.engine.ownerClusterRoot(id);
+      if (root !== undefined) out.set(id, root);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------------------ reads

@@ -16,6 +16,7 @@ import * as m0009 from './migrations/0009-reputation-seed-epochs.js';
 import * as m0010 from './migrations/0010-verifier.js';
 import * as m0011 from './migrations/0011-analytics.js';
 import * as m0012 from './migrations/0012-analytics-reads.js';
+import * as m0013 from './migrations/0013-rewards.js';
 import * as m0016 from './migrations/0016-reports.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -31,6 +32,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010-verifier': m0010,
   '0011-analytics': m0011,
   '0012-analytics-reads': m0012,
+  '0013-rewards': m0013,
   '0016-reports': m0016,
 };
 
