@@ -40,6 +40,7 @@ import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
 import { createAvailabilityService, availabilityRoutes, type AvailabilityService } from './modules/availability/availability.module.js';
+import { createCertificationService, certificationRoutes, type CertificationService } from './modules/certification/certification.module.js';
 
 export interface AppDeps {
   config: Config;
@@ -66,6 +67,7 @@ export interface Services {
   /** The built-in verifier (the platform's probe agent). */
   verifier: VerifierService;
   analytics: AnalyticsService;
+  certification: CertificationService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -109,6 +111,28 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const analytics = createAnalyticsService({ database, clock, agents });
+  const certification = createCertificationService({
+    database, clock, outbox,
+    sources: {
+      agent: async (id) => {
+        const a = await agents.get(id).catch(() => undefined);
+        return a ? { publicKey: a.publicKey, status: a.status } : undefined;
+      },
+      challengeResults: async (sellerId, sinceMs) => {
+        const r = await verifier.resultsFor(sellerId, sinceMs);
+        return { passed: r.filter((x) => x.state === 'passed').length, failed: r.filter((x) => x.state === 'failed').length };
+      },
+      buyerMeasurements: async (sellerId, sinceMs) => (await reputation.sellerRecord(sellerId, sinceMs)).map((t) => ({
+        tradeId: t.tradeId, buyerId: t.buyerId, atMs: t.atMs, latencyMs: t.buyerLatencyMs, accuracy: t.buyerAccuracy, sameOwnerSuspected: t.sameOwnerSuspected,
+      })),
+      sameOwnerPeers: (agentId) => reputation.sameOwnerPeers(agentId),
+      uptime: async (agentId, sinceMs, untilMs) => {
+        const s = (await availability.uptimeOf([agentId], sinceMs, untilMs)).get(agentId);
+        return { uptime: s?.uptime ?? null, countedFromMs: s?.countedFromMs ?? null, untilMs: s?.untilMs ?? untilMs };
+      },
+    },
+  });
+  agents.contributors.push({ section: 'certification', contribute: (agent) => certification.profile(agent.id) });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
@@ -117,9 +141,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     ...availability.jobs,
     ...verifier.jobs,
     ...analytics.jobs,
+    ...certification.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, certification, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -232,6 +257,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(analyticsRoutes, { analytics: services.analytics });
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
+  await app.register(certificationRoutes, { certification: services.certification });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
   return app as unknown as FastifyInstance;
 }
