@@ -40,7 +40,7 @@ import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
 import { createAvailabilityService, availabilityRoutes, type AvailabilityService } from './modules/availability/availability.module.js';
-import { createCertificationService, certificationRoutes, type CertificationService } from './modules/certification/certification.module.js';
+import { createCertificationModule, certificationRoutes, type CertificationModule } from './modules/certification/certification.module.js';
 
 export interface AppDeps {
   config: Config;
@@ -67,7 +67,8 @@ export interface Services {
   /** The built-in verifier (the platform's probe agent). */
   verifier: VerifierService;
   analytics: AnalyticsService;
-  certification: CertificationService;
+  /** certification, badges and partnerships */
+  certification: CertificationModule;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -107,12 +108,9 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
-  const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
-  const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
-  const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
-  const analytics = createAnalyticsService({ database, clock, agents });
-  const certification = createCertificationService({
-    database, clock, outbox,
+  // before trading (its matching asks certification levels); its sources are read only when it evaluates
+  const certification = createCertificationModule({
+    database, clock, outbox, exists: (id) => agents.exists(id),
     sources: {
       agent: async (id) => {
         const a = await agents.get(id).catch(() => undefined);
@@ -131,8 +129,20 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
         return { uptime: s?.uptime ?? null, countedFromMs: s?.countedFromMs ?? null, untilMs: s?.untilMs ?? untilMs };
       },
     },
+    badgeSources: {
+      sellerTrades: async (agentId) => (await reputation.sellerRecord(agentId, 0)).map((t) => ({ tradeId: t.tradeId, atMs: t.atMs, success: t.success, amount: t.amount, disputed: t.disputed })),
+      challengesPassed: async (sellerId) => (await verifier.resultsFor(sellerId, 0)).filter((r) => r.state === 'passed').map((r) => r.finishedAtMs),
+      sellersSince: (sinceMs) => reputation.sellersSince(sinceMs),
+    },
   });
-  agents.contributors.push({ section: 'certification', contribute: (agent) => certification.profile(agent.id) });
+  agents.contributors.push({ section: 'certification', contribute: (agent) => certification.certification.profile(agent.id) });
+  const trading = createTradingService({
+    database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox,
+    certification: { certificationLevelOf: (ids) => certification.certification.levelsOf(ids) },
+  });
+  const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
+  const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
+  const analytics = createAnalyticsService({ database, clock, agents });
   const jobs: BackgroundJob[] = [
     { name: 'ledger.expire-holds', intervalMs: 1000, run: () => ledger.expireDueHolds() },
     { name: 'escrow.timers', intervalMs: 1000, run: () => escrow.runDue() },
@@ -257,7 +267,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(analyticsRoutes, { analytics: services.analytics });
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
-  await app.register(certificationRoutes, { certification: services.certification });
+  await app.register(certificationRoutes, services.certification);
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
   return app as unknown as FastifyInstance;
 }

@@ -10,11 +10,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { buildTestApp, HOUR, DAY, type Json, type TestAgent, type TestApp } from './helpers/test-app.js';
 import { uuidv7 } from '../src/platform/ids.js';
 import { verifyCertificate, type KeysFile } from '../src/modules/certification/certificates.js';
 
+const run = promisify(execFile);
 let t: TestApp;
 let seller: TestAgent;
 let T0: number;
@@ -59,15 +65,18 @@ beforeAll(async () => {
   t = await buildTestApp({ heartbeatIntervalSeconds: 3600 });
   T0 = t.clock.now().getTime();
   seller = await t.newAgent({ type: 'provider' });
-  // 30 days of heartbeats, one in the middle of each one-hour slot
+  // 30 days of presence, once in the middle of each one-hour slot: as the platform records an agent that
+  // holds GET /v1/stream open (the service call, not 720 HTTP heartbeats; the heartbeat route is covered below)
+  // (presence counts once the agent sent a heartbeat of its own: the first one is)
   for (let h = 0; h < 30 * 24; h++) {
     t.clock.set(T0 + h * HOUR + HOUR / 2);
-    expect((await beat(seller)).statusCode).toBe(200);
+    if (h === 0) expect((await beat(seller)).statusCode).toBe(200);
+    else await t.app.services.availability.presence(seller.id);
   }
   t.clock.set(T0 + 30 * DAY);
-  await beat(seller);
+  expect((await beat(seller)).statusCode).toBe(200);
   await trades(seller, 10, { latencyMs: 40, accuracy: 0.99 });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => t.close());
 
@@ -204,6 +213,23 @@ describe('levels and certificates', () => {
     expect((await t.post('/v1/admin/certification/reverify', t.admin)).json()).toMatchObject({ checked: 1, kept: 1 });
   });
 
+  it('agent-economy verify-cert checks a file offline: valid, altered, revoked', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ae-cert-'));
+    const f = (name: string, v: unknown) => { const p = path.join(dir, name); writeFileSync(p, JSON.stringify(v)); return p; };
+    const keysFile = f('keys.json', await keys());
+    const cert = f('cert.json', (await t.get(`/v1/certifications/${enterprise.id}`)).json());
+    const altered = f('altered.json', { ...enterprise.file, certificate: { ...enterprise.file.certificate, agentId: seller.id.slice(0, -1) + (seller.id.endsWith('0') ? '1' : '0') } });
+    const revokedFile = f('revoked.json', (await t.get('/v1/certifications/revoked')).json());
+    const cli = (args: string[]) => run('node', [path.resolve('bin/agent-economy.js'), 'verify-cert', ...args], { env: { ...process.env, LOG_LEVEL: 'silent' } })
+      .then((r) => ({ code: 0, out: JSON.parse(r.stdout) as Json }), (e: { code: number; stdout: string }) => ({ code: e.code, out: JSON.parse(e.stdout || '{}') as Json }));
+    const ok = await cli([cert, '--keys', keysFile]);
+    expect(ok).toMatchObject({ code: 0, out: { ok: true, valid: true, level: 'enterprise', revocationChecked: false } });
+    expect(await cli([altered, '--keys', keysFile])).toMatchObject({ code: 1, out: { ok: false, valid: false } });
+    const rev = await cli([cert, '--keys', keysFile, '--revoked', revokedFile]);
+    expect(rev).toMatchObject({ code: 1, out: { ok: false, valid: true, revocationChecked: true } });
+    expect(rev.out.revoked.reason).toContain('reliability_proven');
+  }, 300_000);
+
   it('renews before expiry when the level still holds', async () => {
     const before = (await t.get(`/v1/agents/${seller.id}/certifications`)).json().certificates.find((x: Json) => x.status === 'active');
     t.clock.advance(340 * DAY);
@@ -215,6 +241,36 @@ describe('levels and certificates', () => {
     const now = (await t.get(`/v1/agents/${seller.id}/certifications`)).json();
     expect((await t.get(`/v1/certifications/${before.id}`)).json()).toMatchObject({ status: 'superseded', reason: 'renewed before expiry' });
     expect(now.certificates.find((x: Json) => x.status === 'active').level).toBe('basic');
+  });
+});
+
+describe('matching', () => {
+  it('a request requiring advanced never matches a basic seller; diagnostics count what the level eliminated', async () => {
+    // the seller holds a live basic certificate now (downgraded, then renewed); another seller holds none
+    expect((await t.get(`/v1/agents/${seller.id}/certifications`)).json().level).toBe('basic');
+    const plain = await t.newAgent({ type: 'provider' });
+    const mine = await t.listing(seller);
+    const theirs = await t.listing(plain);
+    const buyer = await t.fundedBuyer('100');
+    const matches = async (body: Json) => {
+      const r = await t.tradeRequest(buyer, body);
+      const m = await t.get(`/v1/trade-requests/${r.id}/matches?limit=5`, buyer.auth);
+      expect(m.statusCode, m.body).toBe(200);
+      return { request: r, m: m.json() };
+    };
+    const any = await matches({});
+    expect(any.m.candidates.map((c: Json) => c.listingId)).toEqual(expect.arrayContaining([mine.id, theirs.id]));
+    const basic = await matches({ minCertificationLevel: 'basic' });
+    expect(basic.request.minCertificationLevel).toBe('basic');
+    expect(basic.m.candidates.length).toBeGreaterThan(0);
+    expect([...new Set(basic.m.candidates.map((c: Json) => c.sellerId))]).toEqual([seller.id]);
+    expect(basic.m.candidates[0].rank).toBe(1);
+    expect(basic.m.diagnostics.byConstraint.min_certification).toBeGreaterThanOrEqual(1);
+    const adv = await matches({ minCertificationLevel: 'advanced' });
+    expect(adv.m.candidates).toEqual([]);
+    expect(adv.m.diagnostics.byConstraint.min_certification).toBe(any.m.candidates.length);
+    expect(adv.m.diagnostics.message).toContain('below certification level advanced');
+    expect((await t.post('/v1/trade-requests', buyer.auth, { category: 'gpu_compute', quantity: 1, budget: { max: '3' }, deadline: t.iso(HOUR), minCertificationLevel: 'gold' })).statusCode).toBe(400);
   });
 });
 

@@ -22,6 +22,8 @@ export interface CertificationSources {
 export interface BadgeSources {
   /** Settled trades where the agent sold (success or not), oldest first. */
   sellerTrades(agentId: string): Promise<{ tradeId: string; atMs: number; success: boolean; amount: bigint; disputed: boolean }[]>;
-  /** Verifier challenges passed, with when each finished. */
+  /** Finish times of the verifier challenges this seller passed, oldest first. */
   challengesPassed(sellerId: string): Promise<number[]>;
+  /** Sellers with a trade outcome recorded since `sinceMs` (the badge job's work list). */
+  sellersSince(sinceMs: number): Promise<string[]>;
 }

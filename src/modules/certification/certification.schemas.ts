@@ -95,3 +95,36 @@ export const KeysFileSchema = Type.Object({
 
 export const RotateResult = Type.Object({ keyId: Type.String(), retired: Nullable(Type.String()) });
 export const ReverifyResult = Type.Object({ checked: Type.Integer(), kept: Type.Integer(), renewed: Type.Integer(), downgraded: Type.Integer(), revoked: Type.Integer(), expired: Type.Integer() });
+
+export const Badges = Type.Object({
+  agentId: Uuid,
+  badges: Type.Array(Type.Object({
+    badge: Type.String(), title: Type.String(), earnedAt: Timestamp, because: Type.String({ description: 'What earned it, in words' }),
+    evidence: Any,
+  })),
+  rules: Any,
+});
+
+const Program = Type.Union(['technology', 'service', 'reseller', 'integration', 'affiliate'].map((p) => Type.Literal(p)));
+export const PartnershipApply = Type.Object({
+  agentId: Uuid,
+  program: Program,
+  partnerId: Type.Optional(Uuid),
+  revenueShareBps: Type.Optional(Type.Integer({ minimum: 0, maximum: 5000, description: 'Share of the seller\'s gross sales paid to the partner at settlement, in basis points' })),
+  terms: Type.Object({
+    description: Type.String({ minLength: 1, maxLength: 4000 }),
+    endsAt: Type.Optional(Type.String({ format: 'date-time', description: 'No shares after this' })),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+export const Partnership = Type.Object({
+  id: Uuid, agentId: Uuid, program: Type.String(), partnerId: Nullable(Uuid),
+  status: Type.String({ description: 'pending, active, rejected, suspended or ended' }), revenueShareBps: Type.Integer(), terms: Any,
+  createdAt: Timestamp, updatedAt: Timestamp, decidedBy: Nullable(Type.String()), reason: Nullable(Type.String()), history: Type.Array(Any),
+});
+
+export const PartnershipDecisionParams = Type.Object({
+  id: Uuid,
+  action: Type.Union(['approve', 'reject', 'suspend', 'resume', 'end'].map((a) => Type.Literal(a))),
+}, { additionalProperties: false });
+export const DecisionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false });

@@ -54,6 +54,12 @@ export const reputationRepository = {
       .where('at', '>=', since).orderBy('at').orderBy('seq').execute();
   },
 
+  /** Sellers with a trade outcome recorded since `since` (by insertion time). */
+  async sellersSince(db: Executor, since: Date): Promise<string[]> {
+    const rows = await db.selectFrom('reputation_evidence').select('subject_id').distinct().where('type', '=', 'trade').where('created_at', '>=', since).execute();
+    return rows.map((r) => r.subject_id!).filter((x) => x !== null);
+  },
+
   /** The members of same-owner clusters that include this agent. */
   async sameOwnerPeers(db: Executor, agentId: string): Promise<string[]> {
     const rows = await db.selectFrom('reputation_evidence').select('data').where('type', '=', 'same_owner')

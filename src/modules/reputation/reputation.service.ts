@@ -432,6 +432,11 @@ export class ReputationService implements ReputationPort {
     return out;
   }
 
+  /** Sellers with a trade outcome recorded since `sinceMs`. */
+  sellersSince(sinceMs: number): Promise<string[]> {
+    return repo.sellersSince(this.deps.database.db, new Date(sinceMs));
+  }
+
   /** Agents the same-owner detector put in a cluster with this one. */
   sameOwnerPeers(agentId: string): Promise<string[]> {
     return repo.sameOwnerPeers(this.deps.database.db, agentId);

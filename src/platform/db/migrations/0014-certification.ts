@@ -12,8 +12,11 @@ import { sql, type Kysely } from 'kysely';
  *   state; certification_history: every grant, renewal, downgrade, revocation and refusal.
  * - certification_badges: badges earned (one row per agent and badge, with what earned it).
  * - certification_partnerships: partnership applications and agreements with their terms.
+ * - trade_requests.min_certification_level: the seller level a request requires (trading's matching).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // a trade request may require a minimum certification level of the seller (a hard constraint of matching)
+  await sql`ALTER TABLE trade_requests ADD COLUMN min_certification_level text`.execute(db);
   await sql`
     CREATE TABLE certification_identity_challenges (
       id uuid PRIMARY KEY,
@@ -110,6 +113,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE trade_requests DROP COLUMN IF EXISTS min_certification_level`.execute(db);
   for (const t of ['certification_partnerships', 'certification_badges', 'certification_history', 'certification_certificates', 'certification_keys',
     'certification_attestations', 'certification_identity', 'certification_identity_challenges']) {
     await sql.raw(`DROP TABLE IF EXISTS ${t}`).execute(db);
