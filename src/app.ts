@@ -262,7 +262,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(agentsRoutes, { agents: services.agents });
   await app.register(ledgerRoutes, { ledger: services.ledger, escrow: services.escrow, bridge: services.bridge });
-  await app.register(reputationRoutes, { reputation: services.reputation });
+  await app.register(reputationRoutes, { reputation: services.reputation, extras: (ids) => services.certification.certification.leaderboardExtras(ids) });
   await app.register(tradingRoutes, { trading: services.trading });
   await app.register(analyticsRoutes, { analytics: services.analytics });
   await app.register(availabilityRoutes, { availability: services.availability });

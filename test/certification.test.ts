@@ -248,6 +248,9 @@ describe('matching', () => {
   it('a request requiring advanced never matches a basic seller; diagnostics count what the level eliminated', async () => {
     // the seller holds a live basic certificate now (downgraded, then renewed); another seller holds none
     expect((await t.get(`/v1/agents/${seller.id}/certifications`)).json().level).toBe('basic');
+    const board = (await t.get('/v1/leaderboard?limit=200')).json().data as Json[];
+    expect(board.find((e) => e.agentId === seller.id)).toMatchObject({ certificationLevel: 'basic' });
+    expect(board.filter((e) => e.certificationLevel !== null).map((e) => e.agentId)).toEqual([seller.id]);
     const plain = await t.newAgent({ type: 'provider' });
     const mine = await t.listing(seller);
     const theirs = await t.listing(plain);

@@ -273,7 +273,7 @@ export class CertificationService {
     const hist = await repo.history(this.db, agentId, limit);
     const active = certs.find((c) => c.status === 'active') ?? null;
     return {
-      agentId, level: active?.level ?? null, identityVerified: (await repo.identity(this.db, agentId)) !== undefined, kyc: await this.kycOf(agentId),
+      agentId, level: active?.level ?? null, identityVerified: await this.identityVerified(agentId), kyc: await this.kycOf(agentId),
       certificates: certs.map(certificateView), history: hist.map(historyJson),
     };
   }
@@ -291,6 +291,12 @@ export class CertificationService {
     return out;
   }
 
+  /** A proof exists for the key registered now (a changed key needs a new proof). */
+  private async identityVerified(agentId: string): Promise<boolean> {
+    const [ident, a] = await Promise.all([repo.identity(this.db, agentId), this.deps.sources.agent(agentId)]);
+    return ident !== undefined && a?.publicKey != null && ident.public_key === a.publicKey;
+  }
+
   /** The profile's certification section: live level, identity, badges. */
   async profile(agentId: string) {
     const now = this.now().getTime();
@@ -299,9 +305,18 @@ export class CertificationService {
     const badges = await repo.badges(this.db, agentId);
     return {
       level: live?.level ?? null, certificateId: live?.id ?? null, expiresAt: live ? live.expires_at.toISOString() : null,
-      identityVerified: (await repo.identity(this.db, agentId)) !== undefined,
+      identityVerified: await this.identityVerified(agentId),
       badges: badges.map((b) => ({ badge: b.badge, title: String((b.evidence as { title?: unknown }).title ?? b.badge), earnedAt: b.earned_at.toISOString() })),
     };
+  }
+
+  /** Level and badge count of each agent, for the leaderboard. */
+  async leaderboardExtras(agentIds: readonly string[]): Promise<Map<string, { certificationLevel: string | null; badges: number }>> {
+    const levels = await this.levelsOf(agentIds);
+    const out = new Map<string, { certificationLevel: string | null; badges: number }>();
+    for (const id of agentIds) out.set(id, { certificationLevel: levels.get(id) ?? null, badges: 0 });
+    for (const b of await repo.badgesOf(this.db, agentIds)) out.get(b.agent_id)!.badges++;
+    return out;
   }
 
   // ---------------------------------------------------------------------------------- re-verification
