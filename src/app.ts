@@ -45,6 +45,7 @@ import { createAvailabilityService, availabilityRoutes, type AvailabilityService
 import { createRewardsService, rewardsRoutes, type RewardsService } from './modules/rewards/rewards.module.js';
 import { tradingMarketData } from './modules/trading/trading.market-data.port.js';
 import { agreementListingIn } from './modules/trading/trading.settlement.port.js';
+import { createCertificationModule, certificationRoutes, type CertificationModule } from './modules/certification/certification.module.js';
 
 export interface AppDeps {
   config: Config;
@@ -73,6 +74,8 @@ export interface Services {
   analytics: AnalyticsService;
   reports: ReportsService;
   rewards: RewardsService;
+  /** certification, badges and partnerships */
+  certification: CertificationModule;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -113,7 +116,38 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
-  const trading = createTradingService({ database, clock, agents, directory, escrow, reputation, outbox });
+  // before trading (its matching asks certification levels); its sources are read only when it evaluates
+  const certification = createCertificationModule({
+    database, clock, outbox, exists: (id) => agents.exists(id),
+    sources: {
+      agent: async (id) => {
+        const a = await agents.get(id).catch(() => undefined);
+        return a ? { publicKey: a.publicKey, status: a.status } : undefined;
+      },
+      challengeResults: async (sellerId, sinceMs) => {
+        const r = await verifier.resultsFor(sellerId, sinceMs);
+        return { passed: r.filter((x) => x.state === 'passed').length, failed: r.filter((x) => x.state === 'failed').length };
+      },
+      buyerMeasurements: async (sellerId, sinceMs) => (await reputation.sellerRecord(sellerId, sinceMs)).map((t) => ({
+        tradeId: t.tradeId, buyerId: t.buyerId, atMs: t.atMs, latencyMs: t.buyerLatencyMs, accuracy: t.buyerAccuracy, sameOwnerSuspected: t.sameOwnerSuspected,
+      })),
+      sameOwnerPeers: (agentId) => reputation.sameOwnerPeers(agentId),
+      uptime: async (agentId, sinceMs, untilMs) => {
+        const s = (await availability.uptimeOf([agentId], sinceMs, untilMs)).get(agentId);
+        return { uptime: s?.uptime ?? null, countedFromMs: s?.countedFromMs ?? null, untilMs: s?.untilMs ?? untilMs };
+      },
+    },
+    badgeSources: {
+      sellerTrades: async (agentId) => (await reputation.sellerRecord(agentId, 0)).map((t) => ({ tradeId: t.tradeId, atMs: t.atMs, success: t.success, amount: t.amount, disputed: t.disputed })),
+      challengesPassed: async (sellerId) => (await verifier.resultsFor(sellerId, 0)).filter((r) => r.state === 'passed').map((r) => r.finishedAtMs),
+      sellersSince: (sinceMs) => reputation.sellersSince(sinceMs),
+    },
+  });
+  agents.contributors.push({ section: 'certification', contribute: (agent) => certification.certification.profile(agent.id) });
+  const trading = createTradingService({
+    database, clock, agents, directory, escrow, reputation, outbox,
+    certification: { certificationLevelOf: (ids) => certification.certification.levelsOf(ids) },
+  });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const analytics = createAnalyticsService({ database, clock, agents, outbox, trustAt: (at) => reputation.scoresAt(at) });
@@ -147,9 +181,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     ...analytics.jobs,
     ...reports.jobs,
     ...rewards.jobs,
+    ...certification.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, reports, rewards, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, reports, rewards, certification, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -259,7 +294,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(agentsRoutes, { agents: services.agents });
   await app.register(ledgerRoutes, { ledger: services.ledger, escrow: services.escrow, bridge: services.bridge });
-  await app.register(reputationRoutes, { reputation: services.reputation });
+  await app.register(reputationRoutes, { reputation: services.reputation, extras: (ids) => services.certification.certification.leaderboardExtras(ids) });
   await app.register(tradingRoutes, { trading: services.trading });
   await app.register(analyticsRoutes, { analytics: services.analytics });
   for (const m of marketMetrics(services.analytics)) app.metricsRegistry.registerMetric(m as never);
@@ -267,6 +302,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(rewardsRoutes, { rewards: services.rewards });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
+  await app.register(certificationRoutes, services.certification);
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
   return app as unknown as FastifyInstance;
 }

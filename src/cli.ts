@@ -313,6 +313,68 @@ program
     }
   });
 
+program
+  .command('verify-cert')
+  .description('Check a certificate file: its Ed25519 signature against the service\'s published keys (offline with --keys), expiry, and (online) the revocation list')
+  .argument('<file>', 'the certificate: the `file` object of GET /v1/certifications/{id} (the whole response is accepted too)')
+  .option('--keys <file>', 'a saved copy of /.well-known/agent-economy-keys.json (offline: nothing is fetched)')
+  .option('--url <url>', 'the service to fetch the keys and the revocation list from (default http://127.0.0.1:$PORT when --keys is not given)')
+  .option('--revoked <file>', 'a saved copy of GET /v1/certifications/revoked to check offline')
+  .action(async (file: string, opts: { keys?: string; url?: string; revoked?: string }) => {
+    const { verifyCertificate } = await import('./modules/certification/certificates.js');
+    const readJson = (f: string, what: string): unknown => {
+      try {
+        return JSON.parse(readFileSync(f, 'utf8')) as unknown;
+      } catch (err) {
+        note(`cannot read ${what} ${f}: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(2);
+      }
+    };
+    let cert = readJson(file, 'certificate') as Record<string, unknown>;
+    if (cert && typeof cert === 'object' && typeof cert.file === 'object' && cert.file !== null) cert = cert.file as Record<string, unknown>;
+    const base = opts.url ?? (opts.keys ? undefined : `http://127.0.0.1:${process.env.PORT ?? 8006}`);
+    const fetchJson = async (u: string): Promise<unknown> => {
+      try {
+        const r = await fetch(u);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return await r.json();
+      } catch (err) {
+        note(`cannot fetch ${u}: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(2);
+      }
+    };
+    const keys = opts.keys ? readJson(opts.keys, 'keys file') : await fetchJson(`${base!.replace(/\/$/, '')}/.well-known/agent-economy-keys.json`);
+    const res = verifyCertificate(cert, keys as never, Date.now());
+    let revoked: { revokedAt: string; reason: string } | null = null;
+    let revocationChecked = false;
+    const lists: unknown[] = [];
+    if (opts.revoked) lists.push(readJson(opts.revoked, 'revocation list'));
+    else if (base && res.valid) {
+      // every page of the list
+      let cursor: string | null = null;
+      do {
+        const page = await fetchJson(`${base.replace(/\/$/, '')}/v1/certifications/revoked?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`) as { nextCursor?: string | null };
+        lists.push(page);
+        cursor = page.nextCursor ?? null;
+      } while (cursor);
+    }
+    if (res.valid && lists.length) {
+      revocationChecked = true;
+      const id = (cert.certificate as { id?: string }).id;
+      for (const l of lists) {
+        const hit = ((l as { data?: { certificateId: string; revokedAt: string; reason: string }[] }).data ?? []).find((x) => x.certificateId === id);
+        if (hit) revoked = { revokedAt: hit.revokedAt, reason: hit.reason };
+      }
+    }
+    const ok = res.valid && !res.expired && revoked === null;
+    process.stdout.write(`${JSON.stringify({ ok, ...res, revocationChecked, revoked })}\n`);
+    if (!res.valid) note(`INVALID: ${res.reason}`);
+    else if (revoked) note(`REVOKED at ${revoked.revokedAt}: ${revoked.reason}`);
+    else if (res.expired) note(`EXPIRED at ${res.expiresAt}`);
+    else note(`valid: ${res.level} certificate of agent ${res.agentId}, signed by key ${res.keyId}, expires ${res.expiresAt}${revocationChecked ? '' : ' (revocation not checked: pass --url or --revoked)'}`);
+    process.exit(ok ? 0 : 1);
+  });
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);

@@ -117,7 +117,7 @@ describe('other routes that show an agent', () => {
   it('no public read of an agent carries a private field', async () => {
     const urls = [`/v1/agents/${buyer.id}`, `/v1/agents/${buyer.id}/profile`, `/v1/agents/${buyer.id}/reputation`,
       `/v1/agents/${buyer.id}/reputation/history`, `/v1/agents/${seller.id}/availability`, `/v1/agents/${seller.id}/maintenance-windows`,
-      '/v1/agents', '/v1/leaderboard', '/v1/listings'];
+      `/v1/agents/${seller.id}/certifications`, `/v1/agents/${seller.id}/badges`, '/v1/agents', '/v1/leaderboard', '/v1/listings'];
     for (const url of urls) {
       const body = (await call('GET', url, stranger.auth)).body;
       // ("available" is public on a listing's capacity; the profile's wallet is checked above)

@@ -87,6 +87,6 @@ describe('agents', () => {
     expect(p.economicHistory).toMatchObject({ totalEarnings: '0', totalSpent: '0', transactionCount: 0, successRate: null });
     expect(p.status.availableCapacity).toBe(24);
     expect(p.status.sla).toEqual({ availability: 0.99, maxLatencyMs: 100 });
-    expect(Object.keys(p.sections).sort()).toEqual(['economicHistory', 'reputation', 'status']);
+    expect(Object.keys(p.sections).sort()).toEqual(['certification', 'economicHistory', 'reputation', 'status']);
   });
 });

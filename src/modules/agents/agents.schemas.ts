@@ -136,6 +136,13 @@ export const Profile = Type.Object({
     priceTierReason: Type.Optional(Type.String({ description: 'Why this tier (the mean price / index ratio and the thresholds), or why none' })),
     sla: Nullable(Sla),
   }),
+  certification: Type.Object({
+    level: Nullable(Type.String({ description: 'The live certification level (basic, intermediate, advanced, enterprise); null: none' })),
+    certificateId: Nullable(Type.String()),
+    expiresAt: Nullable(Type.String()),
+    identityVerified: Type.Boolean(),
+    badges: Type.Array(Type.Object({ badge: Type.String(), title: Type.String(), earnedAt: Type.String() })),
+  }, { description: 'GET /v1/agents/{id}/certifications and /badges have the detail' }),
   sections: Type.Record(Type.String(), Type.Union([Type.Literal('live'), Type.Literal('not_built')]), {
     description: 'Which module filled each section; not_built sections hold empty values until that module lands',
   }),

@@ -51,7 +51,7 @@ export function toAgent(r: AgentRow): Agent {
  * each read, never stored twice.
  */
 export interface ProfileContributor {
-  section: 'reputation' | 'economicHistory' | 'status';
+  section: 'reputation' | 'economicHistory' | 'status' | 'certification';
   /** `viewer.private`: the caller is the agent itself or the operator (see `seesPrivateOf`). */
   contribute(agent: Agent, viewer: ProfileViewer): Promise<Record<string, unknown>>;
 }
@@ -192,7 +192,8 @@ export class AgentsService {
       reputation: { trustScore: null, trustLevel: null, performanceRating: null, reliability: null, communityRating: null, observations: 0 },
       economicHistory: { totalEarnings: '0', totalSpent: '0', transactionCount: 0, transferCount: 0, successRate: null, disputes: { opened: 0, won: 0, lost: 0 } },
       status: { activeListings: 0, availableCapacity: agent.capacity?.units ?? null, priceTier: null, sla: agent.sla },
-      sections: { reputation: 'not_built', economicHistory: 'not_built', status: 'not_built' },
+      certification: { level: null, certificateId: null, expiresAt: null, identityVerified: false, badges: [] },
+      sections: { reputation: 'not_built', economicHistory: 'not_built', status: 'not_built', certification: 'not_built' },
     };
     const parts = await Promise.all(this.contributors.map(async (c) => [c.section, await c.contribute(agent, view)] as const));
     for (const [section, values] of parts) {

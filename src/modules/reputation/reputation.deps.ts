@@ -10,6 +10,12 @@ import type { ExternalFunding, FirstFunders } from '../ledger/ledger.port.js';
 import type { OwnerClusterOptions } from './wash.js';
 import type { ReputationParams } from './params.js';
 
+/**
+ * What the leaderboard shows beside trust (certification level, badges), answered by the certification
+ * module and handed in by app.ts; agents without an entry show null and 0.
+ */
+export type LeaderboardExtras = (agentIds: readonly string[]) => Promise<Map<string, { certificationLevel: string | null; badges: number }>>;
+
 /** An active agent as the leaderboard lists it. */
 export interface ListedAgent {
   id: string;

@@ -54,6 +54,27 @@ export const reputationRepository = {
       .orderBy('at').orderBy('seq').execute();
   },
 
+  /** Trade-outcome and dispute rows about one seller since `since` (certification, badges), oldest first. */
+  sellerRecord(db: Executor, sellerId: string, since: Date): Promise<EvidenceRow[]> {
+    return db.selectFrom('reputation_evidence').selectAll().where('subject_id', '=', sellerId).where('type', 'in', ['trade', 'dispute'])
+      .where('at', '>=', since).orderBy('at').orderBy('seq').execute();
+  },
+
+  /** Sellers with a trade outcome recorded since `since` (by insertion time). */
+  async sellersSince(db: Executor, since: Date): Promise<string[]> {
+    const rows = await db.selectFrom('reputation_evidence').select('subject_id').distinct().where('type', '=', 'trade').where('created_at', '>=', since).execute();
+    return rows.map((r) => r.subject_id!).filter((x) => x !== null);
+  },
+
+  /** The members of same-owner clusters that include this agent. */
+  async sameOwnerPeers(db: Executor, agentId: string): Promise<string[]> {
+    const rows = await db.selectFrom('reputation_evidence').select('data').where('type', '=', 'same_owner')
+      .where(sql<boolean>`data->'members' @> ${JSON.stringify([agentId])}::jsonb`).execute();
+    const out = new Set<string>();
+    for (const r of rows) for (const m of (r.data as { members?: unknown }).members as unknown[] ?? []) if (typeof m === 'string' && m !== agentId) out.add(m);
+    return [...out];
+  },
+
   tradeOutcome(db: Executor, tradeId: string): Promise<EvidenceRow | undefined> {
     return db.selectFrom('reputation_evidence').selectAll().where('type', '=', 'trade').where('trade_id', '=', tradeId).executeTakeFirst();
   },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { LeaderboardExtras } from './reputation.deps.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AuthHeader, IdParams, Page, errors, IdemHeader } from '../../platform/http/schemas.js';
@@ -15,7 +16,7 @@ const iso = (ms: number | Date) => new Date(ms).toISOString();
 /** AITBC as a decimal string (the engine holds funded value as a number of AITBC). */
 const formatAitbc = (x: number): string => formatAmount(BigInt(Math.round(x * 1e8)));
 
-export async function reputationRoutes(fastify: FastifyInstance, opts: { reputation: ReputationService }) {
+export async function reputationRoutes(fastify: FastifyInstance, opts: { reputation: ReputationService; extras?: LeaderboardExtras | undefined }) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { reputation } = opts;
   const tags = ['reputation'];
@@ -124,7 +125,8 @@ export async function reputationRoutes(fastify: FastifyInstance, opts: { reputat
     }
     const page = all.slice(start, start + limit);
     const last = page[page.length - 1];
-    return { data: page, nextCursor: start + limit < all.length && last ? encodeCursor([last.trustScore, last.agentId]) : null };
+    const extra = opts.extras ? await opts.extras(page.map((e) => e.agentId)) : new Map<string, { certificationLevel: string | null; badges: number }>();
+    return { data: page.map((e) => ({ ...e, certificationLevel: extra.get(e.agentId)?.certificationLevel ?? null, badges: extra.get(e.agentId)?.badges ?? 0 })), nextCursor: start + limit < all.length && last ? encodeCursor([last.trustScore, last.agentId]) : null };
   });
 
   app.post('/v1/admin/reputation/epoch', {

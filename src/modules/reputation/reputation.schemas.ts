@@ -102,6 +102,8 @@ export const LeaderboardQuery = Type.Object({
 export const LeaderboardEntry = Type.Object({
   rank: Type.Integer(), agentId: Uuid, displayName: Type.String(), region: Type.String(), categories: Type.Array(Type.String()),
   trustScore: Type.Integer(), level: Type.String(), observations: Type.Integer(),
+  certificationLevel: Type.Union([Type.String(), Type.Null()], { description: 'The live certification level (GET /v1/agents/{id}/certifications); null: none' }),
+  badges: Type.Integer({ description: 'Badges earned (GET /v1/agents/{id}/badges)' }),
 });
 export const Probes = Type.Object({ data: Type.Array(Uuid) });
 

@@ -67,6 +67,20 @@ export interface LeaderboardEntry {
   observations: number;
 }
 
+/** One settled trade of a seller, with what its buyer measured (sellerRecord). */
+export interface SellerTrade {
+  tradeId: string;
+  buyerId: string;
+  atMs: number;
+  success: boolean;
+  amount: bigint;
+  buyerLatencyMs: number | null;
+  /** the buyer's accuracy, else its acceptance (1) or rejection (0); null: not reported */
+  buyerAccuracy: number | null;
+  sameOwnerSuspected: boolean;
+  disputed: boolean;
+}
+
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 export class ReputationService implements ReputationPort {
@@ -433,6 +447,39 @@ export class ReputationService implements ReputationPort {
   /** Statistics of the same-owner detector's account cache (tests, metrics). */
   get accountCache(): { size: number; watermark: number | null } {
     return this.sameOwnerDetector.accountCache;
+  }
+
+  /**
+   * A seller's record since `sinceMs` as certification and badges read it: each trade outcome with the
+   * values its buyer measured itself (never the seller's claim), and whether the trade was disputed.
+   */
+  async sellerRecord(sellerId: string, sinceMs: number): Promise<SellerTrade[]> {
+    const rows = await repo.sellerRecord(this.deps.database.db, sellerId, new Date(sinceMs));
+    const disputed = new Set(rows.filter((r) => r.type === 'dispute' && r.trade_id).map((r) => r.trade_id!));
+    const out: SellerTrade[] = [];
+    for (const r of rows) {
+      if (r.type !== 'trade' || !r.trade_id || !r.producer_id) continue;
+      const d = r.data;
+      const b = (typeof d.buyer === 'object' && d.buyer !== null ? d.buyer : {}) as Record<string, unknown>;
+      const lat = typeof b.latencyMs === 'number' ? b.latencyMs : null;
+      const acc = typeof b.accuracy === 'number' ? b.accuracy : b.accepted === true ? 1 : b.accepted === false ? 0 : null;
+      out.push({
+        tradeId: r.trade_id, buyerId: r.producer_id, atMs: r.at.getTime(), success: d.success === true,
+        amount: BigInt(typeof d.amount === 'string' ? d.amount : '0'), buyerLatencyMs: lat, buyerAccuracy: acc,
+        sameOwnerSuspected: d.sameOwnerSuspected === true, disputed: disputed.has(r.trade_id),
+      });
+    }
+    return out;
+  }
+
+  /** Sellers with a trade outcome recorded since `sinceMs`. */
+  sellersSince(sinceMs: number): Promise<string[]> {
+    return repo.sellersSince(this.deps.database.db, new Date(sinceMs));
+  }
+
+  /** Agents the same-owner detector put in a cluster with this one. */
+  sameOwnerPeers(agentId: string): Promise<string[]> {
+    return repo.sameOwnerPeers(this.deps.database.db, agentId);
   }
 
   /** The published metrics for the agent's economic profile. */

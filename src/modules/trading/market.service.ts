@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { formatAmount } from '../../platform/money.js';
 import type { AgentDirectory } from '../agents/agents.port.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
+import { levelRank, type CertificationLevels } from '../certification/certification.port.js';
 import { normaliseWeights, type MatchResult, type MatchWeights } from './matching.js';
 import { MarketIndex } from './market-index.js';
 import { marketRepository as repo } from './market.repository.js';
@@ -67,6 +68,8 @@ export interface RequestInput {
   explorationShare?: number | undefined;
   /** a checkable job (src/modules/verifier/workloads.ts) */
   job?: { workload: string; seed: string; size: number } | undefined;
+  /** the seller certification level required (a hard constraint, answered by the injected CertificationLevels) */
+  minCertificationLevel?: string | undefined;
 }
 
 const invalid = (field: string, message: string) => new AppError('validation_failed', `${field} ${message}`, { errors: [{ field, message }] });
@@ -91,6 +94,7 @@ export class MarketService {
     reputation: ReputationPort,
     private readonly agents: AgentDirectory,
     private readonly bus: TradingEventBus,
+    private readonly certification?: CertificationLevels | undefined,
   ) {
     this.marketIndex = new MarketIndex(database, reputation, agents);
     bus.onListingsChanged(() => this.marketIndex.changed());
@@ -230,7 +234,7 @@ export class MarketService {
       excluded_regions: input.excludedRegions ?? null, max_latency_ms: input.maxLatencyMs ?? null,
       min_trust_score: input.minTrustScore ?? null, deadline: input.deadline, urgency: input.urgency ?? 'normal',
       weights: jsonColumn(input.weights ?? null), exploration_share: input.explorationShare ?? 0, state: 'open', agreement_id: null,
-      job: jsonColumn(input.job ?? null), created_at: now, updated_at: now,
+      job: jsonColumn(input.job ?? null), min_certification_level: input.minCertificationLevel ?? null, created_at: now, updated_at: now,
     };
     // Broadcast to the sellers whose listings match (top 50 by score: the ones with a real chance). The match
     // needs only the request's values, so it runs first and the request and its events are one statement.
@@ -277,6 +281,7 @@ export class MarketService {
 
   /** Top matches of a request with score breakdowns; diagnostics when fewer than `limit` qualify. */
   async match(r: RequestRow, opts: { limit?: number; diagnostics?: 'auto' | 'always' | 'never'; exploration?: boolean } = {}): Promise<MatchResult> {
+    if (r.min_certification_level) return this.matchCertified(r, r.min_certification_level, opts);
     await this.marketIndex.sync();
     const share = opts.exploration === false ? 0 : r.exploration_share;
     const weights = requestWeights(r);
@@ -288,6 +293,48 @@ export class MarketService {
       // Exploration draws are seeded by the request: the same request always gets the same answer.
       ...(share > 0 ? { explorationShare: share, rng: mulberry32(seedOf(r.id)) } : {}),
     });
+  }
+
+  /**
+   * A match with a minimum seller certification level: the index ranks as always (no exploration slot:
+   * newcomers hold no certificate), then listings of sellers below the level are removed, asking the index
+   * for more ranked listings until `limit` remain or every qualifying listing was looked at. The removed
+   * ones are counted in the diagnostics as `min_certification` (exact once every qualifying listing was seen).
+   */
+  private async matchCertified(r: RequestRow, minLevel: string, opts: { limit?: number; diagnostics?: 'auto' | 'always' | 'never' }): Promise<MatchResult> {
+    await this.marketIndex.sync();
+    const limit = opts.limit ?? 5;
+    const need = levelRank(minLevel);
+    const weights = requestWeights(r);
+    const req = toTradeRequest(r);
+    let fetch = Math.max(limit * 4, 20);
+    for (;;) {
+      const res = this.marketIndex.index.match(req, { now: this.clock.now().getTime(), limit: fetch, ...(weights ? { weights } : {}), diagnostics: 'always' });
+      const levels = this.certification ? await this.certification.certificationLevelOf([...new Set(res.candidates.map((c) => c.sellerId))]) : new Map<string, string>();
+      const kept = res.candidates.filter((c) => levelRank(levels.get(c.sellerId)) >= need);
+      const exhausted = res.candidates.length < fetch;
+      if (kept.length < limit && !exhausted) { fetch *= 4; continue; }
+      const eliminated = res.candidates.length - kept.length;
+      const candidates = kept.slice(0, limit).map((c, i) => ({ ...c, rank: i + 1 }));
+      const qualified = res.qualified - eliminated;
+      const want = opts.diagnostics ?? 'auto';
+      let diagnostics: MatchResult['diagnostics'] = null;
+      if (want === 'always' || (want === 'auto' && candidates.length < limit)) {
+        const d = res.diagnostics!;
+        const byConstraint = { ...d.byConstraint, min_certification: eliminated } as typeof d.byConstraint;
+        const note = eliminated > 0 ? `${eliminated} listing(s) of sellers below certification level ${minLevel}` : '';
+        diagnostics = {
+          total: d.total, qualified, eliminated: d.eliminated + eliminated, byConstraint,
+          message: candidates.length === 0
+            ? (note ? `no match: ${note}; ${d.message}` : d.message)
+            : (note ? `${d.message}; ${note}` : d.message),
+        };
+      }
+      return {
+        ...res, candidates, qualified, qualifiedExact: res.qualifiedExact && exhausted,
+        exploration: { share: 0, roll: null, triggered: false, listingId: null }, diagnostics,
+      };
+    }
   }
 
   /** Expires open requests past their deadline. */

@@ -35,6 +35,7 @@ export function requestJson(r: RequestRow, viewer: Principal, notified?: number)
     allowedRegions: r.allowed_regions, excludedRegions: r.excluded_regions, maxLatencyMs: r.max_latency_ms, minTrustScore: r.min_trust_score,
     deadline: r.deadline.toISOString(), urgency: r.urgency, explorationShare: r.exploration_share, state: r.state, agreementId: r.agreement_id,
     job: (r.job as { workload: string; seed: string; size: number } | null | undefined) ?? null,
+    minCertificationLevel: r.min_certification_level ?? null,
     ...(notified !== undefined ? { notifiedSellers: notified } : {}), createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
   };
 }

@@ -3,6 +3,7 @@
  * `market` (listings, requests, matching over the in-memory index), `negotiations` and `agreements`
  * (escrow settlement) append to the platform's event outbox (GET /v1/stream) through one bus.
  */
+import type { CertificationLevels } from '../certification/certification.port.js';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
@@ -29,6 +30,8 @@ export interface TradingDeps {
   escrow: EscrowService;
   reputation: ReputationPort;
   outbox: EventOutbox;
+  /** Sellers' live certification levels, for requests with minCertificationLevel (none: such requests match no one). */
+  certification?: CertificationLevels | undefined;
 }
 
 export class TradingService {
@@ -41,7 +44,7 @@ export class TradingService {
   constructor(readonly deps: TradingDeps) {
     this.bus = new TradingEventBus(deps.outbox);
     const writes = new TradingWrites(deps.database, deps.clock, this.bus);
-    this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus);
+    this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus, deps.certification);
     this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation);
     this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory);
     this.jobs = [

@@ -158,6 +158,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       category: b.category as never, spec: b.spec, quantity: b.quantity, budgetMin: b.budget.min !== undefined ? parseAmount(b.budget.min) : undefined, budgetMax,
       allowedRegions: b.allowedRegions, excludedRegions: b.excludedRegions, maxLatencyMs: b.maxLatencyMs, minTrustScore: b.minTrustScore,
       deadline: new Date(b.deadline), urgency: b.urgency, weights: b.weights, explorationShare: b.explorationShare, job: b.job,
+      minCertificationLevel: b.minCertificationLevel,
     });
     return reply.code(201).header('location', `/v1/trade-requests/${row.id}`).send(requestJson(row, req.principal, notified.length));
   });

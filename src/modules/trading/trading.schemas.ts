@@ -161,6 +161,10 @@ export const RequestCreate = Type.Object({
   weights: Type.Optional(Weights),
   explorationShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Chance that the last slot goes to a good newcomer' })),
   job: Type.Optional(JobSpecSchema),
+  minCertificationLevel: Type.Optional(Type.Union(['basic', 'intermediate', 'advanced', 'enterprise'].map((l) => Type.Literal(l)), {
+    description: 'Only sellers holding a live certificate of at least this level match (basic < intermediate < advanced < enterprise; ' +
+      'GET /v1/agents/{id}/certifications). A hard constraint: diagnostics count the listings it eliminates as `min_certification`.',
+  })),
 }, { additionalProperties: false });
 
 export const RequestSchema = Type.Object({
@@ -188,6 +192,7 @@ export const RequestSchema = Type.Object({
   }),
   agreementId: Nullable(Uuid, { description: 'The live or settled agreement made on this request (null while open)' }),
   job: Nullable(Type.Object({ workload: Type.String(), seed: Type.String(), size: Type.Integer() }), { description: 'The checkable job, if the buyer attached one' }),
+  minCertificationLevel: Nullable(Type.String({ description: 'The seller certification level the request requires' })),
   notifiedSellers: Type.Optional(Type.Integer()),
   createdAt: Timestamp,
   updatedAt: Timestamp,

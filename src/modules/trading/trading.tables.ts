@@ -50,6 +50,8 @@ export interface TradeRequestsTable {
   agreement_id: string | null;
   /** An optional checkable job `{ workload, seed, size }` (migration 0010; see src/modules/verifier/workloads.ts). */
   job: Json<Record<string, unknown> | null> | null;
+  /** The minimum certification level of the seller (migration 0014; levels in src/modules/certification/certification.port.ts). */
+  min_certification_level: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -494,6 +494,13 @@ export class VerifierService {
     return pass ? 'passed' : 'failed';
   }
 
+  /** Verdicts of challenges bought from this seller that finished since `sinceMs` (certification, badges), oldest first. */
+  async resultsFor(sellerId: string, sinceMs: number): Promise<{ state: 'passed' | 'failed'; finishedAtMs: number }[]> {
+    const rows = await this.db.selectFrom('verifier_challenges').select(['state', 'finished_at']).where('seller_id', '=', sellerId)
+      .where('state', 'in', ['passed', 'failed']).where('finished_at', '>=', new Date(sinceMs)).orderBy('finished_at').execute();
+    return rows.map((r) => ({ state: r.state as 'passed' | 'failed', finishedAtMs: r.finished_at!.getTime() }));
+  }
+
   async listChallenges(q: { sellerId?: string | undefined; limit: number }): Promise<ChallengeRow[]> {
     let s = this.db.selectFrom('verifier_challenges').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit);
     if (q.sellerId) s = s.where('seller_id', '=', q.sellerId);

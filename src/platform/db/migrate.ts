@@ -17,6 +17,7 @@ import * as m0010 from './migrations/0010-verifier.js';
 import * as m0011 from './migrations/0011-analytics.js';
 import * as m0012 from './migrations/0012-analytics-reads.js';
 import * as m0013 from './migrations/0013-rewards.js';
+import * as m0014 from './migrations/0014-certification.js';
 import * as m0016 from './migrations/0016-reports.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -33,6 +34,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0011-analytics': m0011,
   '0012-analytics-reads': m0012,
   '0013-rewards': m0013,
+  '0014-certification': m0014,
   '0016-reports': m0016,
 };
 
