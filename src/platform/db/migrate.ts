@@ -15,6 +15,7 @@ import * as m0008 from './migrations/0008-availability.js';
 import * as m0009 from './migrations/0009-reputation-seed-epochs.js';
 import * as m0010 from './migrations/0010-verifier.js';
 import * as m0011 from './migrations/0011-analytics.js';
+import * as m0015 from './migrations/0015-risk.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -28,6 +29,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009-reputation-seed-epochs': m0009,
   '0010-verifier': m0010,
   '0011-analytics': m0011,
+  '0015-risk': m0015,
 };
 
 /**
