@@ -36,6 +36,7 @@ import { createTradingService, tradingRoutes, type TradingService } from './modu
 import { createVerifierService, verifierRoutes, type VerifierService } from './modules/verifier/verifier.module.js';
 import type { BackgroundJob } from './modules/module.js';
 import { analyticsRoutes, createAnalyticsService, type AnalyticsService } from './modules/analytics/analytics.module.js';
+import { createRiskService, riskRoutes, type RiskService } from './modules/risk/risk.module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
@@ -66,6 +67,7 @@ export interface Services {
   /** The built-in verifier (the platform's probe agent). */
   verifier: VerifierService;
   analytics: AnalyticsService;
+  risk: RiskService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -105,7 +107,9 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
-  const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
+  const risk = createRiskService({ database, clock, outbox, accounts: agents, trust: reputation });
+  escrow.settlementHold = risk.guards.settlementHeld;
+  const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox, guards: risk.guards });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const analytics = createAnalyticsService({ database, clock, agents });
@@ -117,9 +121,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     ...availability.jobs,
     ...verifier.jobs,
     ...analytics.jobs,
+    ...risk.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, risk, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -230,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reputationRoutes, { reputation: services.reputation });
   await app.register(tradingRoutes, { trading: services.trading });
   await app.register(analyticsRoutes, { analytics: services.analytics });
+  await app.register(riskRoutes, { risk: services.risk });
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });

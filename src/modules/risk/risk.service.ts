@@ -337,6 +337,7 @@ export class RiskService {
   async putMandate(agentId: string, m: MandateInput, actor: string): Promise<MandateRow> {
     const now = this.deps.clock.now();
     if (m.expiresAt && m.expiresAt.getTime() <= now.getTime()) throw new AppError('validation_failed', 'expiresAt must be in the future', { errors: [{ field: 'body.expiresAt', message: 'must be in the future' }] });
+    if (!(await this.deps.accounts.accountAttributes({ since: new Date(8.64e15), ids: [agentId] })).length) throw notFound('agent', agentId);
     await this.deps.database.transaction(async (tx) => {
       await repo.putMandate(tx, {
         agentId, perDay: m.perDay ?? null, perTrade: m.perTrade ?? null, categories: m.categories ?? null, minSellerTrust: m.minSellerTrust ?? null,
@@ -345,6 +346,11 @@ export class RiskService {
       await repo.audit(tx, { at: now, actor, action: 'mandate.set', detail: { agentId, ...mandateAudit(m) } });
     });
     return (await repo.getMandate(this.deps.database.db, agentId))!;
+  }
+
+  /** Today's UTC date (the mandates' day). */
+  today(): string {
+    return this.deps.clock.now().toISOString().slice(0, 10);
   }
 
   getMandate(agentId: string) {

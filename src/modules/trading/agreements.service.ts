@@ -13,6 +13,7 @@ import { formatAmount } from '../../platform/money.js';
 import type { Tx } from '../ledger/ledger.port.js';
 import type { EscrowActor, EscrowService, EscrowView } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
+import { NO_GUARDS, type TradingGuards } from './trading.guards.js';
 import type { NegotiationState } from './negotiation.js';
 import { TERMINAL_AGREEMENT, nextAgreementState, nextRequestState, type AgreementAction, type AgreementState } from './trading.states.js';
 import { jsonColumn, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow } from './trading.repository.js';
@@ -65,6 +66,7 @@ export class AgreementsService {
     private readonly writes: TradingWrites,
     private readonly escrow: EscrowService,
     private readonly reputation: ReputationPort,
+    private readonly guards: TradingGuards = NO_GUARDS,
   ) {}
 
   /** An event to both parties: the agreement as it is after `set` (amounts as in the REST resource), and `extra`. */
@@ -78,6 +80,7 @@ export class AgreementsService {
    */
   async createIn(tx: Tx, ctx: AgreementContext, s: NegotiationState, acceptSignature: string | null, now: Date): Promise<AgreementRow> {
     const { row, listing, request } = ctx;
+    await this.guards.beforeAgreement(tx, { buyerId: row.buyer_id, sellerId: row.seller_id, listingId: listing.id, category: listing.category, region: listing.region });
     const offer = s.offers[s.acceptedSeq!]!;
     const t = offer.terms;
     const id = agreementIdOf(row.id);
@@ -158,6 +161,9 @@ export class AgreementsService {
     const immediate = a.settlement_type === 'immediate';
     const to = nextAgreement(a.state, immediate ? 'fund_immediate' : 'fund');
     if (a.delivery_deadline.getTime() <= now.getTime()) throw new AppError('invalid_transition', 'the delivery deadline has passed', { state: a.state, action: 'fund' });
+    await this.guards.beforePayment(tx, {
+      agreementId: a.id, buyerId: a.buyer_id, sellerId: a.seller_id, category: a.category, amount: a.amount, openAgreements: () => repo.openCount(tx, a.buyer_id),
+    });
     const escrowId = uuidFromName(`agreement:${a.id}:escrow`);
     await this.escrow.createIn(tx, {
       id: escrowId, payerAgentId: a.buyer_id, payeeAgentId: a.seller_id, amount: a.amount, reference: `agreement:${a.id}`,
@@ -302,6 +308,8 @@ export class AgreementsService {
     if (e.state === 'held' && a.delivery_deadline.getTime() <= t.getTime()) {
       e = await this.escrow.actIn(tx, a.escrow_id, 'expire', system, { reason: 'delivery deadline passed' });
     } else if (e.state === 'delivered' && a.auto_release_at && a.auto_release_at.getTime() <= t.getTime()) {
+      // a risk hold on the seller: the money stays in escrow (the timer tries again once the hold is lifted)
+      if (await this.escrow.releaseHeld(tx, a.seller_id)) return null;
       e = await this.escrow.actIn(tx, a.escrow_id, 'auto_release', system);
     }
     switch (e.state) {

@@ -12,6 +12,7 @@ import type { EscrowService } from '../ledger/escrow.service.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
+import type { TradingGuards } from './trading.guards.js';
 import { MarketService } from './market.service.js';
 import { NegotiationsService } from './negotiations.service.js';
 import { AgreementsService } from './agreements.service.js';
@@ -30,6 +31,8 @@ export interface TradingDeps {
   escrow: EscrowService;
   reputation: ReputationPort;
   outbox: EventOutbox;
+  /** Risk checks run inside trading's transactions (trading.guards.ts); none by default. */
+  guards?: TradingGuards;
 }
 
 export class TradingService {
@@ -43,7 +46,7 @@ export class TradingService {
     this.bus = new TradingEventBus(deps.outbox);
     const writes = new TradingWrites(deps.database, deps.clock, this.bus);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus);
-    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation);
+    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation, deps.guards);
     this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory);
     this.jobs = [
       {
