@@ -62,6 +62,8 @@ const PAGE = 2_000;
 const WINDOW_LIMIT = 200_000;
 /** A mandate's near-limit event: at 80 % of the day's budget. */
 export const NEAR_LIMIT = 0.8;
+/** How long a trust score read before a payment counts for it. */
+const TRUST_TTL_MS = 60_000;
 
 export type AlertRow = Selectable<RiskAlertsTable>;
 export type InterventionRow = Selectable<RiskInterventionsTable>;
@@ -83,6 +85,8 @@ export class RiskService {
   /** Latest indicators (public aggregates), from the last detector run. */
   private indicatorsCache: { at: string; cells: { category: string; region: string; hhi: number | null; volatility: number | null }[]; counterpartyHhiMedian: number | null; openAlerts: Record<string, number> } | null = null;
   readonly stats = { events: 0, facts: 0, runs: 0, raised: 0 };
+  /** Sellers' trust scores read before a payment's transaction (`guards.prepare`). */
+  private readonly trustCache = new Map<string, { score: number; at: number }>();
 
   constructor(readonly deps: RiskDeps) {
     this.policy = deps.policy ?? DEFAULT_POLICY;
@@ -171,7 +175,7 @@ export class RiskService {
   private async accountSignals(trades: readonly RiskTrade[]): Promise<AccountSignals[]> {
     const ids = [...new Set(trades.flatMap((t) => [t.buyerId, t.sellerId]))];
     if (!ids.length) return [];
-    const rows = await this.deps.accounts.accountAttributes({ since: new Date(8.64e15), ids });
+    const rows = await this.deps.accounts.accountAttributes({ since: null, ids });
     return rows.map((a) => ({ id: a.id, displayName: a.display_name, type: a.type, country: a.country, region: a.region, categories: a.categories, publicKey: a.public_key, createdAt: a.created_at.getTime(), funder: null }));
   }
 
@@ -272,6 +276,12 @@ export class RiskService {
       const paused = await repo.active(tx, 'pause_cell', [`${a.category}|${a.region}`], now);
       if (paused) throw new AppError('risk_restricted', `new agreements in ${a.category} x ${a.region} are paused (circuit breaker); try again later`, { intervention: paused.id, restriction: 'pause_cell' });
     },
+    prepare: async (p: { buyerId: string; sellerId: string }): Promise<void> => {
+      const m = await repo.getMandate(this.deps.database.db, p.buyerId);
+      if (!m || m.min_seller_trust === null) return;
+      const score = (await this.deps.trust.trustScores([p.sellerId])).get(p.sellerId) ?? 0;
+      this.trustCache.set(p.sellerId, { score, at: this.deps.clock.now().getTime() });
+    },
     beforePayment: (tx: Tx, p: PaymentCheck): Promise<void> => this.checkMandate(tx, p),
     settlementHeld: async (tx: Tx, sellerId: string): Promise<boolean> => this.isHeld(sellerId, tx),
   };
@@ -337,7 +347,7 @@ export class RiskService {
   async putMandate(agentId: string, m: MandateInput, actor: string): Promise<MandateRow> {
     const now = this.deps.clock.now();
     if (m.expiresAt && m.expiresAt.getTime() <= now.getTime()) throw new AppError('validation_failed', 'expiresAt must be in the future', { errors: [{ field: 'body.expiresAt', message: 'must be in the future' }] });
-    if (!(await this.deps.accounts.accountAttributes({ since: new Date(8.64e15), ids: [agentId] })).length) throw notFound('agent', agentId);
+    if (!(await this.deps.accounts.accountAttributes({ since: null, ids: [agentId] })).length) throw notFound('agent', agentId);
     await this.deps.database.transaction(async (tx) => {
       await repo.putMandate(tx, {
         agentId, perDay: m.perDay ?? null, perTrade: m.perTrade ?? null, categories: m.categories ?? null, minSellerTrust: m.minSellerTrust ?? null,
@@ -371,7 +381,10 @@ export class RiskService {
     const cats = m.categories as string[] | null;
     if (cats && !cats.includes(p.category)) refuse('categories', `category ${p.category} is not allowed by the mandate (allowed: ${cats.join(', ')})`, { allowed: cats });
     if (m.min_seller_trust !== null) {
-      const trust = (await this.deps.trust.trustScores([p.sellerId])).get(p.sellerId) ?? 0;
+      // read before the transaction (`prepare`): reputation's read would wait for this transaction's connection on PGlite
+      const cached = this.trustCache.get(p.sellerId);
+      if (!cached || now.getTime() - cached.at > TRUST_TTL_MS) refuse('minSellerTrust', "the seller's trust score is not known here: fund the agreement with POST /v1/agreements/{id}/fund");
+      const trust = cached!.score;
       if (trust < m.min_seller_trust) refuse('minSellerTrust', `the seller's trust score ${trust} is below the mandate's minimum ${m.min_seller_trust}`, { trust, min: m.min_seller_trust });
     }
     if (m.max_open_agreements !== null) {

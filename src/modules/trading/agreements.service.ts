@@ -149,6 +149,8 @@ export class AgreementsService {
   }
 
   async fund(p: Principal, id: string): Promise<AgreementRow> {
+    const pre = await repo.get(this.database.db, id);
+    if (pre && this.guards.prepare) await this.guards.prepare({ buyerId: pre.buyer_id, sellerId: pre.seller_id });
     return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'buyer');
       return this.fundIn(tx, events, a, agentActor(a.buyer_id));

@@ -6,6 +6,8 @@
 import type { Tx } from '../../database.js';
 
 export interface TradingGuards {
+  /** Before the payment's transaction opens: reads what the check needs outside it (a seller's trust score). */
+  prepare?(p: { buyerId: string; sellerId: string }): Promise<void>;
   beforeAgreement(tx: Tx, a: { buyerId: string; sellerId: string; listingId: string; category: string; region: string }): Promise<void>;
   beforePayment(tx: Tx, p: { agreementId: string; buyerId: string; sellerId: string; category: string; amount: bigint; openAgreements: () => Promise<number> }): Promise<void>;
 }
