@@ -28,6 +28,7 @@ describe('interventions', () => {
     const listing = await t.listing(seller);
     const a = await t.agreement(buyer, seller, listing.id, { pricePerUnit: price, quantity: 5, fund: true, reviewWindowSeconds: 60 });
     expect((await t.post(`/v1/agreements/${a.id}/deliver`, seller.auth, {})).statusCode).toBe(200);
+    const feesBefore = await t.feesCollected();
     const hold = await t.post('/v1/admin/risk/interventions', t.admin, { kind: 'hold_settlements', target: seller.id, reason: 'review' });
     expect(hold.statusCode).toBe(201);
     expect(await t.app.services.risk.isHeld(seller.id)).toBe(true);
@@ -48,7 +49,7 @@ describe('interventions', () => {
     expect((await t.del(`/v1/admin/risk/interventions/${hold.json().id}`, t.admin)).statusCode).toBe(409);
     await t.runTimers();
     expect((await t.get(`/v1/agreements/${a.id}`, buyer.auth)).json().state).toBe('settled');
-    const fees = await t.feesCollected();
+    const fees = (await t.feesCollected()) - feesBefore;
     expect(BigInt(Math.round(Number(await t.balance(seller)) * 1e8)) + fees).toBe(10n * 10n ** 8n);
     const audit = (await t.get(`/v1/admin/risk/audit`, t.admin)).json().data.map((e: Json) => e.action);
     expect(audit).toEqual(expect.arrayContaining(['intervention.created', 'intervention.lifted']));
@@ -237,6 +238,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('races (PostgreSQL)', () => {
       await t.post(`/v1/agreements/${a.id}/deliver`, seller.auth, {});
       agreements.push(a);
     }
+    const feesBefore = await t.feesCollected();
     const [hold, ...confirms] = await Promise.all([
       t.post('/v1/admin/risk/interventions', t.admin, { kind: 'hold_settlements', target: seller.id, reason: 'race' }),
       ...agreements.map((a) => t.post(`/v1/agreements/${a.id}/confirm`, buyer.auth, {})),
@@ -252,7 +254,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('races (PostgreSQL)', () => {
     const escrowed = BigInt(held) * 10n * 10n ** 8n;
     const sellerUnits = BigInt(Math.round(Number(await t.balance(seller)) * 1e8));
     // every unit the buyer paid is with the seller, the fee account or still in escrow
-    const fees = await t.feesCollected();
-    expect(sellerUnits + escrowed + fees).toBeGreaterThanOrEqual(60n * 10n ** 8n - 1n);
+    const fees = (await t.feesCollected()) - feesBefore;
+    expect(sellerUnits + escrowed + fees).toBe(60n * 10n ** 8n);
   });
 });
