@@ -31,8 +31,10 @@ export const RISK_PARAMS = {
   /**
    * Volatility: EWMA of squared log returns of the cell's hourly median price (RiskMetrics lambda 0.94);
    * early warning when the hourly sigma exceeds 0.10, critical above 0.25 (the circuit breaker's level).
+   * Hours with fewer than 5 trades are skipped: in the detector evaluation (src/sim/risk-eval.ts) thin hours'
+   * medians (1-2 trades, honest cheap sellers among them) warned in 2-3 of 3 quiet cells per seed.
    */
-  volatility: { lambda: 0.94, periodMs: 3_600_000, warn: 0.1, critical: 0.25, minPeriods: 3 },
+  volatility: { lambda: 0.94, periodMs: 3_600_000, warn: 0.1, critical: 0.25, minPeriods: 3, minPeriodTrades: 5 },
   /** Concentration: HHI of seller volume per cell (0..10,000); 2,500 is "highly concentrated" (2023 merger guidelines 1,800). */
   concentration: { hhiAlert: 2_500, minTrades: 20, minSellers: 1 },
   /** Spend velocity: a day's spend above 5x the median of the agent's previous days (>= 3 days of history) and >= 10 AITBC. */
@@ -279,30 +281,49 @@ export function ewmaVolatility(prices: readonly number[], lambda: number): numbe
   return out;
 }
 
-/** Per cell: the hourly median prices, their EWMA sigma now, and a warning (or critical) finding above the levels. */
+/**
+ * Per cell: EWMA sigma of a matched-seller price index and a warning (or critical) finding above the levels.
+ * Each hour's return is the median, over the sellers that traded in both that hour and the previous traded
+ * hour, of the log change of the seller's own median price. A cell's median price alone jumps whenever the
+ * mix of sellers changes (two price tiers, a cheap seller busy one hour); the same sellers repricing is what
+ * a supply shock looks like. (The detector evaluation, src/sim/risk-eval.ts: the plain hourly median warned in
+ * a quiet two-tier cell on every seed; this index did not.)
+ */
 export function detectVolatility(trades: readonly RiskTrade[], p: RiskParams = RISK_PARAMS): { findings: Finding[]; sigma: Map<string, number> } {
   const findings: Finding[] = [];
   const sigma = new Map<string, number>();
   for (const [k, list] of byCell(trades)) {
-    const buckets = new Map<number, number[]>();
+    const buckets = new Map<number, Map<string, number[]>>();
+    const count = new Map<number, number>();
     for (const t of list) {
       if (!t.success) continue;
       const b = Math.floor(t.at / p.volatility.periodMs);
-      let l = buckets.get(b);
-      if (!l) buckets.set(b, (l = []));
+      let m = buckets.get(b);
+      if (!m) buckets.set(b, (m = new Map()));
+      let l = m.get(t.sellerId);
+      if (!l) m.set(t.sellerId, (l = []));
       l.push(Number(t.pricePerUnit));
+      count.set(b, (count.get(b) ?? 0) + 1);
     }
-    const keys = [...buckets.keys()].sort((a, b) => a - b);
-    if (keys.length < p.volatility.minPeriods) continue;
-    const s = ewmaVolatility(keys.map((b) => median(buckets.get(b)!)), p.volatility.lambda);
-    const now = s[s.length - 1]!;
+    const keys = [...buckets.keys()].filter((b) => count.get(b)! >= p.volatility.minPeriodTrades).sort((a, b) => a - b);
+    const returns: number[] = [];
+    for (let i = 1; i < keys.length; i++) {
+      const prev = buckets.get(keys[i - 1]!)!, cur = buckets.get(keys[i]!)!;
+      const r: number[] = [];
+      for (const [seller, ps] of cur) { const q = prev.get(seller); if (q) r.push(Math.log(median(ps) / median(q))); }
+      if (r.length) returns.push(median(r));
+    }
+    if (returns.length < p.volatility.minPeriods - 1) continue;
+    let v: number | null = null;
+    for (const r of returns) v = v === null ? r * r : p.volatility.lambda * v + (1 - p.volatility.lambda) * r * r;
+    const now = Math.sqrt(v!);
     sigma.set(k, now);
     if (now <= p.volatility.warn) continue;
     const t0 = list[0]!;
     const severity: Severity = now > p.volatility.critical ? 'critical' : 'warning';
     findings.push({
       kind: 'volatility', key: `volatility:${k}:${severity}`, severity, agents: [], trades: [], cell: { category: t0.category, region: t0.region }, listings: [],
-      figures: { sigma: round(now), warnLevel: p.volatility.warn, criticalLevel: p.volatility.critical, periods: keys.length, lastPrice: median(buckets.get(keys[keys.length - 1]!)!) },
+      figures: { sigma: round(now), warnLevel: p.volatility.warn, criticalLevel: p.volatility.critical, periods: keys.length, lastReturn: round(returns[returns.length - 1]!) },
     });
   }
   return { findings, sigma };
