@@ -37,6 +37,7 @@ import { createVerifierService, verifierRoutes, type VerifierService } from './m
 import type { BackgroundJob } from './modules/module.js';
 import { analyticsRoutes, createAnalyticsService, marketMetrics, type AnalyticsService } from './modules/analytics/analytics.module.js';
 import { createReportsService, reportsRoutes, type ReportsService } from './modules/reports/reports.module.js';
+import { createRiskService, riskRoutes, type RiskService } from './modules/risk/risk.module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
@@ -76,6 +77,7 @@ export interface Services {
   rewards: RewardsService;
   /** certification, badges and partnerships */
   certification: CertificationModule;
+  risk: RiskService;
   /** The event outbox behind GET /v1/stream, which every module appends to. */
   outbox: EventOutbox;
   /** Periodic work the server runs (hold expiry, escrow timers, module jobs). */
@@ -116,6 +118,8 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
+  const risk = createRiskService({ database, clock, outbox, accounts: agents, trust: reputation });
+  escrow.settlementHold = risk.guards.settlementHeld;
   // before trading (its matching asks certification levels); its sources are read only when it evaluates
   const certification = createCertificationModule({
     database, clock, outbox, exists: (id) => agents.exists(id),
@@ -146,7 +150,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   agents.contributors.push({ section: 'certification', contribute: (agent) => certification.certification.profile(agent.id) });
   const trading = createTradingService({
     database, clock, agents, directory, escrow, reputation, outbox,
-    certification: { certificationLevelOf: (ids) => certification.certification.levelsOf(ids) },
+    certification: { certificationLevelOf: (ids) => certification.certification.levelsOf(ids) }, guards: risk.guards,
   });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
@@ -168,7 +172,9 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
       supplyDemand: (now) => market.supplyDemand(now), agreements: (ids) => market.agreements(ids),
       listingSeller: async (id) => (await market.listing(id))?.sellerId, agreementListingIn,
     },
-    // isHeld: the risk module's holds (not built yet: nobody is held); splitSources: partnership shares (certification)
+    // an agent under risk review is held, not paid; partnership revenue shares are paid as linked legs at settlement
+    isHeld: (agentId) => risk.isHeld(agentId),
+    splitSources: [{ sharesFor: (db, a) => certification.partnerships.sharesFor({ sellerId: a.sellerId }, db) }],
   });
   escrow.setReleaseSplitter(rewards.splitter);
   const jobs: BackgroundJob[] = [
@@ -182,9 +188,10 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     ...reports.jobs,
     ...rewards.jobs,
     ...certification.jobs,
+    ...risk.jobs,
     { name: 'events.prune', intervalMs: 60_000, run: () => outbox.prune() },
   ];
-  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, reports, rewards, certification, outbox, jobs };
+  return { agents, ledger, escrow, bridge, reputation, trading, availability, verifier, analytics, reports, rewards, certification, risk, outbox, jobs };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -299,6 +306,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(analyticsRoutes, { analytics: services.analytics });
   for (const m of marketMetrics(services.analytics)) app.metricsRegistry.registerMetric(m as never);
   await app.register(reportsRoutes, { reports: services.reports });
+  await app.register(riskRoutes, { risk: services.risk });
   await app.register(availabilityRoutes, { availability: services.availability });
   await app.register(rewardsRoutes, { rewards: services.rewards });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });

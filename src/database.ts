@@ -16,6 +16,7 @@ import type { PlatformTables } from './platform/db/schema.js';
 import type { AgentsTables } from './modules/agents/agents.tables.js';
 import type { AnalyticsTables } from './modules/analytics/analytics.tables.js';
 import type { CertificationTables } from './modules/certification/certification.tables.js';
+import type { RiskTables } from './modules/risk/risk.tables.js';
 import type { AvailabilityTables } from './modules/availability/availability.tables.js';
 import type { LedgerTables } from './modules/ledger/ledger.tables.js';
 import type { ReputationTables } from './modules/reputation/reputation.tables.js';
@@ -27,7 +28,7 @@ import type { VerifierTables } from './modules/verifier/verifier.tables.js';
 export { PREPARE, type DatabaseOptions, type DbKind, type TxOptions } from './platform/db/database.js';
 
 /** Every table of the database. */
-export interface DB extends PlatformTables, AgentsTables, AnalyticsTables, AvailabilityTables, CertificationTables, LedgerTables, ReportsTables, ReputationTables, RewardsTables, TradingTables, VerifierTables {}
+export interface DB extends PlatformTables, AgentsTables, AnalyticsTables, AvailabilityTables, CertificationTables, LedgerTables, ReportsTables, ReputationTables, RewardsTables, RiskTables, TradingTables, VerifierTables {}
 
 export type Database = PlatformDatabase<DB>;
 /** A transaction of the whole database, as modules hand it to each other (the ledger's, reputation's). */

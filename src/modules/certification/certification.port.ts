@@ -1,3 +1,5 @@
+import type { Executor } from '../../database.js';
+
 /**
  * What other modules may ask of certification: the live certification level of agents (trading's matching
  * constraint `minCertificationLevel`), how levels compare, and (for settlement splits) the revenue shares
@@ -12,5 +14,5 @@ export interface CertificationLevels {
 
 /** A seller's partnership revenue shares of one sale (the rewards module's SplitSource; PartnershipsService.sharesFor answers it). */
 export interface PartnershipSplitSource {
-  sharesFor(agreement: { sellerId: string; at?: Date | undefined }): Promise<{ agentId: string; bps: number; reason: string }[]>;
+  sharesFor(agreement: { sellerId: string; at?: Date | undefined }, db?: Executor): Promise<{ agentId: string; bps: number; reason: string }[]>;
 }

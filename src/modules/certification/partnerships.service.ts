@@ -4,7 +4,7 @@
  * operator approves or rejects, may suspend, resume and end it. Only an active partnership yields shares
  * (`sharesFor`), which settlement pays as linked legs of the seller's proceeds (the rewards module's splits).
  */
-import type { Database } from '../../database.js';
+import type { Database, Executor } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
 import { assertActsFor, type Principal } from '../../platform/http/auth.js';
@@ -97,9 +97,9 @@ export class PartnershipsService {
   }
 
   /** The revenue shares a seller's active partnerships take of a sale (the rewards module's SplitSource). */
-  async sharesFor(agreement: { sellerId: string; at?: Date | undefined }): Promise<PartnershipShare[]> {
+  async sharesFor(agreement: { sellerId: string; at?: Date | undefined }, db: Executor = this.deps.database.db): Promise<PartnershipShare[]> {
     const at = (agreement.at ?? this.deps.clock.now()).getTime();
-    const rows = await repo.partnershipsOf(this.deps.database.db, agreement.sellerId, 'active');
+    const rows = await repo.partnershipsOf(db, agreement.sellerId, 'active');
     return rows.filter((r) => r.partner_id && r.revenue_share_bps > 0 && r.created_at.getTime() <= at)
       .filter((r) => { const e = (r.terms as { endsAt?: string }).endsAt; return e === undefined || Date.parse(e) > at; })
       .map((r) => ({ agentId: r.partner_id!, bps: r.revenue_share_bps, reason: `partnership ${r.id} (${r.program})` }));

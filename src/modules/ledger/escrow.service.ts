@@ -111,6 +111,18 @@ export class EscrowService {
     private readonly outbox?: EventOutbox,
   ) {}
 
+  /**
+   * A risk hold on payees (set by the app from the risk module): while it answers true for an escrow's payee,
+   * releases to it (the payer's release, the review window's auto-release) are refused and the money stays
+   * in escrow; the operator may still release, refund or resolve. Checked after the escrow row is locked.
+   */
+  settlementHold: ((tx: Tx, payeeAgentId: string) => Promise<boolean>) | null = null;
+
+  /** Whether releases to this payee are held now (see `settlementHold`). */
+  async releaseHeld(tx: Tx, payeeAgentId: string): Promise<boolean> {
+    return this.settlementHold !== null && await this.settlementHold(tx, payeeAgentId);
+  }
+
   create(input: EscrowCreate, actor: EscrowActor): Promise<EscrowView> {
     return this.database.transaction((tx) => this.createIn(tx, input, actor)).finally(() => this.outbox?.poke());
   }
@@ -237,6 +249,9 @@ export class EscrowService {
     const from = row.state as EscrowState;
     let to = nextEscrowState(from, action);
     if (!to) throw new AppError('invalid_transition', `cannot ${action} an escrow that is ${from}`, { state: from, action });
+    if ((action === 'release' || action === 'auto_release') && actor.kind !== 'admin' && await this.releaseHeld(tx, row.payee_agent_id)) {
+      throw new AppError('risk_restricted', `settlements to ${row.payee_agent_id} are held for review: the money stays in escrow until the hold is lifted`, { restriction: 'hold_settlements', state: from, action });
+    }
     const now = this.clock.now();
     if (action === 'expire' && (!row.expires_at || row.expires_at.getTime() > now.getTime())) {
       throw new AppError('invalid_transition', 'the escrow has not reached its delivery deadline', { state: from, action });

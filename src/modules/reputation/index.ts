@@ -8,7 +8,7 @@ export { componentDetail, componentsFromDetail, newcomerScore, rawScore, trustLe
 export type { ComponentDetail, ComponentValues, ChannelDetail, TrustLevel } from './trust-score.js';
 export { explain, publishedReputation } from './explain.js';
 export type { Explanation, PublishedReputation, Metric, ComponentExplanation } from './explain.js';
-export { findClosedLoops, findPaymentLoop, findSameOwnerClusters } from './wash.js';
-export type { PaymentLog, LoopOptions, ClusterOptions } from './wash.js';
+export { findClosedLoops, findPaymentLoop, findSameOwnerClusters, detectOwnerClusters, DEFAULT_OWNER_CLUSTER_OPTIONS } from './wash.js';
+export type { PaymentLog, LoopOptions, ClusterOptions, AccountSignals, OwnerCluster, OwnerClusterOptions } from './wash.js';
 // The whole service, for modules that drive reputation as an operator would (the built-in verifier's probe evidence).
 export type { ReputationService } from './reputation.service.js';

@@ -78,6 +78,13 @@ export const agreementsRepository = {
     return (await sql<AgreementRow>`SELECT * FROM agreements WHERE id = ${id}::uuid FOR UPDATE`.execute(tx)).rows[0];
   },
 
+  /** The buyer's open agreements (funded, delivered or disputed). */
+  async openCount(db: Executor, buyerId: string): Promise<number> {
+    const r = await db.selectFrom('agreements').select((eb) => eb.fn.countAll<string>().as('n')).where('buyer_id', '=', buyerId)
+      .where('state', 'in', ['funded', 'delivered', 'disputed']).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  },
+
   get(db: Executor, id: string): Promise<AgreementRow | undefined> {
     return db.selectFrom('agreements').selectAll().where('id', '=', id).executeTakeFirst();
   },

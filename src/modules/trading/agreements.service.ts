@@ -17,6 +17,7 @@ import type { Principal } from '../../platform/http/auth.js';
 import { formatAmount } from '../../platform/money.js';
 import type { EscrowActor, EscrowService, EscrowView, Tx } from '../ledger/ledger.port.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
+import { NO_GUARDS, type TradingGuards } from './trading.guards.js';
 import type { NegotiationState } from './negotiation.js';
 import { TERMINAL_AGREEMENT, nextAgreementState, nextRequestState, type AgreementAction, type AgreementState } from './trading.states.js';
 import { jsonColumn, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow } from './trading.repository.js';
@@ -69,6 +70,7 @@ export class AgreementsService {
     private readonly writes: TradingWrites,
     private readonly escrow: EscrowService,
     private readonly reputation: ReputationPort,
+    private readonly guards: TradingGuards = NO_GUARDS,
   ) {}
 
   /** An event to both parties: the agreement as it is after `set` (amounts as in the REST resource), and `extra`. */
@@ -82,6 +84,7 @@ export class AgreementsService {
    */
   async createIn(tx: Tx, ctx: AgreementContext, s: NegotiationState, acceptSignature: string | null, now: Date): Promise<AgreementRow> {
     const { row, listing, request } = ctx;
+    await this.guards.beforeAgreement(tx, { buyerId: row.buyer_id, sellerId: row.seller_id, listingId: listing.id, category: listing.category, region: listing.region });
     const offer = s.offers[s.acceptedSeq!]!;
     const t = offer.terms;
     const id = agreementIdOf(row.id);
@@ -150,6 +153,8 @@ export class AgreementsService {
   }
 
   async fund(p: Principal, id: string): Promise<AgreementRow> {
+    const pre = await repo.get(this.database.db, id);
+    if (pre && this.guards.prepare) await this.guards.prepare({ buyerId: pre.buyer_id, sellerId: pre.seller_id });
     return this.writes.transaction(async (tx, events) => {
       const a = await this.lockAgreement(tx, id, p, 'buyer');
       return this.fundIn(tx, events, a, agentActor(a.buyer_id));
@@ -162,6 +167,9 @@ export class AgreementsService {
     const immediate = a.settlement_type === 'immediate';
     const to = nextAgreement(a.state, immediate ? 'fund_immediate' : 'fund');
     if (a.delivery_deadline.getTime() <= now.getTime()) throw new AppError('invalid_transition', 'the delivery deadline has passed', { state: a.state, action: 'fund' });
+    await this.guards.beforePayment(tx, {
+      agreementId: a.id, buyerId: a.buyer_id, sellerId: a.seller_id, category: a.category, amount: a.amount, openAgreements: () => repo.openCount(tx, a.buyer_id),
+    });
     const escrowId = uuidFromName(`agreement:${a.id}:escrow`);
     await this.escrow.createIn(tx, {
       id: escrowId, payerAgentId: a.buyer_id, payeeAgentId: a.seller_id, amount: a.amount, reference: `agreement:${a.id}`,
@@ -306,6 +314,8 @@ export class AgreementsService {
     if (e.state === 'held' && a.delivery_deadline.getTime() <= t.getTime()) {
       e = await this.escrow.actIn(tx, a.escrow_id, 'expire', system, { reason: 'delivery deadline passed' });
     } else if (e.state === 'delivered' && a.auto_release_at && a.auto_release_at.getTime() <= t.getTime()) {
+      // a risk hold on the seller: the money stays in escrow (the timer tries again once the hold is lifted)
+      if (await this.escrow.releaseHeld(tx, a.seller_id)) return null;
       e = await this.escrow.actIn(tx, a.escrow_id, 'auto_release', system);
     }
     switch (e.state) {

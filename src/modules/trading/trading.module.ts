@@ -12,6 +12,7 @@ import type { EscrowService } from '../ledger/ledger.port.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
+import type { TradingGuards } from './trading.guards.js';
 import { MarketService } from './market.service.js';
 import { NegotiationsService } from './negotiations.service.js';
 import { AgreementsService } from './agreements.service.js';
@@ -32,6 +33,8 @@ export interface TradingDeps {
   outbox: EventOutbox;
   /** Sellers' live certification levels, for requests with minCertificationLevel (none: such requests match no one). */
   certification?: CertificationLevels | undefined;
+  /** Risk checks run inside trading's transactions (trading.guards.ts); none by default. */
+  guards?: TradingGuards;
 }
 
 export class TradingService {
@@ -45,7 +48,7 @@ export class TradingService {
     this.bus = new TradingEventBus(deps.outbox);
     const writes = new TradingWrites(deps.database, deps.clock, this.bus);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus, deps.certification);
-    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation);
+    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation, deps.guards);
     this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory);
     this.jobs = [
       {

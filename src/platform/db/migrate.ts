@@ -18,6 +18,7 @@ import * as m0011 from './migrations/0011-analytics.js';
 import * as m0012 from './migrations/0012-analytics-reads.js';
 import * as m0013 from './migrations/0013-rewards.js';
 import * as m0014 from './migrations/0014-certification.js';
+import * as m0015 from './migrations/0015-risk.js';
 import * as m0016 from './migrations/0016-reports.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -35,6 +36,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012-analytics-reads': m0012,
   '0013-rewards': m0013,
   '0014-certification': m0014,
+  '0015-risk': m0015,
   '0016-reports': m0016,
 };
 

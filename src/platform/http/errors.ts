@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   insufficient_funds: 422,
   unprocessable: 422,
   rate_limited: 429,
+  mandate_exceeded: 422,
+  risk_restricted: 409,
   internal_error: 500,
   service_unavailable: 503,
 } as const;
@@ -46,6 +48,8 @@ const TITLES: Record<ErrorCode, string> = {
   insufficient_funds: 'Insufficient funds',
   unprocessable: 'Request cannot be processed',
   rate_limited: 'Too many requests',
+  mandate_exceeded: 'Spend mandate limit reached',
+  risk_restricted: 'Restricted by a risk intervention',
   internal_error: 'Internal server error',
   service_unavailable: 'Service unavailable',
 };
