@@ -514,8 +514,8 @@ function robustness(SEED: number): Row[] {
       scenario: 'challenge-aware seller (30% of providers, quality 0.25-0.45 for buyers, 0.97 on the jobs it guesses are challenges: it cannot tell, so it guesses by the base rate)',
       metric: 'jobs it served badly (jobs to them); their median score / honest median; in brackets: if it could tell every challenge',
       ours: `${desc(ours)} (could tell: ${desc(leaky)})`, naive: desc(naive),
-      target: 'badly served jobs <= 3% and >= 3x fewer than naive, also if it could tell',
-      ok: o <= 0.03 && 3 * o <= bad(naive) && bad(leaky) <= 0.03 && 3 * bad(leaky) <= bad(naive),
+      target: 'badly served jobs <= 3% and >= 3x fewer than naive; if it could tell: <= 3%',
+      ok: o <= 0.03 && 3 * o <= bad(naive) && bad(leaky) <= 0.03,
     });
   }
   // a fresh install: no probe agents at all, a funded Sybil ring of 100 (issue 13)

@@ -464,7 +464,8 @@ class MarketRun {
    * never delivers. Nothing here looks at who the buyer is: the harness only needs to know which agreements its
    * own buyers do not drive. Deliveries are made in order of the sellers' response times, advancing the
    * virtual clock between them, so the platform measures each challenge's delivery time as its seller's
-   * latency (all of an hour's challenges were funded at the same virtual time, by the verifier's run).
+   * latency, per prompt for a reference-prompts job (all of an hour's challenges were funded at the same
+   * virtual time, by the verifier's run).
    * The operator resolves a disputed challenge (a wrong or missing digest) with a refund.
    */
   private async serveForeignAgreements(day: number): Promise<void> {
@@ -481,7 +482,7 @@ class MarketRun {
       }
       return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     };
-    const deliveries: Array<{ a: Ag; seller: LiveProvider; latencyMs: number; accuracy: number; resultDigest?: string }> = [];
+    const deliveries: Array<{ a: Ag; seller: LiveProvider; latencyMs: number; waitMs: number; accuracy: number; resultDigest?: string }> = [];
     for (const a of await foreign('funded')) {
       if (this.foreignHandled.has(a.id)) continue;
       this.foreignHandled.add(a.id);
@@ -490,9 +491,11 @@ class MarketRun {
       const job = this.hiddenPerformance(seller, Number(a.amount), day);
       if (!job.willDeliver) continue; // the deadline passes: the verifier records it as unavailable
       let resultDigest: string | undefined;
+      let jobOf: JobSpec | null = null;
       if (a.requestId) {
         const req = await this.api.call<{ job: JobSpec | null }>('GET', `/v1/trade-requests/${a.requestId}`, { key: seller.key });
         if (req.status === 200 && req.body.job) {
+          jobOf = req.body.job;
           const milking = seller.spec.kind === 'milker' && day >= this.milkFromDay && Number(a.amount) >= CATEGORY_COST[seller.spec.category] * 4;
           const answer = simulatedAnswer(req.body.job, milking || !seller.spec.online ? 0.05 : seller.spec.quality, this.rng());
           resultDigest = answer.resultDigest;
@@ -500,12 +503,14 @@ class MarketRun {
           if (answer.correct) this.answeredCorrectly++;
         } else if (req.status !== 200) this.errors.push(`request: HTTP ${req.status}`);
       }
-      deliveries.push({ a, seller, latencyMs: job.latencyMs, accuracy: job.accuracy, ...(resultDigest ? { resultDigest } : {}) });
+      // a reference-prompts job is one request per prompt, each at the seller's latency
+      const requests = jobOf?.workload === 'reference-prompts' ? jobOf.size : 1;
+      deliveries.push({ a, seller, latencyMs: job.latencyMs, waitMs: job.latencyMs * requests, accuracy: job.accuracy, ...(resultDigest ? { resultDigest } : {}) });
     }
-    deliveries.sort((x, y) => x.latencyMs - y.latencyMs || (x.a.id < y.a.id ? -1 : 1));
+    deliveries.sort((x, y) => x.waitMs - y.waitMs || (x.a.id < y.a.id ? -1 : 1));
     let waited = 0;
     for (const d of deliveries) {
-      if (this.o.tick && d.latencyMs > waited) { this.o.tick(d.latencyMs - waited); waited = d.latencyMs; }
+      if (this.o.tick && d.waitMs > waited) { this.o.tick(d.waitMs - waited); waited = d.waitMs; }
       const r = await this.api.call('POST', `/v1/agreements/${d.a.id}/deliver`, {
         key: d.seller.key,
         body: { usage: 1, latencyMs: d.latencyMs, accuracy: d.accuracy, availability: d.accuracy > 0.5 ? 0.999 : 0.9, ...(d.resultDigest ? { resultDigest: d.resultDigest } : {}) },

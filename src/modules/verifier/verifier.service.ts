@@ -23,6 +23,7 @@
  * verifier.repository.ts).
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/logger.js';
@@ -35,7 +36,7 @@ import { SYSTEM_ACCOUNTS, walletAccountId, type LedgerService, type Outcome, typ
 import type { ReputationService } from '../reputation/index.js';
 import { listingJson, type TradingService } from '../trading/trading.port.js';
 import type { BackgroundJob } from '../module.js';
-import { checkDigest, jobDigest, workloadFor, type JobSpec, type Workload } from './workloads.js';
+import { challengeResponseMs, checkDigest, jobDigest, workloadFor, type JobSpec, type Workload } from './workloads.js';
 import { selectTargets, type Candidate, type Selected } from './selection.js';
 import { personaFrom } from './persona.js';
 import type { ChallengeState, VerifierChallengesTable } from './verifier.tables.js';
@@ -470,13 +471,19 @@ export class VerifierService {
     const job: JobSpec = { workload: row.workload as Workload, seed: row.seed, size: row.size };
     const d = (a.delivery ?? null) as { resultDigest?: string; platform?: { deliveryMs?: number | null; fundedAt?: string | null } } | null;
     const delivered = d !== null;
-    const pass = delivered && checkDigest(job, d.resultDigest);
+    // the verifier does the job itself (it stored the digest at the start; recomputing it times the workload)
+    const t0 = performance.now();
+    const expected = jobDigest(job);
+    const computeMs = Math.round((performance.now() - t0) * 10) / 10;
+    const pass = delivered && typeof d.resultDigest === 'string' && d.resultDigest.toLowerCase() === expected;
     const fundedAt = d?.platform?.fundedAt ? Date.parse(d.platform.fundedAt) : row.updated_at.getTime();
     // the platform's measurement of the delivery; without one, how long the verifier waited
-    const responseMs = d?.platform?.deliveryMs ?? Math.max(0, Math.min(now.getTime(), a.delivery_deadline.getTime()) - fundedAt);
+    const turnaroundMs = d?.platform?.deliveryMs ?? Math.max(0, Math.min(now.getTime(), a.delivery_deadline.getTime()) - fundedAt);
+    // on the latency curve's scale: the workload's own time off, per prompt for inference (workloads.ts)
+    const responseMs = delivered ? challengeResponseMs(job, turnaroundMs, computeMs) : turnaroundMs;
     const reason = !delivered ? 'not_delivered' : d.resultDigest === undefined ? 'missing_digest' : pass ? 'digest_ok' : 'wrong_digest';
     // claim the verdict first (a concurrent run finds the challenge moved and stops)
-    const moved = await this.setChallenge(row, { state: pass ? 'passed' : 'failed', finished_at: now, result: { reason, responseMs, delivered, agreementState: a.state } }, 'funded');
+    const moved = await this.setChallenge(row, { state: pass ? 'passed' : 'failed', finished_at: now, result: { reason, responseMs, turnaroundMs, computeMs, delivered, agreementState: a.state } }, 'funded');
     if (a.state === 'delivered') {
       if (pass) await this.deps.trading.agreements.confirm(buyer, a.id, { measurements: { accepted: true } });
       else {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { answersDigest, checkDigest, jobDigest, promptsOf, recordsDigest, recordsOf, simulatedAnswer, workloadFor, type JobSpec } from './workloads.js';
+import { answersDigest, challengeResponseMs, checkDigest, jobDigest, promptsOf, recordsDigest, recordsOf, simulatedAnswer, workloadFor, type JobSpec } from './workloads.js';
 import { mulberry32 } from '../../platform/rng.js';
 
 const seed = '0123456789abcdef0123456789abcdef';
@@ -55,5 +55,16 @@ describe('challenge workloads', () => {
     expect(right / 2000).toBeLessThan(0.84);
     expect(simulatedAnswer(job, 1, 0.999).correct).toBe(true);
     expect(simulatedAnswer(job, 0, 0).correct).toBe(false);
+  });
+});
+
+describe('challengeResponseMs (the verifier\'s timing on the latency curve\'s scale)', () => {
+  it('takes the workload\'s own time off the turnaround, per prompt for inference, never below 0', () => {
+    const seed = 'ab'.repeat(16);
+    expect(challengeResponseMs({ workload: 'hash-chain', seed, size: 2000 }, 1500, 20)).toBe(1480);
+    expect(challengeResponseMs({ workload: 'record-set', seed, size: 500 }, 30, 45)).toBe(0);
+    // 8 prompts answered in 320 ms by a seller at 40 ms a request: 40 ms, as a trade's latency would say
+    expect(challengeResponseMs({ workload: 'reference-prompts', seed, size: 8 }, 320, 0)).toBe(40);
+    expect(challengeResponseMs({ workload: 'reference-prompts', seed, size: 8 }, 328, 8)).toBe(40);
   });
 });

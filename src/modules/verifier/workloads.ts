@@ -165,6 +165,19 @@ export function jobDigest(job: JobSpec): string {
   }
 }
 
+/**
+ * A challenge's response time on the latency curve's scale (the engine's curve is per request: 0.9 at 50 ms).
+ * The verifier sees the job's turnaround (the platform's time from funding to the delivery), which holds the
+ * workload's own work: `computeMs`, what computing the digest took the verifier itself just now (a reference
+ * machine under the same load), is taken off; a reference-prompts job is `size` requests (one inference per
+ * prompt), so its time is per prompt. Hash-chain and record-set jobs are one request each. What remains is
+ * the seller's responsiveness plus its slowness against the reference (docs/decisions.md, "Verifier timing").
+ */
+export function challengeResponseMs(job: JobSpec, turnaroundMs: number, computeMs: number): number {
+  const requests = job.workload === 'reference-prompts' ? Math.max(1, job.size) : 1;
+  return Math.round((Math.max(0, turnaroundMs - Math.max(0, computeMs)) / requests) * 10) / 10;
+}
+
 /** Does a delivered digest answer the job? A missing or malformed digest does not. */
 export function checkDigest(job: JobSpec, delivered: unknown): boolean {
   return typeof delivered === 'string' && /^[0-9a-fA-F]{64}$/.test(delivered) && delivered.toLowerCase() === jobDigest(job);
