@@ -93,15 +93,16 @@ async function load(browser: import('playwright-core').Browser, base: string, ur
   return ms;
 }
 async function settled(page: Page): Promise<number> {
-  return page.evaluate(() => new Promise<number>((resolve) => {
+  // a string, not a function: tsx would wrap named inner functions in a helper the page does not have
+  return page.evaluate(`new Promise((resolve) => {
     const check = () => {
-      const charts = [...document.querySelectorAll<HTMLElement>('[data-chart]')];
-      if (document.querySelector('main h1') && !document.querySelector('.state.loading, .boot') && charts.every((c) => (window as any).__drawn?.[c.dataset.chart!] !== undefined)) {
-        resolve(Math.max(performance.now() > 0 ? 0 : 0, ...charts.map((c) => (window as any).__drawn[c.dataset.chart!] as number), performance.now()));
+      const charts = [...document.querySelectorAll('[data-chart]')];
+      if (document.querySelector('main h1') && !document.querySelector('.state.loading, .boot') && charts.every((c) => window.__drawn?.[c.dataset.chart] !== undefined)) {
+        resolve(Math.max(performance.now(), ...charts.map((c) => window.__drawn[c.dataset.chart])));
       } else requestAnimationFrame(check);
     };
     check();
-  }));
+  })`) as Promise<number>;
 }
 
 function jsGzipped(): { total: number; first: number; files: string[] } {

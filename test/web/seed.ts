@@ -89,5 +89,7 @@ export async function seedMarket(c: ApiClient, o: { agents?: number; trades?: nu
     const price = (Number(l.price) * (1 + ((i * 37) % 11 - 5) / 100)).toFixed(4);
     trades.push(await trade(c, buyer, seller, l, { quantity: 1 + (i % 5), price, dispute: i % 7 === 6 }));
   }
+  // a trust epoch now, so the scores weigh the trades (the job runs hourly)
+  await c.post('/v1/admin/reputation/epoch', c.admin, {});
   return { agents, sellers, buyers, listings, trades };
 }
