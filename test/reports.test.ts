@@ -78,6 +78,7 @@ describe('formats rendered from the model', () => {
     expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(/https?:\/\//);
     expect(html.match(/<svg\b/g)).toHaveLength(model.charts.length);
     for (const k of model.kpis) expect(html, k.key).toContain(fmt(k.current, k.unit));
+    if (process.env.REPORT_SAMPLE) writeFileSync(process.env.REPORT_SAMPLE, html); // docs/screenshots/report-day.png is a screenshot of this file
     expect((await get(`/v1/market/report?${AT}`, { accept: 'text/html' })).headers['content-type']).toMatch(/^text\/html/);
   });
 
