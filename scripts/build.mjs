@@ -117,7 +117,7 @@ await esbuild.build({
   target: 'node20',
   // PGlite loads its WASM and data files, swagger-ui serves its static files, from their package dirs;
   // pg-native is pg's optional native binding; tsx and esbuild are development tools.
-  external: ['@electric-sql/pglite', '@fastify/swagger-ui', 'pg-native', 'tsx', 'esbuild'],
+  external: ['@electric-sql/pglite', '@fastify/swagger-ui', 'pg-native', 'tsx', 'esbuild', 'pdfkit'], // pdfkit reads its font metrics next to its code
   // Bundled CommonJS packages call require() and read __dirname; ES modules have neither.
   banner: {
     js: [

@@ -67,7 +67,7 @@ describe('the report model', () => {
   });
 });
 
-describe('formats rendered from the model', () => {
+describe('formats rendered from the model', { timeout: 120_000 }, () => {
   it('HTML: self-contained (no external reference), charts as inline SVG, the figures of the JSON', async () => {
     const r = await get(`/v1/market/report?${AT}&format=html`);
     expect(r.headers['content-type']).toMatch(/^text\/html/);
@@ -78,8 +78,9 @@ describe('formats rendered from the model', () => {
     expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(/https?:\/\//);
     expect(html.match(/<svg\b/g)).toHaveLength(model.charts.length);
     for (const k of model.kpis) expect(html, k.key).toContain(fmt(k.current, k.unit));
+    if (process.env.REPORT_SAMPLE) writeFileSync(process.env.REPORT_SAMPLE, html); // docs/screenshots/report-day.png is a screenshot of this file
     expect((await get(`/v1/market/report?${AT}`, { accept: 'text/html' })).headers['content-type']).toMatch(/^text\/html/);
-  });
+  }, 120_000); // rendering takes ~5 s, far more on a loaded machine
 
   it('PDF: pages from pdftoppm, and pdftotext finds the JSON report\'s figures', async (ctx) => {
     const r = await get(`/v1/market/report?${AT}&format=pdf`);
@@ -105,7 +106,7 @@ describe('formats rendered from the model', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('CSV: every table in one file led by its name, or one table with ?table=', async () => {
     const all = await get(`/v1/market/report?${AT}&format=csv`);
@@ -119,7 +120,7 @@ describe('formats rendered from the model', () => {
   });
 });
 
-describe('stored reports', () => {
+describe('stored reports', { timeout: 120_000 }, () => {
   it('the job stores each closed period once; listed newest first and downloadable', async () => {
     t.clock.set(Date.UTC(2026, 10, 4, 0, 2));
     expect(await t.app.services.reports.storeClosed()).toEqual([
@@ -145,7 +146,7 @@ describe('stored reports', () => {
     expect([...p1.data, ...p2.data].map((r: { id: string }) => r.id)).toEqual(list.data.map((r: { id: string }) => r.id));
     expect(p2.nextCursor).toBeNull();
     expect((await get('/v1/reports?period=month')).json().data).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('a period with no trades says so', async () => {
     const empty = (await get('/v1/market/report?period=month&at=2026-01-15T00:00:00Z')).json();

@@ -134,7 +134,7 @@ export async function buildReport(market: MarketSource, period: Period, at: stri
   const empty = cur.trades === 0;
   const notes = [
     ...(empty ? [`No trades settled in this ${period}: the figures below are zero or not computable, and say so.`] : []),
-    'Amounts in AITBC. Rates are shares (0-1), shown as percentages. Times are UTC.',
+    'Amounts in AITBC. Rates are shares (0-1), shown as percentages. Times are UTC. Ids are shortened to their last 12 characters; the JSON and CSV have them in full.',
   ];
   return {
     version: 1, title: `Agent economy ${period} report: ${periodLabel(period, from)}`, period, from, to, previousFrom, previousTo, generatedAt: now.toISOString(),

@@ -34,7 +34,9 @@ export function fmtChange(c: number | null): string {
 }
 const STATUS: Record<Target['status'], string> = { met: 'met', missed: 'missed', not_measured: 'not measured' };
 export const targetText = (t: Target) => (t.status === 'not_measured' ? `not measured: ${t.reason}` : `${fmt(t.actual, t.unit)} (${STATUS[t.status]})`);
-const short = (id: string) => id.slice(0, 8);
+/** Agent and listing ids shortened to their last 12 characters (the first ones are a timestamp, alike for agents made the same day). */
+const short = (id: string) => `...${id.slice(-12)}`;
+const TREND_LABEL: Record<string, string> = { trades: 'Trades', volume: 'Volume', vwap: 'Average unit price', newAgents: 'New agents', matchRate: 'Match rate', disputeRate: 'Dispute rate' };
 const pv = (p: number | null) => (p === null ? 'n/a' : p < 0.0001 ? '< 0.0001' : p.toFixed(4));
 
 // ---------- tables (shared by HTML, PDF and CSV) ----------
@@ -48,7 +50,7 @@ export function tables(m: ReportModel): Table[] {
     { name: 'targets', title: "The plan's success metrics", columns: ['metric', 'target', 'this period'], rows: m.targets.map((t) => [t.metric, t.target, targetText(t)]) },
     {
       name: 'trends', title: 'Trends: is the change significant?', columns: ['metric', 'this period', 'previous', 'change', 'test', 'p-value', 'significant'],
-      rows: i.trends.map((t) => [t.metric, fmtTrend(t.current, t.unit), fmtTrend(t.previous, t.unit), fmtChange(t.change), t.test.note ? `${t.test.name}: ${t.test.note}` : t.test.name, pv(t.test.pValue), t.test.significant === null ? 'n/a' : t.test.significant ? 'yes' : 'no']),
+      rows: i.trends.map((t) => [TREND_LABEL[t.metric] ?? t.metric, fmtTrend(t.current, t.unit), fmtTrend(t.previous, t.unit), fmtChange(t.change), t.test.note ? `${t.test.name}: ${t.test.note}` : t.test.name, pv(t.test.pValue), t.test.significant === null ? 'n/a' : t.test.significant ? 'yes' : 'no']),
     },
     { name: 'volume_movers', title: 'Top movers: seller volume', columns: ['agent', 'this period', 'previous', 'change', 'trades'], rows: i.agentPerformance.volume.map((v) => [short(v.agentId), fmt(v.current, 'AITBC'), fmt(v.previous, 'AITBC'), fmt(v.change, 'AITBC'), v.trades]) },
     { name: 'fill_rate_movers', title: 'Top movers: fill rate (settled of ended agreements)', columns: ['agent', 'this period', 'previous', 'change'], rows: i.agentPerformance.fillRate.movers.map((v) => [short(v.agentId), fmt(v.current, 'share'), fmt(v.previous, 'share'), `${(v.change * 100).toFixed(1)} pts`]) },
@@ -112,7 +114,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f5}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .met{color:#0a7a3d;font-weight:bold}.missed{color:#b42318;font-weight:bold}.not_measured{color:#6b7280}
-.charts{display:grid;grid-template-columns:1fr 1fr;gap:10px}.chart{background:#fff;border:1px solid #e5e7eb;border-radius:6px}
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:10px}.chart{background:#fff;border:1px solid #e5e7eb;border-radius:6px;overflow:hidden}.chart svg{display:block;width:100%;height:auto}
 .empty{color:#6b7280;font-style:italic}
 @media (max-width:700px){.charts{grid-template-columns:1fr}}`;
 
