@@ -105,7 +105,8 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
-  const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox });
+  // the stabilisation band lives in analytics (created below; called only once requests run)
+  const trading = createTradingService({ database, clock, agents, directory: agentDirectory(database), escrow, reputation, outbox, priceBand: { check: (c, db) => analytics.checkBand(c, db) } });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });
   const analytics = createAnalyticsService({ database, clock, agents });

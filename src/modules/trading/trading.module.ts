@@ -3,6 +3,7 @@
  * `market` (listings, requests, matching over the in-memory index), `negotiations` and `agreements`
  * (escrow settlement) append to the platform's event outbox (GET /v1/stream) through one bus.
  */
+import type { PriceBandGuard } from './trading.price-band.port.js';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
@@ -30,6 +31,8 @@ export interface TradingDeps {
   escrow: EscrowService;
   reputation: ReputationPort;
   outbox: EventOutbox;
+  /** The stabilisation band's check of manual offers and accepts (analytics; optional). */
+  priceBand?: PriceBandGuard;
 }
 
 export class TradingService {
@@ -44,7 +47,7 @@ export class TradingService {
     const writes = new TradingWrites(deps.database, deps.clock, this.bus);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus);
     this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation);
-    this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory);
+    this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory, deps.priceBand);
     this.jobs = [
       {
         name: 'trading.timers',
