@@ -151,6 +151,8 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   const trading = createTradingService({
     database, clock, agents, directory, escrow, reputation, outbox,
     certification: { certificationLevelOf: (ids) => certification.certification.levelsOf(ids) }, guards: risk.guards,
+    // the stabilisation band lives in analytics (created below; called only once requests run)
+    priceBand: { check: (c, db) => analytics.checkBand(c, db) },
   });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });

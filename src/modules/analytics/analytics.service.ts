@@ -7,9 +7,11 @@ import { analyticsQueries as q, type CellFilter, type CounterRow, type RangeFilt
 import { truncate } from './analytics.facts.js';
 import type { Granularity } from './analytics.tables.js';
 import { sketchQuantile } from './sketch.js';
-import { marketSignal, priceTierOf, SIGNAL_STEP_PERCENT } from './signals.js';
+import { marketSignal, priceTierOf, stabilisationBand, SIGNAL_STEP_PERCENT } from './signals.js';
 import { computeInsights, resolvePeriod, type Period } from './analytics.insights.js';
 import { MarketTape } from './analytics.tape.js';
+import type { PriceBandCheck } from '../trading/trading.price-band.port.js';
+import type { Executor } from './analytics.repository.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -219,15 +221,15 @@ export class AnalyticsService {
   }
 
   /** The price index of one cell at `to`: its recent trades' volume-weighted median. */
-  async index(cell: { category: string; specClass: string; region: string }, to: Date) {
-    const trades = await q.recentTrades(this.db, cell, new Date(to.getTime() - INDEX_WINDOW_MS), to, INDEX_TRADES);
+  async index(cell: { category: string; specClass: string; region: string }, to: Date, db: Executor = this.db) {
+    const trades = await q.recentTrades(db, cell, new Date(to.getTime() - INDEX_WINDOW_MS), to, INDEX_TRADES);
     return { trades, index: priceIndex(trades.map((t) => ({ price: t.price, quantity: t.quantity }))) };
   }
 
   /** Daily VWAPs of a cell over the last VOLATILITY_DAYS days, oldest first (days without trades left out). */
-  private async dailyVwaps(cell: { category: string; specClass: string; region: string }, to: Date): Promise<number[]> {
+  private async dailyVwaps(cell: { category: string; specClass: string; region: string }, to: Date, db: Executor = this.db): Promise<number[]> {
     const f: RangeFilter = { ...cell, granularity: 'day', from: new Date(truncate(to, 'day').getTime() - (VOLATILITY_DAYS - 1) * 86_400_000), to: new Date(truncate(to, 'day').getTime() + 86_400_000) };
-    const rows = await q.counters(this.db, f);
+    const rows = await q.counters(db, f);
     return rows.filter((r) => r.units > 0n).map((r) => Number(BigInt(r.notional) / r.units));
   }
 
@@ -317,6 +319,27 @@ export class AnalyticsService {
     }
     const t = priceTierOf(ratios, listings.length - ratios.length);
     return { priceTier: t.tier, priceTierReason: t.reason };
+  }
+
+  /** The stabilisation band of a cell now (null: calm, or no index). */
+  async band(cell: { category: string; specClass: string; region: string }, db: Executor = this.db) {
+    const now = this.deps.clock.now();
+    // one after the other: `db` may be a transaction (one connection)
+    const { index } = await this.index(cell, new Date(now.getTime() + 1), db);
+    const vwaps = await this.dailyVwaps(cell, now, db);
+    return stabilisationBand(index.status === 'ok' ? index.index : null, ewmaVolatility(vwaps)?.volatility ?? null);
+  }
+
+  /** The trading hook: a manual offer or accept priced outside a volatile cell's band needs confirmOutsideBand. */
+  async checkBand(c: PriceBandCheck, db: Executor = this.db): Promise<void> {
+    if (c.confirmed) return;
+    const b = await this.band(c, db);
+    if (!b || (c.pricePerUnit >= b.low && c.pricePerUnit <= b.high)) return;
+    const price = formatAmount(c.pricePerUnit);
+    throw new AppError('outside_price_band',
+      `${price} is outside the stabilisation band ${formatAmount(b.low)}-${formatAmount(b.high)} around the price index ${formatAmount(b.index)} of ${c.category}/${c.specClass}/${c.region} ` +
+      `(volatile: daily volatility ${(b.volatility * 100).toFixed(1)}%); repeat the ${c.action} with confirmOutsideBand: true to proceed`,
+      { band: { low: formatAmount(b.low), high: formatAmount(b.high), index: formatAmount(b.index), volatility: b.volatility, halfWidth: b.halfWidth }, price });
   }
 
   /**

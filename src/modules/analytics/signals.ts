@@ -49,3 +49,23 @@ export function priceTierOf(ratios: readonly number[], without: number): { tier:
   const left = without ? `; ${without} more without an index` : '';
   return { tier, ratio, reason: `listing prices at ${ratio.toFixed(2)}x their cells' price index on average (${ratios.length} listing${ratios.length > 1 ? 's' : ''}${left}): ${rule}` };
 }
+
+/**
+ * Stabilisation band (the plan's market stabilisation mechanism): in a volatile cell (EWMA volatility of
+ * daily VWAPs at least VOLATILE_ABOVE per day), an order priced outside index x (1 -/+ w) needs explicit
+ * confirmation, with w = min(BAND_MAX, BAND_SIGMAS x volatility): three daily standard deviations, so
+ * an ordinary day's move stays inside and only a price that would be a 3-sigma jump is questioned. Calm
+ * cells and cells without an index have no band.
+ */
+export const VOLATILE_ABOVE = 0.05;
+export const BAND_SIGMAS = 3;
+export const BAND_MAX = 0.5;
+
+export interface Band { index: bigint; volatility: number; halfWidth: number; low: bigint; high: bigint }
+
+export function stabilisationBand(index: bigint | null, volatility: number | null): Band | null {
+  if (index === null || volatility === null || volatility < VOLATILE_ABOVE) return null;
+  const halfWidth = Math.min(BAND_MAX, BAND_SIGMAS * volatility);
+  const ppm = BigInt(Math.round(halfWidth * 1_000_000));
+  return { index, volatility, halfWidth, low: (index * (1_000_000n - ppm)) / 1_000_000n, high: (index * (1_000_000n + ppm) + 999_999n) / 1_000_000n };
+}

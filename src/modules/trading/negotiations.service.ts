@@ -10,6 +10,7 @@
  * accept share one locked context (MoveCtx) inside one transaction, and read best in one file; the SQL is
  * in negotiations.repository.ts, the delegation rules in delegation.ts.
  */
+import { specClassOf, type PriceBandGuard } from './trading.price-band.port.js';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import { uuidv7 } from '../../platform/ids.js';
@@ -45,6 +46,8 @@ export interface OfferInput {
   sla?: Sla | undefined;
   settlementType?: SettlementType | undefined;
   signature?: string | undefined;
+  /** The caller confirms a price outside the stabilisation band (trading.price-band.port.ts). */
+  confirmOutsideBand?: boolean | undefined;
 }
 
 export interface NegotiationCreate {
@@ -87,7 +90,13 @@ export class NegotiationsService {
     private readonly writes: TradingWrites,
     private readonly agreements: AgreementsService,
     private readonly agents: AgentDirectory,
+    private readonly priceBand?: PriceBandGuard,
   ) {}
+
+  /** The stabilisation band's check of a manual order's price (none without a guard). */
+  private async checkBand(tx: Tx, listing: ListingRow, pricePerUnit: bigint, confirmed: boolean | undefined, action: 'offer' | 'accept'): Promise<void> {
+    await this.priceBand?.check({ category: listing.category, region: listing.region, specClass: specClassOf(listing.spec), pricePerUnit, confirmed: confirmed === true, action }, tx);
+  }
 
   // ------------------------------------------------------------------------------------- negotiations
 
@@ -163,6 +172,7 @@ export class NegotiationsService {
       if (input.offer) {
         const terms = this.termsOf(input.offer, undefined, listing, request);
         checkQuantity(listing, terms.quantity, input.offer.quantity === undefined && request ? 'request' : 'body.offer.quantity', request);
+        await this.checkBand(tx, listing, terms.pricePerUnit, input.offer.confirmOutsideBand, 'offer');
         state = await this.move(tx, ctx, state, { type: 'offer', by: role, terms, at: now.getTime() }, input.offer.signature);
       }
       state = await this.autoRespond(tx, ctx, state);
@@ -176,15 +186,18 @@ export class NegotiationsService {
       const last = lastOffer(state);
       const terms = this.termsOf(input, last?.terms, ctx.listing, ctx.request);
       checkQuantity(ctx.listing, terms.quantity, 'body.quantity', ctx.request);
+      await this.checkBand(tx, ctx.listing, terms.pricePerUnit, input.confirmOutsideBand, 'offer');
       return this.move(tx, ctx, state, { type: 'offer', by: ctx.role, terms, at: this.clock.now().getTime() }, input.signature);
     });
   }
 
-  async accept(p: Principal, id: string, input: { signature?: string | undefined; fund?: boolean | undefined }): Promise<NegotiationView & { agreement: AgreementRow | null }> {
+  async accept(p: Principal, id: string, input: { signature?: string | undefined; fund?: boolean | undefined; confirmOutsideBand?: boolean | undefined }): Promise<NegotiationView & { agreement: AgreementRow | null }> {
     let agreement: AgreementRow | null = null;
     const v = await this.act(p, id, async (tx, ctx, state) => {
       agreement = null; // a retried transaction starts afresh
       if (input.fund && ctx.role !== 'buyer') throw new AppError('validation_failed', 'only the buyer funds an agreement', { errors: [{ field: 'body.fund', message: 'buyer only' }] });
+      const accepted = lastOffer(state);
+      if (accepted) await this.checkBand(tx, ctx.listing, accepted.terms.pricePerUnit, input.confirmOutsideBand, 'accept');
       const s = await this.move(tx, ctx, state, { type: 'accept', by: ctx.role, at: this.clock.now().getTime() }, input.signature);
       if (input.fund && ctx.row.agreement_id === null) {
         const a = ctx.latest.agreement ?? (await repo.agreementOf(tx, id))!;

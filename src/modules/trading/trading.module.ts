@@ -4,6 +4,7 @@
  * (escrow settlement) append to the platform's event outbox (GET /v1/stream) through one bus.
  */
 import type { CertificationLevels } from '../certification/certification.port.js';
+import type { PriceBandGuard } from './trading.price-band.port.js';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
@@ -35,6 +36,8 @@ export interface TradingDeps {
   certification?: CertificationLevels | undefined;
   /** Risk checks run inside trading's transactions (trading.guards.ts); none by default. */
   guards?: TradingGuards;
+  /** The stabilisation band's check of manual offers and accepts (analytics; optional). */
+  priceBand?: PriceBandGuard;
 }
 
 export class TradingService {
@@ -49,7 +52,7 @@ export class TradingService {
     const writes = new TradingWrites(deps.database, deps.clock, this.bus);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus, deps.certification);
     this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation, deps.guards);
-    this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory);
+    this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory, deps.priceBand);
     this.jobs = [
       {
         name: 'trading.timers',

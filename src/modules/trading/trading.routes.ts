@@ -65,10 +65,10 @@ function matchesJson(m: MatchResult, viewer: Principal, rows: Map<string, Listin
   };
 }
 
-function offerInput(b: { pricePerUnit?: string | undefined; quantity?: number | undefined; sla?: { availability: number; maxLatencyMs: number } | undefined; settlementType?: 'immediate' | 'escrow' | 'milestone' | undefined; signature?: string | undefined }): OfferInput {
+function offerInput(b: { pricePerUnit?: string | undefined; quantity?: number | undefined; sla?: { availability: number; maxLatencyMs: number } | undefined; settlementType?: 'immediate' | 'escrow' | 'milestone' | undefined; signature?: string | undefined; confirmOutsideBand?: boolean | undefined }): OfferInput {
   return {
     ...(b.pricePerUnit !== undefined ? { pricePerUnit: amountField('body.pricePerUnit', b.pricePerUnit) } : {}),
-    quantity: b.quantity, sla: b.sla, settlementType: b.settlementType, signature: b.signature,
+    quantity: b.quantity, sla: b.sla, settlementType: b.settlementType, signature: b.signature, confirmOutsideBand: b.confirmOutsideBand,
   };
 }
 
@@ -269,7 +269,7 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     },
     config: { auth: 'agent' },
   }, async (req) => {
-    const v = await negotiations.accept(req.principal, req.params.id, { signature: req.body?.signature, fund: req.body?.fund });
+    const v = await negotiations.accept(req.principal, req.params.id, { signature: req.body?.signature, fund: req.body?.fund, confirmOutsideBand: req.body?.confirmOutsideBand });
     return { negotiation: negotiationJson(v), agreement: v.agreement ? agreementJson(v.agreement) : null };
   });
 

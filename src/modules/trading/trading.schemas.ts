@@ -232,7 +232,8 @@ const TermsFields = {
   settlementType: Type.Optional(Settlement),
   signature: Type.Optional(Type.String({ minLength: 80, maxLength: 100, description: 'Ed25519 signature (base64) of the offer\'s signing payload' })),
 };
-export const OfferBody = Type.Object(TermsFields, { additionalProperties: false, description: 'Omitted terms keep the previous offer\'s values' });
+const ConfirmOutsideBand = Type.Optional(Type.Boolean({ description: 'In a volatile cell, a price outside the stabilisation band around the price index needs this set to true (else 409 outside_price_band, naming the band and the index)' }));
+export const OfferBody = Type.Object({ ...TermsFields, confirmOutsideBand: ConfirmOutsideBand }, { additionalProperties: false, description: 'Omitted terms keep the previous offer\'s values' });
 
 const BuyerDelegation = Type.Object({
   strategy: Strategy,
@@ -289,6 +290,7 @@ export const NegotiationSchema = Type.Object({
 export const AcceptBody = Type.Object({
   signature: Type.Optional(Type.String({ minLength: 80, maxLength: 100 })),
   fund: Type.Optional(Type.Boolean({ description: 'Buyer only: fund the agreement in the same step' })),
+  confirmOutsideBand: ConfirmOutsideBand,
 }, { additionalProperties: false });
 export const ReasonBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false });
 
