@@ -13,7 +13,11 @@ afterEach(async () => { await t.close(); });
 
 const put = (url: string, who: Record<string, string>, payload: unknown) => t.app.inject({ method: 'PUT', url, headers: who, payload: payload as object });
 const balance = async (id: string) => units((await t.get(`/v1/agents/${id}/balance`, t.admin)).json().balance);
-const openEpoch = async (): Promise<Json> => (await t.get('/v1/rewards/epochs')).json().data.find((e: Json) => e.status === 'open');
+/** The open epoch (the rewards.epochs job opens it; here the test runs that step). */
+const openEpoch = async (): Promise<Json> => {
+  await t.app.services.rewards.ensureOpen('default');
+  return (await t.get('/v1/rewards/epochs')).json().data.find((e: Json) => e.status === 'open');
+};
 const pool = async (id: string) => units((await t.get(`/v1/rewards/epochs/${id}`)).json().poolBalanceNow);
 
 async function market(): Promise<{ sellers: Party[]; buyers: Party[]; listings: SeedListing[] }> {

@@ -86,7 +86,7 @@ export interface TestApp {
 
   // reads
   balance(agent: { id: string; auth: Headers }): Promise<string>;
-  /** Base units in the platform's fee account. */
+  /** Base units the platform holds from fees: its fee account plus the reward pool (which receives a share of every fee). */
   feesCollected(): Promise<bigint>;
   /** The trade-outcome evidence recorded for a trade (undefined when none was). */
   tradeEvidence(tradeId: string): Promise<TradeEvidence | undefined>;
@@ -204,9 +204,9 @@ export async function buildTestApp(overrides: Partial<Config> = {}): Promise<Tes
       return r.json().balance;
     },
     async feesCollected() {
-      const a = await db.database.db.selectFrom('ledger_accounts').select(['credits_posted', 'debits_posted'])
-        .where('id', '=', uuidFromName('account:system:fees')).executeTakeFirst();
-      return a ? BigInt(a.credits_posted) - BigInt(a.debits_posted) : 0n;
+      const rows = await db.database.db.selectFrom('ledger_accounts').select(['credits_posted', 'debits_posted'])
+        .where('id', 'in', [uuidFromName('account:system:fees'), uuidFromName('account:system:rewards')]).execute();
+      return rows.reduce((s, a) => s + BigInt(a.credits_posted) - BigInt(a.debits_posted), 0n);
     },
     async tradeEvidence(tradeId) {
       const r = await db.database.db.selectFrom('reputation_evidence').select(['subject_id', 'producer_id', 'data'])

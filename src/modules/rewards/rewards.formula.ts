@@ -130,9 +130,10 @@ export function apportion(total: bigint, weights: readonly bigint[], keys: reado
   const shares = weights.map((w) => (w * total) / sum);
   let left = total - shares.reduce((a, b) => a + b, 0n);
   if (left > 0n) {
+    const rem = weights.map((w) => (w * total) % sum);
     const order = weights.map((w, i) => i).filter((i) => weights[i]! > 0n).sort((a, b) => {
-      const ra = (weights[a]! * total) % sum;
-      const rb = (weights[b]! * total) % sum;
+      const ra = rem[a]!;
+      const rb = rem[b]!;
       return ra > rb ? -1 : ra < rb ? 1 : keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0;
     });
     for (let k = 0; left > 0n; k = (k + 1) % order.length, left--) shares[order[k]!]! += 1n;
@@ -176,7 +177,7 @@ export function computeEpoch(p: ProgramConfig, evidence: readonly AgentEvidence[
   }
   // clusters over their cap are cut pro rata among their members (exact, the same remainder rule)
   const byCluster = new Map<string, Statement[]>();
-  for (const s of st) byCluster.set(s.cluster, [...(byCluster.get(s.cluster) ?? []), s]);
+  for (const s of st) { const m = byCluster.get(s.cluster); if (m) m.push(s); else byCluster.set(s.cluster, [s]); }
   for (const members of byCluster.values()) {
     const sum = members.reduce((a, s) => a + s.amount, 0n);
     if (sum <= clusterCap) continue;

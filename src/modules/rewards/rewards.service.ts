@@ -109,15 +109,20 @@ export class RewardsService {
     const now = Date.now();
     if (this.programCache && now - this.programCache.at < PROGRAM_CACHE_MS) return this.programCache.programs;
     const rows = await repo.programVersions(db);
-    if (!rows.some((r) => r.id === DEFAULT_PROGRAM_ID)) {
-      if (db !== this.db) return new Map(); // inside another transaction: the default until the program is stored
-      await repo.insertProgram(this.db, { id: DEFAULT_PROGRAM_ID, version: 1, config: configToJson(DEFAULT_CONFIG), createdAt: this.clock.now() });
-      return this.reloadPrograms();
-    }
     const map = new Map<string, Program[]>();
+    // until the first epoch opens (or the operator configures it) the default program is not stored: a read stores nothing
+    if (!rows.some((r) => r.id === DEFAULT_PROGRAM_ID)) map.set(DEFAULT_PROGRAM_ID, [{ ...DEFAULT_CONFIG, id: DEFAULT_PROGRAM_ID, version: 1, createdAt: new Date(0) }]);
     for (const r of rows) map.set(r.id, [...(map.get(r.id) ?? []), { ...configFromJson(r.config), id: r.id, version: r.version, createdAt: r.created_at }]);
     this.programCache = { at: now, programs: map };
     return map;
+  }
+
+  /** Stores version 1 of the default program if it is not stored yet (before an epoch or a new version refers to it). */
+  private async storeDefault(): Promise<void> {
+    const stored = await repo.programVersions(this.db, DEFAULT_PROGRAM_ID);
+    if (stored.length) return;
+    await repo.insertProgram(this.db, { id: DEFAULT_PROGRAM_ID, version: 1, config: configToJson(DEFAULT_CONFIG), createdAt: this.clock.now() });
+    this.programCache = undefined;
   }
 
   private reloadPrograms(): Promise<Map<string, Program[]>> {
@@ -145,6 +150,7 @@ export class RewardsService {
 
   /** The next version of a program: fields left out keep the current version's values. */
   async putProgram(id: string, patch: Partial<ProgramConfig>): Promise<Program> {
+    if (id === DEFAULT_PROGRAM_ID) await this.storeDefault();
     const all = await this.reloadPrograms();
     const versions = all.get(id) ?? [];
     const cur = versions[versions.length - 1];
@@ -175,6 +181,7 @@ export class RewardsService {
   async ensureOpen(programId: string): Promise<EpochRow> {
     const open = await repo.openEpoch(this.db, programId);
     if (open) return open;
+    if (programId === DEFAULT_PROGRAM_ID) await this.storeDefault();
     const { config, version } = await this.currentProgram(programId);
     const last = await repo.lastEpoch(this.db, programId);
     const now = this.clock.now().getTime();
@@ -352,7 +359,6 @@ export class RewardsService {
   // ------------------------------------------------------------------------------ reads
 
   async listEpochs(f: { programId?: string | undefined; before?: number | undefined; limit: number }): Promise<EpochView[]> {
-    await this.ensureOpen(DEFAULT_PROGRAM_ID);
     return (await repo.epochs(this.db, { programId: f.programId, beforeNumber: f.before, limit: f.limit })).map(epochView);
   }
 
