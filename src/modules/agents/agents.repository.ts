@@ -1,8 +1,8 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { PREPARE, type DB } from '../../database.js';
+import { sql, type Selectable } from 'kysely';
+import { PREPARE, type Executor } from '../../database.js';
 import type { AgentsTable } from './agents.tables.js';
 
-export type Executor = Kysely<DB> | Transaction<DB>;
+export type { Executor };
 export type AgentRow = Selectable<AgentsTable>;
 /** What the same-owner detector compares between accounts, with the time of the last change. */
 export type AccountAttributesRow = Pick<AgentRow, 'id' | 'display_name' | 'type' | 'country' | 'region' | 'categories' | 'public_key' | 'created_at' | 'updated_at'>;

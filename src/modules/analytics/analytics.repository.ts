@@ -1,11 +1,11 @@
 /** The analytics module's SQL: the fact log, the rollup upserts, the gauges and the reads behind the API. */
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB } from '../../database.js';
+import { sql, type Transaction } from 'kysely';
+import type { DB, Executor } from '../../database.js';
 import type { SupplyDemandCell } from '../trading/trading.market-data.port.js';
 import { GRANULARITIES, S, truncate, COUNTERS, type Accumulator, type Fact, type SourceEvent } from './analytics.facts.js';
 import type { Granularity } from './analytics.tables.js';
 
-export type Executor = Kysely<DB> | Transaction<DB>;
+export type { Executor };
 const CHUNK = 3000;
 
 function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {

@@ -1,11 +1,11 @@
 /** SQL of the availability module (its own tables only). */
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import { PREPARE } from '../../database.js';
-import type { DB } from '../../database.js';
+import type { DB, Executor } from '../../database.js';
 import { BLOCK_BYTES, type HeartbeatBlock, type WindowRecord } from './availability.model.js';
 import type { AvailabilityHeartbeatsTable, AvailabilityMaintenanceWindowsTable } from './availability.tables.js';
 
-export type Executor = Kysely<DB> | Transaction<DB>;
+export type { Executor };
 export type HeartbeatRow = Selectable<AvailabilityHeartbeatsTable>;
 export type WindowRow = Selectable<AvailabilityMaintenanceWindowsTable>;
 

@@ -1,11 +1,9 @@
 /** The ledger's shapes as its callers see them: what a call returns, what is stored, what a wallet shows. */
-import type { Transaction } from 'kysely';
-import type { DB } from '../../database.js';
 import type { NewTransfer, RejectCode } from './ledger.engine.js';
 import type { EscrowState } from './escrow.js';
 
-/** A transaction of the shared database, as the ledger's callers pass it in. */
-export type Tx = Transaction<DB>;
+/** A transaction of the shared database, as the ledger's callers pass it in (src/database.ts's). */
+export type { Tx } from '../../database.js';
 
 export interface StoredTransfer extends NewTransfer {
   createdAt: Date;

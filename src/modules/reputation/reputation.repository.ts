@@ -2,12 +2,12 @@
  * SQL of the reputation module (its own tables only: agents and ledger are read through their ports),
  * and the mapping between evidence rows and the pure core's evidence.
  */
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB } from '../../database.js';
+import { sql, type Selectable } from 'kysely';
+import type { Executor } from '../../database.js';
 import type { Evidence } from './evidence.types.js';
 import type { EvidenceRowType, ReputationEvidenceTable, ReputationSnapshotsTable } from './reputation.tables.js';
 
-export type Executor = Kysely<DB> | Transaction<DB>;
+export type { Executor };
 export type EvidenceRow = Selectable<ReputationEvidenceTable>;
 export type SnapshotRow = Selectable<ReputationSnapshotsTable>;
 

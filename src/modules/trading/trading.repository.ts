@@ -1,6 +1,6 @@
 /** Row types and row <-> domain conversions of the trading tables. SQL that more than one service needs. */
-import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { DB } from '../../database.js';
+import type { Selectable } from 'kysely';
+import type { Executor } from '../../database.js';
 import type {
   AgreementsTable, NegotiationOffersTable, NegotiationsTable, TradeRequestsTable, TradingListingsTable,
 } from './trading.tables.js';
@@ -9,7 +9,7 @@ import type { Category, Listing, ListingSpec, RequestSpec, SettlementType, Trade
 import type { NegotiationState, OfferRecord, Role } from './negotiation.js';
 import type { NegotiationStatus } from './trading.states.js';
 
-export type Executor = Kysely<DB> | Transaction<DB>;
+export type { Executor };
 export type ListingRow = Selectable<TradingListingsTable>;
 export type RequestRow = Selectable<TradeRequestsTable>;
 export type NegotiationRow = Selectable<NegotiationsTable>;
