@@ -1,4 +1,10 @@
-/** The analytics service: owns the projection (sync, rebuild, its job) and answers the market reads. */
+/**
+ * The analytics service: owns the projection (sync, rebuild, its job) and answers the market reads.
+ *
+ * Length: each market read (overview, prices, supply/demand, geo, indicators, insights, tier, KPIs, band) is a
+ * short method over the same filters and queries; the SQL is in analytics.queries.ts, the statistics in
+ * price-index.ts, signals.ts and analytics.insights.ts, so what remains is the reads' assembly in one place.
+ */
 import type { BackgroundJob } from '../module.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import { formatAmount } from '../../platform/money.js';

@@ -25,7 +25,7 @@ import type { EventOutbox } from '../../platform/events/outbox.js';
 import type { AgentDirectory } from '../agents/agents.port.js';
 import { escrowJson } from './ledger.json.js';
 import { TERMINAL, feeOf, nextEscrowState, type EscrowAction, type EscrowState } from './escrow.js';
-import type { ReleaseSplit, ReleaseSplitter } from './ledger.port.js';
+import type { ReleaseSplit, ReleaseSplitter } from './ledger.types.js';
 
 /** The platform fee on releases, in basis points of the gross amount (2.5%). */
 const DEFAULT_FEE_BPS = 250;

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import type { Database } from '../../database.js';
 
 import type { Tx } from './ledger.types.js';
-export type { Tx, Outcome, RecordedTransfer, EscrowView, EscrowEventView } from './ledger.types.js';
+export type { Tx, Outcome, RecordedTransfer, EscrowView, EscrowEventView, ReleaseSplit, ReleaseSplitter } from './ledger.types.js';
 export type { LedgerService } from './ledger.service.js';
 export type { EscrowService, EscrowActor } from './escrow.service.js';
 export { DEFAULT_REVIEW_WINDOW_MS } from './escrow.service.js';
@@ -102,25 +102,4 @@ export function ledgerExternalFunding(database: Database): ExternalFunding {
       return r.rows.map((x) => ({ agentId: x.agent_id, net: BigInt(x.net), lastSeq: BigInt(x.last_seq) }));
     },
   };
-}
-
-/**
- * How a release is divided, when a module other than the ledger decides it (rewards: the seller's tier
- * discount on the fee, the reward pool's share of the fee, royalties and revenue shares). The parts must
- * sum exactly to the gross; the escrow pays each as a linked leg of the one release (all or nothing).
- */
-export interface ReleaseSplit {
-  /** to the payee's wallet */
-  payee: bigint;
-  /** to system:fees */
-  fees: bigint;
-  /** to system:rewards (the reward pool) */
-  pool: bigint;
-  /** to other agents' wallets (registered agents only) */
-  shares: { agentId: string; amount: bigint; reason: string }[];
-}
-
-export interface ReleaseSplitter {
-  /** Called inside the release transaction (read through `tx`); must not throw for a valid release. */
-  splitIn(tx: Tx, release: { escrowId: string; reference: string | null; payerAgentId: string; payeeAgentId: string; gross: bigint; feeBps: number }): Promise<ReleaseSplit>;
 }

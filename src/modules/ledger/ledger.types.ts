@@ -3,7 +3,8 @@ import type { NewTransfer, RejectCode } from './ledger.engine.js';
 import type { EscrowState } from './escrow.js';
 
 /** A transaction of the shared database, as the ledger's callers pass it in (src/database.ts's). */
-export type { Tx } from '../../database.js';
+import type { Tx } from '../../database.js';
+export type { Tx };
 
 export interface StoredTransfer extends NewTransfer {
   createdAt: Date;
@@ -108,4 +109,25 @@ export interface WithdrawalView {
   chainTxId: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/**
+ * How a release is divided, when a module other than the ledger decides it (rewards: the seller's tier
+ * discount on the fee, the reward pool's share of the fee, royalties and revenue shares). The parts must
+ * sum exactly to the gross; the escrow pays each as a linked leg of the one release (all or nothing).
+ */
+export interface ReleaseSplit {
+  /** to the payee's wallet */
+  payee: bigint;
+  /** to system:fees */
+  fees: bigint;
+  /** to system:rewards (the reward pool) */
+  pool: bigint;
+  /** to other agents' wallets (registered agents only) */
+  shares: { agentId: string; amount: bigint; reason: string }[];
+}
+
+export interface ReleaseSplitter {
+  /** Called inside the release transaction (read through `tx`); must not throw for a valid release. */
+  splitIn(tx: Tx, release: { escrowId: string; reference: string | null; payerAgentId: string; payeeAgentId: string; gross: bigint; feeBps: number }): Promise<ReleaseSplit>;
 }

@@ -8,6 +8,9 @@
  * Distribute: the payable statements are paid from system:rewards in ledger batches whose transfer ids
  * derive from (epoch, program version, agent); a re-run, a crash half-way or a second process re-submits
  * the same ids and the ledger creates each transfer once; statements are marked paid after.
+ *
+ * Length: close, preview and distribute share the epoch's locking and statement bookkeeping and are kept
+ * together; the formula is in rewards.formula.ts, the evidence in rewards.evidence.ts, splits in rewards.splits.ts.
  */
 import type { Clock } from '../../platform/clock.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';

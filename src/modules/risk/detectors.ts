@@ -6,6 +6,9 @@
  *
  * Wash and circular trading and same-owner (Sybil) clusters reuse reputation's detectors
  * (`findClosedLoops`, `findSameOwnerClusters`, `detectOwnerClusters`); the rest are here.
+ *
+ * Length: one file holds every detector beside RISK_PARAMS so their parameters read in one place; each
+ * detector is a short pure function.
  */
 import { detectOwnerClusters, findClosedLoops, findSameOwnerClusters, type AccountSignals, type TradeOutcome } from '../reputation/index.js';
 

@@ -8,6 +8,9 @@
  * a suspended party or a paused cell refuses a new agreement), `beforePayment` (the buyer's mandate, its
  * row locked FOR UPDATE so concurrent payments are serialised), `settlementHeld` (a held seller's escrow is
  * not released: the money stays in escrow until the hold is lifted or expires).
+ *
+ * Length: the projection, alerts, interventions, review and mandates share the fact window and the audit
+ * log writes; the detectors are in detectors.ts and the SQL in risk.repository.ts.
  */
 import type { Database, Executor, Tx } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
