@@ -59,6 +59,6 @@ describe('listings', () => {
     const p = await t.get(`/v1/agents/${seller.id}/profile`, seller.auth);
     expect(p.statusCode, p.body).toBe(200);
     expect(p.json().sections.status).toBe('live');
-    expect(p.json().status).toMatchObject({ activeListings: 1, availableCapacity: 50, priceTier: 'standard', sla: { availability: 0.99, maxLatencyMs: 200 } });
+    expect(p.json().status).toMatchObject({ activeListings: 1, availableCapacity: 50, priceTier: null, priceTierReason: expect.any(String), sla: { availability: 0.99, maxLatencyMs: 200 } });
   });
 });

@@ -2,6 +2,10 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from './analytics.repository.js';
 import type { CellFilter } from './analytics.queries.js';
+import { ALL } from './analytics.facts.js';
+
+/** Rollups and actives also hold marginal rows (ALL in a dimension, analytics.facts.ts): sums read base cells only. */
+const baseCells = sql`category <> ${ALL} AND region <> ${ALL} AND spec_class <> ${ALL}`;
 
 function cellWhere(f: CellFilter): RawBuilder<unknown> {
   const parts = [sql`TRUE`];
@@ -32,15 +36,15 @@ export const insightQueries = {
   async disputesByDay(db: Executor, f: CellFilter, from: Date, to: Date) {
     const r = await sql<{ bucket: Date; disputes: bigint; ended: bigint }>`
       SELECT bucket, sum(disputes)::int8 AS disputes, sum(ended)::int8 AS ended FROM analytics_rollups
-      WHERE granularity = 'day' AND bucket >= ${from} AND bucket < ${to} AND ${cellWhere(f)} GROUP BY bucket ORDER BY bucket`.execute(db);
+      WHERE granularity = 'day' AND bucket >= ${from} AND bucket < ${to} AND ${baseCells} AND ${cellWhere(f)} GROUP BY bucket ORDER BY bucket`.execute(db);
     return r.rows.map((x) => ({ bucket: x.bucket, disputes: Number(x.disputes), ended: Number(x.ended) }));
   },
 
   /** Agents (buyers or sellers of a settled trade) active on some day in [from, to), with their first active day ever. */
   async activeAgents(db: Executor, f: CellFilter, from: Date, to: Date) {
     const r = await sql<{ agent_id: string; bucket: Date; first: Date }>`
-      WITH a AS (SELECT DISTINCT agent_id, bucket FROM analytics_actives WHERE granularity = 'day' AND bucket >= ${from} AND bucket < ${to} AND ${cellWhere(f)}),
-           firsts AS (SELECT agent_id, min(bucket) AS first FROM analytics_actives WHERE granularity = 'day' AND bucket < ${to} AND ${cellWhere(f)}
+      WITH a AS (SELECT DISTINCT agent_id, bucket FROM analytics_actives WHERE granularity = 'day' AND bucket >= ${from} AND bucket < ${to} AND ${baseCells} AND ${cellWhere(f)}),
+           firsts AS (SELECT agent_id, min(bucket) AS first FROM analytics_actives WHERE granularity = 'day' AND bucket < ${to} AND ${baseCells} AND ${cellWhere(f)}
                       AND agent_id IN (SELECT agent_id FROM a) GROUP BY agent_id)
       SELECT a.agent_id, a.bucket, firsts.first FROM a JOIN firsts USING (agent_id)`.execute(db);
     return r.rows;
