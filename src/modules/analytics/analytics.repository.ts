@@ -67,7 +67,9 @@ export const analyticsRepository = {
   async insertFacts(tx: Executor, facts: readonly Fact[]): Promise<Fact[]> {
     const byKey = new Map(facts.map((f) => [f.key, f]));
     const out: Fact[] = [];
-    for (const part of chunks([...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : 1)))) {
+    // in the order they happened (then by key, for ties): a fact's seq is the tape's order, newest last
+    const ordered = [...byKey.values()].sort((a, b) => a.at.getTime() - b.at.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const part of chunks(ordered)) {
       const rows = await tx.insertInto('analytics_facts').values(part.map((f) => ({
         key: f.key, kind: f.kind, at: f.at, category: f.cell?.category ?? null, region: f.cell?.region ?? null, spec_class: f.cell?.specClass ?? null,
         data: JSON.stringify(f.data),
