@@ -64,7 +64,10 @@ function libpq(url: string): { dbname: string; env: NodeJS.ProcessEnv } {
   const u = new URL(url);
   const password = decodeURIComponent(u.password);
   u.password = '';
-  return { dbname: u.toString(), env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) } };
+  // libpq reads %20, not URLSearchParams' '+', as a space (options=-c search_path=...)
+  const query = [...u.searchParams].map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  u.search = '';
+  return { dbname: `${u.toString()}${query ? `?${query}` : ''}`, env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) } };
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): string {
