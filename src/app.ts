@@ -22,6 +22,7 @@ import { lazySerializerFactory, lazyValidatorCompiler } from './platform/http/la
 import authPlugin from './platform/http/auth.js';
 import idempotencyPlugin from './platform/http/idempotency.js';
 import metricsPlugin from './platform/http/metrics.js';
+import { backupRoutes } from './platform/http/backup.routes.js';
 import { pendingMigrations } from './platform/db/migrate.js';
 import { AgentsService } from './modules/agents/agents.service.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
@@ -313,6 +314,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rewardsRoutes, { rewards: services.rewards });
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(certificationRoutes, services.certification);
+  await app.register(backupRoutes, { database });
   await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
   return app as unknown as FastifyInstance;
 }

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-/** The agent-economy command line: serve, migrate (and more as modules land). */
+/**
+ * The agent-economy command line: serve, migrate, mint, backup/restore, simulate, report and more.
+ * Length: one commander program, each command a self-contained block; splitting it would scatter the shared helpers (config, note).
+ */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './platform/logger.js';
@@ -84,6 +87,48 @@ program
       logger.info({ applied, database: database.kind }, applied.length ? `applied ${applied.length} migration(s)` : 'schema is up to date');
     } finally {
       await database.close();
+    }
+  });
+
+program
+  .command('backup')
+  .description('Back up the database to FILE: embedded, through the running server or from the idle data dir; PostgreSQL, with pg_dump (README, Backups)')
+  .argument('<file>', 'where the backup goes (refused if it exists, unless --force)')
+  .option('--force', 'overwrite an existing FILE')
+  .option('--admin-key <key>', 'the operator key for a running server (default: ADMIN_KEY, else DATA_DIR/admin-key)')
+  .action(async (file: string, opts: { force?: boolean; adminKey?: string }) => {
+    const { backup, BackupError } = await import('./backup.js');
+    const cfg = config();
+    if (existsSync(file) && !opts.force) { note(`${file} exists: pass --force to overwrite it`); process.exit(1); }
+    const recorded = cfg.databaseUrl ? undefined : runningServerOf(cfg);
+    const keyFile = path.join(cfg.dataDir, 'admin-key');
+    const adminKey = opts.adminKey ?? cfg.adminKey ?? (existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined);
+    try {
+      if (recorded) note(`backup: asking the server (pid ${recorded.pid}) at ${recorded.url}`);
+      const out = await backup(cfg, file, recorded ? { server: { url: recorded.url, adminKey } } : {});
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } catch (err) {
+      if (!(err instanceof BackupError)) throw err;
+      note(err.message);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('restore')
+  .description('Restore a backup made by `backup`: checks the file, refuses a non-empty database unless --force, migrates, audits the ledger')
+  .argument('<file>', 'the backup')
+  .option('--force', 'replace a database that is not empty (embedded: the old one is kept beside it as pglite.replaced-*)')
+  .action(async (file: string, opts: { force?: boolean }) => {
+    const { restore, BackupError } = await import('./backup.js');
+    const cfg = config();
+    try {
+      const out = await restore(cfg, file, { force: opts.force, serverRunning: !cfg.databaseUrl && runningServerOf(cfg) !== undefined });
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } catch (err) {
+      if (!(err instanceof BackupError)) throw err;
+      note(err.message);
+      process.exit(1);
     }
   });
 

@@ -42,6 +42,12 @@ export interface Database<DB = any> {
   transaction<T>(fn: (tx: Transaction<DB>) => Promise<T>, opts?: TxOptions): Promise<T>;
   stats(): PoolStats;
   close(): Promise<void>;
+  /**
+   * PGlite only: the whole data dir as a gzipped tarball (PGlite's dumpDataDir), taken after a CHECKPOINT
+   * while this process holds the only connection, so no transaction of it is half done. Loadable with
+   * `restore` below (and by `new PGlite({ loadDataDir })`).
+   */
+  dump?(): Promise<Uint8Array>;
 }
 
 const INT8_OID = 20;
@@ -63,10 +69,12 @@ export interface DatabaseOptions {
    * dataDir is unpacked from it instead of running initdb inside WASM (~2 s instead of 5-17 s).
    */
   pgliteTemplate?: string | undefined;
+  /** A PGlite backup (see `Database.dump`) to load into a new dataDir (or memory); a dataDir holding a database is refused. */
+  restore?: Uint8Array | undefined;
 }
 
 export async function createDatabase<DB = any>(opts: DatabaseOptions): Promise<Database<DB>> {
-  return opts.url ? createPostgres<DB>(opts.url, opts.poolSize ?? 20) : createPglite<DB>(opts.dataDir, opts.pgliteTemplate);
+  return opts.url ? createPostgres<DB>(opts.url, opts.poolSize ?? 20) : createPglite<DB>(opts.dataDir, opts.pgliteTemplate, opts.restore);
 }
 
 /**
@@ -77,13 +85,14 @@ export async function createDatabase<DB = any>(opts: DatabaseOptions): Promise<D
  */
 const PGLITE_SHARED_BUFFERS = '16MB';
 
-async function createPglite<DB>(dataDir: string | undefined, template: string | undefined): Promise<Database<DB>> {
+async function createPglite<DB>(dataDir: string | undefined, template: string | undefined, restore: Uint8Array | undefined): Promise<Database<DB>> {
   const fresh = dataDir !== undefined && !existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (restore && dataDir !== undefined && !fresh) throw new Error(`${dataDir} already holds a database: a backup is restored only into an empty place`);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const useTemplate = fresh && template !== undefined && existsSync(template);
+  const useTemplate = !restore && fresh && template !== undefined && existsSync(template);
   const pglite = new PGlite({
     ...(dataDir ? { dataDir } : {}),
-    ...(useTemplate ? { loadDataDir: new Blob([readFileSync(template)]) } : {}),
+    ...(restore ? { loadDataDir: new Blob([restore as Uint8Array<ArrayBuffer>]) } : useTemplate ? { loadDataDir: new Blob([readFileSync(template)]) } : {}),
     parsers: { [pgliteTypes.INT8]: (v: string) => BigInt(v) },
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
   });
@@ -117,6 +126,12 @@ async function createPglite<DB>(dataDir: string | undefined, template: string | 
     async close() {
       await db.destroy();
     },
+    // holding the connection (the dialect's mutex): no transaction of this process is open meanwhile
+    dump: () => db.connection().execute(async () => {
+      await pglite.exec('CHECKPOINT');
+      const blob = await pglite.dumpDataDir('gzip');
+      return new Uint8Array(await blob.arrayBuffer());
+    }),
   };
 }
 
