@@ -85,7 +85,16 @@ export class PostgresLeadership implements Leadership {
     if (!this.closed && jobs.length) this.opts.onLost?.(err, jobs);
   }
 
-  async lead(job: string): Promise<boolean> {
+  /** One query at a time on the session (pg deprecates queueing on a client). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  lead(job: string): Promise<boolean> {
+    const p = this.queue.then(() => this.leadNow(job));
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async leadNow(job: string): Promise<boolean> {
     if (this.closed) return false;
     let c: pg.Client | undefined;
     try {
@@ -107,6 +116,7 @@ export class PostgresLeadership implements Leadership {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.queue;
     await this.connecting?.catch(() => undefined);
     const c = this.client;
     this.client = null;
