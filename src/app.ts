@@ -23,6 +23,7 @@ import authPlugin from './platform/http/auth.js';
 import idempotencyPlugin from './platform/http/idempotency.js';
 import metricsPlugin from './platform/http/metrics.js';
 import { backupRoutes } from './platform/http/backup.routes.js';
+import loadShedding from './platform/http/load-shedding.js';
 import { pendingMigrations } from './platform/db/migrate.js';
 import { AgentsService } from './modules/agents/agents.service.js';
 import { agentsRoutes } from './modules/agents/agents.routes.js';
@@ -284,6 +285,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         new AppError('rate_limited', `rate limit of ${ctx.max} requests per minute exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
     });
   }
+  await app.register(loadShedding, { maxInFlight: config.maxInFlightRequests });
   await app.register(metricsPlugin, { poolStats: () => database.stats(), dbKind: database.kind });
   await app.register(authPlugin, { adminKey: deps.adminKey, keys: { findAgentByKeyHash: (h) => services.agents.findByKeyHash(h) } });
   await app.register(idempotencyPlugin, { db: narrow<IdempotencyTables, DB>(database.db), clock });

@@ -32,6 +32,7 @@ export const ENV = Type.Object({
   RATE_LIMIT_PER_MINUTE: int(0, 100_000_000, 6000, 'Requests per minute per API key (per IP when anonymous); 0 disables'),
   BODY_LIMIT_BYTES: int(1024, 100 * 1_048_576, 1_048_576, 'Largest accepted request body'),
   DB_POOL_SIZE: int(1, 1000, 20, 'PostgreSQL connections per process'),
+  MAX_IN_FLIGHT_REQUESTS: int(0, 1_000_000, 1024, 'API requests served at once per process; past it a request gets 503 `overloaded` with Retry-After; 0 disables'),
   HEARTBEAT_INTERVAL_SECONDS: int(10, 3600, 60, 'Availability slot: an agent is up for a slot of this many seconds if a heartbeat arrived in it (send one every half slot)'),
   VERIFIER_INTERVAL_SECONDS: int(0, 86_400, 300, 'How often the built-in verifier runs (each process; runs are serialised); `0` disables the background run'),
   VERIFIER_CHALLENGES_PER_RUN: int(0, 1000, 3, 'Challenge jobs the verifier starts per run at most'),
@@ -64,6 +65,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Size of the pg pool (PostgreSQL mode only). */
   dbPoolSize: number;
+  /** API requests served at once (per process) before new ones are shed with 503; 0: no limit. */
+  maxInFlightRequests: number;
   /** Length of an availability slot in seconds: up for a slot when a heartbeat arrived in it. */
   heartbeatIntervalSeconds: number;
   /** The built-in verifier's defaults (the operator overrides them with PUT /v1/admin/verifier). */
@@ -125,7 +128,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: v.PORT, host: v.HOST, dataDir: path.resolve(v.DATA_DIR), databaseUrl: v.DATABASE_URL, adminKey: v.ADMIN_KEY,
-    logLevel: v.LOG_LEVEL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, bodyLimitBytes: v.BODY_LIMIT_BYTES, dbPoolSize: v.DB_POOL_SIZE,
+    logLevel: v.LOG_LEVEL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, bodyLimitBytes: v.BODY_LIMIT_BYTES, dbPoolSize: v.DB_POOL_SIZE, maxInFlightRequests: v.MAX_IN_FLIGHT_REQUESTS,
     heartbeatIntervalSeconds: v.HEARTBEAT_INTERVAL_SECONDS,
     verifier: {
       intervalSeconds: v.VERIFIER_INTERVAL_SECONDS, challengesPerRun: v.VERIFIER_CHALLENGES_PER_RUN, maxPrice: parseAmount(v.VERIFIER_MAX_PRICE),

@@ -10,6 +10,7 @@ import { createDatabase, type Database } from './database.js';
 import { migrateToLatest } from './platform/db/migrate.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { PostgresLeadership, soleLeadership, type Leadership } from './platform/jobs/leadership.js';
 
 /**
  * The operator key: ADMIN_KEY when set; in embedded mode otherwise a generated key kept in
@@ -49,18 +50,25 @@ export interface RunningServer {
 }
 
 /**
- * Runs the modules' periodic work (hold expiry, escrow timers, recomputes) on timers. A job never
- * overlaps itself; jobs are written to be safe when several processes run them at once.
+ * Runs the modules' periodic work (hold expiry, escrow timers, recomputes) on timers. A job never overlaps
+ * itself in a process. A `cluster` job (the default) runs only in the process that leads it (`leadership`:
+ * an advisory lock per job on PostgreSQL, src/platform/jobs/leadership.ts; every job in a lone PGlite
+ * process); a `process` job runs in every process. The stop function gives up the leads.
  */
-export function startJobs(app: FastifyInstance, logger: Logger): () => Promise<void> {
+export function startJobs(app: FastifyInstance, logger: Logger, leadership: Leadership = soleLeadership()): () => Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<void>>();
   let stopped = false;
   for (const job of app.services.jobs) {
     let current: Promise<void> | undefined;
+    const cluster = (job.scope ?? 'cluster') === 'cluster';
     const t = setInterval(() => {
       if (current || stopped) return;
-      const p: Promise<void> = job.run()
+      const p: Promise<void> = (async () => {
+        if (cluster && !(await leadership.lead(job.name))) return;
+        if (stopped) return;
+        await job.run();
+      })()
         .then(() => undefined, (err: unknown) => { logger.error({ err, job: job.name }, 'background job failed'); })
         .finally(() => { running.delete(p); current = undefined; });
       current = p;
@@ -69,11 +77,12 @@ export function startJobs(app: FastifyInstance, logger: Logger): () => Promise<v
     t.unref();
     timers.push(t);
   }
-  /** Stops the timers and resolves when the jobs that were running have finished. */
+  /** Stops the timers, waits for the jobs that were running, then gives up the leads. */
   return async () => {
     stopped = true;
     for (const t of timers) clearInterval(t);
     await Promise.all([...running]);
+    await leadership.close();
   };
 }
 
@@ -107,7 +116,10 @@ export async function startServer(config: Config, opts: { clock?: Clock; logger?
   logger.info(`agent-economy listening on ${address} (database: ${database.kind}); docs at ${address}/docs`);
   await ready;
   logger.info('ready');
-  const stopJobs = opts.jobs === false ? async () => undefined : startJobs(app, logger);
+  const leadership = config.databaseUrl
+    ? new PostgresLeadership({ url: config.databaseUrl, onLost: (err, jobs) => logger.warn({ err, jobs }, 'job leadership lost; another process takes over') })
+    : soleLeadership();
+  const stopJobs = opts.jobs === false ? async () => undefined : startJobs(app, logger, leadership);
   const record = !config.databaseUrl && opts.jobs !== false;
   if (record) {
     const port = (app.server.address() as { port: number }).port;

@@ -95,7 +95,7 @@ export class ReputationService implements ReputationPort {
 
   constructor(readonly deps: ReputationDeps) {
     this.jobs = [
-      { name: 'reputation.sync', intervalMs: 2_000, run: () => this.sync() },
+      { name: 'reputation.sync', intervalMs: 2_000, scope: 'process', run: () => this.sync() },
       { name: 'reputation.snapshots', intervalMs: 60_000, run: () => this.snapshot() },
       { name: 'reputation.same_owner', intervalMs: 600_000, run: () => this.detectSameOwner() },
       { name: 'reputation.checkpoint', intervalMs: 600_000, run: () => this.checkpoint() },

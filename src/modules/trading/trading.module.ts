@@ -59,7 +59,7 @@ export class TradingService {
         intervalMs: 1000,
         run: () => this.runTimers(),
       },
-      { name: 'trading.refresh-sellers', intervalMs: 30_000, run: () => this.market.marketIndex.refreshSellers() },
+      { name: 'trading.refresh-sellers', intervalMs: 30_000, scope: 'process', run: () => this.market.marketIndex.refreshSellers() },
     ];
   }
 

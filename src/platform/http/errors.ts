@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   risk_restricted: 409,
   internal_error: 500,
   service_unavailable: 503,
+  overloaded: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -54,6 +55,7 @@ const TITLES: Record<ErrorCode, string> = {
   risk_restricted: 'Restricted by a risk intervention',
   internal_error: 'Internal server error',
   service_unavailable: 'Service unavailable',
+  overloaded: 'Over capacity: retry after the time in Retry-After',
 };
 
 export type { FieldError };
