@@ -4,11 +4,10 @@
  * Sync exchange with the WASM backend instead of PGlite's six (Parse, Describe, Bind, Describe,
  * Execute, Sync) plus a parse and analysis of the text every time.
  *
- * Plans are cached as PostgreSQL caches a prepared statement's (plan_cache_mode = auto: custom plans for
- * the first five executions, then the generic plan when its estimated cost is no higher). Planning every
- * execution (force_custom_plan, the earlier setting) was most of the time of the ledger's large write
- * statement inside WASM: escrow create + release took 10.1 ms against 6.2 ms with cached plans, in one
- * process, 500 sequential escrows (docs/decisions.md, "The trade path at speed"). Results do not depend on it.
+ * Plans stay what they were: the connection runs with plan_cache_mode = force_custom_plan, so every
+ * execution is planned with its actual parameter values, as an unnamed statement is. PGlite gathers no
+ * statistics, and a generic plan could pick a different (slower) path than the one the statements were
+ * written for; results do not depend on it either way.
  *
  * Parameters are serialised and rows parsed exactly as PGlite's `query` does (its serializers for the
  * parameter types PostgreSQL reports, its parsers and `parseResults` for the rows). Transactions are
@@ -341,7 +340,7 @@ class PreparingPGliteDriver implements Driver {
 
   async init(): Promise<void> {
     await this.pglite.waitReady;
-    await this.pglite.exec('SET plan_cache_mode = auto');
+    await this.pglite.exec('SET plan_cache_mode = force_custom_plan');
     this.connection = new PreparingConnection(this.pglite);
   }
 
