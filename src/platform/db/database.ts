@@ -135,21 +135,72 @@ async function createPglite<DB>(dataDir: string | undefined, template: string | 
   };
 }
 
-/** Statements starting with this comment are prepared once per connection and reused (see below). */
+/** Statements starting with this comment are always prepared, whatever their length (see below). */
 export const PREPARE = '/*prepare*/';
 
+/** Statement texts kept prepared per connection; the least recently used is deallocated beyond it. */
+const PG_MAX_PREPARED = 256;
+/** Longer texts (multi-row VALUES lists, long IN lists) are sent unnamed unless marked with PREPARE. */
+const PG_PREPARE_MAX_CHARS = 8_000;
+const PG_LEAD = String.raw`^\s*(?:/\*[^]*?\*/\s*)*`;
+const PG_DML = new RegExp(`${PG_LEAD}(?:select|insert|update|delete|with|values)\\b`, 'i');
+/** Statements that cannot change the schema; anything else that is not DML forgets the connection's statements. */
+const PG_HARMLESS = new RegExp(`${PG_LEAD}(?:begin|start|commit|end|rollback|savepoint|release|set|show|reset|lock|explain|deallocate|discard)\\b`, 'i');
+
 /**
- * A pg client that runs statements marked with PREPARE as named prepared statements: PostgreSQL parses
- * and plans them once per connection instead of on every call. Only hot statements whose text does not
- * vary with their input (arrays instead of value lists) are marked, so the set of names stays small.
+ * A pg client that runs every short DML statement (and every statement marked with PREPARE) as a named
+ * prepared statement: PostgreSQL parses it once per connection and caches its plan (plan_cache_mode
+ * auto: custom plans for the first five executions, then the generic plan when it is not costlier), so a
+ * call costs Bind + Execute instead of Parse + plan + Bind + Execute. Kysely never names a statement,
+ * which left every call planned again (docs/benchmarks.md, "Where the time goes").
+ *
+ * Bounded: at most PG_MAX_PREPARED texts per connection, least recently used deallocated first. Each
+ * preparation gets a fresh name, so a DEALLOCATE that fails (inside an aborted transaction) only leaves
+ * an unused statement on the server, never a name clash. A statement that may change the schema (DDL)
+ * forgets the connection's statements (DEALLOCATE ALL after it), as the PGlite driver does.
+ * Named statements need session pooling (or PgBouncer >= 1.21 with max_prepared_statements).
  */
 class PreparingClient extends pg.Client {
-  override query(config: unknown, values?: unknown, callback?: unknown): any {
-    if (typeof config === 'string' && config.startsWith(PREPARE) && Array.isArray(values)) {
-      const name = `ae_${createHash('sha1').update(config).digest('base64url').slice(0, 20)}`;
-      return (super.query as (...a: unknown[]) => unknown)({ name, text: config, values }, callback);
+  private readonly names = new Map<string, string>();
+  private seq = 0;
+
+  private parsed(): Record<string, string> {
+    return (this as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
+  }
+
+  private nameFor(text: string): string {
+    let name = this.names.get(text);
+    if (name !== undefined) {
+      this.names.delete(text);
+      this.names.set(text, name); // most recently used last
+      return name;
     }
-    return (super.query as (...a: unknown[]) => unknown)(config, values, callback);
+    if (this.names.size >= PG_MAX_PREPARED) {
+      const [oldText, oldName] = this.names.entries().next().value as [string, string];
+      this.names.delete(oldText);
+      delete this.parsed()[oldName];
+      (super.query as (...a: unknown[]) => Promise<unknown>)(`DEALLOCATE ${oldName}`).catch(() => undefined);
+    }
+    name = `ae_${++this.seq}`;
+    this.names.set(text, name);
+    return name;
+  }
+
+  override query(config: unknown, values?: unknown, callback?: unknown): any {
+    const q = super.query as (...a: unknown[]) => unknown;
+    if (typeof config === 'string' && Array.isArray(values)) {
+      if (config.startsWith(PREPARE) || (config.length <= PG_PREPARE_MAX_CHARS && PG_DML.test(config))) {
+        return q.call(this, { name: this.nameFor(config), text: config, values }, callback);
+      }
+    }
+    if (typeof config === 'string' && this.names.size > 0 && !PG_DML.test(config) && !PG_HARMLESS.test(config)) {
+      const result = q.call(this, config, values, callback);
+      this.names.clear();
+      for (const k of Object.keys(this.parsed())) delete this.parsed()[k];
+      (q.call(this, 'DEALLOCATE ALL') as Promise<unknown>).catch(() => undefined);
+      return result;
+    }
+    return q.call(this, config, values, callback);
   }
 }
 
