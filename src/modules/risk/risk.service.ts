@@ -263,6 +263,11 @@ export class RiskService {
     return (await repo.active(db, 'hold_settlements', [agentId], this.deps.clock.now())) !== undefined;
   }
 
+  /** The suspend_agent intervention in force on the agent, if any (risk.suspension.ts: what it refuses). */
+  suspensionOf(agentId: string): Promise<{ id: string; target: string; reason: string } | undefined> {
+    return repo.active(this.deps.database.db, 'suspend_agent', [agentId], this.deps.clock.now());
+  }
+
   /** Whether the agent's trade evidence is to be discounted (reputation may consume it). */
   async evidenceDiscounted(agentId: string): Promise<boolean> {
     return (await repo.active(this.deps.database.db, 'discount_evidence', [agentId], this.deps.clock.now())) !== undefined;
