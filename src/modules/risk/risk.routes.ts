@@ -35,7 +35,7 @@ export async function riskRoutes(fastify: FastifyInstance, opts: { risk: RiskSer
     schema: {
       tags, summary: 'Market risk indicators (public aggregates)',
       description: 'Per category x region traded in the detectors\' window (7 days): seller concentration (HHI of volume, 0-10,000) and EWMA volatility of the hourly median unit price; ' +
-        'the median counterparty HHI of agents; counts of open alerts by kind; the cells paused by the circuit breaker. No agent is named.',
+        'the median counterparty HHI of agents; buyers\' exposure to one seller (share of spend with their largest seller); counts of open alerts by kind; the cells paused by the circuit breaker. No agent is named.',
       response: { 200: Indicators },
     },
   }, async () => {
