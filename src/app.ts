@@ -39,7 +39,7 @@ import { createVerifierService, verifierRoutes, type VerifierService } from './m
 import type { BackgroundJob } from './modules/module.js';
 import { analyticsRoutes, createAnalyticsService, marketMetrics, type AnalyticsService } from './modules/analytics/analytics.module.js';
 import { createReportsService, reportsRoutes, type ReportsService } from './modules/reports/reports.module.js';
-import { createRiskService, riskRoutes, type RiskService } from './modules/risk/risk.module.js';
+import { addSuspensionHook, createRiskService, riskRoutes, type RiskService } from './modules/risk/risk.module.js';
 import { formatAmount } from './platform/money.js';
 import { EventOutbox } from './platform/events/outbox.js';
 import { streamRoutes } from './platform/events/stream.routes.js';
@@ -304,6 +304,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  // a suspended agent finishes its agreements but starts nothing new (risk.suspension.ts)
+  addSuspensionHook(app as unknown as FastifyInstance, services.risk);
   await app.register(agentsRoutes, { agents: services.agents });
   await app.register(ledgerRoutes, { ledger: services.ledger, escrow: services.escrow, bridge: services.bridge });
   await app.register(reputationRoutes, { reputation: services.reputation, extras: (ids) => services.certification.certification.leaderboardExtras(ids) });

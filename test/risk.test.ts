@@ -209,6 +209,11 @@ describe('detection and review', () => {
     await t.app.services.risk.sync();
     const alerts = (await t.get(`/v1/admin/risk/alerts?agentId=${buyer.id}`, t.admin)).json().data;
     expect(alerts.filter((a: Json) => a.kind === 'wash' || a.kind === 'sybil')).toEqual([]);
+    // buyers' exposure to one seller is measured (the loyal customer has all its spend with one seller)
+    const exp = (await t.get('/v1/risk/indicators')).json().buyerExposure;
+    expect(exp.buyers).toBeGreaterThanOrEqual(1);
+    expect(exp.over50).toBeGreaterThanOrEqual(1);
+    expect(exp.median).toBeGreaterThan(0.5);
   }, 120_000);
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  counterpartyConcentration, detectConcentration, detectDisputeSpikes, detectPriceAnomalies, detectRatingRings, detectSpendVelocity, detectSpoofing,
+  buyerExposure, counterpartyConcentration, detectConcentration, detectDisputeSpikes, detectPriceAnomalies, detectRatingRings, detectSpendVelocity, detectSpoofing,
   detectSybil, detectVolatility, detectWash, hhi, modifiedZ, type RiskTrade,
 } from './detectors.js';
 import type { AccountSignals } from '../reputation/index.js';
@@ -116,6 +116,16 @@ describe('concentration', () => {
     const mono = Array.from({ length: 30 }, (_, k) => trade(`b${k % 10}`, 'big', k * 1000));
     const f = detectConcentration([...honest(1), ...mono]).findings;
     expect(f.map((x) => x.agents)).toEqual([['big']]);
+  });
+  it("buyers' exposure: the share of a buyer's spend with its largest seller", () => {
+    const e = buyerExposure([trade('b', 's0', 0), trade('b', 's0', 1), trade('b', 's0', 2), trade('b', 's1', 3), trade('c', 's2', 4)]);
+    expect(e.get('b')).toEqual({ topSeller: 's0', share: 0.75, trades: 4 });
+    expect(e.get('c')!.share).toBe(1);
+    // shares are in (0, 1] and the largest seller holds at least 1 / sellers of the spend
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 40 }), (sellers) => {
+      const x = buyerExposure(sellers.map((k, i) => trade('b', `s${k}`, i))).get('b')!;
+      return x.share > 0 && x.share <= 1 && x.share >= 1 / new Set(sellers).size - 1e-9 && x.trades === sellers.length;
+    }));
   });
   it("a loyal customer's counterparty HHI is 10,000 (an indicator, not an alert)", () => {
     expect(counterpartyConcentration([trade('loyal', 's0', 0), trade('loyal', 's0', 1)]).get('loyal')).toBe(10_000);

@@ -362,6 +362,29 @@ export function detectConcentration(trades: readonly RiskTrade[], p: RiskParams 
   return { findings, hhi: out };
 }
 
+/**
+ * Buyers' exposure to one seller: per buyer, the share of its settled spend in the window that went to its
+ * largest seller (0..1), with the buyer's trade count (an indicator: a loyal customer with few trades is 1).
+ */
+export function buyerExposure(trades: readonly RiskTrade[]): Map<string, { topSeller: string; share: number; trades: number }> {
+  const per = new Map<string, Map<string, number>>();
+  const n = new Map<string, number>();
+  for (const t of trades) {
+    if (!t.success || t.buyerId === t.sellerId) continue;
+    let m = per.get(t.buyerId);
+    if (!m) per.set(t.buyerId, (m = new Map()));
+    m.set(t.sellerId, (m.get(t.sellerId) ?? 0) + Number(t.amount));
+    n.set(t.buyerId, (n.get(t.buyerId) ?? 0) + 1);
+  }
+  const out = new Map<string, { topSeller: string; share: number; trades: number }>();
+  for (const [buyer, m] of per) {
+    const total = [...m.values()].reduce((a, b) => a + b, 0);
+    const [top, v] = [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]!;
+    out.set(buyer, { topSeller: top, share: total > 0 ? v / total : 0, trades: n.get(buyer)! });
+  }
+  return out;
+}
+
 /** Each agent's counterparty HHI (as buyer and seller together): an indicator, never an alert alone (a loyal customer is 10,000). */
 export function counterpartyConcentration(trades: readonly RiskTrade[]): Map<string, number> {
   const per = new Map<string, Map<string, number>>();

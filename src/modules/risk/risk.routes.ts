@@ -35,7 +35,7 @@ export async function riskRoutes(fastify: FastifyInstance, opts: { risk: RiskSer
     schema: {
       tags, summary: 'Market risk indicators (public aggregates)',
       description: 'Per category x region traded in the detectors\' window (7 days): seller concentration (HHI of volume, 0-10,000) and EWMA volatility of the hourly median unit price; ' +
-        'the median counterparty HHI of agents; counts of open alerts by kind; the cells paused by the circuit breaker. No agent is named.',
+        'the median counterparty HHI of agents; buyers\' exposure to one seller (share of spend with their largest seller); counts of open alerts by kind; the cells paused by the circuit breaker. No agent is named.',
       response: { 200: Indicators },
     },
   }, async () => {
@@ -84,7 +84,7 @@ export async function riskRoutes(fastify: FastifyInstance, opts: { risk: RiskSer
     schema: {
       tags, summary: 'Take an intervention (operator)', headers: IdemHeader, body: InterventionBody, security: AuthHeader,
       description: 'discount_evidence (an agent), hold_settlements (an agent: releases to it are refused, the money stays in escrow), freeze_listing (no new agreements on it), ' +
-        'suspend_agent (no new agreements with it), pause_cell ("category|region": the circuit breaker, new agreements there are refused until it expires or is lifted). ' +
+        'suspend_agent (no new agreements with it; it may finish its open agreements but not list, request, negotiate, pay, escrow, withdraw or rate: risk.suspension.ts), pause_cell ("category|region": the circuit breaker, new agreements there are refused until it expires or is lifted). ' +
         'With a reason and an optional expiry; recorded in the append-only audit log.',
       response: { 201: Intervention, ...errors(400, 401, 403, 404) },
     },

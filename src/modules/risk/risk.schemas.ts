@@ -82,6 +82,11 @@ export const Indicators = Type.Object({
   at: Timestamp,
   cells: Type.Array(Type.Object({ category: Type.String(), region: Type.String(), hhi: Nullable(Type.Integer()), volatility: Type.Union([Type.Number(), Type.Null()]) })),
   counterpartyHhiMedian: Nullable(Type.Integer()),
+  buyerExposure: Type.Object({
+    median: Type.Union([Type.Number({ description: "median over buyers (>= 3 settled trades in the window) of the share of a buyer's spend with its largest seller, 0-1" }), Type.Null()]),
+    over50: Type.Integer({ description: 'buyers (>= 3 settled trades) with more than half of their spend with one seller' }),
+    buyers: Type.Integer(),
+  }, { description: "Buyers' exposure to one seller" }),
   openAlerts: Type.Record(Type.String(), Type.Integer()),
   pausedCells: Type.Array(Type.String()),
 });

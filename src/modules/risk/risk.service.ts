@@ -21,7 +21,7 @@ import { formatAmount } from '../../platform/money.js';
 import type { TradingMarketData } from '../trading/trading.market-data.port.js';
 import type { AccountSignals } from '../reputation/index.js';
 import {
-  RISK_PARAMS, counterpartyConcentration, detectConcentration, detectDisputeSpikes, detectPriceAnomalies, detectRatingRings, detectSpendVelocity,
+  RISK_PARAMS, buyerExposure, counterpartyConcentration, detectConcentration, detectDisputeSpikes, detectPriceAnomalies, detectRatingRings, detectSpendVelocity,
   detectSpoofing, detectSybil, detectVolatility, detectWash, type AlertKind, type Finding, type RiskDispute, type RiskRating, type RiskTrade,
 } from './detectors.js';
 import { riskRepository as repo, type FactRow } from './risk.repository.js';
@@ -86,7 +86,7 @@ export class RiskService {
   private readonly windowMs: number;
   private current: Promise<unknown> = Promise.resolve();
   /** Latest indicators (public aggregates), from the last detector run. */
-  private indicatorsCache: { at: string; cells: { category: string; region: string; hhi: number | null; volatility: number | null }[]; counterpartyHhiMedian: number | null; openAlerts: Record<string, number> } | null = null;
+  private indicatorsCache: { at: string; cells: { category: string; region: string; hhi: number | null; volatility: number | null }[]; counterpartyHhiMedian: number | null; buyerExposure: { median: number | null; over50: number; buyers: number }; openAlerts: Record<string, number> } | null = null;
   readonly stats = { events: 0, facts: 0, runs: 0, raised: 0 };
   /** Sellers' trust scores read before a payment's transaction (`guards.prepare`). */
   private readonly trustCache = new Map<string, { score: number; at: number }>();
@@ -168,7 +168,7 @@ export class RiskService {
     const cp = [...counterpartyConcentration(trades).values()].sort((a, b) => a - b);
     const open = await this.deps.database.db.selectFrom('risk_alerts').select(['kind', (eb) => eb.fn.countAll<string>().as('n')]).where('status', 'in', ['open', 'escalated']).groupBy('kind').execute();
     this.indicatorsCache = {
-      at: now.toISOString(), cells: [...cells.values()], counterpartyHhiMedian: cp.length ? Math.round(cp[cp.length >> 1]!) : null,
+      at: now.toISOString(), cells: [...cells.values()], counterpartyHhiMedian: cp.length ? Math.round(cp[cp.length >> 1]!) : null, buyerExposure: exposureIndicator(trades),
       openAlerts: Object.fromEntries(open.map((r) => [r.kind, Number(r.n)])),
     };
     this.stats.runs++;
@@ -207,7 +207,7 @@ export class RiskService {
   }
 
   indicators() {
-    return this.indicatorsCache ?? { at: this.deps.clock.now().toISOString(), cells: [], counterpartyHhiMedian: null, openAlerts: {} };
+    return this.indicatorsCache ?? { at: this.deps.clock.now().toISOString(), cells: [], counterpartyHhiMedian: null, buyerExposure: { median: null, over50: 0, buyers: 0 }, openAlerts: {} };
   }
 
   // --- interventions ------------------------------------------------------------------------
@@ -261,6 +261,11 @@ export class RiskService {
   /** Whether the agent's settlements are held for review now (an active hold_settlements intervention). */
   async isHeld(agentId: string, db: Executor = this.deps.database.db): Promise<boolean> {
     return (await repo.active(db, 'hold_settlements', [agentId], this.deps.clock.now())) !== undefined;
+  }
+
+  /** The suspend_agent intervention in force on the agent, if any (risk.suspension.ts: what it refuses). */
+  suspensionOf(agentId: string): Promise<{ id: string; target: string; reason: string } | undefined> {
+    return repo.active(this.deps.database.db, 'suspend_agent', [agentId], this.deps.clock.now());
   }
 
   /** Whether the agent's trade evidence is to be discounted (reputation may consume it). */
@@ -430,6 +435,12 @@ export interface PaymentCheck {
   amount: bigint;
   /** The buyer's open agreements (funded, delivered or disputed), counted by trading. */
   openAgreements: () => Promise<number>;
+}
+
+/** Buyers' exposure to one seller over buyers with >= 3 settled trades (fewer say little: one trade is 100 %). */
+function exposureIndicator(trades: readonly RiskTrade[]): { median: number | null; over50: number; buyers: number } {
+  const xs = [...buyerExposure(trades).values()].filter((e) => e.trades >= 3).map((e) => e.share).sort((a, b) => a - b);
+  return { median: xs.length ? Math.round(xs[xs.length >> 1]! * 1000) / 1000 : null, over50: xs.filter((x) => x > 0.5).length, buyers: xs.length };
 }
 
 function mandateAudit(m: MandateInput) {
