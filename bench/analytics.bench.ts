@@ -30,6 +30,8 @@ const TRADES = arg('trades', 1_000_000);
 const REPEAT = arg('repeat', 200);
 const BASELINE_REPEAT = Math.max(3, Math.round(REPEAT / 20));
 const WRITE = process.argv.includes('--write');
+/** Keeps the bench schema (for EXPLAIN ANALYZE by hand); its name is printed. */
+const KEEP = process.argv.includes('--keep');
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://ae:ae@127.0.0.1:5432/ae_bench';
 const SCHEMA = `anbench_${process.pid}`;
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
@@ -192,7 +194,8 @@ async function main() {
   } finally {
     await client.end();
     await database.close();
-    await admin.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
+    if (KEEP) console.log(`kept schema ${SCHEMA}`);
+    else await admin.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
     await admin.end();
   }
 }

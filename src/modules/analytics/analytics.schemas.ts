@@ -86,7 +86,19 @@ export const Indicators = Type.Object({
 
 export const PriceAdvice = Type.Object({
   listingId: Type.String(), currentPrice: Amount, recommendedPrice: Price, priceIndex: PriceIndexSchema,
-  supplyDemandRatio: Nullable(Type.Number()), ...SignalFields, reason: Type.String(),
+  supplyDemandRatio: Nullable(Type.Number()), ...SignalFields,
+  fillRates: Type.Optional(Type.Object({
+    window: Type.Object({ from: Timestamp, to: Timestamp }), band: Type.Number({ description: 'levels: below / at / above the index by more than this share' }),
+    minimumListings: Type.Integer(),
+    levels: Type.Array(Type.Object({
+      level: Type.Union([Type.Literal('below'), Type.Literal('at'), Type.Literal('above')]), listings: Type.Integer(), sellers: Type.Integer(), withAgreement: Nullable(Type.Integer({ description: 'null when the level has fewer than 3 sellers' })),
+      fillRate: Nullable(Type.Number()), meanPriceRatio: Nullable(Type.Number()),
+      expectedRevenue: Nullable(Type.Number({ description: 'fillRate x meanPriceRatio; null below minimumListings' })),
+    })),
+    listingAgreements: Type.Integer({ description: "this listing's agreements in the window" }),
+    recommendedLevel: Type.Union([Type.Literal('below'), Type.Literal('at'), Type.Literal('above')]),
+  }, { description: "Fill rate of similar sellers (other sellers' listings of the cell live in the last 30 days, real agreements) at each price level against the index" })),
+  reason: Type.String(),
 });
 
 export const InsightsQuery = Type.Object({

@@ -18,6 +18,7 @@ import { computeInsights, resolvePeriod, type Period } from './analytics.insight
 import { MarketTape } from './analytics.tape.js';
 import type { PriceBandCheck } from '../trading/trading.price-band.port.js';
 import type { Executor } from './analytics.repository.js';
+import { bestLevel, fillLevels, LEVEL_BAND, MIN_LISTINGS } from './fill-rate.js';
 import { crossRegionSpread, ewmaVolatility, priceIndex, MIN_TRADES, type PriceIndex } from './price-index.js';
 
 const UNIT_MS: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -27,6 +28,8 @@ const DEFAULT_SPAN: Record<Granularity, number> = { minute: 60, hour: 24, day: 3
 export const INDEX_WINDOW_MS = 7 * 86_400_000;
 const INDEX_TRADES = 1000;
 const VOLATILITY_DAYS = 30;
+/** Price advice compares the listing with the other listings of its cell live in this window before now. */
+export const ADVICE_WINDOW_MS = 30 * 86_400_000;
 
 export interface RangeQuery extends CellFilter {
   from?: string | undefined;
@@ -386,7 +389,11 @@ export class AnalyticsService {
       query.period, bounds, { category: query.category, region: query.region, specClass: query.specClass });
   }
 
-  /** A recommended price for a listing, with the reason: its cell's price index and the cell's supply/demand (surge or discount). */
+  /**
+   * A recommended price for a listing, with the reason: its cell's price index, the fill rate of similar
+   * sellers (the cell's other sellers' listings) at each price level (fill-rate.ts), and the cell's
+   * supply/demand (surge or discount).
+   */
   async priceAdvice(listingId: string) {
     const l = await this.deps.market.listing(listingId);
     if (!l) throw notFound('listing', listingId);
@@ -406,13 +413,29 @@ export class AnalyticsService {
     }
     const signal = sig.signal;
     const factor = signal === 'surge' ? 100n + SIGNAL_STEP_PERCENT : signal === 'discount' ? 100n - SIGNAL_STEP_PERCENT : 100n;
-    const recommended = (index.index * factor) / 100n;
+    // the fill rate of similar sellers (the cell's other listings, real agreements of the last 30 days) at each price level
+    const since = new Date(now.getTime() - ADVICE_WINDOW_MS);
+    const sales = await this.deps.market.cellListingSales(cell, since, new Date(now.getTime() + 1), 5000);
+    const own = sales.find((x) => x.id === l.id);
+    const levels = fillLevels(sales.filter((x) => x.id !== l.id && x.sellerId !== l.sellerId), index.index);
+    const best = bestLevel(levels);
+    const base = best ? BigInt(Math.round(Number(index.index) * best.meanPriceRatio!)) : index.index;
+    const recommended = (base * factor) / 100n;
     const diff = Number(l.pricePerUnit - index.index) / Number(index.index);
     const position = Math.abs(diff) < 0.005 ? 'at the index' : `${(Math.abs(diff) * 100).toFixed(1)}% ${diff > 0 ? 'above' : 'below'} the index`;
     const sd = signal === 'none' ? `no surge or discount (${sig.reason})` : `${signal} ${signal === 'surge' ? '+' : '-'}${SIGNAL_STEP_PERCENT}%: ${sig.reason}`;
+    const pct = (x: number | null) => (x === null ? 'n/a' : `${Math.round(x * 100)}%`);
+    const fr = levels.map((v) => `${v.level} ${pct(v.fillRate)} of ${v.listings}`).join(', ');
+    const fill = best
+      ? `similar sellers priced ${best.level} the index sold more per listing (fill rate ${fr}; expected revenue ${best.expectedRevenue} against ${levels.find((v) => v.level === 'at')?.expectedRevenue ?? 'n/a'} at the index), so the price follows their mean ${formatAmount(base)}`
+      : `fill rate of similar sellers by level: ${fr} (no level with at least ${MIN_LISTINGS} listings earns more than pricing at the index)`;
     return {
       listingId, currentPrice: listed, recommendedPrice: formatAmount(recommended), priceIndex: indexJson(index), supplyDemandRatio: sdRatio, signal, signalReason: sig.reason,
-      reason: `index ${formatAmount(index.index)} from ${index.sampleSize} trades in 7 days (95% interval ${formatAmount(index.low)}-${formatAmount(index.high)}); your price is ${position}; ${sd}`,
+      fillRates: {
+        window: { from: since.toISOString(), to: now.toISOString() }, band: LEVEL_BAND, minimumListings: MIN_LISTINGS,
+        levels, listingAgreements: own?.agreements ?? 0, recommendedLevel: best?.level ?? 'at',
+      },
+      reason: `index ${formatAmount(index.index)} from ${index.sampleSize} trades in 7 days (95% interval ${formatAmount(index.low)}-${formatAmount(index.high)}); your price is ${position}; ${fill}; ${sd}`,
     };
   }
 }

@@ -68,6 +68,8 @@ export interface TradingMarketData {
   listingsOf(sellerId: string): Promise<ListingAttributes[]>;
   /** Listings live at some time in [from, to) with the agreements made on them in that range (price optimisation insights). */
   listingSales(from: Date, to: Date, limit: number): Promise<ListingSales[]>;
+  /** The same for the listings of one cell (price advice: the fill rate of similar sellers at each price level). */
+  cellListingSales(cell: { category: string; region: string; specClass: string }, from: Date, to: Date, limit: number): Promise<ListingSales[]>;
 }
 
 export interface ListingSales extends ListingAttributes {
@@ -148,6 +150,20 @@ export function tradingMarketData(database: Database): TradingMarketData {
         SELECT l.id, l.seller_id, l.category, l.region, ${LISTING_SPEC_CLASS} AS spec_class, l.price_per_unit, l.status
         FROM trading_listings l WHERE l.seller_id = ${sellerId}::uuid AND l.status = 'active' ORDER BY l.id`.execute(db);
       return r.rows.map((x) => ({ id: x.id, sellerId: x.seller_id, category: x.category, region: x.region, specClass: x.spec_class, pricePerUnit: BigInt(x.price_per_unit), status: x.status }));
+    },
+    async cellListingSales(cell, from, to, limit) {
+      const r = await sql<{ id: string; seller_id: string; category: string; region: string; spec_class: string; price_per_unit: bigint; status: string; agreements: number; units: number }>`
+        SELECT l.id, l.seller_id, l.category, l.region, ${LISTING_SPEC_CLASS} AS spec_class, l.price_per_unit, l.status,
+               count(a.id)::int8 AS agreements, COALESCE(sum(a.quantity), 0)::int8 AS units
+        FROM trading_listings l
+        LEFT JOIN agreements a ON a.listing_id = l.id AND a.created_at >= ${from} AND a.created_at < ${to}
+        WHERE l.category = ${cell.category} AND l.region = ${cell.region} AND ${LISTING_SPEC_CLASS} = ${cell.specClass}
+          AND l.created_at < ${to} AND l.valid_from < ${to} AND l.valid_until > ${from}
+        GROUP BY l.id ORDER BY l.id LIMIT ${limit}`.execute(db);
+      return r.rows.map((x) => ({
+        id: x.id, sellerId: x.seller_id, category: x.category, region: x.region, specClass: x.spec_class, pricePerUnit: BigInt(x.price_per_unit), status: x.status,
+        agreements: Number(x.agreements), units: Number(x.units),
+      }));
     },
     async listingSales(from, to, limit) {
       const r = await sql<{ id: string; seller_id: string; category: string; region: string; spec_class: string; price_per_unit: bigint; status: string; agreements: number; units: number }>`
