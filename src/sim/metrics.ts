@@ -44,6 +44,12 @@ export interface SimTradeRecord {
   /** Countries the buyer and the seller registered in (cross-border when they differ). */
   buyerCountry?: string;
   sellerCountry?: string;
+  /** Units traded and the agreed unit price (decimal AITBC, as the API states it). */
+  quantity?: number;
+  price?: string;
+  /** Decimal AITBC released to the seller (0 for a refund), and the virtual time of the agreement's end (ms), from the API's answer. */
+  released?: string;
+  settledAt?: number | null;
 }
 
 export interface SimAgentRecord {
