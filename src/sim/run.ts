@@ -71,7 +71,7 @@ export interface SimulationReport {
     /** The service's market data, risk alerts, rewards and certificates against what the simulation knows. */
     checks: SimChecks;
   };
-  timings: Record<string, unknown> & { wallSeconds: number; apiP99Ms: number; settlementMs: MarketMetrics['settlementMs'] };
+  timings: Record<string, unknown> & { wallSeconds: number; apiP99Ms: number; settlementMs: MarketMetrics['settlementMs']; breakdown: TimeBreakdown };
   success: SuccessMetric[];
   /** With attackers: the reputation benchmark's targets measured on this market. */
   attack?: SuccessMetric[];
@@ -80,6 +80,15 @@ export interface SimulationReport {
 export interface SimulateOutput {
   report: SimulationReport;
   files: { json: string; html: string };
+}
+
+/** Where a run's wall time went: API calls (per route), background jobs (per job), and the simulator's own share. */
+export interface TimeBreakdown {
+  apiSeconds: number;
+  jobSeconds: number;
+  simulatorSeconds: number;
+  jobs: Record<string, number>;
+  routes: Array<{ route: string; calls: number; seconds: number; meanMs: number }>;
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -228,7 +237,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   // as virtual time passes) and the rest (the simulator itself: decisions, records, the report's metrics).
   const apiSeconds = latencies.reduce((a, b) => a + b, 0) / 1000;
   const jobSeconds = Object.values(jobMs).reduce((a, b) => a + b, 0) / 1000;
-  const breakdown = {
+  const breakdown: TimeBreakdown = {
     apiSeconds: round1(apiSeconds), jobSeconds: round1(jobSeconds), simulatorSeconds: round1(wallSeconds - apiSeconds - jobSeconds),
     jobs: Object.fromEntries(Object.entries(jobMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round1(v / 1000)])),
     routes: [...api.byRoute].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([route, r]) => ({ route, calls: r.calls, seconds: round1(r.ms / 1000), meanMs: Math.round((r.ms / r.calls) * 100) / 100 })),
