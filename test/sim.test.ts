@@ -96,6 +96,8 @@ describe('simulate', () => {
       expect(html).toContain('Simulation report: manipulation');
       expect(html).toContain("Attackers: the reputation benchmark's targets on this market");
       expect(html).toContain('The built-in verifier');
+      expect(html).toContain('The service against what the simulation knows');
+      expect(html).toMatch(/market data: the trade log .* identical/);
       expect(JSON.parse(readFileSync(a.files.json, 'utf8')).outcome.seed).toBe(7);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,7 @@ import { runSimulation, type SimChecks, type SimProgress, type SimVerifierRecord
 import { scenario as scenarioNamed, type Scenario } from './scenarios.js';
 import { HttpTransport, InjectTransport, type Transport } from './transport.js';
 import { quantile } from './stats.js';
+import { checkLines } from './checks.js';
 
 export interface SimulateOptions {
   agents: number;
@@ -265,7 +266,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   };
   const htmlReport: SimReport = {
     scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success, attackersFromDay: result.attackersFromDay,
-    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory, verifier: result.verifier,
+    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory, verifier: result.verifier, checks: checkLines(result.checks),
     ...(report.attack ? { attack: report.attack, controlSpearman: control?.honestTrustQualitySpearman ?? null } : {}),
   };
   mkdirSync(o.out, { recursive: true });
