@@ -624,6 +624,7 @@ class MarketRun {
       await this.desk.moveOpenTrades(this.start + (this.o.days * 24 + h) * HOUR, this.o.days - 1);
       if (this.o.advance) await this.o.advance(HOUR);
     }
+    this.desk.finishHeld();
   }
 
   // ------------------------------------------------------------------------------ helpers and records

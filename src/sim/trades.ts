@@ -48,6 +48,8 @@ export interface OpenTrade {
   quantity: number;
   price: string;
   disputed: boolean;
+  /** The confirmation was refused because the risk module holds settlements to the seller (risk_restricted). */
+  held?: boolean;
   wash: boolean;
   badMouth: boolean;
 }
@@ -101,7 +103,7 @@ export class TradeDesk {
       else dayPrices.set(c, [v]);
     };
     this.recentTrades = this.recentTrades.filter((t) => t.day > day - 3);
-    for (const t of this.recentTrades) if (t.outcome !== 'failed') addPrice(t.category as Category, t.unitPrice);
+    for (const t of this.recentTrades) if (t.outcome !== 'failed' && t.outcome !== 'held') addPrice(t.category as Category, t.unitPrice);
     for (const t of this.open) if (t.day > day - 3) addPrice(t.category, t.unitPrice);
     return new Map([...dayPrices].map(([c, ps]) => [c, [...ps].sort((a, b) => a - b)[ps.length >> 1]!] as const));
   }
@@ -185,10 +187,29 @@ export class TradeDesk {
     const t0 = performance.now();
     const r = await this.d.api.call<Settled>('POST', `/v1/agreements/${t.id}/confirm`, { key: t.buyer.key, ...(this.d.measure ? { body: { measurements: this.d.measure(t) } } : {}) });
     const ms = performance.now() - t0;
-    if (r.status !== 200) this.d.errors.push(`confirm: HTTP ${r.status}`);
+    if (r.status === 409 && (r.body as { code?: string } | null)?.code === 'risk_restricted') {
+      // the seller's settlements are held for review: the money stays in escrow; the buyer looks again hourly
+      t.held = true; t.step = 'await_timer'; t.dueAt = now + HOUR; return false;
+    }
+    if (r.status !== 200) this.d.errors.push(`confirm: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
     this.finish(t, 'released', ms, r.status === 200 ? r.body : null);
-    await this.rate(t, t.badMouth ? 1 : t.wash ? 5 : Math.max(1, Math.min(5, Math.round(1 + 4 * t.accuracy))));
+    await this.rate(t, this.stars(t));
     return true;
+  }
+
+  private stars(t: OpenTrade): number {
+    return t.badMouth ? 1 : t.wash ? 5 : Math.max(1, Math.min(5, Math.round(1 + 4 * t.accuracy)));
+  }
+
+  /** Trades still held for review when the run ends: recorded as held (nothing released). */
+  finishHeld(): void {
+    for (let i = 0; i < this.open.length; i++) {
+      const t = this.open[i]!;
+      if (!t.held) continue;
+      this.finish(t, 'held', 0, null);
+      this.open.splice(i, 1);
+      i--;
+    }
   }
 
   /** The operator resolves a dispute: a refund below 50% accuracy, else a split by accuracy. */
@@ -209,7 +230,7 @@ export class TradeDesk {
     const r = await this.d.api.call<Settled & { state: string }>('GET', `/v1/agreements/${t.id}`, { key: t.buyer.key });
     if (r.status === 200 && ['refunded', 'cancelled', 'settled', 'resolved'].includes(r.body.state)) {
       this.finish(t, r.body.state === 'settled' ? 'released' : 'failed', 0, r.body);
-      await this.rate(t, 1);
+      await this.rate(t, t.held && r.body.state === 'settled' ? this.stars(t) : 1);
       return true;
     }
     t.dueAt = now + HOUR;
