@@ -256,7 +256,7 @@ class MarketRun {
     const rewards = await rewardsReadout(this.api, this.admin, everyone, soldBy, PLATFORM_FEE_RATE);
     const certification = this.certifier
       ? { ...(await certificationReadout(this.api, this.providers.map((p) => ({ id: p.agentId, kind: p.spec.kind, quality: p.spec.quality })), MALICIOUS_KINDS)), activity: this.certifier.stats }
-      : { notRun: 'certification is off in this run (--certification: keys, identity proofs, hourly heartbeats, weekly applications)' };
+      : { notRun: 'certification is off in this run; --certification turns on keys, identity proofs, hourly heartbeats and weekly applications' };
     return { marketData, risk, rewards, certification };
   }
 
