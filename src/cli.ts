@@ -216,14 +216,15 @@ program
   .description('Run the agent-based market simulation on the real engine in virtual time and write a report (JSON and HTML)')
   .option('--agents <n>', 'number of agents', '1000')
   .option('--days <n>', 'simulated days', '30')
-  .option('--scenario <name>', 'baseline | demand-shock | supply-outage | manipulation | concentration', 'baseline')
+  .option('--scenario <name>', 'baseline | demand-shock | supply-outage | manipulation | rewards | concentration', 'baseline')
   .option('--seed <n>', 'same seed, same market outcome', '1')
   .option('--db <db>', "'embedded' (in-memory PGlite) or a PostgreSQL URL (a fresh schema is used and dropped)", 'embedded')
   .option('--target <url>', 'drive a running server over HTTP instead (needs ADMIN_KEY; real time)')
   .option('--demand <n>', 'requests per buyer per simulated day', '0.15')
   .option('--out <dir>', 'where report.json and report.html go', 'sim-report')
   .option('--no-control', 'with attackers, skip the control run of the same market without them')
-  .action(async (opts: { agents: string; days: string; scenario: string; seed: string; db: string; target?: string; demand: string; out: string; control: boolean }) => {
+  .option('--certification', 'providers prove their keys, send hourly heartbeats and apply for certification weekly; buyers report measurements')
+  .action(async (opts: { agents: string; days: string; scenario: string; seed: string; db: string; target?: string; demand: string; out: string; control: boolean; certification?: boolean }) => {
     const int = (name: string, v: string, min: number) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < min) {
@@ -246,7 +247,7 @@ program
     const out = await simulate({
       agents: int('agents', opts.agents, 10), days: int('days', opts.days, 1), seed: int('seed', opts.seed, 0), scenario: opts.scenario,
       db: opts.db, target: opts.target, adminKey: process.env.ADMIN_KEY, out: opts.out, requestsPerBuyerDay: demand,
-      control: opts.control,
+      control: opts.control, certification: opts.certification === true,
     });
     const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : (Math.round(v * 100) / 100).toString());
     const mk = out.report.outcome.market;
@@ -268,6 +269,8 @@ program
     process.stdout.write(`verifier (the market's only probe): challenges ${v.challenges.passed} passed, ${v.challenges.failed} failed ` +
       `(${Object.entries(v.failedBy).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}), ${v.challenges.abandoned} abandoned, ${v.challenges.inFlight} in flight; ` +
       `spent ${fmt(v.spent)} of a ${fmt(v.budget)} AITBC budget (${fmt(v.dailyBudget)} a day), ${fmt(v.held)} in escrow\n`);
+    const { checkLines } = await import('./sim/checks.js');
+    for (const l of checkLines(out.report.outcome.checks)) process.stdout.write(`${l}\n`);
     process.stdout.write(`ledger audit: ${out.report.outcome.ledger.ok ? 'ok' : `FAILED ${out.report.outcome.ledger.violations.join('; ')}`}\n`);
     process.stdout.write(`report: ${out.files.json}, ${out.files.html}\n`);
     const control = out.report.outcome.control;

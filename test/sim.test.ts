@@ -73,13 +73,58 @@ describe('simulate', () => {
       expect(v.spent).toBeGreaterThan(0);
       expect(v.spent + v.held).toBeLessThanOrEqual(v.dailyBudget * (opts.days + 1));
       expect(v.balance).toBeCloseTo(v.funded - v.spent, 6);
+      // the service's own market data agree with the simulator's log (and the verifier's trades), to the base unit
+      const checks = a.report.outcome.checks;
+      expect(checks.marketData.rows[0]!.scope).toBe('run');
+      expect(checks.marketData.rows[0]!.log.trades).toBeGreaterThan(10);
+      expect(checks.marketData.rows.filter((r) => !r.equal)).toEqual([]);
+      expect(checks.marketData.allEqual).toBe(true);
+      expect(checks.marketData.rows.some((r) => r.scope.startsWith('day '))).toBe(true);
+      // the risk detectors are scored against the attackers the scenario injected
+      const wash = checks.risk.scores.find((x) => x.detector === 'wash')!;
+      expect(wash.targets).toEqual(['wash', 'sybil_rater']);
+      expect(wash.truePositives + wash.falseNegatives).toBeGreaterThan(0);
+      expect(wash.honestAgents).toBeGreaterThan(40);
+      // rewards: daily epochs closed and paid through the ledger (the audit above passed)
+      expect(checks.rewards.epochs.closed).toBeGreaterThanOrEqual(1);
+      expect(checks.rewards.byKind.map((k) => k.kind)).toContain('buyer');
+      expect(checks.certification).toMatchObject({ notRun: expect.stringMatching(/--certification/) });
+      expect(a.report.timings.breakdown.routes.length).toBeGreaterThan(5);
       const c = await simulate({ ...opts, seed: 8, out: path.join(dir, 'c') });
       expect(c.report.outcome.market).not.toEqual(a.report.outcome.market);
       const html = readFileSync(a.files.html, 'utf8');
       expect(html).toContain('Simulation report: manipulation');
       expect(html).toContain("Attackers: the reputation benchmark's targets on this market");
       expect(html).toContain('The built-in verifier');
+      expect(html).toContain('The service against what the simulation knows');
+      expect(html).toMatch(/market data: the trade log .* identical/);
       expect(JSON.parse(readFileSync(a.files.json, 'utf8')).outcome.seed).toBe(7);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('runs the rewards scenario with certification: keys proven, heartbeats sent, no attacker certified or earning back its fees', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ae-sim-cert-'));
+    try {
+      const out = await simulate({ agents: 80, days: 3, scenario: 'rewards', seed: 5, db, quiet: true, requestsPerBuyerDay: 1, control: false, certification: true, out: dir });
+      const { checks, ledger } = out.report.outcome;
+      expect(ledger).toEqual({ ok: true, violations: [] });
+      expect(out.report.timings.errorCount).toBe(0);
+      expect(checks.marketData.allEqual).toBe(true);
+      const cert = checks.certification;
+      if ('notRun' in cert) throw new Error('certification did not run');
+      expect(cert.activity.identityProofs).toBeGreaterThanOrEqual(24);
+      expect(cert.activity.heartbeats).toBeGreaterThan(24 * 20);
+      expect(cert.activity.applications).toBeGreaterThan(0);
+      for (const n of Object.values(cert.attackersCertified)) expect(n).toBe(0);
+      // every attacker kind that sold anything paid more in fees than it received in rewards; referral rings were paid nothing
+      const attackers = checks.rewards.byKind.filter((k) => ['wash', 'sybil_rater', 'whitewasher', 'milker', 'spoofer'].includes(k.kind));
+      expect(attackers.length).toBeGreaterThan(0);
+      for (const k of attackers) {
+        if (k.fees > 0) expect(k.rewardReturn!).toBeLessThan(0);
+        expect(k.referralsPaid).toBe(0);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

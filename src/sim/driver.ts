@@ -24,6 +24,9 @@ import { Spool } from './spool.js';
 import { REGION_COUNTRY, type SimAgentRecord, type SimRequestRecord, type SimTradeRecord } from './metrics.js';
 import { HOUR, TradeDesk, fmt8, priceOf, type LiveBuyer, type LiveProvider } from './trades.js';
 import { simulatedAnswer, type JobSpec } from '../modules/verifier/workloads.js';
+import { Certifier, buyerMeasurements, type CertificationStats } from './certify.js';
+import type { CertificationSummary, LoggedTrade } from './checks.js';
+import { certificationReadout, marketDataCheck, rewardsReadout, riskReadout, verifierTrades, type MarketDataCheck, type RewardsReadout, type RiskReadout } from './readouts.js';
 
 export interface SimOptions {
   agents: number;
@@ -45,6 +48,20 @@ export interface SimOptions {
   onProgress?: (p: SimProgress) => void;
   /** Control run: the same market with the scenario's attackers never arriving. */
   withoutAttackers?: boolean;
+  /** Providers prove their keys, send hourly heartbeats and apply for certification; buyers report measurements. */
+  certification?: boolean;
+}
+
+/** The service's subsystems read at the end of the run and set against what the simulation knows (checks.ts). */
+export interface SimChecks {
+  /** the trade log (with the verifier's trades) against GET /v1/market/overview and /prices */
+  marketData: MarketDataCheck;
+  /** the risk detectors' alerts against the known attackers */
+  risk: RiskReadout;
+  /** rewards paid against fees, per kind of agent */
+  rewards: RewardsReadout;
+  /** certification levels against hidden quality (certification runs), or why not */
+  certification: (CertificationSummary & { activity: CertificationStats }) | { notRun: string };
 }
 
 
@@ -68,6 +85,7 @@ export interface SimResult {
   attackersFromDay: number;
   /** The built-in verifier in this market: what it was given, what it spent, what its challenges found. */
   verifier: SimVerifierRecord;
+  checks: SimChecks;
 }
 
 /**
@@ -122,6 +140,8 @@ interface Ask {
  */
 const VERIFIER_COOLDOWN_HOURS = 48;
 const VERIFIER_MAX_PRICE = 40;
+/** The escrow's default platform fee (2.5%), at which the report states what each kind of agent paid in fees. */
+const PLATFORM_FEE_RATE = 0.025;
 
 /**
  * One run of the market. `run()` reads as the schedule: set up the population, then each simulated day
@@ -162,12 +182,21 @@ class MarketRun {
   /** Agreements of buyers outside the simulation (the built-in verifier's challenges) already handled. */
   private readonly foreignHandled = new Set<string>();
   private verifierFunded = 0;
+  /** The built-in verifier's buying agent: the one buyer outside the simulation. */
+  private verifierId = '';
   private verifierDaily = 0;
   private verifierPerRun = 0;
   private answered = 0;
   private answeredCorrectly = 0;
   /** the simulation's own agents (its buyers and providers, every identity) */
   private readonly ownAgents = new Set<string>();
+  /** every identity's kind (provider kinds, 'buyer'): the truth the risk alerts are scored against */
+  private readonly kindOf = new Map<string, string>();
+  /** the first member of each attack ring to join (the referrer its Sybils name in a referral attack) */
+  private readonly ringReferrer = new Map<number, string>();
+  private readonly certifier: Certifier | null;
+  /** identities given up (whitewashers'), with their category */
+  private readonly retired = new Map<string, string>();
 
   constructor(
     private readonly api: Transport,
@@ -189,8 +218,9 @@ class MarketRun {
     this.arriving = o.withoutAttackers || this.joinDay === 0 ? [] : attackers;
     this.desk = new TradeDesk({
       api, rng: this.rng, adminKey: o.adminKey, virtualTime: o.advance !== undefined, errors: this.errors, trades: logs.trades,
-      isMalicious: (p, day) => this.isMalicious(p, day),
+      isMalicious: (p, day) => this.isMalicious(p, day), ...(o.certification ? { measure: buyerMeasurements } : {}),
     });
+    this.certifier = o.certification ? new Certifier(api, o.seed, this.errors) : null;
   }
 
   async run(): Promise<SimResult> {
@@ -202,11 +232,32 @@ class MarketRun {
     const agents = await this.agentRecords();
     const audit = expectStatus(await this.api.call<{ ok: boolean; violations: string[] }>('GET', '/v1/admin/ledger/audit', { key: this.admin }), 'audit', 200);
     const verifier = await this.verifierRecord();
+    const requests = this.logs.requests.readAll();
+    const trades = this.logs.trades.readAll();
     return {
-      requests: this.logs.requests.readAll(), trades: this.logs.trades.readAll(), agents, mintedVolume: this.minted, agreements: this.desk.agreements,
+      requests, trades, agents, mintedVolume: this.minted, agreements: this.desk.agreements,
       ledger: { ok: audit.ok, violations: audit.violations }, calls: this.api.latencies.length - this.calls0, errors: this.errors, attackersFromDay: this.joinDay,
-      verifier,
+      verifier, checks: await this.checks(trades),
     };
+  }
+
+  /** The service's market data, risk alerts, rewards and certificates at the end, against what the simulation knows. */
+  private async checks(trades: readonly SimTradeRecord[]): Promise<SimChecks> {
+    const categoryOf = (id: string) => this.providerByAgent.get(id)?.spec.category ?? this.retired.get(id);
+    const own: LoggedTrade[] = trades.map((t) => ({ quantity: t.quantity ?? 0, price: t.price ?? '0', released: t.released ?? '0', settledAt: t.settledAt ?? null, category: t.category, sellerId: t.sellerId }));
+    const challenges = await verifierTrades(this.api, this.admin, this.verifierId, categoryOf);
+    const end = this.o.now().getTime() + 1;
+    const marketData = await marketDataCheck(this.api, { from: this.start, to: end, trades: [...own, ...challenges], verifierTrades: challenges.length });
+    const risk = await riskReadout(this.api, this.admin, this.kindOf, this.start + this.joinDay * 24 * HOUR);
+    const soldBy = new Map<string, number>();
+    for (const t of [...own, ...challenges]) soldBy.set(t.sellerId!, (soldBy.get(t.sellerId!) ?? 0) + Number(t.released));
+    const quality = new Map(this.providers.map((p) => [p.agentId, p.spec.quality]));
+    const everyone = [...this.kindOf].map(([id, kind]) => ({ id, kind, ...(quality.has(id) ? { quality: quality.get(id)! } : {}) }));
+    const rewards = await rewardsReadout(this.api, this.admin, everyone, soldBy, PLATFORM_FEE_RATE);
+    const certification = this.certifier
+      ? { ...(await certificationReadout(this.api, this.providers.map((p) => ({ id: p.agentId, kind: p.spec.kind, quality: p.spec.quality })), MALICIOUS_KINDS)), activity: this.certifier.stats }
+      : { notRun: 'certification is off in this run; --certification turns on keys, identity proofs, hourly heartbeats and weekly applications' };
+    return { marketData, risk, rewards, certification };
   }
 
   // ------------------------------------------------------------------------------ population
@@ -219,6 +270,7 @@ class MarketRun {
       const a = await this.register(s.key, 'consumer', s.region, s.categories);
       await this.mint(a.agentId, s.budget);
       this.buyers.push({ spec: s, ...a, activeDays: new Set() });
+      this.kindOf.set(a.agentId, 'buyer');
     }
     await this.setUpVerifier();
   }
@@ -235,13 +287,14 @@ class MarketRun {
     const perDay = affordable.reduce((a, b) => a + b, 0) * (24 / VERIFIER_COOLDOWN_HOURS) * 1.25;
     this.verifierDaily = Math.max(1, Math.ceil(perDay));
     this.verifierPerRun = Math.max(1, Math.ceil((providers.length * 24) / VERIFIER_COOLDOWN_HOURS / 24 * 1.5));
-    expectStatus(await this.api.call('PUT', '/v1/admin/verifier', {
+    const cfg = expectStatus(await this.api.call<{ agentId: string }>('PUT', '/v1/admin/verifier', {
       key: this.admin,
       body: {
         enabled: true, challengesPerRun: this.verifierPerRun, cooldownHours: VERIFIER_COOLDOWN_HOURS, maxPrice: fmt8(VERIFIER_MAX_PRICE),
         dailyBudget: fmt8(this.verifierDaily),
       },
     }), 'verifier config', 200);
+    this.verifierId = cfg.agentId;
     const fund = this.verifierDaily * (this.o.days + 1);
     expectStatus(await this.api.call('POST', '/v1/admin/verifier/fund', { key: this.admin, body: { amount: fmt8(fund), source: 'mint', memo: 'simulation budget' } }), 'verifier fund', 201);
     this.verifierFunded = fund;
@@ -249,8 +302,9 @@ class MarketRun {
   }
 
   private async register(name: string, type: string, region: SimRegion, categories: Category[]) {
+    const publicKey = this.certifier && type === 'provider' ? this.certifier.publicKeyFor(name) : undefined;
     const r = expectStatus(await this.api.call<{ agent: { id: string }; apiKey: string }>('POST', '/v1/agents', {
-      body: { displayName: name, type, country: REGION_COUNTRY[region], region, categories },
+      body: { displayName: name, type, country: REGION_COUNTRY[region], region, categories, ...(publicKey ? { publicKey } : {}) },
     }), 'register', 201);
     this.ownAgents.add(r.agent.id);
     return { agentId: r.agent.id, key: r.apiKey };
@@ -280,12 +334,27 @@ class MarketRun {
   private async join(s: SimProvider): Promise<LiveProvider> {
     const a = await this.register(`${s.key}-${s.kind}`, 'provider', s.region, [s.category]);
     const p: LiveProvider = { spec: s, ...a, listingId: '', identities: 1, activeDays: new Set(), soldToday: 0, joinedDay: 0 };
+    this.kindOf.set(p.agentId, s.kind);
     p.listingId = await this.list(p);
     if (s.kind === 'wash' || s.kind === 'sybil_rater') await this.mint(p.agentId, 2000);
+    await this.certifier?.proveIdentity(p, `${s.key}-${s.kind}`);
+    if (this.o.scenario.referralRings && s.ring !== null) await this.referRing(p, s.ring);
     this.providers.push(p);
     this.providerByAgent.set(p.agentId, p);
     this.byCategory.set(s.category, [...(this.byCategory.get(s.category) ?? []), p]);
     return p;
+  }
+
+  /**
+   * The Sybil referral attack (scenarios with `referralRings`): the first member of a ring to join is the
+   * referrer, and every other member names it when it registers, hoping the ring's trades lift them to the
+   * referral's trust threshold.
+   */
+  private async referRing(p: LiveProvider, ring: number): Promise<void> {
+    const referrer = this.ringReferrer.get(ring);
+    if (!referrer) { this.ringReferrer.set(ring, p.agentId); return; }
+    const r = await this.api.call('PUT', `/v1/agents/${p.agentId}/referrer`, { key: p.key, body: { referrerId: referrer } });
+    if (r.status !== 200) this.errors.push(`referrer: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
   }
 
   // ------------------------------------------------------------------------------ one day
@@ -297,6 +366,7 @@ class MarketRun {
     for (let hour = 0; hour < 24; hour++) await this.simulateHour(day, hour);
     await this.reprice(day);
     await this.whitewash(day);
+    await this.certifier?.apply(this.providers, day);
   }
 
   private async readLeaders(): Promise<void> {
@@ -320,6 +390,7 @@ class MarketRun {
     await this.attack(day, now);
     await this.serveForeignAgreements(day);
     await this.desk.moveOpenTrades(now, day);
+    await this.certifier?.heartbeats(this.providers);
     if (this.o.advance) await this.o.advance(HOUR);
     this.progress(day, hour);
   }
@@ -356,7 +427,7 @@ class MarketRun {
       const job = this.hiddenPerformance(seller, deal.amount, day);
       this.desk.open.push({
         id: deal.agreementId, buyer: b, seller, category, unitPrice: deal.unitPrice, amount: deal.amount, day, dueAt: now + HOUR * (1 + Math.floor(rng() * 3)),
-        step: 'deliver', ...job, fundMs: deal.fundMs, deadlineAt: deal.deadlineAt, disputed: false, wash: false, badMouth: false,
+        step: 'deliver', ...job, fundMs: deal.fundMs, deadlineAt: deal.deadlineAt, quantity: deal.quantity, price: deal.price, disputed: false, wash: false, badMouth: false,
       });
       break;
     }
@@ -395,7 +466,7 @@ class MarketRun {
         this.desk.open.push({
           id: deal.agreementId, buyer: p, seller: target, category: target.spec.category, unitPrice: deal.unitPrice, amount: deal.amount, day, dueAt: now + HOUR,
           step: 'deliver', willDeliver: badMouth ? target.spec.quality > 0.5 : true, accuracy: badMouth ? target.spec.quality : 1,
-          latencyMs: target.spec.latencyMs, fundMs: deal.fundMs, deadlineAt: deal.deadlineAt, disputed: false, wash: !badMouth, badMouth,
+          latencyMs: target.spec.latencyMs, fundMs: deal.fundMs, deadlineAt: deal.deadlineAt, quantity: deal.quantity, price: deal.price, disputed: false, wash: !badMouth, badMouth,
         });
       }
     }
@@ -437,8 +508,12 @@ class MarketRun {
       if (rep.status !== 200 || (rep.body.trustScore ?? 1000) >= 450) continue;
       await this.api.call('DELETE', `/v1/agents/${p.agentId}`, { key: p.key });
       const a = await this.register(`${p.spec.key}-ww${p.identities}`, 'provider', p.spec.region, [p.spec.category]);
+      this.kindOf.set(a.agentId, p.spec.kind);
+      this.retired.set(p.agentId, p.spec.category);
+      this.certifier?.forget(p.agentId);
       this.providerByAgent.delete(p.agentId);
       Object.assign(p, a, { identities: p.identities + 1, joinedDay: day + 1 });
+      await this.certifier?.proveIdentity(p, `${p.spec.key}-ww${p.identities - 1}`);
       p.listingId = await this.list(p);
       this.providerByAgent.set(p.agentId, p);
     }
@@ -474,7 +549,8 @@ class MarketRun {
       const out: Ag[] = [];
       let cursor: string | null = null;
       for (let page = 0; page < 50; page++) {
-        const r: { status: number; body: { data: Ag[]; nextCursor: string | null } } = await this.api.call('GET', `/v1/agreements?state=${state}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key: this.admin });
+        // the verifier is the one buyer outside the simulation: read its agreements only, not the whole market's
+        const r: { status: number; body: { data: Ag[]; nextCursor: string | null } } = await this.api.call('GET', `/v1/agreements?agentId=${this.verifierId}&role=buyer&state=${state}&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { key: this.admin });
         if (r.status !== 200) { this.errors.push(`agreements: HTTP ${r.status}`); break; }
         out.push(...r.body.data.filter((a) => !this.ownAgents.has(a.buyerId)));
         cursor = r.body.nextCursor;
@@ -548,6 +624,7 @@ class MarketRun {
       await this.desk.moveOpenTrades(this.start + (this.o.days * 24 + h) * HOUR, this.o.days - 1);
       if (this.o.advance) await this.o.advance(HOUR);
     }
+    this.desk.finishHeld();
   }
 
   // ------------------------------------------------------------------------------ helpers and records

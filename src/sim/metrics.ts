@@ -33,7 +33,8 @@ export interface SimTradeRecord {
   unitPrice: number;
   /** AITBC paid in total (gross). */
   amount: number;
-  outcome: 'released' | 'refunded' | 'split' | 'failed';
+  /** `held`: the buyer confirmed but the risk module holds settlements to the seller (the money stayed in escrow to the end). */
+  outcome: 'released' | 'refunded' | 'split' | 'failed' | 'held';
   /** Real (wall-clock) milliseconds from agreement to payout or refund. */
   settlementMs: number;
   sellerMalicious: boolean;
@@ -44,6 +45,12 @@ export interface SimTradeRecord {
   /** Countries the buyer and the seller registered in (cross-border when they differ). */
   buyerCountry?: string;
   sellerCountry?: string;
+  /** Units traded and the agreed unit price (decimal AITBC, as the API states it). */
+  quantity?: number;
+  price?: string;
+  /** Decimal AITBC released to the seller (0 for a refund), and the virtual time of the agreement's end (ms), from the API's answer. */
+  released?: string;
+  settledAt?: number | null;
 }
 
 export interface SimAgentRecord {
@@ -159,6 +166,9 @@ const RING_KINDS: ReadonlySet<string> = new Set(['wash', 'sybil_rater']);
 
 const MIN_TRADES_PER_REGION = 20;
 
+/** A trade that paid the seller nothing: failed, or held by the risk module to the end of the run. */
+const noSale = (t: SimTradeRecord) => t.outcome === 'failed' || t.outcome === 'held';
+
 export function computeMetrics(input: {
   requests: readonly SimRequestRecord[];
   trades: readonly SimTradeRecord[];
@@ -183,7 +193,7 @@ export function computeMetrics(input: {
   const byCategory: MarketMetrics['priceSpread']['byCategory'] = {};
   const cats = new Map<string, Map<string, number[]>>();
   for (const t of trades) {
-    if (t.outcome === 'failed' || t.day < (input.spreadFromDay ?? 0)) continue;
+    if (noSale(t) || t.day < (input.spreadFromDay ?? 0)) continue;
     let regions = cats.get(t.category);
     if (!regions) cats.set(t.category, (regions = new Map()));
     let prices = regions.get(t.region);
@@ -228,14 +238,14 @@ export function computeMetrics(input: {
     .reduce((s, t) => s + t.amount, 0);
 
   const revenue = new Map<string, number>();
-  for (const t of trades) if (t.outcome !== 'failed') revenue.set(t.sellerId, (revenue.get(t.sellerId) ?? 0) + t.amount);
-  const tradeVolume = allTrades.reduce((s, t) => s + (t.outcome === 'failed' ? 0 : t.amount), 0);
+  for (const t of trades) if (!noSale(t)) revenue.set(t.sellerId, (revenue.get(t.sellerId) ?? 0) + t.amount);
+  const tradeVolume = allTrades.reduce((s, t) => s + (noSale(t) ? 0 : t.amount), 0);
   // Every trade record is between two agents (see agentToAgentShare).
   const agentToAgentVolume = tradeVolume;
 
   const providers = agents.filter((a) => a.role === 'provider' && a.trueQuality !== undefined && a.trustScore !== undefined);
   const volumeByDay = new Array<number>(days).fill(0);
-  for (const t of trades) if (t.day >= 0 && t.day < days && t.outcome !== 'failed') volumeByDay[t.day]! += t.amount;
+  for (const t of trades) if (t.day >= 0 && t.day < days && !noSale(t)) volumeByDay[t.day]! += t.amount;
 
   return {
     requests: requests.length,

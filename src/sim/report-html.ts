@@ -29,6 +29,8 @@ export interface SimReport {
   controlSpearman?: number | null;
   /** The built-in verifier (the market's probe agent): budget, spend, challenges. */
   verifier?: SimVerifierRecord;
+  /** The checks of market data, risk alerts, rewards and certification, in words (checks.ts `checkLines`). */
+  checks?: string[];
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -132,6 +134,9 @@ ${r.attack ? `<h2>Attackers: the reputation benchmark's targets on this market</
 <table><tr><th>Check</th><th>Target</th><th>Measured</th><th></th></tr>
 ${metricRows(r.attack)}</table>` : ''}
 ${r.verifier ? verifierSection(r.verifier) : ''}
+${r.checks?.length ? `<h2>The service against what the simulation knows</h2>
+<p>Market data (analytics API) against the trade log, risk alerts against the attackers the scenario injected, rewards against fees, certification against hidden quality (report.json <code>outcome.checks</code>).</p>
+<ul>${r.checks.map((l) => `<li>${esc(l)}</li>`).join('\n')}</ul>` : ''}
 <h2>Market</h2>
 <table>${kv.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('\n')}</table>
 <h2>Where the jobs went, by kind of provider</h2>

@@ -15,10 +15,11 @@ import { migrateToLatest } from '../platform/db/migrate.js';
 import { createLogger } from '../platform/logger.js';
 import { attackChecks, computeMetrics, successMetrics, type MarketMetrics, type SuccessMetric } from './metrics.js';
 import { renderHtml, type SimReport } from './report-html.js';
-import { runSimulation, type SimProgress, type SimVerifierRecord } from './driver.js';
+import { runSimulation, type SimChecks, type SimProgress, type SimVerifierRecord } from './driver.js';
 import { scenario as scenarioNamed, type Scenario } from './scenarios.js';
 import { HttpTransport, InjectTransport, type Transport } from './transport.js';
 import { quantile } from './stats.js';
+import { checkLines } from './checks.js';
 
 export interface SimulateOptions {
   agents: number;
@@ -34,6 +35,11 @@ export interface SimulateOptions {
   quiet?: boolean;
   /** With a scenario's attackers, also run the same market without them (default true; in process only). */
   control?: boolean;
+  /**
+   * Certification on: providers register keys, prove them, send hourly heartbeats (the availability slot is one
+   * simulated hour in process) and apply weekly; buyers report measurements. Costs one call per provider per hour.
+   */
+  certification?: boolean;
   /** Called with each progress step of the main run (the last one, `final`, carries the report's counts). */
   onProgress?: (p: SimProgress) => void;
 }
@@ -63,8 +69,10 @@ export interface SimulationReport {
     verifier: SimVerifierRecord;
     /** With attackers: the control run (same market, no attackers), or null when not run. */
     control?: ControlOutcome | null;
+    /** The service's market data, risk alerts, rewards and certificates against what the simulation knows. */
+    checks: SimChecks;
   };
-  timings: Record<string, unknown> & { wallSeconds: number; apiP99Ms: number; settlementMs: MarketMetrics['settlementMs'] };
+  timings: Record<string, unknown> & { wallSeconds: number; apiP99Ms: number; settlementMs: MarketMetrics['settlementMs']; breakdown: TimeBreakdown };
   success: SuccessMetric[];
   /** With attackers: the reputation benchmark's targets measured on this market. */
   attack?: SuccessMetric[];
@@ -74,6 +82,17 @@ export interface SimulateOutput {
   report: SimulationReport;
   files: { json: string; html: string };
 }
+
+/** Where a run's wall time went: API calls (per route), background jobs (per job), and the simulator's own share. */
+export interface TimeBreakdown {
+  apiSeconds: number;
+  jobSeconds: number;
+  simulatorSeconds: number;
+  jobs: Record<string, number>;
+  routes: Array<{ route: string; calls: number; seconds: number; meanMs: number }>;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 const SETTLE_BUCKETS = [5, 10, 20, 50, 100, 200, 500, 1000, 5000, 30000];
 
@@ -109,6 +128,8 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
   let tick: ((ms: number) => void) | undefined;
   let now: () => Date = () => new Date();
   let cleanup = async () => undefined as unknown;
+  /** Wall milliseconds spent in each background job (in-process runs): the engine's share beside the API calls. */
+  const jobMs: Record<string, number> = {};
 
   if (o.target) {
     api = new HttpTransport(o.target);
@@ -129,7 +150,7 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
     }
     await migrateToLatest(database.db);
     const clock = new ManualClock(Date.UTC(2026, 0, 1), { seed: o.seed });
-    const config = loadConfig({ ADMIN_KEY: adminKey, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0' });
+    const config = loadConfig({ ADMIN_KEY: adminKey, LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '0', ...(o.certification ? { HEARTBEAT_INTERVAL_SECONDS: '3600' } : {}) });
     const app = await buildApp({ config, database, clock, logger: createLogger('silent'), adminKey });
     await app.ready();
     api = new InjectTransport(app);
@@ -137,7 +158,11 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
     tick = (ms) => clock.advance(ms);
     advance = async (ms) => {
       clock.advance(ms);
-      for (const job of app.services.jobs) await job.run();
+      for (const job of app.services.jobs) {
+        const t0 = performance.now();
+        await job.run();
+        jobMs[job.name] = (jobMs[job.name] ?? 0) + performance.now() - t0;
+      }
     };
     cleanup = async () => {
       await app.close();
@@ -157,7 +182,7 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
   const memory: Array<{ day: number; heapMB: number; rssMB: number }> = [];
   try {
     const result = await runSimulation(api, {
-      agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, tick, now, withoutAttackers,
+      agents: o.agents, days: o.days, seed: o.seed, scenario, adminKey, requestsPerBuyerDay: o.requestsPerBuyerDay, advance, tick, now, withoutAttackers, certification: o.certification === true,
       onProgress: (p) => {
         if (!withoutAttackers) o.onProgress?.(p);
         if (p.hour === 23 && !p.final) {
@@ -178,7 +203,7 @@ async function runOnce(o: SimulateOptions, scenario: Scenario, adminKey: string,
         process.stderr.write(`\r${label}[${bar}] day ${p.day + 1}/${o.days} ${when} | requests ${p.requests} | agreements ${p.agreements} | trades settled ${p.settled} | ${Math.round(p.calls / secs)} calls/s   `);
       },
     });
-    return { result, api, memory };
+    return { result, api, memory, jobMs };
   } finally {
     if (!o.quiet) process.stderr.write('\n');
     await cleanup();
@@ -190,7 +215,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   const started = performance.now();
   const adminKey = o.adminKey ?? 'sim-admin-key-0123456789abcdef';
   if (o.target && !o.adminKey) throw new Error('--target needs the server\'s operator key (ADMIN_KEY)');
-  const { result, api, memory } = await runOnce(o, scenario, adminKey, started, false);
+  const { result, api, memory, jobMs } = await runOnce(o, scenario, adminKey, started, false);
   const wallSeconds = (performance.now() - started) / 1000;
   // With attackers, the same market without them (in process only: a target server keeps the first run's agents).
   const hasAttackers = (scenario.population?.maliciousShare ?? 0) > 0;
@@ -209,6 +234,15 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   const histogram = SETTLE_BUCKETS.map((le, i) => ({
     leMs: le, count: result.trades.filter((t) => t.settlementMs <= le && (i === 0 || t.settlementMs > SETTLE_BUCKETS[i - 1]!)).length,
   }));
+  // Where the wall time went: API calls (the engine behind the routes), background jobs (the engine's own work
+  // as virtual time passes) and the rest (the simulator itself: decisions, records, the report's metrics).
+  const apiSeconds = latencies.reduce((a, b) => a + b, 0) / 1000;
+  const jobSeconds = Object.values(jobMs).reduce((a, b) => a + b, 0) / 1000;
+  const breakdown: TimeBreakdown = {
+    apiSeconds: round1(apiSeconds), jobSeconds: round1(jobSeconds), simulatorSeconds: round1(wallSeconds - apiSeconds - jobSeconds),
+    jobs: Object.fromEntries(Object.entries(jobMs).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, round1(v / 1000)])),
+    routes: [...api.byRoute].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([route, r]) => ({ route, calls: r.calls, seconds: round1(r.ms / 1000), meanMs: Math.round((r.ms / r.calls) * 100) / 100 })),
+  };
   const controlSeconds = control ? (performance.now() - started) / 1000 - wallSeconds : null;
   const success = successMetrics(metrics, { apiP99Ms: apiP99, days: o.days });
   const { settlementMs, ...market } = metrics;
@@ -220,10 +254,11 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
       ledger: result.ledger,
       verifier: result.verifier,
       ...(hasAttackers ? { control } : {}),
+      checks: result.checks,
     },
     // Wall-clock measurements of this run: they vary from run to run.
     timings: {
-      wallSeconds, ...(control ? { controlWallSeconds: controlSeconds } : {}), apiCalls: latencies.length, apiP50Ms: quantile(latencies, 0.5), apiP99Ms: apiP99, settlementMs,
+      wallSeconds, breakdown, ...(control ? { controlWallSeconds: controlSeconds } : {}), apiCalls: latencies.length, apiP50Ms: quantile(latencies, 0.5), apiP99Ms: apiP99, settlementMs,
       settlementHistogram: histogram, statuses: api.statuses, memory, memoryGrowthAfterWarmup: memoryGrowth(memory), errorCount: result.errors.length, errors: result.errors.slice(0, 20),
     },
     success,
@@ -231,7 +266,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateOutput> {
   };
   const htmlReport: SimReport = {
     scenario: scenario.name, seed: o.seed, agents: o.agents, days: o.days, wallSeconds, metrics, success, attackersFromDay: result.attackersFromDay,
-    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory, verifier: result.verifier,
+    trustVsQuality: report.outcome.trustVsQuality, settlementHistogram: histogram, ledger: result.ledger, memory, verifier: result.verifier, checks: checkLines(result.checks),
     ...(report.attack ? { attack: report.attack, controlSpearman: control?.honestTrustQualitySpearman ?? null } : {}),
   };
   mkdirSync(o.out, { recursive: true });

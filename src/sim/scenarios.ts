@@ -29,6 +29,8 @@ export interface Scenario {
   buyers?: { carefulShare?: number; minTrustScore?: number };
   /** Trades a wash trader or Sybil rater makes per simulated day, on average (default 1). */
   attacksPerDay?: number;
+  /** The Sybil referral attack: each ring's members name its first member as their referrer. */
+  referralRings?: boolean;
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -54,6 +56,14 @@ export const SCENARIOS: Record<string, Scenario> = {
     population: { maliciousShare: 0.3 },
     // As in the reputation benchmark: attackers arrive in an established market.
     attackersJoinDay: 7,
+  },
+  rewards: {
+    name: 'rewards',
+    description: 'The manipulation market farming the reward program: from day 8 wash rings and Sybil raters trade inside their rings four times as often (wash volume for the volume base and the loyalty bonus) and every ring member names its ring\'s first member as referrer (Sybil referrals).',
+    population: { maliciousShare: 0.3 },
+    attackersJoinDay: 7,
+    attacksPerDay: 4,
+    referralRings: true,
   },
   concentration: {
     name: 'concentration',

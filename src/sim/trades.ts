@@ -16,6 +16,9 @@ import { REGION_COUNTRY, type SimTradeRecord } from './metrics.js';
 
 export const HOUR = 3600_000;
 
+/** An agreement's end as the API states it: the amount released to the seller and when it last changed. */
+interface Settled { released: string; updatedAt: string }
+
 /** An amount in AITBC as the API takes it (at least one base unit). */
 export const fmt8 = (x: number) => formatAmount(BigInt(Math.max(1, Math.round(x * 1e8))));
 
@@ -41,7 +44,12 @@ export interface OpenTrade {
   accuracy: number;
   latencyMs: number;
   fundMs: number;
+  /** Units and the agreed unit price as the API states it (decimal AITBC): the log's exact figures. */
+  quantity: number;
+  price: string;
   disputed: boolean;
+  /** The confirmation was refused because the risk module holds settlements to the seller (risk_restricted). */
+  held?: boolean;
   wash: boolean;
   badMouth: boolean;
 }
@@ -53,6 +61,9 @@ export interface Deal {
   unitPrice: number;
   fundMs: number;
   deadlineAt: number;
+  quantity: number;
+  /** The agreed unit price as the API states it (decimal AITBC). */
+  price: string;
 }
 
 export interface TradeDeskDeps {
@@ -64,6 +75,8 @@ export interface TradeDeskDeps {
   /** Where unexpected API answers are recorded (the run's error list). */
   errors: string[];
   trades: Spool<SimTradeRecord>;
+  /** The buyer's own measurements sent with a confirmation (certification runs), or none. */
+  measure?: (t: OpenTrade) => { latencyMs: number; accuracy: number; accepted: boolean };
   /** Whether the seller cheats on the trades of that day (for the records). */
   isMalicious(p: SimProvider, day: number): boolean;
 }
@@ -90,7 +103,7 @@ export class TradeDesk {
       else dayPrices.set(c, [v]);
     };
     this.recentTrades = this.recentTrades.filter((t) => t.day > day - 3);
-    for (const t of this.recentTrades) if (t.outcome !== 'failed') addPrice(t.category as Category, t.unitPrice);
+    for (const t of this.recentTrades) if (t.outcome !== 'failed' && t.outcome !== 'held') addPrice(t.category as Category, t.unitPrice);
     for (const t of this.open) if (t.day > day - 3) addPrice(t.category, t.unitPrice);
     return new Map([...dayPrices].map(([c, ps]) => [c, [...ps].sort((a, b) => a - b)[ps.length >> 1]!] as const));
   }
@@ -115,11 +128,14 @@ export class TradeDesk {
     const agreementId = neg.body.agreementId;
     if (neg.body.status !== 'agreed' || !agreementId) return null;
     const t0 = performance.now();
-    const funded = await this.d.api.call<{ amount: string; terms: { pricePerUnit: string }; deliveryDeadline: string }>('POST', `/v1/agreements/${agreementId}/fund`, { key: buyer.key });
+    const funded = await this.d.api.call<{ amount: string; terms: { pricePerUnit: string; quantity: number }; deliveryDeadline: string }>('POST', `/v1/agreements/${agreementId}/fund`, { key: buyer.key });
     const fundMs = performance.now() - t0;
     if (funded.status !== 200) return null;
     this.agreements++;
-    return { agreementId, amount: Number(funded.body.amount), unitPrice: Number(funded.body.terms.pricePerUnit), fundMs, deadlineAt: Date.parse(funded.body.deliveryDeadline) };
+    return {
+      agreementId, amount: Number(funded.body.amount), unitPrice: Number(funded.body.terms.pricePerUnit), fundMs, deadlineAt: Date.parse(funded.body.deliveryDeadline),
+      quantity: funded.body.terms.quantity, price: funded.body.terms.pricePerUnit,
+    };
   }
 
   /** Open trades move on, in creation order; finished ones leave the list. */
@@ -169,12 +185,31 @@ export class TradeDesk {
       if (r.status === 200) { t.disputed = true; t.step = 'resolve'; t.dueAt = now + 12 * HOUR; return false; }
     }
     const t0 = performance.now();
-    const r = await this.d.api.call('POST', `/v1/agreements/${t.id}/confirm`, { key: t.buyer.key });
+    const r = await this.d.api.call<Settled>('POST', `/v1/agreements/${t.id}/confirm`, { key: t.buyer.key, ...(this.d.measure ? { body: { measurements: this.d.measure(t) } } : {}) });
     const ms = performance.now() - t0;
-    if (r.status !== 200) this.d.errors.push(`confirm: HTTP ${r.status}`);
-    this.finish(t, 'released', ms);
-    await this.rate(t, t.badMouth ? 1 : t.wash ? 5 : Math.max(1, Math.min(5, Math.round(1 + 4 * t.accuracy))));
+    if (r.status === 409 && (r.body as { code?: string } | null)?.code === 'risk_restricted') {
+      // the seller's settlements are held for review: the money stays in escrow; the buyer looks again hourly
+      t.held = true; t.step = 'await_timer'; t.dueAt = now + HOUR; return false;
+    }
+    if (r.status !== 200) this.d.errors.push(`confirm: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
+    this.finish(t, 'released', ms, r.status === 200 ? r.body : null);
+    await this.rate(t, this.stars(t));
     return true;
+  }
+
+  private stars(t: OpenTrade): number {
+    return t.badMouth ? 1 : t.wash ? 5 : Math.max(1, Math.min(5, Math.round(1 + 4 * t.accuracy)));
+  }
+
+  /** Trades still held for review when the run ends: recorded as held (nothing released). */
+  finishHeld(): void {
+    for (let i = 0; i < this.open.length; i++) {
+      const t = this.open[i]!;
+      if (!t.held) continue;
+      this.finish(t, 'held', 0, null);
+      this.open.splice(i, 1);
+      i--;
+    }
   }
 
   /** The operator resolves a dispute: a refund below 50% accuracy, else a split by accuracy. */
@@ -183,30 +218,32 @@ export class TradeDesk {
     const body: Record<string, unknown> = { outcome };
     if (outcome === 'split') body.sellerAmount = fmt8(t.amount * t.accuracy);
     const t0 = performance.now();
-    const r = await this.d.api.call('POST', `/v1/agreements/${t.id}/resolve`, { key: this.d.adminKey, body });
+    const r = await this.d.api.call<Settled>('POST', `/v1/agreements/${t.id}/resolve`, { key: this.d.adminKey, body });
     if (r.status !== 200) this.d.errors.push(`resolve: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-    this.finish(t, outcome === 'refund' ? 'refunded' : 'split', performance.now() - t0);
+    this.finish(t, outcome === 'refund' ? 'refunded' : 'split', performance.now() - t0, r.status === 200 ? r.body : null);
     await this.rate(t, outcome === 'refund' ? 1 : 2);
     return true;
   }
 
   /** Undelivered: the delivery deadline refunds the buyer through the escrow's timer. */
   private async awaitTimer(t: OpenTrade, now: number): Promise<boolean> {
-    const r = await this.d.api.call<{ state: string }>('GET', `/v1/agreements/${t.id}`, { key: t.buyer.key });
+    const r = await this.d.api.call<Settled & { state: string }>('GET', `/v1/agreements/${t.id}`, { key: t.buyer.key });
     if (r.status === 200 && ['refunded', 'cancelled', 'settled', 'resolved'].includes(r.body.state)) {
-      this.finish(t, r.body.state === 'settled' ? 'released' : 'failed', 0);
-      await this.rate(t, 1);
+      this.finish(t, r.body.state === 'settled' ? 'released' : 'failed', 0, r.body);
+      await this.rate(t, t.held && r.body.state === 'settled' ? this.stars(t) : 1);
       return true;
     }
     t.dueAt = now + HOUR;
     return false;
   }
 
-  private finish(t: OpenTrade, outcome: SimTradeRecord['outcome'], settleMs: number): void {
+  /** `settled`: the agreement as the API answered at its end (what was released, and when). */
+  private finish(t: OpenTrade, outcome: SimTradeRecord['outcome'], settleMs: number, settled: Settled | null): void {
     const rec: SimTradeRecord = {
       id: t.id, day: t.day, buyerId: t.buyer.agentId, sellerId: t.seller.agentId, region: t.seller.spec.region, category: t.category,
       unitPrice: t.unitPrice, amount: t.amount, outcome, settlementMs: t.fundMs + settleMs, sellerMalicious: this.d.isMalicious(t.seller.spec, t.day), sellerKind: t.seller.spec.kind,
       routed: !t.wash && !t.badMouth, buyerCountry: REGION_COUNTRY[t.buyer.spec.region], sellerCountry: REGION_COUNTRY[t.seller.spec.region],
+      quantity: t.quantity, price: t.price, released: settled?.released ?? '0', settledAt: settled ? Date.parse(settled.updatedAt) : null,
     };
     this.d.trades.write(rec);
     this.recentTrades.push(rec);

@@ -17,11 +17,23 @@ export interface Transport {
   readonly latencies: number[];
   /** Calls per status class, e.g. { '2xx': 1000, '4xx': 3 }. */
   readonly statuses: Record<string, number>;
+  /** Calls and total milliseconds per route ("POST /v1/agreements/:id/fund"): where the API time went. */
+  readonly byRoute: Map<string, { calls: number; ms: number }>;
+}
+
+const ID_SEGMENT = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|\d+)$/i;
+
+/** The route of a call: its path without the query, ids replaced by `:id`. */
+export function routeOf(method: string, path: string): string {
+  const q = path.indexOf('?');
+  const bare = q < 0 ? path : path.slice(0, q);
+  return `${method} ${bare.split('/').map((seg) => (ID_SEGMENT.test(seg) ? ':id' : seg)).join('/')}`;
 }
 
 abstract class Recording implements Transport {
   readonly latencies: number[] = [];
   readonly statuses: Record<string, number> = {};
+  readonly byRoute = new Map<string, { calls: number; ms: number }>();
   abstract send(method: string, path: string, headers: Record<string, string>, payload: string | undefined): Promise<{ status: number; text: string }>;
 
   async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: { key?: string; body?: unknown } = {}): Promise<ApiResponse<T>> {
@@ -34,7 +46,11 @@ abstract class Recording implements Transport {
     }
     const t0 = performance.now();
     const res = await this.send(method, path, headers, payload);
-    this.latencies.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    this.latencies.push(ms);
+    const route = routeOf(method, path);
+    const r = this.byRoute.get(route);
+    if (r) { r.calls++; r.ms += ms; } else this.byRoute.set(route, { calls: 1, ms });
     const cls = `${Math.floor(res.status / 100)}xx`;
     this.statuses[cls] = (this.statuses[cls] ?? 0) + 1;
     let body: unknown = res.text;
