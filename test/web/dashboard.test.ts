@@ -54,9 +54,13 @@ const chart = (name: string) => page.evaluate((n) => (window as any).__charts?.[
  * that never shows the API's figures fails with the difference.
  */
 async function chartData(name: string, pick: (option: any) => unknown, expected: () => Promise<unknown>, ms = 10_000): Promise<{ got: unknown; want: unknown }> {
+  return agreed(async () => pick(await chart(name)), expected, ms);
+}
+/** What the page shows once it agrees with what the API says (both read again), or when `ms` ran out. */
+async function agreed(shown: () => Promise<unknown>, expected: () => Promise<unknown>, ms = 10_000): Promise<{ got: unknown; want: unknown }> {
   const end = Date.now() + ms;
   for (;;) {
-    const [got, want] = [pick(await chart(name)), await expected()];
+    const [got, want] = [await shown(), await expected()];
     if (JSON.stringify(got) === JSON.stringify(want) || Date.now() > end) return { got, want };
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -186,12 +190,16 @@ describe.skipIf(!hasChromium)('the dashboard in a browser', () => {
     expect(await page.$$eval('[data-table="leaderboard"] tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.agent))).toEqual(lb.data.map((e: any) => e.agentId));
     expect(await texts('[data-table="leaderboard"] [data-trust]')).toEqual(lb.data.map((e: any) => int(e.trustScore)));
     await page.selectOption('[data-filter="region"]', 'us-east');
-    await page.waitForFunction(() => !document.querySelector('.state.loading'));
     await settle();
-    const f = await server.api.get('/v1/leaderboard?limit=20&region=us-east');
-    expect(await page.$$eval('[data-table="leaderboard"] tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.agent))).toEqual(f.data.map((e: any) => e.agentId));
+    // the filter's refetch may not have started when settle() looks: compare once the rows agree (or time out)
+    const rowsShown = () => page.$$eval('[data-table="leaderboard"] tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.agent));
+    const f = await agreed(rowsShown, async () => (await server.api.get('/v1/leaderboard?limit=20&region=us-east')).data.map((e: any) => e.agentId));
+    expect(f.got).toEqual(f.want);
+    expect((f.want as string[]).length).toBeLessThan(lb.data.length);
     await page.selectOption('[data-filter="region"]', '');
     await settle();
+    const all = await agreed(rowsShown, async () => (await server.api.get('/v1/leaderboard?limit=20')).data.map((e: any) => e.agentId));
+    expect(all.got).toEqual(all.want);
     const first = lb.data[0];
     await page.focus(`[data-agent="${first.agentId}"] a`);
     await page.keyboard.press('Enter');
