@@ -49,6 +49,29 @@ describe('badges', () => {
     expect(p.certification.badges.map((x: Json) => x.badge).sort()).toEqual(['first_trade', 'streak_7d']);
     expect((await t.get(`/v1/agents/${uuidv7()}/badges`)).statusCode).toBe(404);
   }, 120_000);
+
+  it('the job starts from its stored marker (a restart or a new leader), not from a marker held in memory', async () => {
+    const s = await t.newAgent({ type: 'provider' });
+    const listing = await t.listing(s, { capacity: 1000 });
+    await sell(s, listing.id);
+    const before = t.clock.now().getTime();
+    expect((await t.app.services.certification.badges.award()).agents).toBeGreaterThanOrEqual(1);
+    const marker = async () => (await sql<{ marker: Date }>`SELECT marker FROM certification_job_markers WHERE job = 'certification.badges'`.execute(t.db.database.db)).rows[0]?.marker;
+    // stored: the run's start less a minute of overlap
+    expect((await marker())!.getTime()).toBe(before - 60_000);
+    // the job reads only what is after the stored marker: moved past a new sale, the job does not see it
+    t.clock.advance(DAY);
+    const other = await t.newAgent({ type: 'provider' });
+    await sell(other, (await t.listing(other, { capacity: 1000 })).id);
+    await sql`UPDATE certification_job_markers SET marker = ${new Date(t.clock.now().getTime() + DAY)}`.execute(t.db.database.db);
+    expect(await t.app.services.certification.badges.award()).toEqual({ agents: 0, awarded: 0 });
+    // from a marker before the sale it awards the new seller's badge, once, and nothing again for the first
+    await sql`UPDATE certification_job_markers SET marker = ${new Date(before)}`.execute(t.db.database.db);
+    const run = await t.app.services.certification.badges.award();
+    expect(run.awarded).toBe(1);
+    expect((await t.get(`/v1/agents/${other.id}/badges`)).json().badges.map((x: Json) => x.badge)).toEqual(['first_trade']);
+    expect((await t.app.services.certification.badges.award()).awarded).toBe(0);
+  }, 120_000);
 });
 
 describe('partnerships', () => {

@@ -21,13 +21,12 @@ export interface BadgesDeps {
   exists(agentId: string): Promise<boolean>;
 }
 
+const BADGE_JOB = 'certification.badges';
+
 export class BadgesService {
   readonly jobs: BackgroundJob[];
-  /** evidence inserted at or after this was not folded yet by this process's job */
-  private watermark = 0;
-
   constructor(private readonly deps: BadgesDeps) {
-    this.jobs = [{ name: 'certification.badges', intervalMs: 60_000, run: () => this.award() }];
+    this.jobs = [{ name: BADGE_JOB, intervalMs: 60_000, run: () => this.award() }];
   }
 
   /** Folds one agent's record and stores new badges; returns the badges that were new. */
@@ -50,14 +49,20 @@ export class BadgesService {
     });
   }
 
-  /** The job: every seller with trades recorded since the last run. */
+  /**
+   * The job: every seller with trades recorded since the last run. The marker is stored (not held by the
+   * process), so a restart or another process taking over the job starts where the last run stopped;
+   * awarding is idempotent, so a run that dies before storing it only repeats work.
+   */
   async award(): Promise<{ agents: number; awarded: number }> {
-    const started = this.deps.clock.now().getTime();
-    const sellers = await this.deps.sources.sellersSince(this.watermark);
+    const { db } = this.deps.database;
+    const started = this.deps.clock.now();
+    const since = await repo.jobMarker(db, BADGE_JOB);
+    const sellers = await this.deps.sources.sellersSince(since?.getTime() ?? 0);
     let awarded = 0;
     for (const s of sellers) awarded += (await this.refresh(s)).length;
     // a minute of overlap: a trade recorded while this ran is seen next time
-    this.watermark = started - 60_000;
+    await repo.setJobMarker(db, BADGE_JOB, new Date(started.getTime() - 60_000), this.deps.clock.now());
     return { agents: sellers.length, awarded };
   }
 

@@ -107,6 +107,15 @@ export const certificationRepository = {
     return db.selectFrom('certification_badges').selectAll().where('agent_id', 'in', agentIds).execute();
   },
   /** Inserts earned badges; a badge already held stays as first earned. Returns the badges that were new. */
+  async jobMarker(db: Executor, job: string): Promise<Date | null> {
+    const r = await db.selectFrom('certification_job_markers').select('marker').where('job', '=', job).executeTakeFirst();
+    return r?.marker ?? null;
+  },
+  async setJobMarker(db: Executor, job: string, marker: Date, at: Date): Promise<void> {
+    await db.insertInto('certification_job_markers').values({ job, marker, updated_at: at })
+      .onConflict((oc) => oc.column('job').doUpdateSet({ marker, updated_at: at })).execute();
+  },
+
   async insertBadges(db: Executor, rows: Insertable<CertificationBadgesTable>[]): Promise<string[]> {
     if (rows.length === 0) return [];
     const r = await db.insertInto('certification_badges').values(rows).onConflict((oc) => oc.columns(['agent_id', 'badge']).doNothing()).returning('badge').execute();

@@ -100,6 +100,13 @@ export interface CertificationPartnershipsTable {
   history: Json<Record<string, unknown>[]>;
 }
 
+/** How far a certification job has folded the record (migration 0017). */
+export interface CertificationJobMarkersTable {
+  job: string;
+  marker: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface CertificationTables {
   certification_identity_challenges: CertificationIdentityChallengesTable;
   certification_identity: CertificationIdentityTable;
@@ -108,5 +115,6 @@ export interface CertificationTables {
   certification_certificates: CertificationCertificatesTable;
   certification_history: CertificationHistoryTable;
   certification_badges: CertificationBadgesTable;
+  certification_job_markers: CertificationJobMarkersTable;
   certification_partnerships: CertificationPartnershipsTable;
 }
