@@ -1,15 +1,27 @@
 /**
  * What other modules may read of agents without knowing their table. Trading asks whether an agent may
  * sell in a category, which key verifies its signatures, and when sellers registered (newcomers); the SQL
- * that answers lives in agents.repository.ts, with the table. The service's type is here for the modules
- * that register agents or profile contributors (trading, the verifier), and the key decoder for
- * signature checks.
+ * that answers lives in agents.repository.ts, with the table. The verifier registers its own agents
+ * (AgentRegistration), trading adds sections to agents' profiles (ProfileSections), and the key decoder
+ * serves signature checks. AgentsService answers each; app.ts hands it over.
  */
 import type { Database } from '../../database.js';
 import { agentsRepository as repo, type AgentRow, type Executor } from './agents.repository.js';
+import type { Agent, AgentCreate } from './agents.schemas.js';
+import type { ProfileContributor } from './agents.service.js';
 
-export type { AgentsService } from './agents.service.js';
+export type { ProfileContributor };
 export { decodeEd25519PublicKey } from './agents.service.js';
+
+/** Registering an agent as POST /v1/agents does (the verifier's buyer and probe agents). */
+export interface AgentRegistration {
+  register(input: AgentCreate): Promise<{ agent: Agent; apiKey: string }>;
+}
+
+/** Where a module adds a section to every agent's profile (GET /v1/agents/{id}/profile). */
+export interface ProfileSections {
+  readonly contributors: ProfileContributor[];
+}
 
 export interface AgentDirectory {
   /** The agent's registered type and categories; null when there is no such agent. */

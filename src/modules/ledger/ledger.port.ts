@@ -1,17 +1,53 @@
 /**
- * What other modules may use of the ledger without knowing its files or tables: the services' types
- * (trading settles through escrow, the verifier pays from a wallet), the account ids, the API views and
+ * What other modules may use of the ledger without knowing its files or tables: narrow views of its
+ * services (trading settles through escrow: TradeEscrow; the verifier pays from a wallet: WalletLedger;
+ * EscrowService and LedgerService answer them, handed over by app.ts), the account ids, the API views and
  * the mapping of a ledger rejection to an API error. Reputation's same-owner detector asks who first
  * funded each wallet; the SQL that answers it lives here, with the tables.
  */
 import { sql } from 'kysely';
 import type { Database } from '../../database.js';
 
-import type { Tx } from './ledger.types.js';
-export type { Tx, Outcome, RecordedTransfer, EscrowView, EscrowEventView, ReleaseSplit, ReleaseSplitter } from './ledger.types.js';
-export type { LedgerService } from './ledger.service.js';
-export type { EscrowService, EscrowActor } from './escrow.service.js';
+import type { ExecuteOptions, HistoryRow, Outcome, EscrowView, Tx } from './ledger.types.js';
+import type { EscrowActOptions, EscrowActor, EscrowCreate } from './escrow.service.js';
+import type { EscrowAction, EscrowState } from './escrow.js';
+import type { TransferInput } from './ledger.engine.js';
+export type { Tx, Outcome, RecordedTransfer, EscrowView, EscrowEventView, ReleaseSplit, ReleaseSplitter, ExecuteOptions, HistoryRow } from './ledger.types.js';
+export type { EscrowActor, EscrowCreate, EscrowActOptions } from './escrow.service.js';
+export type { EscrowAction, EscrowState } from './escrow.js';
+export type { TransferInput } from './ledger.engine.js';
 export { DEFAULT_REVIEW_WINDOW_MS } from './escrow.service.js';
+
+/** What trading's agreements do with escrows, each inside trading's own transaction where it takes one. */
+export interface TradeEscrow {
+  get(id: string): Promise<EscrowView>;
+  /** Escrows by id, read through `db` (inside a transaction, pass it); ids that name no escrow are left out. */
+  getIn(db: Database['db'], ids: readonly string[]): Promise<Map<string, EscrowView>>;
+  /** Creates and funds an escrow in the caller's transaction; throws insufficient_funds. */
+  createIn(tx: Tx, input: EscrowCreate, actor: EscrowActor): Promise<EscrowView>;
+  /** One transition, in the caller's transaction. */
+  actIn(tx: Tx, id: string, action: EscrowAction, actor: EscrowActor, opts?: EscrowActOptions): Promise<EscrowView>;
+  isTerminal(state: EscrowState): boolean;
+  /** Whether releases to this payee are held now (a risk hold). */
+  releaseHeld(tx: Tx, payeeAgentId: string): Promise<boolean>;
+}
+
+/** An account's posted and pending totals (base units). */
+export interface AccountTotals {
+  credits_posted: bigint;
+  debits_posted: bigint;
+  debits_pending: bigint;
+}
+
+/** What the verifier does with its budget wallet: read it, list its entries, move money into it. */
+export interface WalletLedger {
+  /** undefined: no such account */
+  getAccount(id: string): Promise<AccountTotals | undefined>;
+  /** An agent's wallet entries, newest first; throws not_found for an agent without a wallet. */
+  walletHistory(agentId: string, opts: { beforeSeq?: bigint; limit: number }): Promise<HistoryRow[]>;
+  /** Runs transfers in their own transaction (group commit). */
+  execute(inputs: TransferInput[], opts?: ExecuteOptions): Promise<Outcome[]>;
+}
 export { SYSTEM_ACCOUNTS, walletAccountId } from './ledger.accounts.js';
 export { rejectionError } from './ledger.errors.js';
 export { transferJson } from './ledger.json.js';

@@ -10,5 +10,17 @@ export { explain, publishedReputation } from './explain.js';
 export type { Explanation, PublishedReputation, Metric, ComponentExplanation } from './explain.js';
 export { findClosedLoops, findPaymentLoop, findSameOwnerClusters, detectOwnerClusters, DEFAULT_OWNER_CLUSTER_OPTIONS } from './wash.js';
 export type { PaymentLog, LoopOptions, ClusterOptions, AccountSignals, OwnerCluster, OwnerClusterOptions } from './wash.js';
-// The whole service, for modules that drive reputation as an operator would (the built-in verifier's probe evidence).
-export type { ReputationService } from './reputation.service.js';
+
+import type { Actor, LeaderboardEntry, SubmittedEvidence } from './reputation.service.js';
+export type { Actor as EvidenceActor, LeaderboardEntry, SubmittedEvidence } from './reputation.service.js';
+
+/**
+ * What the built-in verifier does with reputation, as an operator would: reads the leaderboard (whom to
+ * challenge), registers its probe agent and submits the probe's evidence. ReputationService answers it.
+ */
+export interface ReputationProbes {
+  leaderboard(f: { category?: string | undefined; region?: string | undefined }): Promise<LeaderboardEntry[]>;
+  /** false: it was a probe already */
+  addProbe(agentId: string): Promise<boolean>;
+  submitEvidence(actor: Actor, e: SubmittedEvidence): Promise<{ id: string; type: string; agentId: string; producerId: string | null; at: Date }>;
+}

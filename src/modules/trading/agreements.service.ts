@@ -1,6 +1,6 @@
 /**
  * Agreements: an accepted offer becomes an agreement; its state machine (trading.states.ts) moves together
- * with its escrow (ledger EscrowService, inside the same transaction), releases the listing's capacity when
+ * with its escrow (the ledger's TradeEscrow, inside the same transaction), releases the listing's capacity when
  * it ends, and writes every outcome as reputation evidence. An agreement row is locked before its escrow
  * and its listing.
  *
@@ -15,7 +15,7 @@ import { uuidFromName } from '../../platform/ids.js';
 import { AppError, notFound } from '../../platform/http/errors.js';
 import type { Principal } from '../../platform/http/auth.js';
 import { formatAmount } from '../../platform/money.js';
-import type { EscrowActor, EscrowService, EscrowView, Tx } from '../ledger/ledger.port.js';
+import type { EscrowActor, EscrowView, TradeEscrow, Tx } from '../ledger/ledger.port.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import { NO_GUARDS, type TradingGuards } from './trading.guards.js';
 import type { NegotiationState } from './negotiation.js';
@@ -68,7 +68,7 @@ export class AgreementsService {
     private readonly database: Database,
     private readonly clock: Clock,
     private readonly writes: TradingWrites,
-    private readonly escrow: EscrowService,
+    private readonly escrow: TradeEscrow,
     private readonly reputation: ReputationPort,
     private readonly guards: TradingGuards = NO_GUARDS,
   ) {}

@@ -8,8 +8,8 @@ import type { PriceBandGuard } from './trading.price-band.port.js';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
-import type { AgentDirectory, AgentsService } from '../agents/agents.port.js';
-import type { EscrowService } from '../ledger/ledger.port.js';
+import type { AgentDirectory, ProfileSections } from '../agents/agents.port.js';
+import type { TradeEscrow } from '../ledger/ledger.port.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import type { BackgroundJob } from '../module.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
@@ -25,11 +25,12 @@ import { tradingRoutes as routes } from './trading.routes.js';
 export interface TradingDeps {
   database: Database;
   clock: Clock;
-  /** The profile contributors are registered here. */
-  agents: AgentsService;
+  /** Where trading's sections of the agent profile are registered. */
+  agents: ProfileSections;
   /** What trading reads of agents (seller roles, public keys, registration times). */
   directory: AgentDirectory;
-  escrow: EscrowService;
+  /** The escrow each agreement is settled through. */
+  escrow: TradeEscrow;
   reputation: ReputationPort;
   outbox: EventOutbox;
   /** Sellers' live certification levels, for requests with minCertificationLevel (none: such requests match no one). */

@@ -30,10 +30,10 @@ import type { Principal } from '../../platform/http/auth.js';
 import { AppError } from '../../platform/http/errors.js';
 import { uuidFromName, uuidv7 } from '../../platform/ids.js';
 import { formatAmount } from '../../platform/money.js';
-import type { AgentsService } from '../agents/agents.port.js';
-import { SYSTEM_ACCOUNTS, walletAccountId, type LedgerService, type Outcome, type Tx } from '../ledger/ledger.port.js';
-import type { ReputationService } from '../reputation/index.js';
-import { listingJson, type TradingService } from '../trading/trading.port.js';
+import type { AgentRegistration } from '../agents/agents.port.js';
+import { SYSTEM_ACCOUNTS, walletAccountId, type Outcome, type WalletLedger, type Tx } from '../ledger/ledger.port.js';
+import type { ReputationProbes } from '../reputation/index.js';
+import { listingJson, type TradingFlow } from '../trading/trading.port.js';
 import type { BackgroundJob } from '../module.js';
 import { challengeResponseMs, checkDigest, jobDigest, workloadFor, type JobSpec, type Workload } from './workloads.js';
 import { selectTargets, type Candidate, type Selected } from './selection.js';
@@ -58,10 +58,14 @@ export interface VerifierDefaults {
 export interface VerifierDeps {
   database: Database;
   clock: Clock;
-  agents: AgentsService;
-  ledger: LedgerService;
-  trading: TradingService;
-  reputation: ReputationService;
+  /** registers the verifier's buyer and probe agents */
+  agents: AgentRegistration;
+  /** the budget wallet */
+  ledger: WalletLedger;
+  /** the trading flow each challenge goes through */
+  trading: TradingFlow;
+  /** whom to challenge (leaderboard), the probe and its evidence */
+  reputation: ReputationProbes;
   defaults: VerifierDefaults;
   logger?: Logger | undefined;
 }
