@@ -155,6 +155,13 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     certification: { certificationLevelOf: (ids) => certification.certification.levelsOf(ids) }, guards: risk.guards,
     // the stabilisation band lives in analytics (created below; called only once requests run)
     priceBand: { check: (c, db) => analytics.checkBand(c, db) },
+    // the seller's open-agreement limit by reward tier (rewards is created below; called only once agreements are made)
+    tierLimit: {
+      openAgreementLimit: async (db, sellerId) => {
+        const l = await rewards.openAgreementLimitIn(db, sellerId);
+        return l.max === null ? null : { tier: l.tier, max: l.max };
+      },
+    },
   });
   const availability = createAvailabilityService({ database, clock, agents, reputation, slotSeconds: deps.config?.heartbeatIntervalSeconds ?? 60 });
   const verifier = createVerifierService({ database, clock, agents, ledger, trading, reputation, defaults: (deps.config ?? loadConfig({})).verifier, logger: deps.logger });

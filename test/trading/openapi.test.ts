@@ -16,4 +16,13 @@ describe('OpenAPI', () => {
       expect(doc.paths[path], path).toBeDefined();
     }
   });
+
+  it('documents 409 tier_limit on every route that can make or fund an agreement', async () => {
+    const doc = (await t.get('/openapi.json')).json();
+    for (const path of ['/v1/negotiations', '/v1/negotiations/{id}/offers', '/v1/negotiations/{id}/accept', '/v1/agreements/{id}/fund']) {
+      const op = doc.paths[path].post;
+      expect(op.responses['409'], path).toBeDefined();
+      expect(op.description, path).toContain('409 tier_limit');
+    }
+  });
 });

@@ -451,11 +451,16 @@ export class RewardsService {
     return { referredId: r.referred_id, referrerId: r.referrer_id, createdAt: r.created_at, paidAt: r.paid_at };
   }
 
-  /** The most open agreements a seller's tier allows (null: no limit): for trading to enforce (app.ts). */
-  async maxOpenAgreements(agentId: string): Promise<number | null> {
-    const { config } = await this.currentProgram(DEFAULT_PROGRAM_ID);
-    const tier = await repo.tierOf(this.db, agentId);
-    const t = tier ? config.tiers.find((x) => x.name === tier.tier) ?? config.tiers[0]! : config.tiers[0]!;
-    return t.maxOpenAgreements;
+  /**
+   * A seller's tier (as of the latest epoch close; the lowest tier before any) and the most open agreements
+   * the current program allows it (null: no limit), for trading to enforce (app.ts). Reads through `db`:
+   * trading asks inside its own transaction.
+   */
+  async openAgreementLimitIn(db: Executor, agentId: string): Promise<{ tier: string; max: number | null }> {
+    const versions = (await this.programs(db)).get(DEFAULT_PROGRAM_ID);
+    const config = versions?.length ? versions[versions.length - 1]! : DEFAULT_CONFIG;
+    const tier = await repo.tierOf(db, agentId);
+    const t = tier ? config.tiers.find((x) => x.name === tier.tier) ?? tierOf(config.tiers, tier.trust) : tierOf(config.tiers, 0);
+    return { tier: t.name, max: t.maxOpenAgreements };
   }
 }

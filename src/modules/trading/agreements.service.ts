@@ -18,6 +18,7 @@ import { formatAmount } from '../../platform/money.js';
 import type { EscrowActor, EscrowView, TradeEscrow, Tx } from '../ledger/ledger.port.js';
 import type { ReputationPort } from '../reputation/reputation.port.js';
 import { NO_GUARDS, type TradingGuards } from './trading.guards.js';
+import type { SellerTierLimit } from './trading.tier-limit.port.js';
 import type { NegotiationState } from './negotiation.js';
 import { TERMINAL_AGREEMENT, nextAgreementState, nextRequestState, type AgreementAction, type AgreementState } from './trading.states.js';
 import { jsonColumn, type AgreementRow, type ListingRow, type NegotiationRow, type OfferRow, type RequestRow } from './trading.repository.js';
@@ -71,7 +72,23 @@ export class AgreementsService {
     private readonly escrow: TradeEscrow,
     private readonly reputation: ReputationPort,
     private readonly guards: TradingGuards = NO_GUARDS,
+    private readonly tierLimit?: SellerTierLimit,
   ) {}
+
+  /**
+   * Refuses (409 tier_limit) an agreement made or funded while the seller holds as many open agreements as its
+   * tier allows (trading.tier-limit.port.ts); the caller's transaction then rolls back and nothing changes.
+   */
+  private async checkTierLimit(tx: Tx, sellerId: string, action: 'create' | 'fund'): Promise<void> {
+    const limit = this.tierLimit ? await this.tierLimit.openAgreementLimit(tx, sellerId) : null;
+    if (!limit) return;
+    const open = await repo.sellerOpenCountLocked(tx, sellerId);
+    if (open < limit.max) return;
+    throw new AppError('tier_limit',
+      `the seller holds ${open} open agreements (funded, delivered or disputed), the most its ${limit.tier} tier allows (maxOpenAgreements ${limit.max}); ` +
+      `${action === 'create' ? 'agree' : 'fund'} again once one of them ends`,
+      { limit: 'maxOpenAgreements', max: limit.max, open, tier: limit.tier, sellerId });
+  }
 
   /** An event to both parties: the agreement as it is after `set` (amounts as in the REST resource), and `extra`. */
   private event(events: Events, type: string, a: AgreementRow, set: Partial<AgreementRow>, extra: Record<string, unknown> = {}): void {
@@ -85,6 +102,7 @@ export class AgreementsService {
   async createIn(tx: Tx, ctx: AgreementContext, s: NegotiationState, acceptSignature: string | null, now: Date): Promise<AgreementRow> {
     const { row, listing, request } = ctx;
     await this.guards.beforeAgreement(tx, { buyerId: row.buyer_id, sellerId: row.seller_id, listingId: listing.id, category: listing.category, region: listing.region });
+    await this.checkTierLimit(tx, row.seller_id, 'create');
     const offer = s.offers[s.acceptedSeq!]!;
     const t = offer.terms;
     const id = agreementIdOf(row.id);
@@ -167,6 +185,7 @@ export class AgreementsService {
     const immediate = a.settlement_type === 'immediate';
     const to = nextAgreement(a.state, immediate ? 'fund_immediate' : 'fund');
     if (a.delivery_deadline.getTime() <= now.getTime()) throw new AppError('invalid_transition', 'the delivery deadline has passed', { state: a.state, action: 'fund' });
+    await this.checkTierLimit(tx, a.seller_id, 'fund');
     await this.guards.beforePayment(tx, {
       agreementId: a.id, buyerId: a.buyer_id, sellerId: a.seller_id, category: a.category, amount: a.amount, openAgreements: () => repo.openCount(tx, a.buyer_id),
     });

@@ -5,6 +5,7 @@
  */
 import type { CertificationLevels } from '../certification/certification.port.js';
 import type { PriceBandGuard } from './trading.price-band.port.js';
+import type { SellerTierLimit } from './trading.tier-limit.port.js';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
@@ -39,6 +40,8 @@ export interface TradingDeps {
   guards?: TradingGuards;
   /** The stabilisation band's check of manual offers and accepts (analytics; optional). */
   priceBand?: PriceBandGuard;
+  /** Sellers' open-agreement limits by reward tier (rewards; none: no limit). */
+  tierLimit?: SellerTierLimit;
 }
 
 export class TradingService {
@@ -52,7 +55,7 @@ export class TradingService {
     this.bus = new TradingEventBus(deps.outbox);
     const writes = new TradingWrites(deps.database, deps.clock, this.bus);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus, deps.certification);
-    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation, deps.guards);
+    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation, deps.guards, deps.tierLimit);
     this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory, deps.priceBand);
     this.jobs = [
       {

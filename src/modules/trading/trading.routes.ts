@@ -204,7 +204,8 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
       tags, summary: 'Open a negotiation', headers: IdemHeader, body: NegotiationCreateBody, security: AuthHeader,
       description: 'The buyer (or the listing\'s seller answering a trade request) opens with an `offer`, or the buyer `delegate`s to the service. ' +
         'If the other side delegated (a listing with `negotiation` settings), the service answers at once. Offers may be signed (Ed25519, ' +
-        'over `signingPayload`); to sign the opening offer, choose the negotiation `id` yourself.',
+        'over `signingPayload`); to sign the opening offer, choose the negotiation `id` yourself. If the service agrees at once and the seller ' +
+        'holds as many open agreements (funded, delivered, disputed) as its reward tier allows (`maxOpenAgreements`), nothing is created: 409 tier_limit.',
       response: { 201: NegotiationSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
     config: { auth: 'agent' },
@@ -254,7 +255,9 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   app.post('/v1/negotiations/:id/offers', {
     schema: {
       tags, summary: 'Counter-offer', params: IdParams, headers: IdemHeader, body: OfferBody, security: AuthHeader,
-      description: 'Only the party that did not make the last offer may counter, before the deadline and within the maximum rounds (409 otherwise).',
+      description: 'Only the party that did not make the last offer may counter, before the deadline and within the maximum rounds (409 otherwise). ' +
+        'A delegated side that accepts the counter makes the agreement, refused with 409 tier_limit (nothing changes) while the seller holds as many ' +
+        'open agreements as its reward tier allows (`maxOpenAgreements`).',
       response: { 200: NegotiationSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
     config: { auth: 'agent' },
@@ -264,7 +267,9 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
     schema: {
       tags, summary: 'Accept the last offer: makes the agreement', params: IdParams, headers: IdemHeader, body: AcceptBody, security: AuthHeader,
       description: 'Reserves the listing\'s capacity (409 if it is gone) and creates the agreement. The signature covers the accept payload ' +
-        '(`aitbc-accept/v1`, negotiation, seq, signer, blank line, the accepted offer\'s signing payload). The buyer may `fund` in the same step.',
+        '(`aitbc-accept/v1`, negotiation, seq, signer, blank line, the accepted offer\'s signing payload). The buyer may `fund` in the same step. ' +
+        'While the seller holds as many open agreements (funded, delivered, disputed) as its reward tier allows (`maxOpenAgreements`), the accept is ' +
+        'refused with 409 tier_limit (naming `max`, `open`, `tier`) and changes nothing.',
       response: { 200: Type.Object({ negotiation: NegotiationSchema, agreement: Type.Union([AgreementSchema, Type.Null()]) }), ...errors(400, 401, 403, 404, 409, 422) },
     },
     config: { auth: 'agent' },
@@ -314,7 +319,9 @@ export async function tradingRoutes(fastify: FastifyInstance, opts: { trading: T
   app.post('/v1/agreements/:id/fund', {
     schema: {
       tags, summary: 'Fund the agreement (buyer)', params: IdParams, headers: IdemHeader, security: AuthHeader,
-      description: 'Moves price x quantity from the buyer\'s wallet into the agreement\'s escrow (422 insufficient_funds). Immediate settlement pays the seller at once.',
+      description: 'Moves price x quantity from the buyer\'s wallet into the agreement\'s escrow (422 insufficient_funds). Immediate settlement pays the seller at once. ' +
+        'Refused with 409 tier_limit (the agreement stays pending_funding, no money moves) while the seller holds as many open agreements ' +
+        '(funded, delivered, disputed) as its reward tier allows (`maxOpenAgreements`).',
       response: { 200: AgreementSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
     config: { auth: 'agent' },
