@@ -17,7 +17,7 @@ let s1: Party; let s2: Party; let b1: Party; let b2: Party;
 let h100: SeedListing; let a100: SeedListing;
 const specs: TradeSpec[] = [];
 
-const TABLES = ['analytics_rollups', 'analytics_sketches', 'analytics_actives', 'analytics_geo_flows', 'analytics_new_agents', 'analytics_gauges'];
+const TABLES = ['analytics_rollups', 'analytics_sketches', 'analytics_actives', 'analytics_active_bits', 'analytics_geo_flows', 'analytics_new_agents', 'analytics_gauges'];
 async function dump(): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const tbl of TABLES) {

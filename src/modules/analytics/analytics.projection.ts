@@ -201,6 +201,7 @@ export class MarketProjection {
         }
         await repo.insertFresh(tx, acc);
       }
+      await repo.rebuildBits(tx);
       // snapshots in time order (as they were applied: each one newer than the last); what the incremental
       // path leaves in a bucket is the last snapshot's cells, and zeros (at its time) for the bucket's other cells
       const snaps: { at: Date; cells: SupplyDemandCell[] }[] = [];

@@ -2,7 +2,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from './analytics.repository.js';
 import type { Granularity } from './analytics.tables.js';
-import { ALL, hasMarginal, type Metric, type Table } from './analytics.facts.js';
+import { ALL, hasMarginal, truncate, type Metric, type Table } from './analytics.facts.js';
 
 export interface CellFilter {
   category?: string | undefined;
@@ -39,6 +39,19 @@ function dimWhere(f: CellFilter, opts: { anyRegion?: boolean } = {}): RawBuilder
   return sql.join(parts, sql` AND `);
 }
 const range = (f: RangeFilter) => sql`granularity = ${f.granularity} AND bucket >= ${f.from} AND bucket < ${f.to}`;
+
+/** a | b, as long as the longer of the two (`a` reused when it is long enough). */
+function orInto(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = a.length >= b.length ? a : Uint8Array.from({ length: b.length }, (_, i) => a[i] ?? 0);
+  for (let i = 0; i < b.length; i++) out[i]! |= b[i]!;
+  return out;
+}
+const BITS = Uint8Array.from({ length: 256 }, (_, i) => { let n = 0; for (let x = i; x; x >>= 1) n += x & 1; return n; });
+function popcount(a: Uint8Array): number {
+  let n = 0;
+  for (const x of a) n += BITS[x]!;
+  return n;
+}
 
 export interface CounterRow {
   bucket: Date; requests: bigint; request_units: bigint; agreements: bigint; matched: bigint; trades: bigint; units: bigint;
@@ -81,6 +94,19 @@ export const analyticsQueries = {
              count(DISTINCT agent_id) FILTER (WHERE role = 'buyer')::int8 AS buyers, count(DISTINCT agent_id) FILTER (WHERE role = 'seller')::int8 AS sellers
       FROM analytics_actives WHERE ${range(f)} AND ${cellWhere(f, 'actives')} ${by}`.execute(db);
     return r.rows;
+  },
+
+  /**
+   * Distinct buyers and sellers over the whole range (hour and day only; null for minutes): the OR of the
+   * range's bitmaps (migration 0020), one row per bucket and role for a marginal cell, counted in memory.
+   */
+  async activeTotals(db: Executor, f: RangeFilter): Promise<{ buyers: number; sellers: number } | null> {
+    if (f.granularity === 'minute') return null;
+    const r = await sql<{ role: 'buyer' | 'seller'; bits: Uint8Array }>`
+      SELECT role, bits FROM analytics_active_bits WHERE ${range(f)} AND ${cellWhere(f, 'actives')}`.execute(db);
+    const union: Record<'buyer' | 'seller', Uint8Array> = { buyer: new Uint8Array(0), seller: new Uint8Array(0) };
+    for (const row of r.rows) union[row.role] = orInto(union[row.role], row.bits);
+    return { buyers: popcount(union.buyer), sellers: popcount(union.seller) };
   },
 
   async gauges(db: Executor, f: RangeFilter) {
@@ -175,18 +201,34 @@ export const analyticsQueries = {
   },
 
   /**
-   * The most recent trades (at most `perCell` each) of every cell traded in [since, until), or of the cells
-   * of these category x spec class pairs only: one scan.
+   * The most recent trades (at most `perCell` each, newest first) of every cell traded in [since, until), or
+   * of the cells of these category x spec class pairs only. With pairs (indicators, tier): the pairs' cells
+   * come from the day rollups, then one LATERAL read per cell walks the facts' cell index backwards from
+   * `until` and stops at `perCell` trades, so the cost is bounded by cells x perCell whatever the number of
+   * trades (the window query over every trade of the 7 days was slower than the naive GROUP BY). Without
+   * pairs (KPIs, every cell): one window query. Ties in time are broken by the fact's seq in both.
    */
   async recentTradesByCell(db: Executor, since: Date, until: Date, perCell: number, pairs?: readonly (readonly [string, string])[]) {
     if (pairs && pairs.length === 0) return [];
-    const only = pairs ? sql`AND (category, spec_class) IN (${sql.join(pairs.map(([c, s]) => sql`(${c}, ${s})`))})` : sql``;
-    const r = await sql<{ category: string; spec_class: string; region: string; price: string; quantity: number; seller: string; volume: string }>`
+    type Row = { category: string; spec_class: string; region: string; price: string; quantity: number; seller: string; volume: string };
+    const r = pairs
+      ? await sql<Row>`
+      WITH cells AS (
+        SELECT DISTINCT category, spec_class, region FROM analytics_rollups
+        WHERE granularity = 'day' AND bucket >= ${truncate(since, 'day')} AND bucket < ${until} AND trades > 0 AND ${notMarginal}
+          AND (category, spec_class) IN (${sql.join(pairs.map(([c, s]) => sql`(${c}, ${s})`))}))
+      SELECT c.category, c.spec_class, c.region, t.price, t.quantity, t.seller, t.volume FROM cells c CROSS JOIN LATERAL (
+        SELECT f.data->>'pricePerUnit' AS price, (f.data->>'quantity')::int AS quantity, f.data->>'sellerId' AS seller, f.data->>'volume' AS volume, f.at, f.seq
+        FROM analytics_facts f
+        WHERE f.kind = 'trade' AND f.category = c.category AND f.spec_class = c.spec_class AND f.region = c.region AND f.at >= ${since} AND f.at < ${until}
+        ORDER BY f.at DESC, f.seq DESC LIMIT ${perCell}) t
+      ORDER BY 1, 2, 3, t.at DESC, t.seq DESC`.execute(db)
+      : await sql<Row>`
       SELECT category, spec_class, region, price, quantity, seller, volume FROM (
         SELECT category, spec_class, region, data->>'pricePerUnit' AS price, (data->>'quantity')::int AS quantity, data->>'sellerId' AS seller, data->>'volume' AS volume,
-               row_number() OVER (PARTITION BY category, spec_class, region ORDER BY at DESC) AS rn
-        FROM analytics_facts WHERE kind = 'trade' AND at >= ${since} AND at < ${until} ${only}) t
-      WHERE rn <= ${perCell} ORDER BY 1, 2, 3`.execute(db);
+               at, seq, row_number() OVER (PARTITION BY category, spec_class, region ORDER BY at DESC, seq DESC) AS rn
+        FROM analytics_facts WHERE kind = 'trade' AND at >= ${since} AND at < ${until}) t
+      WHERE rn <= ${perCell} ORDER BY 1, 2, 3, at DESC, seq DESC`.execute(db);
     return r.rows.map((x) => ({
       category: x.category, specClass: x.spec_class, region: x.region, price: BigInt(x.price), quantity: Number(x.quantity), seller: x.seller, volume: BigInt(x.volume),
     }));

@@ -31,7 +31,54 @@ const UNNEST_ROWS = 50_000;
 const iso = (ms: string) => new Date(Number(ms)).toISOString();
 const CELL_COLS = [['granularity', 'text'], ['bucket', 'timestamptz'], ['category', 'text'], ['region', 'text'], ['spec_class', 'text']] as const;
 
+/**
+ * Gives the agents without one the next dense ordinals (in id order). Under the projection's state lock,
+ * like every rollup write, so two writers never hand out the same ordinal. `null`: every agent of analytics_actives.
+ */
+async function assignOrdinals(tx: Executor, agentIds: readonly string[] | null): Promise<void> {
+  const source = agentIds ? sql`unnest(${arrayLiteral(agentIds)}::uuid[]) AS s(agent_id)` : sql`(SELECT DISTINCT agent_id FROM analytics_actives) s`;
+  await sql`
+    INSERT INTO analytics_agent_ordinals (agent_id, ordinal)
+    SELECT agent_id, ((SELECT COALESCE(max(ordinal), -1) FROM analytics_agent_ordinals) + row_number() OVER (ORDER BY agent_id))::int4
+    FROM ${source} WHERE NOT EXISTS (SELECT 1 FROM analytics_agent_ordinals o WHERE o.agent_id = s.agent_id)`.execute(tx);
+}
+
+/**
+ * (Re)writes the bitmaps of these (granularity, bucket, cell) keys, both roles, from analytics_actives (the
+ * same statement as migration 0020's backfill); `null`: every key (a rebuild). A function of the actives
+ * and the ordinals only, so the incremental path and a rebuild write the same bytes.
+ */
+async function buildBits(tx: Executor, keys: readonly { granularity: string; bucket: Date; category: string; region: string; spec_class: string }[] | null): Promise<void> {
+  for (const part of keys ? chunks(keys) : [null]) {
+    const only = part
+      ? sql`JOIN unnest(${arrayLiteral(part.map((k) => k.granularity))}::text[], ${arrayLiteral(part.map((k) => k.bucket.toISOString()))}::timestamptz[],
+               ${arrayLiteral(part.map((k) => k.category))}::text[], ${arrayLiteral(part.map((k) => k.region))}::text[], ${arrayLiteral(part.map((k) => k.spec_class))}::text[])
+             AS k(granularity, bucket, category, region, spec_class)
+             ON k.granularity = x.granularity AND k.bucket = x.bucket AND k.category = x.category AND k.region = x.region AND k.spec_class = x.spec_class`
+      : sql``;
+    await sql`
+      WITH a AS (
+        SELECT x.granularity, x.bucket, x.category, x.region, x.spec_class, x.role, o.ordinal / 8 AS i, bit_or(1 << (o.ordinal % 8)) AS b
+        FROM analytics_actives x ${only} JOIN analytics_agent_ordinals o ON o.agent_id = x.agent_id GROUP BY 1, 2, 3, 4, 5, 6, 7),
+      m AS (SELECT granularity, bucket, category, region, spec_class, role, max(i) AS n FROM a GROUP BY 1, 2, 3, 4, 5, 6)
+      INSERT INTO analytics_active_bits (granularity, bucket, category, region, spec_class, role, bits)
+      SELECT m.granularity, m.bucket, m.category, m.region, m.spec_class, m.role,
+             decode(string_agg(lpad(to_hex(COALESCE(a.b, 0)), 2, '0'), '' ORDER BY s.i), 'hex')
+      FROM m CROSS JOIN LATERAL generate_series(0, m.n) AS s(i)
+      LEFT JOIN a ON a.granularity = m.granularity AND a.bucket = m.bucket AND a.category = m.category AND a.region = m.region
+                 AND a.spec_class = m.spec_class AND a.role = m.role AND a.i = s.i
+      GROUP BY 1, 2, 3, 4, 5, 6
+      ON CONFLICT (granularity, category, region, spec_class, bucket, role) DO UPDATE SET bits = excluded.bits`.execute(tx);
+  }
+}
+
 export const analyticsRepository = {
+  /** After a rebuild's plain inserts into analytics_actives: ordinals for agents new to them, then every bitmap. */
+  async rebuildBits(tx: Executor): Promise<void> {
+    await assignOrdinals(tx, null);
+    await buildBits(tx, null);
+  },
+
   async outboxAfter(db: Executor, after: number, types: readonly string[], limit: number): Promise<SourceEvent[]> {
     const rows = await db.selectFrom('outbox_events').select(['seq', 'type', 'data', 'at'])
       .where('seq', '>', BigInt(after)).where('type', 'in', [...types]).orderBy('seq').limit(limit).execute();
@@ -111,8 +158,15 @@ export const analyticsRepository = {
       const [g, b, category, region, spec, role, agent] = k.split(S);
       return { granularity: g as Granularity, bucket: new Date(Number(b)), category: category!, region: region!, spec_class: spec!, role: role as 'buyer', agent_id: agent! };
     });
+    const fresh: { granularity: Granularity; bucket: Date; category: string; region: string; spec_class: string; agent_id: string }[] = [];
     for (const part of chunks(actives)) {
-      await tx.insertInto('analytics_actives').values(part).onConflict((oc) => oc.doNothing()).execute();
+      fresh.push(...await tx.insertInto('analytics_actives').values(part).onConflict((oc) => oc.doNothing())
+        .returning(['granularity', 'bucket', 'category', 'region', 'spec_class', 'role', 'agent_id']).execute());
+    }
+    if (fresh.length) {
+      await assignOrdinals(tx, [...new Set(fresh.map((r) => r.agent_id))]);
+      const keys = new Map(fresh.map((r) => [`${r.granularity}${S}${r.bucket.getTime()}${S}${r.category}${S}${r.region}${S}${r.spec_class}`, r]));
+      await buildBits(tx, [...keys.values()]);
     }
     const geo = [...acc.geo].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => {
       const [g, b, bc, br, sc, sr] = k.split(S);
@@ -204,7 +258,7 @@ export const analyticsRepository = {
   },
 
   async clearRollups(tx: Executor): Promise<void> {
-    for (const t of ['analytics_rollups', 'analytics_sketches', 'analytics_actives', 'analytics_geo_flows', 'analytics_new_agents', 'analytics_gauges'] as const) {
+    for (const t of ['analytics_rollups', 'analytics_sketches', 'analytics_actives', 'analytics_active_bits', 'analytics_geo_flows', 'analytics_new_agents', 'analytics_gauges'] as const) {
       await tx.deleteFrom(t).execute();
     }
   },

@@ -182,7 +182,7 @@ export class AnalyticsService {
       ? { ...f, granularity: 'hour', from: truncate(f.from, 'hour'), to: new Date(Math.ceil(f.to.getTime() / 3_600_000) * 3_600_000) } : f;
     const [counters, prices, tta, tts, actives, agents, gauges] = await Promise.all([
       q.counters(this.db, f), q.sketchTotal(this.db, f, 'price'), q.sketchTotal(this.db, ft, 'time_to_agreement'), q.sketchTotal(this.db, ft, 'time_to_settlement'),
-      q.actives(this.db, f, true), q.newAgents(this.db, f), q.gauges(this.db, f),
+      q.activeTotals(this.db, f), q.newAgents(this.db, f), q.gauges(this.db, f),
     ]);
     const sum = (k: keyof CounterRow) => counters.reduce((s, c) => s + BigInt(c[k] as bigint | string), 0n);
     const total = {
@@ -195,7 +195,7 @@ export class AnalyticsService {
     return {
       interval: f.granularity, from: f.from.toISOString(), to: f.to.toISOString(),
       ...AnalyticsService.tradeFigures(total, bins(prices)),
-      activeBuyers: actives[0] ? Number(actives[0].buyers) : null, activeSellers: actives[0] ? Number(actives[0].sellers) : null,
+      activeBuyers: actives?.buyers ?? null, activeSellers: actives?.sellers ?? null,
       newAgents: agents.reduce((s, a) => s + Number(a.agents), 0),
       agreements: Number(total.agreements), newRequests: Number(total.requests), matchRate: ratio(total.matched, total.requests),
       disputeRate: ratio(total.disputes, total.ended), failureRate: ratio(total.failures, total.ended), crossBorderShare: ratio(total.cross_border, total.trades),

@@ -62,6 +62,18 @@ export interface AnalyticsActivesTable extends Cell {
   agent_id: string;
 }
 
+/** Migration 0020: each agent's dense ordinal, its bit in analytics_active_bits (kept across rebuilds). */
+export interface AnalyticsAgentOrdinalsTable {
+  agent_id: string;
+  ordinal: number;
+}
+
+/** Migration 0020: the agents of one (granularity, bucket, cell, role) of analytics_actives as a bitmap of their ordinals. */
+export interface AnalyticsActiveBitsTable extends Cell {
+  role: 'buyer' | 'seller';
+  bits: Uint8Array;
+}
+
 export interface AnalyticsGeoFlowsTable {
   granularity: Granularity;
   bucket: Timestamp;
@@ -95,6 +107,8 @@ export interface AnalyticsTables {
   analytics_rollups: AnalyticsRollupsTable;
   analytics_sketches: AnalyticsSketchesTable;
   analytics_actives: AnalyticsActivesTable;
+  analytics_agent_ordinals: AnalyticsAgentOrdinalsTable;
+  analytics_active_bits: AnalyticsActiveBitsTable;
   analytics_geo_flows: AnalyticsGeoFlowsTable;
   analytics_new_agents: AnalyticsNewAgentsTable;
   analytics_gauges: AnalyticsGaugesTable;
