@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
 import { listing, mint, party, trade, type Party, type SeedListing, type TradeSpec } from './helpers/trades.js';
+import { analyticsQueries, type RangeFilter } from '../src/modules/analytics/analytics.queries.js';
 
 let t: TestApp;
 let b1: Party; let b2: Party; let s1: Party; let s2: Party; let s3: Party;
@@ -69,6 +70,29 @@ describe('GET /v1/market/overview', () => {
     expect(o).toMatchObject({ trades: 5, volume: '11.5', vwap: '2.3', activeSellers: 1 });
     expect(Math.abs(Number(o.median) - 2.3) / 2.3).toBeLessThanOrEqual(0.01); // the sketch's estimate
     expect((await get(`/v1/market/overview?${range}&specClass=B200`)).json()).toMatchObject({ trades: 0, volume: '0', vwap: null, median: null, crossBorderShare: null });
+  });
+
+  it('counts distinct agents from the bitmaps exactly as count(DISTINCT) over the actives, for every filter and interval', async () => {
+    const db = t.db.database.db;
+    const from = new Date(Date.UTC(2026, 10, 2)); const to = new Date(Date.UTC(2026, 10, 4));
+    const day2 = new Date(Date.UTC(2026, 10, 3));
+    const filters: [RangeFilter, { buyers: number; sellers: number }][] = [
+      [{ granularity: 'day', from, to }, { buyers: 2, sellers: 3 }],
+      [{ granularity: 'day', from, to: day2 }, { buyers: 2, sellers: 1 }], // day 1: only s1 sold
+      [{ granularity: 'hour', from: day2, to }, { buyers: 2, sellers: 3 }],
+      [{ granularity: 'day', from, to, region: 'eu-west' }, { buyers: 2, sellers: 2 }],
+      [{ granularity: 'hour', from, to, region: 'us-east', specClass: 'H100' }, { buyers: 2, sellers: 1 }],
+      [{ granularity: 'day', from, to, category: 'gpu_compute', specClass: 'A100' }, { buyers: 2, sellers: 1 }],
+      [{ granularity: 'day', from, to, specClass: 'B200' }, { buyers: 0, sellers: 0 }],
+    ];
+    for (const [f, expected] of filters) {
+      const bits = await analyticsQueries.activeTotals(db, f);
+      const [plain] = await analyticsQueries.actives(db, f, true);
+      expect(bits, JSON.stringify(f)).toEqual(expected);
+      expect(bits, JSON.stringify(f)).toEqual({ buyers: Number(plain!.buyers), sellers: Number(plain!.sellers) });
+    }
+    // minutes keep no distinct agents: not counted, rather than a wrong count
+    expect(await analyticsQueries.activeTotals(db, { granularity: 'minute', from, to })).toBeNull();
   });
 });
 

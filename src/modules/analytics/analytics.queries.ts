@@ -86,6 +86,10 @@ export const analyticsQueries = {
   },
 
   /** Distinct buyers and sellers per bucket (hour and day only), and over the whole range with `total`. */
+  /**
+   * Distinct buyers and sellers by count(DISTINCT) over analytics_actives, per bucket or (`total`) over the range:
+   * the plain reference the bitmaps of `activeTotals` are tested against (test/analytics-api.test.ts).
+   */
   async actives(db: Executor, f: RangeFilter, total = false): Promise<{ bucket: Date | null; buyers: bigint; sellers: bigint }[]> {
     if (f.granularity === 'minute') return [];
     const by = total ? sql`` : sql`GROUP BY bucket ORDER BY bucket`;
