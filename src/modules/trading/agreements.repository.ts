@@ -86,12 +86,12 @@ export const agreementsRepository = {
   },
 
   /**
-   * The seller's open agreements (funded, delivered or disputed), counted under a per-seller transaction lock
-   * so that two fundings of one seller's agreements at once cannot both pass its limit (PostgreSQL; PGlite
-   * runs one transaction at a time). Index: agreements_seller_open_idx.
+   * The seller's open agreements (funded, delivered or disputed); with `lock`, first a per-seller transaction
+   * lock, so that two fundings of one seller's agreements at once cannot both pass its limit (PostgreSQL;
+   * PGlite runs one transaction at a time). Index: agreements_seller_open_idx.
    */
-  async sellerOpenCountLocked(tx: Tx, sellerId: string): Promise<number> {
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`trading:seller-open:${sellerId}`}, 0))`.execute(tx);
+  async sellerOpenCount(tx: Tx, sellerId: string, lock: boolean): Promise<number> {
+    if (lock) await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`trading:seller-open:${sellerId}`}, 0))`.execute(tx);
     const r = await tx.selectFrom('agreements').select((eb) => eb.fn.countAll<string>().as('n')).where('seller_id', '=', sellerId)
       .where('state', 'in', ['funded', 'delivered', 'disputed']).executeTakeFirst();
     return Number(r?.n ?? 0);

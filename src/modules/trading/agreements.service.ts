@@ -82,7 +82,8 @@ export class AgreementsService {
   private async checkTierLimit(tx: Tx, sellerId: string, action: 'create' | 'fund'): Promise<void> {
     const limit = this.tierLimit ? await this.tierLimit.openAgreementLimit(tx, sellerId) : null;
     if (!limit) return;
-    const open = await repo.sellerOpenCountLocked(tx, sellerId);
+    // making an agreement does not open it (funding does): only funding needs the count to stay true until commit
+    const open = await repo.sellerOpenCount(tx, sellerId, action === 'fund');
     if (open < limit.max) return;
     throw new AppError('tier_limit',
       `the seller holds ${open} open agreements (funded, delivered or disputed), the most its ${limit.tier} tier allows (maxOpenAgreements ${limit.max}); ` +

@@ -22,6 +22,7 @@ import * as m0015 from './migrations/0015-risk.js';
 import * as m0016 from './migrations/0016-reports.js';
 import * as m0017 from './migrations/0017-certification-job-markers.js';
 import * as m0020 from './migrations/0020-analytics-active-bits.js';
+import * as m0021 from './migrations/0021-agreements-seller-open-index.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -42,6 +43,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016-reports': m0016,
   '0017-certification-job-markers': m0017,
   '0020-analytics-active-bits': m0020,
+  '0021-agreements-seller-open-index': m0021,
 };
 
 /**
