@@ -3,16 +3,18 @@
 # PostgreSQL (TEST_DATABASE_URL), and lists the files that fail alone. Long: run it with `nice -n 10`.
 #
 #   scripts/each-test-alone.sh [pattern]          every test file (or those whose path contains pattern)
-#   TEST_DATABASE_URL=postgres://... scripts/each-test-alone.sh   the PostgreSQL database to use
-#   BACKENDS=pglite scripts/each-test-alone.sh    one backend only (pglite | postgres)
+#   TEST_DATABASE_URL=postgres://... scripts/each-test-alone.sh   the PostgreSQL database (required for the postgres pass)
+#   BACKENDS=pglite scripts/each-test-alone.sh    one backend only (pglite | postgres; default: both, postgres only with TEST_DATABASE_URL)
 #   OUT=/tmp/alone scripts/each-test-alone.sh     where each file's output is kept (default: a temp dir)
 #
 # Exit status: 0 when every file passed alone on every backend run, 1 otherwise.
 set -u
 cd "$(dirname "$0")/.."
 
-PG_URL="${TEST_DATABASE_URL:-postgres://ae:ae@127.0.0.1:5432/ae_ports}"
-BACKENDS="${BACKENDS:-pglite postgres}"
+PG_URL="${TEST_DATABASE_URL:-}"
+BACKENDS="${BACKENDS:-pglite${PG_URL:+ postgres}}"
+if [[ " $BACKENDS " == *" postgres "* && -z "$PG_URL" ]]; then echo "the postgres pass needs TEST_DATABASE_URL" >&2; exit 2; fi
+[ -z "$PG_URL" ] && echo "TEST_DATABASE_URL is not set: PGlite only"
 OUT="${OUT:-$(mktemp -d -t each-test-alone.XXXXXX)}"
 mkdir -p "$OUT"
 pattern="${1:-}"
