@@ -151,7 +151,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   agents.contributors.push({ section: 'certification', contribute: (agent) => certification.certification.profile(agent.id) });
   const trading = createTradingService({
-    database, clock, agents, directory, escrow, reputation, outbox,
+    database, clock, agents, directory, escrow, reputation, outbox, fundingWindowSeconds: deps.config?.fundingWindowSeconds,
     certification: { certificationLevelOf: (ids) => certification.certification.levelsOf(ids) }, guards: risk.guards,
     // the stabilisation band lives in analytics (created below; called only once requests run)
     priceBand: { check: (c, db) => analytics.checkBand(c, db) },

@@ -34,6 +34,7 @@ export const ENV = Type.Object({
   DB_POOL_SIZE: int(1, 1000, 20, 'PostgreSQL connections per process'),
   MAX_IN_FLIGHT_REQUESTS: int(0, 1_000_000, 1024, 'API requests served at once per process; past it a request gets 503 `overloaded` with Retry-After; 0 disables'),
   HEARTBEAT_INTERVAL_SECONDS: int(10, 3600, 60, 'Availability slot: an agent is up for a slot of this many seconds if a heartbeat arrived in it (send one every half slot)'),
+  FUNDING_WINDOW_SECONDS: int(10, 30 * 86_400, 900, 'Time a buyer has to fund an agreement after it is made (never past its delivery deadline); an unfunded agreement is then cancelled and its listing units return'),
   VERIFIER_INTERVAL_SECONDS: int(0, 86_400, 300, 'How often the built-in verifier runs (each process; runs are serialised); `0` disables the background run'),
   VERIFIER_CHALLENGES_PER_RUN: int(0, 1000, 3, 'Challenge jobs the verifier starts per run at most'),
   VERIFIER_MAX_PRICE: Type.String({
@@ -69,6 +70,8 @@ export interface Config {
   maxInFlightRequests: number;
   /** Length of an availability slot in seconds: up for a slot when a heartbeat arrived in it. */
   heartbeatIntervalSeconds: number;
+  /** Seconds a buyer has to fund an agreement after it is made (capped by the delivery deadline). */
+  fundingWindowSeconds: number;
   /** The built-in verifier's defaults (the operator overrides them with PUT /v1/admin/verifier). */
   verifier: VerifierDefaults;
 }
@@ -129,7 +132,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   return {
     port: v.PORT, host: v.HOST, dataDir: path.resolve(v.DATA_DIR), databaseUrl: v.DATABASE_URL, adminKey: v.ADMIN_KEY,
     logLevel: v.LOG_LEVEL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, bodyLimitBytes: v.BODY_LIMIT_BYTES, dbPoolSize: v.DB_POOL_SIZE, maxInFlightRequests: v.MAX_IN_FLIGHT_REQUESTS,
-    heartbeatIntervalSeconds: v.HEARTBEAT_INTERVAL_SECONDS,
+    heartbeatIntervalSeconds: v.HEARTBEAT_INTERVAL_SECONDS, fundingWindowSeconds: v.FUNDING_WINDOW_SECONDS,
     verifier: {
       intervalSeconds: v.VERIFIER_INTERVAL_SECONDS, challengesPerRun: v.VERIFIER_CHALLENGES_PER_RUN, maxPrice: parseAmount(v.VERIFIER_MAX_PRICE),
       dailyBudget: parseAmount(v.VERIFIER_DAILY_BUDGET), feeShareBps: v.VERIFIER_FEE_SHARE_BPS, cooldownHours: v.VERIFIER_COOLDOWN_HOURS,

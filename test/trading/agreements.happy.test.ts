@@ -61,6 +61,38 @@ describe('an escrow agreement', () => {
     expect(await t.tradeEvidence(agreement.id)).toEqual({ subjectId: seller.id, producerId: buyer.id, data: expect.objectContaining({ success: false, amount: '0' }) });
   });
 
+  it('an agreement not funded within the funding window is cancelled and its listing units return', async () => {
+    const { buyer, listing, agreement } = await t.tradeToAgreement({ pricePerUnit: '2', request: { deadline: t.iso(2 * DAY) } });
+    // 15 minutes (FUNDING_WINDOW_SECONDS' default), not the delivery deadline two days away
+    expect(Date.parse(agreement.fundingDeadline) - t.clock.now().getTime()).toBe(15 * 60_000);
+    expect(Date.parse(agreement.deliveryDeadline)).toBeGreaterThan(Date.parse(agreement.fundingDeadline));
+    expect((await t.get(`/v1/listings/${listing.id}`, buyer.auth)).json().capacity.reserved).toBe(10);
+    const before = await t.balance(buyer);
+    t.clock.advance(15 * 60_000 - 1);
+    expect((await t.runTimers()).cancelled).toBe(0);
+    t.clock.advance(1);
+    // at the deadline funding is refused, even before the timers have run, and nothing moves
+    const late = await t.post(`/v1/agreements/${agreement.id}/fund`, buyer.auth);
+    expect(late.statusCode).toBe(409);
+    expect(problem(late)).toMatchObject({ code: 'invalid_transition', detail: expect.stringContaining('funding deadline') });
+    expect(await t.balance(buyer)).toBe(before);
+    expect((await t.runTimers()).cancelled).toBe(1);
+    expect((await t.get(`/v1/agreements/${agreement.id}`, buyer.auth)).json().state).toBe('cancelled');
+    expect((await t.get(`/v1/listings/${listing.id}`, buyer.auth)).json().capacity.reserved).toBe(0);
+  });
+
+  it('the funding window is configurable and never runs past the delivery deadline', async () => {
+    const wide = await buildTestApp({ fundingWindowSeconds: 6 * 3600 });
+    try {
+      const a = await wide.tradeToAgreement({ pricePerUnit: '2', request: { deadline: wide.iso(2 * DAY) } });
+      expect(Date.parse(a.agreement.fundingDeadline) - wide.clock.now().getTime()).toBe(6 * HOUR);
+      const b = await wide.tradeToAgreement({ pricePerUnit: '2', request: { deadline: wide.iso(2 * HOUR) } });
+      expect(b.agreement.fundingDeadline).toBe(b.agreement.deliveryDeadline);
+    } finally {
+      await wide.close();
+    }
+  }, 120_000); // a second app: its own database and migrations
+
   it('pays out by itself after the review window once delivered; the evidence says whether the SLA was met', async () => {
     const { seller, buyer, agreement } = await t.tradeToAgreement({
       pricePerUnit: '2.45', quantity: 2, reviewWindowSeconds: 600, request: { deadline: t.iso(10 * HOUR) },

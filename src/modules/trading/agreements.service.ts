@@ -55,6 +55,8 @@ export interface AgreementContext {
 
 /** The id of a negotiation's agreement (one per negotiation). */
 export const agreementIdOf = (negotiationId: string): string => uuidFromName(`negotiation:${negotiationId}:agreement`);
+/** Seconds a buyer has to fund an agreement after it is made, by default (FUNDING_WINDOW_SECONDS). */
+export const DEFAULT_FUNDING_WINDOW_SECONDS = 900;
 
 function nextAgreement(from: string, action: AgreementAction): AgreementState {
   const to = nextAgreementState(from as AgreementState, action);
@@ -73,6 +75,8 @@ export class AgreementsService {
     private readonly reputation: ReputationPort,
     private readonly guards: TradingGuards = NO_GUARDS,
     private readonly tierLimit?: SellerTierLimit,
+    /** How long a buyer has to fund an agreement after it is made (capped by the delivery deadline). */
+    private readonly fundingWindowMs = DEFAULT_FUNDING_WINDOW_SECONDS * 1000,
   ) {}
 
   /**
@@ -124,7 +128,8 @@ export class AgreementsService {
       offer: { payload: oPayload, signature: offerRow.signature, signedBy: offerBy, delegated: offerRow.delegated },
       accept: { payload: acceptPayload(row.id, offer.seq, acceptBy, oPayload), signature: acceptSignature, signedBy: acceptBy },
     };
-    const fundingDeadline = row.delivery_deadline;
+    // an unfunded agreement holds the listing's units: only for the funding window, never past delivery
+    const fundingDeadline = new Date(Math.min(row.delivery_deadline.getTime(), now.getTime() + this.fundingWindowMs));
     const amount = t.pricePerUnit * BigInt(t.quantity);
     const values = {
       id, negotiation_id: row.id, request_id: row.request_id, listing_id: row.listing_id, buyer_id: row.buyer_id, seller_id: row.seller_id,
@@ -186,6 +191,9 @@ export class AgreementsService {
     const immediate = a.settlement_type === 'immediate';
     const to = nextAgreement(a.state, immediate ? 'fund_immediate' : 'fund');
     if (a.delivery_deadline.getTime() <= now.getTime()) throw new AppError('invalid_transition', 'the delivery deadline has passed', { state: a.state, action: 'fund' });
+    if (a.state === 'pending_funding' && a.funding_deadline.getTime() <= now.getTime()) {
+      throw new AppError('invalid_transition', `the funding deadline (${a.funding_deadline.toISOString()}) has passed: the agreement is cancelled`, { state: a.state, action: 'fund' });
+    }
     await this.checkTierLimit(tx, a.seller_id, 'fund');
     await this.guards.beforePayment(tx, {
       agreementId: a.id, buyerId: a.buyer_id, sellerId: a.seller_id, category: a.category, amount: a.amount, openAgreements: () => repo.openCount(tx, a.buyer_id),

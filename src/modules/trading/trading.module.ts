@@ -17,7 +17,7 @@ import type { EventOutbox } from '../../platform/events/outbox.js';
 import type { TradingGuards } from './trading.guards.js';
 import { MarketService } from './market.service.js';
 import { NegotiationsService } from './negotiations.service.js';
-import { AgreementsService } from './agreements.service.js';
+import { AgreementsService, DEFAULT_FUNDING_WINDOW_SECONDS } from './agreements.service.js';
 import { TradingEventBus } from './trading.stream.js';
 import { TradingWrites } from './trading.tx.js';
 import { agreementsRepository } from './agreements.repository.js';
@@ -42,6 +42,8 @@ export interface TradingDeps {
   priceBand?: PriceBandGuard;
   /** Sellers' open-agreement limits by reward tier (rewards; none: no limit). */
   tierLimit?: SellerTierLimit;
+  /** Seconds a buyer has to fund an agreement (capped by its delivery deadline; default 900). */
+  fundingWindowSeconds?: number;
 }
 
 export class TradingService {
@@ -55,7 +57,7 @@ export class TradingService {
     this.bus = new TradingEventBus(deps.outbox);
     const writes = new TradingWrites(deps.database, deps.clock, this.bus);
     this.market = new MarketService(deps.database, deps.clock, deps.reputation, deps.directory, this.bus, deps.certification);
-    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation, deps.guards, deps.tierLimit);
+    this.agreements = new AgreementsService(deps.database, deps.clock, writes, deps.escrow, deps.reputation, deps.guards, deps.tierLimit, (deps.fundingWindowSeconds ?? DEFAULT_FUNDING_WINDOW_SECONDS) * 1000);
     this.negotiations = new NegotiationsService(deps.database, deps.clock, writes, this.agreements, deps.directory, deps.priceBand);
     this.jobs = [
       {

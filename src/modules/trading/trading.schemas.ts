@@ -307,7 +307,7 @@ export const AgreementSchema = Type.Object({
   state: Type.String(),
   escrowId: Nullable(Uuid),
   escrow: Type.Optional(Nullable(Type.Object({ state: Type.String(), released: Amount, refunded: Amount, fees: Amount, remaining: Amount }))),
-  fundingDeadline: Timestamp,
+  fundingDeadline: Type.String({ format: 'date-time', description: 'Fund by this time (FUNDING_WINDOW_SECONDS after the agreement was made, never past the delivery deadline); an agreement still unfunded then is cancelled and its listing units return' }),
   deliveryDeadline: Timestamp,
   reviewWindowSeconds: Type.Number(),
   autoReleaseAt: Nullable(Timestamp),
