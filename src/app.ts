@@ -174,6 +174,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     database, clock, reputation, agents: { registeredAt: (ids) => directory.registeredAt(ids), exists: (id) => agents.exists(id) }, availability,
     ledger: {
       pay: async (transfers, batchId) => (await ledger.runBatch(transfers, { batchId })).map((o) => (o.status === 'rejected' ? { id: o.id, status: o.status, code: o.code } : { id: o.id, status: o.status })),
+      payIn: async (tx, transfers, batchId) => (await ledger.runBatchIn(tx, transfers, { batchId })).map((o) => (o.status === 'rejected' ? { id: o.id, status: o.status, code: o.code } : { id: o.id, status: o.status })),
       poolBalance: async () => {
         const a = await ledger.getAccount(SYSTEM_ACCOUNTS.rewards);
         return a ? a.credits_posted - a.debits_posted : 0n;
