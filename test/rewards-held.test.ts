@@ -8,6 +8,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, units, type Json, type TestApp } from './helpers/test-app.js';
 import { listing, mint, party, trade, type Party } from './helpers/trades.js';
+import { uuidFromName } from '../src/platform/ids.js';
+import { riskRepository } from '../src/modules/risk/risk.repository.js';
 
 let t: TestApp;
 beforeEach(async () => { t = await buildTestApp(); });
@@ -28,7 +30,7 @@ const heldList = async (q = '') => (await t.get(`/v1/admin/rewards/held${q}`, t.
  * review (hold_settlements) after their trades settled, so the epoch's close holds their statements; the
  * epoch is distributed (the buyers are paid, the held sellers not).
  */
-async function heldEpoch(): Promise<{ epoch: Json; sellers: Party[]; buyers: Party[]; held: Map<string, bigint> }> {
+async function heldEpoch(holds?: (sellers: Party[], buyers: Party[]) => Promise<Party[]>): Promise<{ epoch: Json; sellers: Party[]; buyers: Party[]; held: Map<string, bigint> }> {
   const epoch = await openEpoch();
   const sellers = [await party(t), await party(t)];
   const buyers = [await party(t), await party(t), await party(t)];
@@ -36,15 +38,16 @@ async function heldEpoch(): Promise<{ epoch: Json; sellers: Party[]; buyers: Par
   const listings = [await listing(t, sellers[0]!, { gpuModel: 'H100', price: '10' }), await listing(t, sellers[1]!, { gpuModel: 'A100', price: '10' })];
   for (let i = 0; i < 6; i++) await trade(t, { buyer: buyers[i % 3]!, seller: sellers[i % 2]!, listing: listings[i % 2]!, quantity: 10 });
   await t.post('/v1/admin/rewards/grants', t.admin, { amount: '100' });
-  for (const s of sellers) expect((await t.post('/v1/admin/risk/interventions', t.admin, { kind: 'hold_settlements', target: s.id, reason: 'review' })).statusCode).toBe(201);
+  const onHold = holds ? await holds(sellers, buyers) : sellers;
+  if (!holds) for (const s of sellers) expect((await t.post('/v1/admin/risk/interventions', t.admin, { kind: 'hold_settlements', target: s.id, reason: 'review' })).statusCode).toBe(201);
   t.clock.advance(1000);
   expect((await t.post(`/v1/admin/rewards/epochs/${epoch.id}/close`, t.admin)).statusCode).toBe(200);
   const d = (await t.post(`/v1/admin/rewards/epochs/${epoch.id}/distribute`, t.admin)).json();
-  expect(d.created).toBe(3); // the buyers
+  expect(d.created).toBe(5 - onHold.length); // the agents not held
   const list = await heldList();
-  expect(list.data.map((x: Json) => x.agentId).sort()).toEqual(sellers.map((s) => s.id).sort());
+  expect(list.data.map((x: Json) => x.agentId).sort()).toEqual(onHold.map((s) => s.id).sort());
   const held = new Map<string, bigint>(list.data.map((x: Json) => [x.agentId, units(x.amount)]));
-  for (const s of sellers) expect(held.get(s.id)!).toBeGreaterThan(0n);
+  for (const s of onHold) expect(held.get(s.id)!).toBeGreaterThan(0n);
   return { epoch, sellers, buyers, held };
 }
 
@@ -170,5 +173,50 @@ describe('held rewards', () => {
     expect((await heldList(`?limit=1&cursor=${p2.nextCursor}`)).data).toHaveLength(0);
     const doc = (await t.get('/docs/json')).json();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/admin/rewards/held', '/v1/admin/rewards/held/{id}/release', '/v1/admin/rewards/held/{id}/forfeit']));
+  }, 60_000);
+
+  it('a risk review decides them: a confirmed alert forfeits, a dismissed one releases unless another hold remains', async () => {
+    // alerts as the detectors would raise them (stored through the risk repository), each holding agents by an intervention tied to it
+    const alert = async (name: string, agents: Party[]): Promise<string> => {
+      const id = uuidFromName(`test:alert:${name}`);
+      await t.db.database.transaction((tx) => riskRepository.upsertAlert(tx, { id, key: `test:${name}`, kind: 'wash', severity: 'warning', agents: agents.map((a) => a.id), cell: null, evidence: {}, at: t.clock.now() }));
+      for (const a of agents) expect((await t.post('/v1/admin/risk/interventions', t.admin, { kind: 'hold_settlements', target: a.id, reason: `alert ${name}`, alertId: id })).statusCode).toBe(201);
+      return id;
+    };
+    const ids: Record<string, string> = {};
+    const { sellers, buyers, held } = await heldEpoch(async (s, b) => {
+      ids.A = await alert('A', [s[0]!]);
+      ids.B = await alert('B', [s[1]!]);
+      ids.C = await alert('C', [b[0]!]);
+      // s[1] is also held by an intervention of the operator's own, not tied to alert B
+      expect((await t.post('/v1/admin/risk/interventions', t.admin, { kind: 'hold_settlements', target: s[1]!.id, reason: 'manual review' })).statusCode).toBe(201);
+      return [s[0]!, s[1]!, b[0]!];
+    });
+    const [a, b] = sellers as [Party, Party];
+    const c = buyers[0]!;
+    const before = { a: await balance(a.id), b: await balance(b.id), c: await balance(c.id) };
+    const decide = (id: string, decision: string) => t.post(`/v1/admin/risk/alerts/${id}/decision`, t.admin, { decision, note: 'reviewed' });
+
+    expect((await decide(ids.A!, 'confirm')).statusCode).toBe(200);
+    expect((await heldList('?state=forfeited')).data).toMatchObject([{ agentId: a.id, reason: `risk alert ${ids.A} confirmed: reviewed`, decidedBy: 'admin' }]);
+    expect((await decide(ids.B!, 'dismiss')).statusCode).toBe(200);
+    expect((await decide(ids.C!, 'dismiss')).statusCode).toBe(200);
+    // c's only hold was C's: released and paid; b is still held by the operator's own intervention: untouched
+    const released = (await heldList('?state=released')).data;
+    expect(released).toMatchObject([{ agentId: c.id, reason: `risk alert ${ids.C} dismissed: reviewed` }]);
+    expect(await balance(c.id) - before.c).toBe(held.get(c.id));
+    expect((await heldList()).data.map((x: Json) => x.agentId)).toEqual([b.id]);
+    expect(await balance(a.id)).toBe(before.a);
+    expect(await balance(b.id)).toBe(before.b);
+    // a's appeal upheld later (the alert dismissed after it) does not undo the forfeit: the pool may have budgeted it since
+    expect((await t.post(`/v1/risk/alerts/${ids.A}/appeal`, a.auth, { reason: 'we are real' })).statusCode).toBe(200);
+    expect((await decide(ids.A!, 'dismiss')).statusCode).toBe(200);
+    expect((await heldList('?state=forfeited')).data.map((x: Json) => x.agentId)).toEqual([a.id]);
+    expect(await balance(a.id)).toBe(before.a);
+    // the operator then releases b; a's forfeit stands
+    expect((await release(b.id)).statusCode).toBe(200);
+    expect(await balance(b.id) - before.b).toBe(held.get(b.id));
+    expect((await release(a.id)).json().state).toBe('forfeited');
+    expect(await audit()).toBe(true);
   }, 60_000);
 });
