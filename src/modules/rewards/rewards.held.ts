@@ -116,9 +116,13 @@ export class HeldRewards {
    */
   async decideIn(tx: Tx, action: HeldAction, agentId: string, o: { reason: string; epochId?: string | undefined; actor: string; at: Date }): Promise<HeldStatement[]> {
     const epoch = o.epochId === undefined ? sql`` : sql`AND s.epoch_id = ${o.epochId}::uuid`;
+    // the statements only are locked (not their epochs: deciders of other agents need not wait)
+    const locked = (await sql<{ epoch_id: string }>`
+      SELECT s.epoch_id FROM rewards_statements s WHERE s.agent_id = ${agentId}::uuid AND s.status = 'held' ${epoch} ORDER BY s.epoch_id FOR UPDATE`.execute(tx)).rows;
+    if (!locked.length) return [];
     const rows = (await sql<Row>`
       SELECT ${COLUMNS} FROM rewards_statements s JOIN rewards_epochs e ON e.id = s.epoch_id
-      WHERE s.agent_id = ${agentId}::uuid AND s.status = 'held' ${epoch} ORDER BY s.epoch_id FOR UPDATE OF s`.execute(tx)).rows;
+      WHERE s.agent_id = ${agentId}::uuid AND s.status = 'held' AND s.epoch_id = ANY(${locked.map((r) => r.epoch_id)}::uuid[]) ORDER BY s.epoch_id`.execute(tx)).rows;
     const out: HeldStatement[] = [];
     for (const r of rows) {
       const amount = BigInt(r.amount);
