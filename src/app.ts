@@ -120,7 +120,11 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   });
   const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
-  const risk = createRiskService({ database, clock, outbox, accounts: agents, trust: reputation });
+  const risk = createRiskService({
+    database, clock, outbox, accounts: agents, trust: reputation,
+    // a confirmed review forfeits the held rewards its holds held, a dismissed one releases them (rewards is created below)
+    reviewHooks: [(tx, d) => rewards.held.onReview(tx, d)],
+  });
   escrow.settlementHold = risk.guards.settlementHeld;
   // before trading (its matching asks certification levels); its sources are read only when it evaluates
   const certification = createCertificationModule({
@@ -174,6 +178,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     database, clock, reputation, agents: { registeredAt: (ids) => directory.registeredAt(ids), exists: (id) => agents.exists(id) }, availability,
     ledger: {
       pay: async (transfers, batchId) => (await ledger.runBatch(transfers, { batchId })).map((o) => (o.status === 'rejected' ? { id: o.id, status: o.status, code: o.code } : { id: o.id, status: o.status })),
+      payIn: async (tx, transfers, batchId) => (await ledger.runBatchIn(tx, transfers, { batchId })).map((o) => (o.status === 'rejected' ? { id: o.id, status: o.status, code: o.code } : { id: o.id, status: o.status })),
       poolBalance: async () => {
         const a = await ledger.getAccount(SYSTEM_ACCOUNTS.rewards);
         return a ? a.credits_posted - a.debits_posted : 0n;

@@ -117,17 +117,12 @@ export class LedgerService {
 
   /** Up to 10,000 posted transfers between any accounts in one group (operator: rewards, royalties). */
   async runBatch(transfers: readonly BatchTransfer[], opts: ExecuteOptions): Promise<Outcome[]> {
-    const ids = new Set<string>();
-    const inputs = transfers.map((t, i): TransferInput => {
-      if (ids.has(t.id)) throw new AppError('validation_failed', `transfer id ${t.id} appears twice`, { errors: [{ field: `body.transfers.${i}.id`, message: 'duplicate' }] });
-      ids.add(t.id);
-      requirePositiveAmount(t.amount, `body.transfers.${i}.amount`);
-      return {
-        id: t.id, kind: 'posted', debitAccountId: accountIdFromKey(t.from), creditAccountId: accountIdFromKey(t.to), amount: t.amount,
-        code: t.code ?? 'batch', reference: t.reference ?? null,
-      };
-    });
-    return this.execute(inputs, opts);
+    return this.execute(batchInputs(transfers), opts);
+  }
+
+  /** runBatch inside the caller's transaction (a reward released together with its statement's new state). */
+  async runBatchIn(tx: Tx, transfers: readonly BatchTransfer[], opts: ExecuteOptions): Promise<Outcome[]> {
+    return this.executeIn(tx, batchInputs(transfers), opts);
   }
 
   /** Expires holds whose timeout has passed (deterministic ids: safe to run in many processes). */
@@ -220,4 +215,18 @@ export class LedgerService {
   audit(): Promise<AuditReport> {
     return this.repository.audit();
   }
+}
+
+/** Batch transfers (account keys) as ledger inputs: ids unique, amounts positive. */
+function batchInputs(transfers: readonly BatchTransfer[]): TransferInput[] {
+  const ids = new Set<string>();
+  return transfers.map((t, i): TransferInput => {
+    if (ids.has(t.id)) throw new AppError('validation_failed', `transfer id ${t.id} appears twice`, { errors: [{ field: `body.transfers.${i}.id`, message: 'duplicate' }] });
+    ids.add(t.id);
+    requirePositiveAmount(t.amount, `body.transfers.${i}.amount`);
+    return {
+      id: t.id, kind: 'posted', debitAccountId: accountIdFromKey(t.from), creditAccountId: accountIdFromKey(t.to), amount: t.amount,
+      code: t.code ?? 'batch', reference: t.reference ?? null,
+    };
+  });
 }

@@ -4,7 +4,7 @@
  * owner clusters), agents (registration times), availability (platform-measured uptime), the market's
  * supply and demand (supply bonus) and, optionally, a risk module's holds and other revenue-share sources.
  */
-import type { Database, Executor } from '../../database.js';
+import type { Database, Executor, Tx } from '../../database.js';
 import type { Clock } from '../../platform/clock.js';
 import type { RecordedTrade } from '../reputation/reputation.port.js';
 import type { AvailabilityPort } from '../availability/availability.port.js';
@@ -24,6 +24,8 @@ export interface PoolTransfer {
 export interface RewardsLedger {
   /** Posted transfers by id (a second call with the same ids creates nothing); the status of each. */
   pay(transfers: readonly PoolTransfer[], batchId: string): Promise<{ id: string; status: 'created' | 'exists' | 'rejected'; code?: string }[]>;
+  /** pay inside the caller's transaction (a held reward released with its statement's new state, rewards.held.ts) */
+  payIn(tx: Tx, transfers: readonly PoolTransfer[], batchId: string): Promise<{ id: string; status: 'created' | 'exists' | 'rejected'; code?: string }[]>;
   /** system:rewards posted balance */
   poolBalance(): Promise<bigint>;
 }

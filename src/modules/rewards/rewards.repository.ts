@@ -120,6 +120,7 @@ export const rewardsRepository = {
     return db.selectFrom('rewards_statements').innerJoin('rewards_epochs', 'rewards_epochs.id', 'rewards_statements.epoch_id')
       .select(['rewards_statements.epoch_id', 'rewards_statements.agent_id', 'rewards_statements.amount', 'rewards_statements.status', 'rewards_statements.tier',
         'rewards_statements.trust', 'rewards_statements.detail', 'rewards_statements.transfer_id', 'rewards_statements.paid_at',
+        'rewards_statements.decided_at', 'rewards_statements.decided_by', 'rewards_statements.decision_reason', 'rewards_epochs.closed_at',
         'rewards_epochs.number', 'rewards_epochs.program_id', 'rewards_epochs.program_version', 'rewards_epochs.starts_at', 'rewards_epochs.ends_at'])
       .where('rewards_statements.agent_id', '=', agentId).orderBy('rewards_epochs.ends_at', 'desc').limit(limit).execute();
   },

@@ -95,15 +95,18 @@ export async function rewardsRoutes(fastify: FastifyInstance, opts: { rewards: R
   app.get('/v1/agents/:id/rewards', {
     schema: {
       tags, summary: 'An agent\'s reward statements, tier and referrals (the agent itself and the operator)', params: IdParams, querystring: AgentRewardsQuery, security: AuthHeader,
-      description: `Each epoch's statement explains every factor. ${formula} Paid rewards are also ledger transfers (code reward) in the wallet history and the stream.`,
+      description: `Each epoch's statement explains every factor. ${formula} A statement held while the agent was under risk review shows hold: held since the close, then released (paid) or forfeited (kept by the pool), when, by whom and why. Paid rewards are also ledger transfers (code reward) in the wallet history and the stream.`,
       response: { 200: AgentRewards, ...errors(400, 401, 403, 404) },
     },
     config: { auth: 'authenticated' },
   }, async (req) => {
     const r = await rewards.agentRewards(req.principal, req.params.id, req.query.limit ?? 50);
     return {
-      ...r, totalPaid: formatAmount(r.totalPaid),
-      statements: r.statements.map((s) => ({ ...s, amount: formatAmount(s.amount), startsAt: s.startsAt.toISOString(), endsAt: s.endsAt.toISOString(), paidAt: s.paidAt?.toISOString() ?? null })),
+      ...r, totalPaid: formatAmount(r.totalPaid), totalHeld: formatAmount(r.totalHeld),
+      statements: r.statements.map((s) => ({
+        ...s, amount: formatAmount(s.amount), startsAt: s.startsAt.toISOString(), endsAt: s.endsAt.toISOString(), paidAt: s.paidAt?.toISOString() ?? null,
+        hold: s.hold && { ...s.hold, state: s.hold.state as 'held' | 'released' | 'forfeited', heldAt: s.hold.heldAt?.toISOString() ?? null, decidedAt: s.hold.decidedAt?.toISOString() ?? null },
+      })),
       referrals: r.referrals.map((x) => ({ ...x, createdAt: x.createdAt.toISOString(), paidAt: x.paidAt?.toISOString() ?? null })),
     };
   });

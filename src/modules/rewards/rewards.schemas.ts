@@ -102,14 +102,21 @@ export const DistributeSchema = Type.Object({
   epoch: EpochSchema, created: Type.Integer({ description: 'Transfers created by this call' }), existing: Type.Integer({ description: 'Transfers that existed already (a re-run pays nothing twice)' }),
   rejected: Type.Integer(), paid: Amount,
 });
+export const HeldStateSchema = Type.Union([Type.Literal('held'), Type.Literal('released'), Type.Literal('forfeited')]);
+export const HoldSchema = Type.Object({
+  state: HeldStateSchema, heldAt: Nullable(Timestamp, { description: 'The epoch\'s close: held from then' }),
+  decidedAt: Nullable(Timestamp), decidedBy: Nullable(Type.String()), reason: Nullable(Type.String()),
+});
 export const AgentRewardsQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })) }, { additionalProperties: false });
 export const AgentRewards = Type.Object({
   agentId: Uuid,
   tier: Type.Object({ name: Type.String(), trust: Nullable(Type.Integer()), multiplier: Type.Number(), feeDiscountBps: Type.Integer(), maxOpenAgreements: Nullable(Type.Integer()), asOfEpoch: Nullable(Uuid) }),
   totalPaid: Amount,
+  totalHeld: Amount,
   statements: Type.Array(Type.Object({
     epochId: Uuid, number: Type.Integer(), programId: Type.String(), programVersion: Type.Integer(), startsAt: Timestamp, endsAt: Timestamp, amount: Amount,
     status: Type.String(), tier: Type.String(), trust: Type.Integer(), transferId: Nullable(Uuid), paidAt: Nullable(Timestamp), detail: StatementDetail,
+    hold: Nullable(HoldSchema, { description: 'Only for a statement held under risk review: its state and decision' }),
   })),
   referrals: Type.Array(Type.Object({ referredId: Uuid, createdAt: Timestamp, paidAt: Nullable(Timestamp), epochId: Nullable(Uuid) })),
 });

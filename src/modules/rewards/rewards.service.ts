@@ -25,6 +25,7 @@ import { computeEpoch, type EpochResult, type Statement } from './rewards.formul
 import { DEFAULT_CONFIG, DEFAULT_PROGRAM_ID, programErrors, tierOf, type Program, type ProgramConfig } from './rewards.program.js';
 import { rewardsRepository as repo, type EpochRow, type NewStatement } from './rewards.repository.js';
 import { createSplitter } from './rewards.settlement.js';
+import { HeldRewards } from './rewards.held.js';
 
 /** The platform fee the escrow charges by default (ledger: DEFAULT_FEE_BPS). */
 const PLATFORM_FEE_BPS = 250;
@@ -88,10 +89,13 @@ export function statementDetail(s: Statement, trust: number): Record<string, unk
 export class RewardsService {
   readonly jobs: BackgroundJob[];
   readonly splitter;
+  /** held statements: released or forfeited (rewards.held.ts) */
+  readonly held: HeldRewards;
   private programCache: { at: number; programs: Map<string, Program[]> } | undefined;
 
   constructor(readonly deps: RewardsDeps) {
     this.jobs = [{ name: 'rewards.epochs', intervalMs: 60_000, run: () => this.tick() }];
+    this.held = new HeldRewards(deps, RewardsService.transferId);
     // inside the release transaction: read through it (PGlite has one connection)
     this.splitter = createSplitter(deps, async (db) => {
       const versions = (await this.programs(db)).get(DEFAULT_PROGRAM_ID);
@@ -226,8 +230,9 @@ export class RewardsService {
         return out;
       },
     });
-    const poolBalance = await this.deps.ledger.poolBalance();
+    // reserved first: a payment or a release between the two reads can only make `available` smaller, never larger
     const reserved = await repo.reserved(this.db, e.id);
+    const poolBalance = await this.deps.ledger.poolBalance();
     const available = poolBalance - reserved > 0n ? poolBalance - reserved : 0n;
     let budget = (available * BigInt(program.funding.poolShareBps)) / 10_000n;
     if (program.funding.epochBudget !== null && program.funding.epochBudget < budget) budget = program.funding.epochBudget;
@@ -391,10 +396,15 @@ export class RewardsService {
     return {
       agentId,
       tier: { name: t.name, trust: tier?.trust ?? null, multiplier: t.multiplier, feeDiscountBps: t.feeDiscountBps, maxOpenAgreements: t.maxOpenAgreements, asOfEpoch: tier?.epoch_id ?? null },
-      totalPaid: rows.filter((r) => r.status === 'paid').reduce((a, r) => a + r.amount, 0n),
+      totalPaid: rows.filter((r) => r.status === 'paid' || r.status === 'released').reduce((a, r) => a + r.amount, 0n),
+      totalHeld: rows.filter((r) => r.status === 'held').reduce((a, r) => a + r.amount, 0n),
       statements: rows.map((r) => ({
         epochId: r.epoch_id, number: r.number, programId: r.program_id, programVersion: r.program_version, startsAt: r.starts_at, endsAt: r.ends_at,
         amount: r.amount, status: r.status, tier: r.tier, trust: r.trust, transferId: r.transfer_id, paidAt: r.paid_at, detail: r.detail,
+        // held while under risk review, then released or forfeited: when, by whom and why
+        hold: ['held', 'released', 'forfeited'].includes(r.status)
+          ? { state: r.status, heldAt: r.closed_at, decidedAt: r.decided_at, decidedBy: r.decided_by, reason: r.decision_reason }
+          : null,
       })),
       referrals: referrals.map((r) => ({ referredId: r.referred_id, createdAt: r.created_at, paidAt: r.paid_at, epochId: r.epoch_id })),
     };

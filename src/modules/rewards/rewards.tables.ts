@@ -34,7 +34,8 @@ export interface RewardsEpochsTable {
   distributed_at: Timestamp | null;
 }
 
-export type StatementStatus = 'payable' | 'held' | 'zero' | 'paid' | 'rejected';
+/** held -> released (paid to the agent) or held -> forfeited (kept by the pool): migration 0022 */
+export type StatementStatus = 'payable' | 'held' | 'zero' | 'paid' | 'rejected' | 'released' | 'forfeited';
 
 export interface RewardsStatementsTable {
   epoch_id: string;
@@ -46,6 +47,10 @@ export interface RewardsStatementsTable {
   detail: Json<Record<string, unknown>>;
   transfer_id: string | null;
   paid_at: Timestamp | null;
+  /** a held statement's outcome: who released or forfeited it, when and why (0022) */
+  decided_at: Timestamp | null;
+  decided_by: string | null;
+  decision_reason: string | null;
 }
 
 export interface RewardsAgentTiersTable {

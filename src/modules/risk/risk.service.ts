@@ -26,6 +26,7 @@ import {
 } from './detectors.js';
 import { riskRepository as repo, type FactRow } from './risk.repository.js';
 import type { InterventionKind, RiskAlertsTable, RiskInterventionsTable, RiskMandatesTable } from './risk.tables.js';
+import type { ReviewDecisionHook } from './risk.port.js';
 import type { Selectable } from 'kysely';
 
 export interface RiskAccounts {
@@ -57,6 +58,8 @@ export interface RiskDeps {
   policy?: InterventionPolicy;
   /** How far back the detectors look (default 7 days). */
   windowMs?: number;
+  /** told of each confirm or dismiss inside its transaction (app.ts: rewards releases or forfeits held rewards) */
+  reviewHooks?: ReviewDecisionHook[];
 }
 
 const TYPES = ['agreement.settled', 'agreement.refunded', 'agreement.resolved', 'agreement.disputed', 'rating.received'] as const;
@@ -319,7 +322,14 @@ export class RiskService {
       const status = decision === 'confirm' ? 'confirmed' : decision === 'dismiss' ? 'dismissed' : 'escalated';
       await repo.setAlert(tx, id, { status, decision: { decision, note, by: actor, at: now.toISOString() } });
       await repo.audit(tx, { at: now, actor, action: `alert.${decision}`, alertId: id, detail: { note, previous: a.status } });
-      if (decision === 'dismiss') for (const iv of await repo.activeInterventionsOf(tx, id)) await this.liftIn(tx, iv, `alert dismissed: ${note ?? ''}`.trim(), actor, now);
+      const active = await repo.activeInterventionsOf(tx, id);
+      if (decision === 'dismiss') for (const iv of active) await this.liftIn(tx, iv, `alert dismissed: ${note ?? ''}`.trim(), actor, now);
+      if (decision !== 'escalate' && this.deps.reviewHooks?.length) {
+        const heldAgents = [...new Set(active.filter((iv) => iv.kind === 'hold_settlements').map((iv) => iv.target))].sort();
+        const stillHeld: string[] = [];
+        for (const agentId of heldAgents) if (await this.isHeld(agentId, tx)) stillHeld.push(agentId);
+        for (const hook of this.deps.reviewHooks) await hook(tx, { alertId: id, outcome: status as 'confirmed' | 'dismissed', heldAgents, stillHeld, note, actor, at: now });
+      }
       if (decision !== 'escalate') {
         await this.deps.outbox.append(tx, [{ type: 'risk.alert_decided', agentIds: a.agents as string[], data: { alertId: id, kind: a.kind, outcome: status }, at: now.toISOString() }]);
       }
