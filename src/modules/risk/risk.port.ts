@@ -4,5 +4,7 @@
  */
 export interface RiskPort {
   isHeld(agentId: string): Promise<boolean>;
+  /** every agent held now (isHeld of all agents in one query) */
+  heldAgents(): Promise<Set<string>>;
   evidenceDiscounted(agentId: string): Promise<boolean>;
 }
