@@ -2,12 +2,15 @@
  * Rewards benchmark: `npm run bench:rewards`.
  *
  * One epoch of BENCH_AGENTS (100,000) agents on PostgreSQL: the formula over every agent's evidence
- * (computeEpoch: tiers, bonuses, caps, pro-rata scaling), the statements stored, the epoch distributed
- * by RewardsService.distribute (ledger batches of 5,000 posted transfers from system:rewards with
- * deterministic ids). Beside it, in the same run and database, the naive baseline: one ledger call
- * (one transaction) per agent, on BENCH_NAIVE_AGENTS agents (default 10,000; its time for all agents is
- * extrapolated from its measured rate and labelled so). Seeding (agents, wallets, evidence) is synthetic
- * and below the API; gathering the evidence through reputation's port is not part of this measurement.
+ * (computeEpoch: tiers, bonuses, caps, pro-rata scaling), the statements and tiers stored
+ * (RewardsService.storeClosed, the close's transaction), the epoch distributed by RewardsService.distribute
+ * (ledger batches of 10,000 posted transfers from system:rewards with deterministic ids, the next chunk
+ * read and the last one marked while the ledger writes). Beside it, in the same run and database:
+ * the previous distribution path on a second epoch with the same statements (batches of 5,000, one step
+ * after another; BENCH_PREVIOUS=0 leaves it out) and the naive baseline, one ledger call (one transaction)
+ * per agent, on BENCH_NAIVE_AGENTS further agents (default 10,000; its time for all agents is extrapolated
+ * from its measured rate and labelled so). Seeding (agents, wallets, evidence) is synthetic and below the
+ * API; gathering the evidence through reputation's port is not part of this measurement.
  *
  *   BENCH_DATABASE_URL=postgres://ae:ae@127.0.0.1:5432/ae_rewards  (a private schema is created and dropped)
  * Markdown results go to stdout.
@@ -24,11 +27,13 @@ import { uuidFromName } from '../src/platform/ids.js';
 import { SYSTEM_ACCOUNTS, walletAccountId } from '../src/modules/ledger/ledger.service.js';
 import { computeEpoch, type AgentEvidence } from '../src/modules/rewards/rewards.formula.js';
 import { DEFAULT_CONFIG } from '../src/modules/rewards/rewards.program.js';
-import { rewardsRepository } from '../src/modules/rewards/rewards.repository.js';
+import { rewardsRepository, type NewStatement } from '../src/modules/rewards/rewards.repository.js';
 import { statementDetail } from '../src/modules/rewards/rewards.service.js';
+import type { Executor } from '../src/database.js';
 
 const URL_ = process.env.BENCH_DATABASE_URL || 'postgres://ae:ae@127.0.0.1:5432/ae_rewards';
 const AGENTS = Number(process.env.BENCH_AGENTS ?? '100000') || 100_000;
+const PREVIOUS = process.env.BENCH_PREVIOUS !== '0';
 const NAIVE = Math.min(AGENTS, Number(process.env.BENCH_NAIVE_AGENTS ?? '10000') || 10_000);
 const AITBC = 100_000_000n;
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -72,7 +77,8 @@ async function main() {
       };
     });
     const budget = 50_000n * AITBC;
-    await s.rewards.grant(budget + NAIVE_TOTAL(NAIVE) + AITBC, 'bench');
+    await s.rewards.grant((PREVIOUS ? 2n : 1n) * budget + NAIVE_TOTAL(NAIVE) + AITBC, 'bench');
+    const trust = new Map(evidence.map((x) => [x.agentId, x.trust]));
     const epoch = await s.rewards.ensureOpen('default');
     const poolBefore = await poolBalance(s);
 
@@ -80,15 +86,7 @@ async function main() {
     const t0 = performance.now();
     const result = computeEpoch(DEFAULT_CONFIG, evidence, budget);
     const t1 = performance.now();
-    await database.transaction(async (tx) => {
-      await rewardsRepository.insertStatements(tx, epoch.id, result.statements.map((st) => ({
-        agentId: st.agentId, amount: st.amount, status: st.status, tier: st.factors.tier, trust: 0, detail: statementDetail(st, 0),
-      })));
-      await rewardsRepository.closeEpoch(tx, epoch.id, {
-        ends_at: epoch.ends_at, pool_balance: poolBefore, budget: result.budget, demand: result.demand, paid: result.paid, held: result.held, capped: result.capped,
-        remainder_units: result.remainderUnits, scale_ppm: BigInt(result.scalePpm), agents: result.statements.length, closed_at: now,
-      });
-    });
+    await s.rewards.storeClosed(epoch.id, { result, trust, poolBalance: poolBefore, referralIds: [] }, epoch.ends_at, now);
     const t2 = performance.now();
     const d = await s.rewards.distribute(epoch.id);
     const t3 = performance.now();
@@ -96,6 +94,30 @@ async function main() {
     if (poolBefore - poolAfter !== result.paid || d.paid !== result.paid) throw new Error(`pool debited ${poolBefore - poolAfter}, paid ${d.paid}, epoch says ${result.paid}`);
     const again = await s.rewards.distribute(epoch.id);
     if (again.created !== 0) throw new Error('a second distribution created transfers');
+
+    // the previous path on a second epoch with the same statements: stored by VALUES lists (the insert
+    // this change replaced, kept below), paid in batches of 5,000 read, paid and marked one after another
+    let prev: { ms: number; created: number } | undefined;
+    let valuesMs = 0;
+    if (PREVIOUS) {
+      log('previous path: sequential batches of 5,000');
+      const e2 = await s.rewards.ensureOpen('default');
+      const v0 = performance.now();
+      await database.transaction(async (tx) => {
+        await insertByValues(tx, e2.id, result.statements.map((st) => ({
+          agentId: st.agentId, amount: st.amount, status: st.status, tier: st.factors.tier, trust: trust.get(st.agentId) ?? 0, detail: statementDetail(st, trust.get(st.agentId) ?? 0),
+        })));
+        await rewardsRepository.closeEpoch(tx, e2.id, {
+          ends_at: e2.ends_at, pool_balance: poolAfter, budget: result.budget, demand: result.demand, paid: result.paid, held: result.held, capped: result.capped,
+          remainder_units: result.remainderUnits, scale_ppm: BigInt(result.scalePpm), agents: result.statements.length, closed_at: now,
+        });
+      });
+      valuesMs = performance.now() - v0;
+      const p0 = performance.now();
+      const d2 = await s.rewards.distribute(e2.id, { chunk: 5_000, pipeline: false });
+      prev = { ms: performance.now() - p0, created: d2.created };
+      if (d2.paid !== result.paid) throw new Error(`previous path paid ${d2.paid}, epoch says ${result.paid}`);
+    }
 
     log(`naive baseline: one ledger call per agent, ${NAIVE} agents`);
     const n0 = performance.now();
@@ -113,11 +135,13 @@ async function main() {
       '| step | agents | time | rate |',
       '|---|---:|---:|---:|',
       `| formula (computeEpoch: tiers, bonuses, caps, scaling) | ${AGENTS} | ${((t1 - t0) / 1000).toFixed(2)} s | ${Math.round(AGENTS / ((t1 - t0) / 1000))}/s |`,
-      `| statements stored (one transaction) | ${result.statements.length} | ${((t2 - t1) / 1000).toFixed(2)} s | |`,
-      `| distributed (ledger batches of 5,000, deterministic ids) | ${d.created} transfers | ${((t3 - t2) / 1000).toFixed(2)} s | ${Math.round(d.created / ((t3 - t2) / 1000))}/s |`,
+      `| statements and tiers stored (storeClosed: one transaction, unnest inserts) | ${result.statements.length} | ${((t2 - t1) / 1000).toFixed(2)} s | |`,
+      `| distributed (ledger batches of 10,000, pipelined, deterministic ids) | ${d.created} transfers | ${((t3 - t2) / 1000).toFixed(2)} s | ${Math.round(d.created / ((t3 - t2) / 1000))}/s |`,
       `| **epoch computed and distributed** | ${AGENTS} | **${total.toFixed(2)} s** | goal < 10 s: ${total < 10 ? 'met' : 'not met'} |`,
+      ...(prev ? [`| previous: statements stored by VALUES lists of 2,000 rows (measured, tiers not included) | ${result.statements.length} | ${(valuesMs / 1000).toFixed(2)} s | unnest is ${(valuesMs / (t2 - t1)).toFixed(2)}x |`] : []),
+      ...(prev ? [`| previous path: batches of 5,000, sequential (measured, same statements) | ${prev.created} transfers | ${(prev.ms / 1000).toFixed(2)} s | ${Math.round(prev.created / (prev.ms / 1000))}/s; pipelined is ${(prev.ms / (t3 - t2)).toFixed(2)}x |`] : []),
       `| naive: one ledger call per agent (measured) | ${NAIVE} | ${((n1 - n0) / 1000).toFixed(2)} s | ${Math.round(naiveRate)}/s |`,
-      `| naive, extrapolated to ${d.created} transfers | | ${(d.created / naiveRate).toFixed(1)} s (extrapolated) | |`,
+      `| naive, extrapolated to ${d.created} transfers | | ${(d.created / naiveRate).toFixed(1)} s (extrapolated) | batched is ${((d.created / naiveRate) / ((t3 - t2) / 1000)).toFixed(0)}x |`,
       '',
       `Paid ${Number(result.paid) / 1e8} AITBC of a ${Number(budget) / 1e8} budget (demand ${Number(result.demand) / 1e8}; held ${Number(result.held) / 1e8}; capped ${Number(result.capped) / 1e8}); ` +
       `pool debited exactly that; a second run created ${again.created} transfers; ledger audit ${audit.ok ? 'ok' : `FAILED: ${audit.violations.join('; ')}`}.`,
@@ -127,6 +151,15 @@ async function main() {
     await database.close();
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
+  }
+}
+
+/** The statement insert before this change (rewards.repository.ts): multi-row VALUES of 2,000 rows, nine parameters a row. */
+async function insertByValues(db: Executor, epochId: string, rows: readonly NewStatement[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 2_000) {
+    await db.insertInto('rewards_statements').values(rows.slice(i, i + 2_000).map((s) => ({
+      epoch_id: epochId, agent_id: s.agentId, amount: s.amount, status: s.status, tier: s.tier, trust: s.trust, detail: JSON.stringify(s.detail), transfer_id: null, paid_at: null,
+    }))).onConflict((oc) => oc.doNothing()).execute();
   }
 }
 

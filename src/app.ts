@@ -189,7 +189,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
       listingSeller: async (id) => (await market.listing(id))?.sellerId, agreementListingIn,
     },
     // an agent under risk review is held, not paid; partnership revenue shares are paid as linked legs at settlement
-    isHeld: (agentId) => risk.isHeld(agentId),
+    isHeld: (agentId) => risk.isHeld(agentId), heldAgents: () => risk.heldAgents(),
     splitSources: [{ sharesFor: (db, a) => certification.partnerships.sharesFor({ sellerId: a.sellerId }, db) }],
   });
   escrow.setReleaseSplitter(rewards.splitter);

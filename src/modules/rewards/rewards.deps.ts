@@ -63,5 +63,7 @@ export interface RewardsDeps {
   market?: RewardsMarket;
   /** an agent under risk review is held, not paid (default: nobody) */
   isHeld?: (agentId: string) => Promise<boolean>;
+  /** every agent held now, in one query; when given, the epoch asks it once instead of isHeld per agent */
+  heldAgents?: () => Promise<Set<string>>;
   splitSources?: SplitSource[];
 }

@@ -76,6 +76,7 @@ export async function gatherEvidence(deps: RewardsDeps, w: EpochWindow, x: Gathe
   const sellers = ids.filter((id) => by.get(id)!.sellerTrades > 0);
   const uptime = deps.availability && sellers.length ? await deps.availability.uptimeOf(sellers, w.startsAt.getTime(), w.until.getTime()) : new Map();
   const underSupplied = await underSuppliedShares(deps, by, w.until);
+  const held = deps.heldAgents ? await deps.heldAgents() : undefined;
   const evidence: AgentEvidence[] = [];
   for (const id of ids) {
     const a = by.get(id)!;
@@ -89,7 +90,7 @@ export async function gatherEvidence(deps: RewardsDeps, w: EpochWindow, x: Gathe
       streak: x.streaks.get(id) ?? 0,
       repeatCustomers: [...a.buyers.values()].filter((n) => n >= 2).length,
       underSuppliedShare: underSupplied.get(id) ?? 0,
-      held: deps.isHeld ? await deps.isHeld(id) : false,
+      held: held ? held.has(id) : deps.isHeld ? await deps.isHeld(id) : false,
       referral: x.referrals.get(id) ?? 0n,
     });
   }

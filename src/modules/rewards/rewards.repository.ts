@@ -15,7 +15,8 @@ export interface NewStatement {
   detail: Record<string, unknown>;
 }
 
-const CHUNK = 2_000;
+/** Rows per multi-row statement (arrays of this length; one JSON text of the details). */
+const STATEMENT_CHUNK = 20_000;
 
 export const rewardsRepository = {
   async programVersions(db: Executor, id?: string) {
@@ -81,13 +82,22 @@ export const rewardsRepository = {
     return BigInt(r.rows[0]?.s ?? '0');
   },
 
+  /**
+   * Inserted by STATEMENT_CHUNK rows a statement, columns as arrays (unnest) and the details as one JSON
+   * array: a handful of parameters per statement instead of nine per row (the VALUES list this replaced
+   * measured 1.02 s for 20,000 rows; docs/benchmarks.md, Rewards).
+   */
   async insertStatements(db: Executor, epochId: string, rows: readonly NewStatement[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const part = rows.slice(i, i + CHUNK);
-      await db.insertInto('rewards_statements').values(part.map((s) => ({
-        epoch_id: epochId, agent_id: s.agentId, amount: s.amount, status: s.status, tier: s.tier, trust: s.trust, detail: JSON.stringify(s.detail),
-        transfer_id: null, paid_at: null,
-      }))).onConflict((oc) => oc.doNothing()).execute();
+    for (let i = 0; i < rows.length; i += STATEMENT_CHUNK) {
+      const part = rows.slice(i, i + STATEMENT_CHUNK);
+      await sql`
+        INSERT INTO rewards_statements (epoch_id, agent_id, amount, status, tier, trust, detail, transfer_id, paid_at)
+        SELECT ${epochId}::uuid, u.agent_id, u.amount, u.status, u.tier, u.trust, u.detail, NULL, NULL
+        FROM ROWS FROM (
+          unnest(${part.map((s) => s.agentId)}::uuid[]), unnest(${part.map((s) => s.amount.toString())}::int8[]), unnest(${part.map((s) => s.status)}::text[]),
+          unnest(${part.map((s) => s.tier)}::text[]), unnest(${part.map((s) => s.trust)}::int[]), jsonb_array_elements(${JSON.stringify(part.map((s) => s.detail))}::jsonb)
+        ) AS u(agent_id, amount, status, tier, trust, detail)
+        ON CONFLICT DO NOTHING`.execute(db);
     }
   },
 
@@ -138,11 +148,13 @@ export const rewardsRepository = {
   },
 
   async upsertTiers(db: Executor, epochId: string, rows: readonly { agentId: string; tier: string; trust: number }[], at: Date): Promise<void> {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const part = rows.slice(i, i + CHUNK);
-      await db.insertInto('rewards_agent_tiers').values(part.map((r) => ({ agent_id: r.agentId, tier: r.tier, trust: r.trust, epoch_id: epochId, updated_at: at })))
-        .onConflict((oc) => oc.column('agent_id').doUpdateSet((eb) => ({ tier: eb.ref('excluded.tier'), trust: eb.ref('excluded.trust'), epoch_id: eb.ref('excluded.epoch_id'), updated_at: eb.ref('excluded.updated_at') })))
-        .execute();
+    for (let i = 0; i < rows.length; i += STATEMENT_CHUNK) {
+      const part = rows.slice(i, i + STATEMENT_CHUNK);
+      await sql`
+        INSERT INTO rewards_agent_tiers (agent_id, tier, trust, epoch_id, updated_at)
+        SELECT u.agent_id, u.tier, u.trust, ${epochId}::uuid, ${at}::timestamptz
+        FROM unnest(${part.map((r) => r.agentId)}::uuid[], ${part.map((r) => r.tier)}::text[], ${part.map((r) => r.trust)}::int[]) AS u(agent_id, tier, trust)
+        ON CONFLICT (agent_id) DO UPDATE SET tier = excluded.tier, trust = excluded.trust, epoch_id = excluded.epoch_id, updated_at = excluded.updated_at`.execute(db);
     }
   },
 

@@ -29,7 +29,8 @@ import { HeldRewards } from './rewards.held.js';
 
 /** The platform fee the escrow charges by default (ledger: DEFAULT_FEE_BPS). */
 const PLATFORM_FEE_BPS = 250;
-const PAY_CHUNK = 5_000;
+/** Transfers per ledger batch: the ledger's largest group (MAX_GROUP_TRANSFERS). */
+const PAY_CHUNK = 10_000;
 const PROGRAM_CACHE_MS = 10_000;
 
 export function configToJson(c: ProgramConfig): Record<string, unknown> {
@@ -268,6 +269,16 @@ export class RewardsService {
     const now = this.clock.now();
     const endsAt = opts.early && now.getTime() < e.ends_at.getTime() ? new Date(Math.max(now.getTime(), e.starts_at.getTime() + 1)) : e.ends_at;
     const c = await this.compute(e, endsAt);
+    await this.storeClosed(id, c, endsAt, now);
+    await this.ensureOpen(e.program_id);
+    return epochView(await this.mustEpoch(id));
+  }
+
+  /**
+   * Stores a computed epoch in one transaction with the epoch row locked (statements, tiers, referrals, the
+   * epoch's totals); nothing when another process closed it meanwhile. bench/rewards.bench.ts times this step.
+   */
+  async storeClosed(id: string, c: Pick<Awaited<ReturnType<RewardsService['compute']>>, 'result' | 'trust' | 'poolBalance' | 'referralIds'>, endsAt: Date, now: Date): Promise<void> {
     await this.deps.database.transaction(async (tx) => {
       const locked = await repo.lockEpoch(tx, id);
       if (!locked || locked.status !== 'open') return; // another process closed it meanwhile
@@ -284,8 +295,6 @@ export class RewardsService {
         remainder_units: r.remainderUnits, scale_ppm: BigInt(r.scalePpm), agents: r.statements.length, closed_at: now,
       });
     });
-    await this.ensureOpen(e.program_id);
-    return epochView(await this.mustEpoch(id));
   }
 
   /** What the epoch would pay: an open epoch computed as of now (nothing stored); a closed one as stored. */
@@ -316,35 +325,54 @@ export class RewardsService {
     return uuidFromName(`rewards:${e.id}:v${e.program_version}:${agentId}`);
   }
 
-  /** Pays a closed epoch's payable statements (exactly once, whatever runs it again or beside it). */
-  async distribute(id: string, opts: { chunk?: number; afterChunk?: (n: number) => Promise<void> } = {}): Promise<{ epoch: EpochView; created: number; existing: number; rejected: number; paid: bigint }> {
+  /**
+   * Pays a closed epoch's payable statements (exactly once, whatever runs it again or beside it). Pipelined:
+   * while the ledger writes chunk k, the statements of chunk k-1 are marked and chunk k+1 is read (other
+   * connections; the ledger serialises its batches on the pool account anyway). `pipeline: false` runs the
+   * steps one after another (the previous path, kept for the equivalence test and the bench).
+   */
+  async distribute(id: string, opts: { chunk?: number; pipeline?: boolean; afterChunk?: (n: number) => Promise<void> } = {}): Promise<{ epoch: EpochView; created: number; existing: number; rejected: number; paid: bigint }> {
     const e = await this.mustEpoch(id);
     if (e.status === 'open') throw new AppError('invalid_transition', `epoch ${id} is open: close it first`, { state: e.status, action: 'distribute' });
     let created = 0; let existing = 0; let rejected = 0; let paid = 0n;
-    let after: string | null = null;
     let chunks = 0;
     const size = opts.chunk ?? PAY_CHUNK;
-    for (;;) {
-      const rows = await repo.payable(this.db, id, after, size);
-      if (!rows.length) break;
-      after = rows[rows.length - 1]!.agent_id;
-      const transfers = rows.filter((r) => r.amount > 0n).map((r) => ({
-        id: RewardsService.transferId(e, r.agent_id), from: 'system:rewards', to: `wallet:${r.agent_id}`, amount: r.amount, code: 'reward',
-        reference: `rewards:epoch:${id}`,
-      }));
-      const outcomes = await this.deps.ledger.pay(transfers, id);
-      const byId = new Map(outcomes.map((o) => [o.id, o]));
-      const marks = rows.filter((r) => r.amount > 0n).map((r) => {
-        const tid = RewardsService.transferId(e, r.agent_id);
-        const o = byId.get(tid);
-        const ok = o?.status === 'created' || o?.status === 'exists';
-        if (o?.status === 'created') { created++; paid += r.amount; } else if (o?.status === 'exists') existing++; else rejected++;
-        return { agentId: r.agent_id, transferId: tid, status: ok ? 'paid' as const : 'rejected' as const };
-      });
+    const pipeline = opts.pipeline ?? true;
+    const mark = async (marks: { agentId: string; transferId: string; status: 'paid' | 'rejected' }[]) => {
       await repo.markPaid(this.db, id, marks, this.clock.now());
       chunks++;
       if (opts.afterChunk) await opts.afterChunk(chunks);
+    };
+    let marking: Promise<void> = Promise.resolve();
+    let next = repo.payable(this.db, id, null, size);
+    try {
+      for (;;) {
+        const rows = await next;
+        if (!rows.length) break;
+        const after = rows[rows.length - 1]!.agent_id;
+        const payable = rows.filter((r) => r.amount > 0n).map((r) => ({ ...r, transferId: RewardsService.transferId(e, r.agent_id) }));
+        const transfers = payable.map((r) => ({
+          id: r.transferId, from: 'system:rewards', to: `wallet:${r.agent_id}`, amount: r.amount, code: 'reward', reference: `rewards:epoch:${id}`,
+        }));
+        if (pipeline) next = repo.payable(this.db, id, after, size);
+        const outcomes = await this.deps.ledger.pay(transfers, id);
+        const byId = new Map(outcomes.map((o) => [o.id, o]));
+        const marks = payable.map((r) => {
+          const o = byId.get(r.transferId);
+          const ok = o?.status === 'created' || o?.status === 'exists';
+          if (o?.status === 'created') { created++; paid += r.amount; } else if (o?.status === 'exists') existing++; else rejected++;
+          return { agentId: r.agent_id, transferId: r.transferId, status: ok ? 'paid' as const : 'rejected' as const };
+        });
+        await marking;
+        marking = mark(marks);
+        if (!pipeline) { await marking; next = repo.payable(this.db, id, after, size); }
+      }
+    } finally {
+      // a failed chunk leaves the marks already under way to finish (their transfers exist); the error is the ledger's
+      await marking.catch(() => undefined);
+      await next.catch(() => undefined);
     }
+    await marking;
     await repo.markDistributed(this.db, id, this.clock.now());
     return { epoch: epochView(await this.mustEpoch(id)), created, existing, rejected, paid };
   }

@@ -7,6 +7,8 @@ import type { Tx } from '../../database.js';
 
 export interface RiskPort {
   isHeld(agentId: string): Promise<boolean>;
+  /** every agent held now (isHeld of all agents in one query) */
+  heldAgents(): Promise<Set<string>>;
   evidenceDiscounted(agentId: string): Promise<boolean>;
 }
 

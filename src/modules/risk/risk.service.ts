@@ -266,6 +266,11 @@ export class RiskService {
     return (await repo.active(db, 'hold_settlements', [agentId], this.deps.clock.now())) !== undefined;
   }
 
+  /** Every agent whose settlements are held for review now: isHeld for all agents in one query (reward epochs). */
+  async heldAgents(db: Executor = this.deps.database.db): Promise<Set<string>> {
+    return new Set(await repo.activeTargets(db, 'hold_settlements', this.deps.clock.now()));
+  }
+
   /** The suspend_agent intervention in force on the agent, if any (risk.suspension.ts: what it refuses). */
   suspensionOf(agentId: string): Promise<{ id: string; target: string; reason: string } | undefined> {
     return repo.active(this.deps.database.db, 'suspend_agent', [agentId], this.deps.clock.now());
