@@ -5,4 +5,6 @@
 export interface RiskPort {
   isHeld(agentId: string): Promise<boolean>;
   evidenceDiscounted(agentId: string): Promise<boolean>;
+  /** Every agent under a discount_evidence intervention in force now (reputation's `evidenceDiscounts` dep). */
+  discountedAgents(): Promise<{ agentId: string; interventionId: string; since: Date }[]>;
 }

@@ -81,6 +81,11 @@ export const riskRepository = {
     return db.selectFrom('risk_interventions').select(['id', 'target', 'reason']).where('kind', '=', kind).where('target', 'in', [...targets])
       .where('lifted_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).limit(1).executeTakeFirst();
   },
+  /** The targets of the interventions of this kind in force at `now`, oldest first. */
+  activeOfKind(db: Executor, kind: InterventionKind, now: Date) {
+    return db.selectFrom('risk_interventions').select(['id', 'target', 'created_at']).where('kind', '=', kind).where('lifted_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).orderBy('created_at').execute();
+  },
   listActive(db: Executor, now: Date) {
     return db.selectFrom('risk_interventions').selectAll().where('lifted_at', 'is', null)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).orderBy('created_at', 'desc').limit(500).execute();
