@@ -7,7 +7,8 @@
  *
  * The agents under a risk discount_evidence intervention are a parameter of the engine (their evidence
  * counts zero, params.evidenceDiscounted): a rebuild reads them, and `refreshDiscounts` (the
- * `reputation.discounts` job) rebuilds when they changed, so that the whole log is weighed with the new
+ * `reputation.discounts` job) rebuilds when they changed (beside the current engine, which keeps answering
+ * reads until the new one has caught up), so that the whole log is weighed with the new
  * set, lifting one gives back exactly the scores of never having flagged it, and a checkpoint (keyed by
  * the parameters) is only reused by a process with the same set.
  */
@@ -115,25 +116,52 @@ export class EvidenceProjection {
   }
 
   /**
-   * Reads the agents under a discount_evidence intervention; when they are not the engine's set, rebuilds
-   * the engine with the new set (from a checkpoint of that set if one is stored, else from seq 0).
+   * Reads the agents under a discount_evidence intervention; when they are not the engine's set, builds an
+   * engine with the new set (from a checkpoint of that set if one is stored, else from seq 0) beside the
+   * current one, which keeps answering reads (and following the log) meanwhile, then swaps it in.
    * Returns whether it rebuilt.
    */
   async refreshDiscounts(): Promise<boolean> {
     if (this.deps.evidenceDiscounts === undefined) return false;
     await this.sync();
     const list = await this.deps.evidenceDiscounts.discountedAgents();
-    const ids = discountedIds(list);
-    const current = this.engine.params.evidenceDiscounted;
-    if (ids.length === current.length && ids.every((id, i) => id === current[i])) {
+    if (sameSet(discountedIds(list), this.engine.params.evidenceDiscounted)) {
       this.discounts = list; // the same agents (an intervention may have replaced another on one of them)
       return false;
     }
+    // the rebuild reads the set again, so it is the latest at the time it starts
+    const next = new EvidenceProjection(this.deps);
+    await next.sync();
+    await this.exclusive(() => this.adopt(next));
     this.discountRebuilds++;
-    this.loaded = false;
-    this.mayRestore = this.deps.checkpoints?.use ?? true;
     await this.sync();
     return true;
+  }
+
+  /** Runs `fn` between syncs (serialised with them). */
+  private exclusive(fn: () => void): Promise<void> {
+    const p = this.current.then(fn);
+    this.current = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Takes over another projection's engine and position in the log (built beside this one); its subjects become dirty. */
+  private adopt(next: EvidenceProjection): void {
+    const rebuildPending = !this.loaded; // a probe change or a recompute asked for a rebuild meanwhile: keep it asked
+    this.engine = next.engine;
+    this.loaded = next.loaded && !rebuildPending;
+    this.lastSeq = next.lastSeq;
+    this.lastAt = next.lastAt;
+    this.probeSet = next.probeSet;
+    this.missing.clear();
+    for (const [seq, since] of next.missing) this.missing.set(seq, since);
+    for (const id of next.dirty) this.dirty.add(id);
+    this.version++;
+    this.restoredFrom = next.restoredFrom;
+    this.checkpointSeq = next.checkpointSeq;
+    this.applied = next.applied;
+    this.discounts = next.discounts;
+    this.mayRestore = false;
   }
 
   private applyRow(row: EvidenceRow): void {
@@ -193,6 +221,10 @@ export class EvidenceProjection {
     this.checkpointSeq = seq;
     return seq;
   }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 /** The agents of a discount list, sorted and unique (the engine parameter, so equal sets give one checkpoint key). */
