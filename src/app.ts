@@ -118,7 +118,11 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
       };
     },
   });
-  const reputation = createReputationService({ database, clock, agents, outbox, funders: ledgerFirstFunders(database) });
+  const reputation = createReputationService({
+    database, clock, agents, outbox, funders: ledgerFirstFunders(database),
+    // risk is created below (it reads trust scores); its discount_evidence interventions are read only once jobs and reads run
+    evidenceDiscounts: { discountedAgents: () => risk.discountedAgents() },
+  });
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
   const risk = createRiskService({
     database, clock, outbox, accounts: agents, trust: reputation,

@@ -24,12 +24,15 @@ export abstract class EngineStatistics extends EngineState {
   protected readonly decayRate: number;
   /** decay rate of the recent window, per ms */
   protected readonly recentDecayRate: number;
+  /** agents whose evidence counts zero (params.evidenceDiscounted: risk interventions) */
+  protected readonly discountedIds: ReadonlySet<AgentId>;
 
   constructor(params: Partial<ReputationParams> = {}) {
     super();
     this.params = makeParams(params);
     this.decayRate = Math.LN2 / this.params.halfLifeMs;
     this.recentDecayRate = Math.LN2 / this.params.recentHalfLifeMs;
+    this.discountedIds = new Set(this.params.evidenceDiscounted);
     for (const id of this.params.preTrusted) this.preTrustedIndices.push(this.intern(id));
   }
 
@@ -53,7 +56,11 @@ export abstract class EngineStatistics extends EngineState {
     const slot = this.edgePairSlot.data;
     const taint = this.unorderedPairTainted;
     const { pairSaturation: c, pairSaturationScale: sc } = this.params;
-    this.localTrust = buildLocalTrust(n, this.edgeFrom.length, this.edgeFrom.data, this.edgeTo.data, this.edgeValue.data, (e) => taint[slot[e]!] === 0, (x) => saturate(x, c, sc));
+    // a discounted agent's trust edges (what it experienced of others) are left out, like a tainted pair's
+    const from = this.edgeFrom.data;
+    const off = this.discountedIds.size === 0 ? undefined : Uint8Array.from({ length: n }, (_, i) => (this.isDiscounted(i) ? 1 : 0));
+    const keep = off === undefined ? (e: number) => taint[slot[e]!] === 0 : (e: number) => taint[slot[e]!] === 0 && off[from[e]!] === 0;
+    this.localTrust = buildLocalTrust(n, this.edgeFrom.length, from, this.edgeTo.data, this.edgeValue.data, keep, (x) => saturate(x, c, sc));
     const res = eigenTrust(this.localTrust, {
       preTrusted: this.preTrustedIndices,
       teleport: this.seedVector(n),
@@ -133,8 +140,14 @@ export abstract class EngineStatistics extends EngineState {
     this.decayAgent(a, at);
   }
 
-  /** The agent's own evidence weight (0..1) in the current epoch, nobody subtracted. */
+  /** Is the agent under a risk discount_evidence intervention (its evidence counts zero)? */
+  protected isDiscounted(a: number): boolean {
+    return this.discountedIds.size !== 0 && this.discountedIds.has(this.ids[a]!);
+  }
+
+  /** The agent's own evidence weight (0..1) in the current epoch, nobody subtracted; 0 while its evidence is discounted. */
   protected ownWeight(a: number): number {
+    if (this.isDiscounted(a)) return 0;
     return producerWeight(this.localTrust, this.globalTrust, this.trustReference, this.params.alpha, this.preTrustedMask, a, this.globalTrust.length);
   }
 
@@ -190,8 +203,9 @@ export abstract class EngineStatistics extends EngineState {
     this.graphVersion++;
   }
 
-  /** Trust weight (0..1) of evidence by `producer` about `subject`, from the current epoch. */
+  /** Trust weight (0..1) of evidence by `producer` about `subject`, from the current epoch; 0 while the producer's evidence is discounted. */
   protected weightOf(producer: number, subject: number): number {
+    if (this.isDiscounted(producer)) return 0;
     return producerWeight(this.localTrust, this.globalTrust, this.trustReference, this.params.alpha, this.preTrustedMask, producer, subject);
   }
 

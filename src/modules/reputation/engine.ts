@@ -259,7 +259,8 @@ export class ReputationEngine extends EngineStatistics {
     this.pairRecentMass[pair] = this.pairRecentMass[pair]! + wr;
     this.pairRecentOk[pair] = this.pairRecentOk[pair]! + wr * success;
     const discounts: DiscountReason[] = [];
-    if (tw < 1) discounts.push('low_trust_producer');
+    if (this.isDiscounted(b)) discounts.push('risk_intervention');
+    else if (tw < 1) discounts.push('low_trust_producer');
     if (prev >= 0.5) discounts.push('repeated_pair');
     if (contradicted) discounts.push('claim_contradicted');
     this.note(s, { at: ev.at, type: 'trade', counterparty: ev.buyerId, weight: w, discounts });
@@ -297,7 +298,7 @@ export class ReputationEngine extends EngineStatistics {
     const acc = clamp01(ev.accuracy);
     this.updatePair(KIND_PROBE, a, p, ev.at, 1, latencyCurve(ev.responseMs), acc, ev.available ? 1 : 0);
     const w = this.pairTrust[this.lastPairUpdated]!;
-    this.note(a, { at: ev.at, type: 'probe', counterparty: ev.probeId, weight: w, discounts: w < 1 ? ['low_trust_producer'] : [] });
+    this.note(a, { at: ev.at, type: 'probe', counterparty: ev.probeId, weight: w, discounts: this.isDiscounted(p) ? ['risk_intervention'] : w < 1 ? ['low_trust_producer'] : [] });
     this.addEdge(p, a, ev.available ? 2 * accuracyCurve(acc) - 1 : -1, this.unorderedPairSlot(p, a));
   }
 
@@ -331,7 +332,8 @@ export class ReputationEngine extends EngineStatistics {
     const w = this.pairTrust[this.lastPairUpdated]!;
     const tw = w;
     const discounts: DiscountReason[] = [];
-    if (tw < 1) discounts.push('low_trust_producer');
+    if (this.isDiscounted(r)) discounts.push('risk_intervention');
+    else if (tw < 1) discounts.push('low_trust_producer');
     if (consistency < 0.75) discounts.push('rating_inconsistent');
     else this.ratingGiven(r, ev.at, day);
     if (prev >= 0.5) discounts.push('repeated_pair');
@@ -433,7 +435,7 @@ export class ReputationEngine extends EngineStatistics {
   }
 
   /**
-   * Global trust (sums to 1) and evidence weight of an agent in the current epoch, and the externally
+   * Global trust (sums to 1) and evidence weight of an agent in the current epoch (0 while its evidence is discounted), and the externally
    * funded value (AITBC) that gives it a share of the seed.
    */
   trustOf(agentId: AgentId): { trust: number; weight: number; preTrusted: boolean; fundedAitbc: number } {
@@ -441,7 +443,8 @@ export class ReputationEngine extends EngineStatistics {
     if (a === undefined) return { trust: 0, weight: 0, preTrusted: false, fundedAitbc: 0 };
     const pre = this.preTrustedMask[a] === 1;
     const trust = this.globalTrust[a] ?? 0;
-    const weight = pre ? 1 : Math.min(1, trust / this.trustReference);
+    // a discounted agent's evidence weighs nothing, whatever its trust
+    const weight = this.isDiscounted(a) ? 0 : pre ? 1 : Math.min(1, trust / this.trustReference);
     return { trust, weight, preTrusted: pre, fundedAitbc: this.seedValue[a]! };
   }
 
@@ -453,6 +456,11 @@ export class ReputationEngine extends EngineStatistics {
     const kind = type === 'trade' ? KIND_TRADE : type === 'probe' ? KIND_PROBE : KIND_RATING;
     const i = this.pairIndex.get((s * MAX_AGENTS + p) * 4 + kind);
     return i === undefined ? null : this.pairTrust[i]!;
+  }
+
+  /** Is the agent's evidence discounted (params.evidenceDiscounted: a risk discount_evidence intervention)? */
+  evidenceDiscounted(agentId: AgentId): boolean {
+    return this.discountedIds.has(agentId);
   }
 
   /** Has the graph or the seed changed since the last epoch (would an epoch compute anything)? */

@@ -156,4 +156,5 @@ export type DiscountReason =
   | 'claim_contradicted' // the buyer's experience contradicts the seller's claimed latency or accuracy: the buyer's counts
   | 'rating_not_party' // rater/ratee are not the two parties of the trade: counts zero
   | 'rating_duplicate' // second rating for the same trade and side: counts zero
+  | 'risk_intervention' // the producer is under a risk discount_evidence intervention: counts zero
   | 'gain_capped'; // score held back by the daily gain cap

@@ -28,7 +28,7 @@ export interface PublishedReputation {
 
 const PRIOR_STARS = 3;
 /** Discounts that make an item count nothing, whatever its producer's trust. */
-const COUNTS_ZERO = new Set<DiscountReason>(['same_owner', 'closed_loop', 'circular_trading', 'tainted_pair', 'same_owner_cluster', 'rating_not_party', 'rating_duplicate']);
+const COUNTS_ZERO = new Set<DiscountReason>(['same_owner', 'closed_loop', 'circular_trading', 'tainted_pair', 'same_owner_cluster', 'rating_not_party', 'rating_duplicate', 'risk_intervention']);
 
 export function publishedReputation(engine: ReputationEngine, agentId: AgentId, now: number): PublishedReputation {
   const view = engine.score(agentId, now);
@@ -144,6 +144,16 @@ export function explain(engine: ReputationEngine, agentId: AgentId, now: number)
         `(account links: ${owner.signals.join(', ') || 'none'}; at least ${Math.round(owner.internalShare * 100)}% of each member's trades stay inside): ` +
         `trades and ratings between members count for nothing, and ${owner.tradesWithdrawn} earlier trades between them were withdrawn`,
     );
+  }
+  if (engine.evidenceDiscounted(agentId)) {
+    notes.push(
+      'under a discount_evidence risk intervention: the evidence this agent produced (trades as buyer, ratings, probes) counts for nothing ' +
+        'about anyone, its ratings earn it no community participation and its trust edges are left out of global trust, until the intervention is lifted',
+    );
+  }
+  const byFlagged = a === undefined ? 0 : engine.discounts(a).risk_intervention ?? 0;
+  if (byFlagged > 0) {
+    notes.push(`${byFlagged} pieces of evidence about this agent came from agents under a discount_evidence risk intervention and count for nothing (discount risk_intervention)`);
   }
   const seed = engine.seedSummary();
   if (seed.preTrusted === 0 && seed.funded === 0) {

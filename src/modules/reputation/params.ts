@@ -24,6 +24,13 @@ export interface ReputationParams {
    */
   readonly verifierIds: readonly string[];
   /**
+   * Agents under a risk `discount_evidence` intervention (the risk module's, read through the
+   * `evidenceDiscounts` dep): every piece of evidence they produced (trades as buyer, ratings, probes)
+   * counts zero, their own community participation too, and their trust edges are left out of every
+   * epoch. Evidence about them from others still counts. Part of the checkpoint key (it is a parameter).
+   */
+  readonly evidenceDiscounted: readonly string[];
+  /**
    * Share of the trust seed (EigenTrust's teleport vector) that goes to externally funded agents, in
    * proportion to the value they brought in (`funding` evidence), when pre-trusted agents exist; all of
    * it when none do. No seed at all (no probes, nobody funded): nobody has trust.
@@ -83,6 +90,7 @@ export const DEFAULT_PARAMS: ReputationParams = {
   dailyGainCap: 75,
   preTrusted: [],
   verifierIds: [],
+  evidenceDiscounted: [],
   fundedSeedShare: 0.5,
   fundedSeedCapAitbc: 1000,
   pairSaturation: 2.5,

@@ -48,6 +48,21 @@ export interface AgentAccounts {
   publicKeys(ids: readonly string[], tx?: Executor): Promise<{ id: string; public_key: string | null }[]>;
 }
 
+/** An agent whose evidence is discounted now, and the intervention(s) that say so. */
+export interface DiscountedAgent {
+  agentId: string;
+  interventionId: string;
+  since: Date;
+}
+
+/**
+ * The agents under a risk `discount_evidence` intervention in force now (not lifted, not expired): the
+ * risk module answers it, app.ts hands it in. Read by the `reputation.discounts` job (and every rebuild).
+ */
+export interface EvidenceDiscounts {
+  discountedAgents(): Promise<DiscountedAgent[]>;
+}
+
 export interface ReputationDeps {
   database: Database;
   clock: Clock;
@@ -65,6 +80,8 @@ export interface ReputationDeps {
   params?: Partial<Omit<ReputationParams, 'preTrusted'>>;
   /** How often the background job runs a trust epoch when evidence changed (default one hour; 0: daily epochs only). */
   epochEveryMs?: number;
+  /** Agents whose evidence counts zero (risk interventions); none when left out (offline tools, tests of other modules). */
+  evidenceDiscounts?: EvidenceDiscounts;
   /** Overrides of the same-owner detector's thresholds. */
   ownerClusters?: Partial<OwnerClusterOptions>;
   /**

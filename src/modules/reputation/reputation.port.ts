@@ -65,9 +65,10 @@ export interface RecordedTrade {
   /**
    * null: counted. Otherwise why it counts nothing: 'same_owner' (one owner by key or verdict), or the
    * pair is tainted by a closed loop, circular trading or a same-owner cluster (as of now, so a loop
-   * detected later withdraws earlier trades of the pair too).
+   * detected later withdraws earlier trades of the pair too), or 'risk_intervention': the buyer is under
+   * a discount_evidence intervention now (its trades vouch for nobody).
    */
-  discount: 'same_owner' | 'same_owner_cluster' | 'tainted_pair' | null;
+  discount: 'same_owner' | 'same_owner_cluster' | 'tainted_pair' | 'risk_intervention' | null;
   /** buyer- or platform-measured latency (never the seller's own claim); null: not measured */
   measuredLatencyMs: number | null;
   /** buyer- or platform-measured accuracy 0..1; null: not measured */

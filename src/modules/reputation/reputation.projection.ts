@@ -4,13 +4,20 @@
  * A full recompute is the same fold from seq 0, so it gives the same scores. Rows that become visible
  * out of seq order (concurrent commits on PostgreSQL) are detected through the gaps they leave and
  * trigger a rebuild. It starts from the latest stored checkpoint when there is one, and stores new ones.
+ *
+ * The agents under a risk discount_evidence intervention are a parameter of the engine (their evidence
+ * counts zero, params.evidenceDiscounted): a rebuild reads them, and `refreshDiscounts` (the
+ * `reputation.discounts` job) rebuilds when they changed (beside the current engine, which keeps answering
+ * reads until the new one has caught up), so that the whole log is weighed with the new
+ * set, lifting one gives back exactly the scores of never having flagged it, and a checkpoint (keyed by
+ * the parameters) is only reused by a process with the same set.
  */
 import { createHash } from 'node:crypto';
 import { ReputationEngine } from './engine.js';
 import { decodeCheckpoint, encodeCheckpoint, paramsKey } from './checkpoint.js';
 import { makeParams } from './params.js';
 import { reputationRepository as repo, toEvidence, type EvidenceRow } from './reputation.repository.js';
-import type { ReputationDeps } from './reputation.deps.js';
+import type { DiscountedAgent, ReputationDeps } from './reputation.deps.js';
 
 const BATCH = 5_000;
 const MISSING_TTL_MS = 10 * 60_000;
@@ -37,6 +44,9 @@ export class EvidenceProjection {
   private checkpointSeq = 0n;
   /** evidence rows applied since the engine was (re)built */
   private applied = 0;
+  /** the agents under a discount_evidence intervention as last read (the engine's set) */
+  discounts: readonly DiscountedAgent[] = [];
+  private discountRebuilds = 0;
 
   constructor(private readonly deps: ReputationDeps) {
     this.mayRestore = deps.checkpoints?.use ?? true;
@@ -59,6 +69,7 @@ export class EvidenceProjection {
     return {
       lastSeq: this.lastSeq, agents: this.engine?.agentCount ?? 0, rebuilds: this.rebuilds, version: this.version,
       restoredFrom: this.restoredFrom, applied: this.applied, checkpointSeq: this.checkpointSeq,
+      discounted: this.engine?.params.evidenceDiscounted.length ?? 0, discountRebuilds: this.discountRebuilds,
     };
   }
 
@@ -68,7 +79,9 @@ export class EvidenceProjection {
       const probes = await repo.probes(db);
       // the operator's probes and the platform's verifier agents are the pre-trusted part of the seed
       const preTrusted = [...new Set([...probes, ...(this.deps.params?.verifierIds ?? [])])].sort();
-      const params = { ...this.deps.params, preTrusted };
+      // agents under a risk discount_evidence intervention: their evidence counts zero
+      this.discounts = (await this.deps.evidenceDiscounts?.discountedAgents()) ?? [];
+      const params = { ...this.deps.params, preTrusted, evidenceDiscounted: discountedIds(this.discounts) };
       // the process's first load starts from the latest checkpoint for these parameters, if any; later
       // rebuilds (a probe changed, a late row, an explicit recompute) replay the whole log
       const restored = this.mayRestore ? await this.restore(params) : undefined;
@@ -100,6 +113,55 @@ export class EvidenceProjection {
       for (const row of rows) this.applyRow(row);
       if (rows.length < BATCH) break;
     }
+  }
+
+  /**
+   * Reads the agents under a discount_evidence intervention; when they are not the engine's set, builds an
+   * engine with the new set (from a checkpoint of that set if one is stored, else from seq 0) beside the
+   * current one, which keeps answering reads (and following the log) meanwhile, then swaps it in.
+   * Returns whether it rebuilt.
+   */
+  async refreshDiscounts(): Promise<boolean> {
+    if (this.deps.evidenceDiscounts === undefined) return false;
+    await this.sync();
+    const list = await this.deps.evidenceDiscounts.discountedAgents();
+    if (sameSet(discountedIds(list), this.engine.params.evidenceDiscounted)) {
+      this.discounts = list; // the same agents (an intervention may have replaced another on one of them)
+      return false;
+    }
+    // the rebuild reads the set again, so it is the latest at the time it starts
+    const next = new EvidenceProjection(this.deps);
+    await next.sync();
+    await this.exclusive(() => this.adopt(next));
+    this.discountRebuilds++;
+    await this.sync();
+    return true;
+  }
+
+  /** Runs `fn` between syncs (serialised with them). */
+  private exclusive(fn: () => void): Promise<void> {
+    const p = this.current.then(fn);
+    this.current = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Takes over another projection's engine and position in the log (built beside this one); its subjects become dirty. */
+  private adopt(next: EvidenceProjection): void {
+    const rebuildPending = !this.loaded; // a probe change or a recompute asked for a rebuild meanwhile: keep it asked
+    this.engine = next.engine;
+    this.loaded = next.loaded && !rebuildPending;
+    this.lastSeq = next.lastSeq;
+    this.lastAt = next.lastAt;
+    this.probeSet = next.probeSet;
+    this.missing.clear();
+    for (const [seq, since] of next.missing) this.missing.set(seq, since);
+    for (const id of next.dirty) this.dirty.add(id);
+    this.version++;
+    this.restoredFrom = next.restoredFrom;
+    this.checkpointSeq = next.checkpointSeq;
+    this.applied = next.applied;
+    this.discounts = next.discounts;
+    this.mayRestore = false;
   }
 
   private applyRow(row: EvidenceRow): void {
@@ -159,4 +221,13 @@ export class EvidenceProjection {
     this.checkpointSeq = seq;
     return seq;
   }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
+/** The agents of a discount list, sorted and unique (the engine parameter, so equal sets give one checkpoint key). */
+function discountedIds(list: readonly DiscountedAgent[]): string[] {
+  return [...new Set(list.map((d) => d.agentId))].sort();
 }

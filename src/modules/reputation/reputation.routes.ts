@@ -46,6 +46,7 @@ export async function reputationRoutes(fastify: FastifyInstance, opts: { reputat
       ...x, at: iso(x.at), counts: x.counts ? { ...x.counts } : null, discounted: { ...x.discounted },
       recent: x.recent.map((r) => ({ ...r, at: iso(r.at), discounts: [...r.discounts] })),
       components: x.components.map((c) => ({ ...c, channels: { ...c.channels } })), notes: [...x.notes],
+      riskIntervention: x.riskIntervention === null ? null : { ...x.riskIntervention, since: x.riskIntervention.since.toISOString() },
       sameOwner: x.sameOwner === null ? null : (({ members, ...o }) => ({
         ...o, at: iso(o.at), signals: [...o.signals], ...(members ? { members: [...members] } : {}),
       }))(x.sameOwner),

@@ -58,6 +58,10 @@ export const Explanation = Type.Object({
     internalShare: Type.Number({ description: 'The smallest share of a member\'s trades that stayed inside the cluster' }),
     tradesWithdrawn: Type.Integer({ description: 'Earlier trades between members whose credit the verdict withdrew' }),
   }, { description: 'The latest same-owner verdict the agent is part of: trades and ratings between members count for nothing' })),
+  riskIntervention: Nullable(Type.Object({
+    since: Timestamp,
+    interventionIds: Type.Optional(Type.Array(Uuid, { description: 'Shown to the agent itself and the operator only' })),
+  }, { description: 'The discount_evidence risk interventions in force on this agent: the evidence it produced counts for nothing' })),
   notes: Type.Array(Type.String()),
 });
 

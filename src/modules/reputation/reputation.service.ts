@@ -101,6 +101,8 @@ export class ReputationService implements ReputationPort {
       { name: 'reputation.checkpoint', intervalMs: 600_000, run: () => this.checkpoint() },
       { name: 'reputation.funding', intervalMs: 60_000, run: () => this.recordFunding() },
       { name: 'reputation.epoch', intervalMs: 300_000, run: () => this.scheduledEpoch() },
+      // every process's engine follows the risk module's discount_evidence interventions (created, lifted, expired)
+      { name: 'reputation.discounts', intervalMs: 5_000, scope: 'process', run: () => this.refreshEvidenceDiscounts() },
     ];
     this.funding = deps.funding ?? ledgerExternalFunding(deps.database);
     this.projection = new EvidenceProjection(deps);
@@ -120,6 +122,14 @@ export class ReputationService implements ReputationPort {
     // and the account attributes of the same-owner detector are read again in full
     this.sameOwnerDetector.resetAccounts();
     await this.sync();
+  }
+
+  /**
+   * Follows the risk module's discount_evidence interventions: when the agents under one changed, the
+   * engine is rebuilt with the new set (see EvidenceProjection.refreshDiscounts). Returns whether it was.
+   */
+  refreshEvidenceDiscounts(): Promise<boolean> {
+    return this.projection.refreshDiscounts();
   }
 
   /** Statistics of the projection (for tests and metrics). */
@@ -203,7 +213,8 @@ export class ReputationService implements ReputationPort {
       const d = r.data;
       const sellerId = r.subject_id!;
       const buyerId = r.producer_id!;
-      const discount = d.sameOwnerSuspected === true || sellerId === buyerId ? 'same_owner' as const : this.engine.pairDiscount(buyerId, sellerId);
+      const discount = d.sameOwnerSuspected === true || sellerId === buyerId ? 'same_owner' as const
+        : this.engine.pairDiscount(buyerId, sellerId) ?? (this.engine.evidenceDiscounted(buyerId) ? 'risk_intervention' as const : null);
       return {
         tradeId: r.trade_id!, sellerId, buyerId, success: d.success === true, amount: BigInt(String(d.amount ?? '0')),
         category: typeof d.category === 'string' ? d.category : null, at: new Date(r.at), discount,
@@ -242,13 +253,18 @@ export class ReputationService implements ReputationPort {
   }
 
   /** `reveal`: show counterparties of recent evidence (the agent itself and the operator only). */
-  async explain(agentId: string, reveal: boolean): Promise<Explanation & { probe: boolean }> {
+  async explain(agentId: string, reveal: boolean): Promise<Explanation & { probe: boolean; riskIntervention: { since: Date; interventionIds?: string[] } | null }> {
     await this.mustExist(agentId);
     await this.sync();
     const x = explain(this.engine, agentId, this.now());
     const recent = reveal ? x.recent : x.recent.map(({ counterparty: _c, ...rest }) => rest);
     const sameOwner = x.sameOwner === null || reveal ? x.sameOwner : (({ members: _m, ...rest }) => rest)(x.sameOwner);
-    return { ...x, recent, sameOwner, probe: this.probeSet.has(agentId) };
+    // the discount_evidence interventions the engine's set came from (the agent's own, if it is in the set; their ids as counterparties are)
+    const own = this.engine.evidenceDiscounted(agentId) ? this.projection.discounts.filter((d) => d.agentId === agentId) : [];
+    const riskIntervention = own.length === 0 ? null : {
+      since: new Date(Math.min(...own.map((d) => d.since.getTime()))), ...(reveal ? { interventionIds: own.map((d) => d.interventionId) } : {}),
+    };
+    return { ...x, recent, sameOwner, probe: this.probeSet.has(agentId), riskIntervention };
   }
 
   async history(agentId: string, before: Date | undefined, limit: number): Promise<SnapshotRow[]> {

@@ -10,6 +10,8 @@ export interface RiskPort {
   /** every agent held now (isHeld of all agents in one query) */
   heldAgents(): Promise<Set<string>>;
   evidenceDiscounted(agentId: string): Promise<boolean>;
+  /** Every agent under a discount_evidence intervention in force now (reputation's `evidenceDiscounts` dep). */
+  discountedAgents(): Promise<{ agentId: string; interventionId: string; since: Date }[]>;
 }
 
 /** A review decided: confirmed (the alert stands) or dismissed (a false alarm, its interventions lifted). */

@@ -87,6 +87,11 @@ export const riskRepository = {
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).execute();
     return rows.map((r) => r.target);
   },
+  /** The targets of the interventions of this kind in force at `now`, oldest first. */
+  activeOfKind(db: Executor, kind: InterventionKind, now: Date) {
+    return db.selectFrom('risk_interventions').select(['id', 'target', 'created_at']).where('kind', '=', kind).where('lifted_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).orderBy('created_at').execute();
+  },
   listActive(db: Executor, now: Date) {
     return db.selectFrom('risk_interventions').selectAll().where('lifted_at', 'is', null)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).orderBy('created_at', 'desc').limit(500).execute();

@@ -281,6 +281,12 @@ export class RiskService {
     return (await repo.active(this.deps.database.db, 'discount_evidence', [agentId], this.deps.clock.now())) !== undefined;
   }
 
+  /** Every agent under a discount_evidence intervention in force now (reputation weighs their evidence zero). */
+  async discountedAgents(): Promise<{ agentId: string; interventionId: string; since: Date }[]> {
+    const rows = await repo.activeOfKind(this.deps.database.db, 'discount_evidence', this.deps.clock.now());
+    return rows.map((r) => ({ agentId: r.target, interventionId: r.id, since: r.created_at }));
+  }
+
   /** The checks trading runs inside its transactions (see the module comment). */
   readonly guards = {
     beforeAgreement: async (tx: Tx, a: { buyerId: string; sellerId: string; listingId: string; category: string; region: string }): Promise<void> => {
