@@ -8,10 +8,13 @@
  *   on the same connection and gets every event once, in order.
  * - One that takes nothing for STREAM_CLIENT_STALL_SECONDS is disconnected; reconnecting with the last id
  *   it received it gets the rest, once, in order.
+ * - A transaction that commits late (its number below one the client was already sent) while the client
+ *   is behind reaches it once when it catches up (without the `owed` numbers it is lost: checked).
  * Each test builds its own app (database, port); on PostgreSQL with TEST_DATABASE_URL.
  */
 import { connect, type Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, buildTestApp, type TestApp } from './helpers/test-app.js';
 import { readSse } from './helpers/sse.js';
@@ -90,15 +93,16 @@ function dechunk(raw: Buffer): string {
 /** (id, n) of our events in an event-stream body, in order. */
 function events(body: string): { id: number; n: number }[] {
   const got: { id: number; n: number }[] = [];
-  const re = /id: (\d+)\nevent: test\.slow\ndata: \{"n":(\d+),/g;
+  const re = /id: (\d+)\nevent: test\.slow\ndata: \{"n":(-?\d+),/g;
   for (let m = re.exec(body); m; m = re.exec(body)) got.push({ id: Number(m[1]), n: Number(m[2]) });
   return got;
 }
 
 /** Publishes `count` events of ~2.2 kB in bursts of `burst` (one statement each: the poller finds a burst at once). */
-async function publish(app: TestApp, count: number, burst: number) {
+async function publish(app: TestApp, count: number, burst: number, opts: { from?: number; pad?: string } = {}) {
+  const from = opts.from ?? 0;
   for (let b = 0; b * burst < count; b++) {
-    const evs = Array.from({ length: Math.min(burst, count - b * burst) }, (_, i) => ({ type: 'test.slow', agentIds: [], data: { n: b * burst + i, pad: PAD }, at: new Date().toISOString() }));
+    const evs = Array.from({ length: Math.min(burst, count - b * burst) }, (_, i) => ({ type: 'test.slow', agentIds: [], data: { n: from + b * burst + i, pad: opts.pad ?? PAD }, at: new Date().toISOString() }));
     await app.app.services.outbox.emit(evs);
   }
 }
@@ -207,5 +211,36 @@ describe('a stream client that does not read', () => {
     expect(responses.at(-1)!.destroyed).toBe(false);
     await resumed.close();
     await normal.close();
+  }, 300_000);
+
+  it('a transaction that commits late, while the client is behind and was sent later numbers, reaches it once', async () => {
+    // events of 20 kB, so that the kernel's buffers fill within the poller's window of 1,000 numbers
+    const BIG = 'y'.repeat(20_000);
+    const { app, responses, port } = await start({ streamClientBufferBytes: LIMIT, streamClientStallSeconds: 3600 });
+    const db = app.db.database.db;
+    const slow = await slowClient(port);
+    const normal = await reader(port);
+    await until('both stream subscriptions', () => app.streamSubscribers() === 2 && responses.length === 2);
+    // a number taken now by a transaction that commits only later
+    const late = Number((await sql<{ n: string }>`SELECT nextval(pg_get_serial_sequence('outbox_events', 'seq'))::text AS n`.execute(db)).rows[0]!.n);
+    await publish(app, 1, 1, { pad: BIG }); // sent to the slow one at once: its cursor passes the late number
+    await publish(app, 600, 100, { from: 1, pad: BIG }); // ~12 MB: it falls behind
+    await until('the reading client to receive 601', () => normal.received.length >= 601);
+    await sleep(300);
+    expect(events(dechunk(slow.raw())).length).toBeLessThan(300);
+    await sql`INSERT INTO outbox_events (seq, type, agent_ids, data, at) VALUES (${late}, 'test.slow', ${sql`ARRAY[]::text[]`}, ${JSON.stringify({ n: -1, pad: 'late' })}::jsonb, now())`.execute(db);
+    app.app.services.outbox.poke();
+    await until('the reading client to receive the late one', () => normal.received.some((e) => e.data.n === -1));
+
+    slow.socket.resume();
+    await until('the slow client to catch up', () => events(dechunk(slow.raw())).length >= 602);
+    await publish(app, 1, 1, { from: 601 }); // live again: the next one arrives
+    await until('the next event on the slow client', () => events(dechunk(slow.raw())).some((e) => e.n === 601));
+    await sleep(300);
+    const got = events(dechunk(slow.raw()));
+    expect(got.filter((e) => e.n === -1).map((e) => e.id)).toEqual([late]); // once
+    expect(got.filter((e) => e.n >= 0).map((e) => e.n)).toEqual(Array.from({ length: 602 }, (_, i) => i));
+    expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
+    expect(normal.received.filter((e) => e.data.n === -1)).toHaveLength(1);
   }, 300_000);
 });
