@@ -335,6 +335,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(verifierRoutes, { verifier: services.verifier, intervalSeconds: config.verifier.intervalSeconds });
   await app.register(certificationRoutes, services.certification);
   await app.register(backupRoutes, { database });
-  await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId) });
+  await app.register(streamRoutes, { outbox: services.outbox, onPresence: (agentId) => services.availability.presence(agentId), clientBufferBytes: config.streamClientBufferBytes, clientStallSeconds: config.streamClientStallSeconds });
   return app as unknown as FastifyInstance;
 }

@@ -33,6 +33,8 @@ export const ENV = Type.Object({
   BODY_LIMIT_BYTES: int(1024, 100 * 1_048_576, 1_048_576, 'Largest accepted request body'),
   DB_POOL_SIZE: int(1, 1000, 20, 'PostgreSQL connections per process'),
   MAX_IN_FLIGHT_REQUESTS: int(0, 1_000_000, 1024, 'API requests served at once per process; past it a request gets 503 `overloaded` with Retry-After; 0 disables'),
+  STREAM_CLIENT_BUFFER_BYTES: int(65_536, 64 * 1_048_576, 262_144, 'Most bytes held for one stream client its socket has not taken; past it the client is caught up from the outbox table at the pace it reads'),
+  STREAM_CLIENT_STALL_SECONDS: int(1, 86_400, 60, 'A stream client past STREAM_CLIENT_BUFFER_BYTES whose socket takes nothing for this long is disconnected (it resumes with Last-Event-ID)'),
   HEARTBEAT_INTERVAL_SECONDS: int(10, 3600, 60, 'Availability slot: an agent is up for a slot of this many seconds if a heartbeat arrived in it (send one every half slot)'),
   FUNDING_WINDOW_SECONDS: int(10, 30 * 86_400, 900, 'Time a buyer has to fund an agreement after it is made (never past its delivery deadline); an unfunded agreement is then cancelled and its listing units return'),
   VERIFIER_INTERVAL_SECONDS: int(0, 86_400, 300, 'How often the built-in verifier runs (each process; runs are serialised); `0` disables the background run'),
@@ -68,6 +70,10 @@ export interface Config {
   dbPoolSize: number;
   /** API requests served at once (per process) before new ones are shed with 503; 0: no limit. */
   maxInFlightRequests: number;
+  /** Most bytes the server holds for one GET /v1/stream client before it catches the client up from the table instead. */
+  streamClientBufferBytes: number;
+  /** Seconds a stream client past its buffer may take nothing before it is disconnected. */
+  streamClientStallSeconds: number;
   /** Length of an availability slot in seconds: up for a slot when a heartbeat arrived in it. */
   heartbeatIntervalSeconds: number;
   /** Seconds a buyer has to fund an agreement after it is made (capped by the delivery deadline). */
@@ -132,6 +138,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   return {
     port: v.PORT, host: v.HOST, dataDir: path.resolve(v.DATA_DIR), databaseUrl: v.DATABASE_URL, adminKey: v.ADMIN_KEY,
     logLevel: v.LOG_LEVEL, rateLimitPerMinute: v.RATE_LIMIT_PER_MINUTE, bodyLimitBytes: v.BODY_LIMIT_BYTES, dbPoolSize: v.DB_POOL_SIZE, maxInFlightRequests: v.MAX_IN_FLIGHT_REQUESTS,
+    streamClientBufferBytes: v.STREAM_CLIENT_BUFFER_BYTES, streamClientStallSeconds: v.STREAM_CLIENT_STALL_SECONDS,
     heartbeatIntervalSeconds: v.HEARTBEAT_INTERVAL_SECONDS, fundingWindowSeconds: v.FUNDING_WINDOW_SECONDS,
     verifier: {
       intervalSeconds: v.VERIFIER_INTERVAL_SECONDS, challengesPerRun: v.VERIFIER_CHALLENGES_PER_RUN, maxPrice: parseAmount(v.VERIFIER_MAX_PRICE),

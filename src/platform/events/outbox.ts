@@ -10,9 +10,9 @@
  * later number is visible: the poller re-reads a window of LOOKBACK numbers below the newest it has seen
  * and skips those already delivered (the numbers visible when it starts count as delivered).
  *
- * A subscriber may start after an event id (SSE Last-Event-ID): it is registered live first (buffering),
- * then the events after that id that concern it are read from the table and sent in order, then the
- * buffer, skipping what the replay sent; so there is no gap and no duplicate at the seam. Events are kept
+ * A listener gets live rows as the poller finds them; what it cannot take at once (a client behind, or
+ * one starting after an event id: SSE Last-Event-ID) it reads back from the table with `read`, at its own
+ * pace (stream-client.ts holds one client to a bounded buffer that way). Events are kept
  * EVENT_RETENTION_MS; the prune records the newest number it deleted (`outbox_state`), so a subscriber
  * whose id is older learns that it missed events.
  *
@@ -39,8 +39,6 @@ export interface DeliveredEvent extends OutboxEvent {
   seq: number;
 }
 
-export type Subscriber = (e: DeliveredEvent) => void;
-
 /** What a subscriber starting after an id missed beyond recall: events up to `prunedThrough` may be gone. */
 export interface StreamReset {
   lastEventId: number;
@@ -62,7 +60,6 @@ export function perAgentType(names: readonly string[]): string {
 
 const POLL_MS = 200;
 const LOOKBACK = 1000;
-const REPLAY_PAGE = 500;
 /** How long events are kept, and so how far back a reconnecting client (Last-Event-ID) can catch up. */
 export const EVENT_RETENTION_MS = 24 * 3600_000;
 /** The prune looks again this far below its last cutoff, for transactions that committed late. */
@@ -72,15 +69,15 @@ const PRUNE_SWEEP_MS = 24 * 3600_000;
 
 interface Sub {
   agentId: string | null;
-  fn: Subscriber;
+  fn: RowSubscriber;
 }
 
-export interface Subscription {
-  /**
-   * Sends the events after `after` that concern the subscriber (a reset first when some were pruned), then
-   * what arrived live meanwhile, and goes live. A no-op for a subscription without `after`.
-   */
-  replay(onReset?: (r: StreamReset) => void): Promise<void>;
+/** Receives the events one row is to a subscriber (several for the operator when the row is per-agent), never an empty list. */
+export type RowSubscriber = (events: DeliveredEvent[]) => void;
+
+export interface Listener {
+  /** The newest number the poller had seen when the listener went live: events up to it are history. */
+  position: number;
   unsubscribe(): void;
 }
 
@@ -111,7 +108,7 @@ export class EventOutbox {
   }
 
   /** The newest seq the prune has deleted (0: none yet). */
-  private async prunedThrough(): Promise<number> {
+  async prunedThrough(): Promise<number> {
     const state = await this.db.selectFrom('outbox_state').select('pruned_through').where('id', '=', 1).executeTakeFirst();
     return Number(state?.pruned_through ?? 0n);
   }
@@ -134,24 +131,15 @@ export class EventOutbox {
   }
 
   /**
-   * Subscribes an agent (or the operator, agentId null, who sees everything) to events committed from now
-   * on, and with `after` to those after that id (call `replay`). Resolves once the subscription is live.
+   * Listens for an agent (or the operator, agentId null, who sees everything): `fn` gets the events of each
+   * row committed from now on that concerns it, once per row, in the order the poller finds them (by seq,
+   * except a transaction that committed late). Resolves once live. What a listener does not take at once
+   * it reads back with `read` (see stream-client.ts).
    */
-  async subscribe(agentId: string | null, fn: Subscriber, opts: { after?: number | undefined } = {}): Promise<Subscription> {
-    const after = opts.after;
-    let buffer: DeliveredEvent[] | null = after === undefined ? null : [];
-    /** Replayed numbers the poller may still deliver live (it never reads below its window). */
-    const replayed = new Set<number>();
-    const s: Sub = {
-      agentId,
-      fn: (e) => {
-        if (buffer) buffer.push(e);
-        else if (after === undefined || (e.seq > after && !replayed.has(e.seq))) fn(e);
-      },
-    };
+  async listen(agentId: string | null, fn: RowSubscriber): Promise<Listener> {
+    const s: Sub = { agentId, fn };
     if (this.subs.size === 0) await this.start();
     this.subs.add(s);
-    const floor = this.lastSeq - LOOKBACK;
     if (!this.timer && !this.closed) {
       this.timer = setInterval(() => void this.poll(), POLL_MS);
       this.timer.unref();
@@ -163,31 +151,23 @@ export class EventOutbox {
         this.timer = null;
       }
     };
-    const replay = async (onReset?: (r: StreamReset) => void) => {
-      if (after === undefined || !buffer) return;
-      try {
-        const pruned = await this.prunedThrough();
-        if (after < pruned) onReset?.({ lastEventId: after, prunedThrough: pruned });
-        let from = after;
-        for (;;) {
-          let q = this.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(from)).orderBy('seq').limit(REPLAY_PAGE);
-          if (agentId !== null) q = q.where(sql<boolean>`${agentId}::text = ANY(agent_ids)`);
-          const rows = await q.execute();
-          for (const r of rows) {
-            const seq = Number(r.seq);
-            if (seq > floor) replayed.add(seq);
-            for (const e of deliveriesTo(agentId, r)) fn(e);
-            from = seq;
-          }
-          if (rows.length < REPLAY_PAGE || !this.subs.has(s)) break;
-        }
-      } finally {
-        const pending = buffer;
-        buffer = null;
-        for (const e of pending) s.fn(e);
-      }
-    };
-    return { replay, unsubscribe };
+    return { position: this.lastSeq, unsubscribe };
+  }
+
+  /** The rows after `after` (by seq) that concern the agent (every row for the operator), at most `limit`, as their events. */
+  async read(agentId: string | null, after: number, limit: number): Promise<{ seq: number; events: DeliveredEvent[] }[]> {
+    let q = this.db.selectFrom('outbox_events').selectAll().where('seq', '>', BigInt(after)).orderBy('seq').limit(limit);
+    if (agentId !== null) q = q.where(sql<boolean>`${agentId}::text = ANY(agent_ids)`);
+    const rows = await q.execute();
+    return rows.map((r) => ({ seq: Number(r.seq), events: deliveriesTo(agentId, r) })).filter((r) => r.events.length > 0);
+  }
+
+  /**
+   * The lowest number the poller may still deliver (it re-reads LOOKBACK numbers below the newest it has
+   * seen): a listener that remembers what it was sent needs to remember no further back.
+   */
+  get windowFloor(): number {
+    return this.lastSeq - LOOKBACK;
   }
 
   get subscribers(): number {
@@ -243,12 +223,12 @@ export class EventOutbox {
       this.delivered.add(seq);
       if (seq > this.lastSeq) this.lastSeq = seq;
       for (const s of this.subs) {
-        for (const e of deliveriesTo(s.agentId, r)) {
-          try {
-            s.fn(e);
-          } catch {
-            /* a broken subscriber must not break the others */
-          }
+        const events = deliveriesTo(s.agentId, r);
+        if (!events.length) continue;
+        try {
+          s.fn(events);
+        } catch {
+          /* a broken subscriber must not break the others */
         }
       }
     }
