@@ -76,7 +76,8 @@ class Server {
 
   /** Spawns the process; `ready` resolves when /readyz answers 200. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+    // what a user runs: the compiled CLI when dist/ is current (CI builds it on install), else the sources through tsx
+    const child = spawn(process.execPath, ['bin/agent-economy.js', 'serve'], {
       cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -179,13 +180,18 @@ describe.skipIf(!TEST_DATABASE_URL)('three API processes over one PostgreSQL (Po
     const B = new Server('B', pb, env(pb));
     const C = new Server('C', pc, env(pc));
     servers = [A, B, C];
-    const timersHolder = async () => (await sql<{ pid: number }>`
+    /** The backends holding a job's leadership lock in this schema (the key as leadership.ts computes it, on this test's schema). */
+    const holders = async (job: string) => (await sql<{ pid: number }>`
       SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        AND ((l.classid::int8 << 32) | l.objid::int8) = ${sql.raw(JOB_LOCK_KEY.replace('$1::text', "'trading.timers'"))}`.execute(db)).rows.map((r) => r.pid);
+        AND ((l.classid::int8 << 32) | l.objid::int8) = ${sql.raw(JOB_LOCK_KEY.replace('$1::text', `'${job}'`))}`.execute(db)).rows.map((r) => r.pid);
+    const timersHolder = () => holders('trading.timers');
     // C first: it migrates the schema and leads every cluster job (a leader keeps its lead until it stops)
     await C.start();
-    await until('C to lead trading.timers', 15_000, async () => (await timersHolder()).length === 1);
+    // the jobs that tick every second, whose move the test can watch (the others tick every minute or more)
+    const FAST_JOBS = ['trading.timers', 'ledger.expire-holds', 'analytics.project'];
+    await until('C to lead the fast cluster jobs', 15_000, async () => (await Promise.all(FAST_JOBS.map(holders))).every((h) => h.length === 1));
     const cLeader = (await timersHolder())[0]!;
+    for (const job of FAST_JOBS) expect(await holders(job), job).toEqual([cLeader]);
     await Promise.all([A.start(), B.start()]);
     const startedMs = Date.now() - t0;
     const [a, b, c] = [0, 1, 2];
@@ -300,6 +306,9 @@ describe.skipIf(!TEST_DATABASE_URL)('three API processes over one PostgreSQL (Po
       return h.length === 1 && h[0] !== cLeader;
     }, 25);
     const movedMs = Date.now() - killAt;
+    // the other fast jobs move too, each to one live backend
+    await until('the fast jobs to have new leaders', 15_000, async () =>
+      (await Promise.all(FAST_JOBS.map(holders))).every((h) => h.length === 1 && h[0] !== cLeader), 25);
 
     await Promise.all(workers);
     stop = true;
