@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
-import { PostgresLeadership, soleLeadership } from '../src/platform/jobs/leadership.js';
+import { JOB_LOCK_KEY, PostgresLeadership, soleLeadership } from '../src/platform/jobs/leadership.js';
 import { startJobs } from '../src/server.js';
 import { createLogger } from '../src/platform/logger.js';
 import type { BackgroundJob } from '../src/modules/module.js';
@@ -71,7 +71,7 @@ describe.skipIf(!url)('PostgresLeadership', () => {
       // kill a's session from outside, as a crashed or partitioned process would lose it
       const r = await admin.query<{ pid: number }>(
         `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-           AND ((classid::int8 << 32) | objid::int8) = hashtextextended('agent-economy.job:' || $1::text, 0)`, [x]);
+           AND ((classid::int8 << 32) | objid::int8) = ${JOB_LOCK_KEY}`, [x]);
       expect(r.rows).toHaveLength(1);
       await admin.query('SELECT pg_terminate_backend($1)', [r.rows[0]!.pid]);
       await until('b to take the lead', () => b.lead(x));
@@ -83,6 +83,28 @@ describe.skipIf(!url)('PostgresLeadership', () => {
       await admin.end();
       await a.close();
       await b.close();
+    }
+  });
+
+  it('deployments in two schemas of one database each elect their own leader (advisory locks are per database)', async () => {
+    const x = name('x');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const schemas = [`lead_${process.pid}_a`, `lead_${process.pid}_b`];
+    const inSchema = (s: string) => { const u = new URL(url!); u.searchParams.set('options', `-c search_path=${s}`); return u.toString(); };
+    const made: PostgresLeadership[] = [];
+    try {
+      for (const s of schemas) await admin.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      const [a1, a2, b1] = [inSchema(schemas[0]!), inSchema(schemas[0]!), inSchema(schemas[1]!)].map((u) => new PostgresLeadership({ url: u }));
+      made.push(a1!, a2!, b1!);
+      expect(await a1!.lead(x)).toBe(true);
+      // the same schema: one leader; another schema: its own leader, not blocked by the first
+      expect(await a2!.lead(x)).toBe(false);
+      expect(await b1!.lead(x)).toBe(true);
+    } finally {
+      for (const l of made) await l.close();
+      for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+      await admin.end();
     }
   });
 

@@ -337,14 +337,27 @@ export class AgreementsService {
       return 'cancelled';
     }
     if (!a.escrow_id || !['funded', 'delivered', 'disputed'].includes(a.state)) return null;
-    let e = await this.escrowIn(tx, a.escrow_id);
+    const escrowId = a.escrow_id;
+    let e = await this.escrowIn(tx, escrowId);
+    // The escrow was read without its lock: the escrow's own job (or this job in another process, in the
+    // window where two leaders run) may fire the same timer meanwhile. `actIn` locks the row and refuses the
+    // move then; the escrow is read again under that lock and the agreement follows it, where throwing
+    // would fail this run and leave every later due item to the next tick.
+    const fire = async (action: 'expire' | 'auto_release', opts: { reason?: string } = {}): Promise<EscrowView> => {
+      try {
+        return await this.escrow.actIn(tx, escrowId, action, system, opts);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'invalid_transition') return this.escrowIn(tx, escrowId);
+        throw err;
+      }
+    };
     // Fire the due timer ourselves (the escrow's own job may have fired it already: then it is closed).
     if (e.state === 'held' && a.delivery_deadline.getTime() <= t.getTime()) {
-      e = await this.escrow.actIn(tx, a.escrow_id, 'expire', system, { reason: 'delivery deadline passed' });
+      e = await fire('expire', { reason: 'delivery deadline passed' });
     } else if (e.state === 'delivered' && a.auto_release_at && a.auto_release_at.getTime() <= t.getTime()) {
       // a risk hold on the seller: the money stays in escrow (the timer tries again once the hold is lifted)
       if (await this.escrow.releaseHeld(tx, a.seller_id)) return null;
-      e = await this.escrow.actIn(tx, a.escrow_id, 'auto_release', system);
+      e = await fire('auto_release');
     }
     switch (e.state) {
       case 'released': {

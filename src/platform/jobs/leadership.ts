@@ -34,8 +34,14 @@ export function soleLeadership(): Leadership {
   };
 }
 
-/** The advisory lock key of a job: a 64-bit hash of a namespaced name, computed by PostgreSQL. */
-const KEY = `hashtextextended('agent-economy.job:' || $1::text, 0)`;
+/**
+ * The advisory lock key of a job: a 64-bit hash of a namespaced name, computed by PostgreSQL. Advisory locks
+ * are per database, not per schema, so the key names the session's schema too: two deployments in schemas of
+ * one database (the test suite's private schemas, or staging beside production) each elect their own leader,
+ * where one shared key let one deployment's leader hold the lock while the other's jobs never ran.
+ */
+export const JOB_LOCK_KEY = `hashtextextended('agent-economy.job:' || coalesce(current_schema(), '') || ':' || $1::text, 0)`;
+const KEY = JOB_LOCK_KEY;
 
 export interface PostgresLeadershipOptions {
   url: string;
