@@ -92,11 +92,14 @@ async function tabThrough(max = 30): Promise<{ inMain: number; stops: string[] }
 describe.skipIf(!hasChromium)('the dashboard in a browser', () => {
   beforeAll(async () => {
     execFileSync(process.execPath, [path.resolve('scripts/build.mjs'), '--web-only', '--if-stale'], { stdio: 'inherit' });
+    // Chromium starts while the server starts and the market is seeded (neither waits for the other)
+    const launched = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    launched.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     server = await startWebServer();
     market = await seedMarket(server.api, { agents: 10, trades: 16 });
     await until('the projection to fold the seeded trades', 20_000, async () => (await server.api.get('/v1/market/overview')).trades === 16);
     hasInsights = JSON.stringify(Object.keys((await server.api.get('/openapi.json')).paths)).includes('/v1/market/insights');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launched;
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (m: ConsoleMessage) => {
       if (m.type() !== 'error') return;
