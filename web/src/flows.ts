@@ -64,6 +64,8 @@ export function flowsOption(flows: readonly RegionFlow[], o: { dark: boolean; te
         : `${x.data.region}: ${amount(x.data.volume)} AITBC ${x.data.name.startsWith(BUY) ? 'bought' : 'sold'}`,
     },
     legend: { show: false },
+    // redrawn as trades arrive: no entry animation (a screenshot or a reader never sees it half drawn)
+    animation: false,
     series: [{
       type: 'sankey', name: 'Flows between regions', left: 8, right: 8, top: 8, bottom: 8, nodeWidth: 14, nodeGap: 18, nodeAlign: 'justify', draggable: false,
       layoutIterations: 32, emphasis: { focus: 'adjacency' },
