@@ -1,6 +1,7 @@
 /**
  * `npm run screenshots`: every dashboard page over a freshly seeded market, in light at 1280 px, the
  * overview and the agent page in dark, and two pages on a phone (390 px), into docs/screenshots/.
+ * `npm run screenshots -- geo.png prices.png` renders only the files named.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -30,7 +31,11 @@ export async function settled(page: Page): Promise<void> {
 const server = await startWebServer();
 try {
   const market = await seedMarket(server.api, { agents: 16, trades: 40 });
-  await new Promise((r) => setTimeout(r, 2000)); // the projection folds the trades
+  // the projection folds the trades (about once a second): wait until the overview counts them all
+  for (const end = Date.now() + 30_000; (await server.api.get('/v1/market/overview')).trades < market.trades.length;) {
+    if (Date.now() > end) throw new Error('screenshots: the analytics projection did not fold the seeded trades within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu'] });
   const agent = market.sellers[0]!.id;
   const shots: { file: string; url: string; width: number; height: number; dark?: boolean; full?: boolean }[] = [
@@ -45,7 +50,10 @@ try {
     { file: 'overview-phone.png', url: '/', width: 390, height: 844, full: true },
     { file: 'leaderboard-phone-dark.png', url: '/leaderboard', width: 390, height: 844, dark: true, full: true },
   ];
-  for (const s of shots) {
+  const only = process.argv.slice(2);
+  const unknown = only.filter((f) => !shots.some((s) => s.file === f));
+  if (unknown.length) throw new Error(`screenshots: no shot named ${unknown.join(', ')} (known: ${shots.map((s) => s.file).join(', ')})`);
+  for (const s of shots.filter((x) => only.length === 0 || only.includes(x.file))) {
     const ctx = await browser.newContext({ viewport: { width: s.width, height: s.height }, colorScheme: s.dark ? 'dark' : 'light', deviceScaleFactor: 1 });
     const page = await ctx.newPage();
     await page.goto(`${server.url}${s.url}`);

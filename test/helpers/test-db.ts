@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDatabase, type Database } from '../../src/database.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
+import { forgetSnapshot, migratedPgliteSnapshot } from './pglite-snapshot.js';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
 export const onPostgres = TEST_DATABASE_URL !== undefined;
@@ -17,7 +18,26 @@ export interface TestDatabase {
   cleanup(): Promise<void>;
 }
 
-export async function createTestDatabase(opts: { migrate?: boolean; poolSize?: number } = {}): Promise<TestDatabase> {
+/**
+ * `snapshot` (PGlite only, with migrate): restore the migrated schema from a cached snapshot instead of
+ * initdb + every migration (test/helpers/pglite-snapshot.ts); the database is as fresh either way.
+ */
+export async function createTestDatabase(opts: { migrate?: boolean; poolSize?: number; snapshot?: boolean } = {}): Promise<TestDatabase> {
+  if (!TEST_DATABASE_URL && opts.snapshot && opts.migrate !== false) {
+    let database;
+    try {
+      database = await createDatabase({ restore: await migratedPgliteSnapshot() });
+      await migrateToLatest(database.db);
+    } catch {
+      // an unreadable snapshot (a crashed writer, another PGlite build): make it again, once
+      await database?.close().catch(() => undefined);
+      forgetSnapshot();
+      database = await createDatabase({ restore: await migratedPgliteSnapshot() });
+      await migrateToLatest(database.db);
+    }
+    const db = database;
+    return { database: db, cleanup: () => db.close() };
+  }
   if (!TEST_DATABASE_URL) {
     const database = await createDatabase({});
     if (opts.migrate !== false) await migrateToLatest(database.db);

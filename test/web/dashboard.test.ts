@@ -15,6 +15,7 @@ import { startWebServer, type WebServer } from './server.js';
 import { seedMarket, trade, type Market } from './seed.js';
 import { kpiTexts, indexText } from '../../web/src/figures.js';
 import { aitbc, amount, int, num, pct } from '../../web/src/format.js';
+import { formatAmount, parseAmount } from '../../src/platform/money.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -91,11 +92,14 @@ async function tabThrough(max = 30): Promise<{ inMain: number; stops: string[] }
 describe.skipIf(!hasChromium)('the dashboard in a browser', () => {
   beforeAll(async () => {
     execFileSync(process.execPath, [path.resolve('scripts/build.mjs'), '--web-only', '--if-stale'], { stdio: 'inherit' });
+    // Chromium starts while the server starts and the market is seeded (neither waits for the other)
+    const launched = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    launched.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     server = await startWebServer();
     market = await seedMarket(server.api, { agents: 10, trades: 16 });
     await until('the projection to fold the seeded trades', 20_000, async () => (await server.api.get('/v1/market/overview')).trades === 16);
     hasInsights = JSON.stringify(Object.keys((await server.api.get('/openapi.json')).paths)).includes('/v1/market/insights');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launched;
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('console', (m: ConsoleMessage) => {
       if (m.type() !== 'error') return;
@@ -230,7 +234,7 @@ describe.skipIf(!hasChromium)('the dashboard in a browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it('geography: the map\'s data and the country and flow tables are the API\'s', async () => {
+  it('geography: the map\'s data, the flows chart\'s links and the country and flow tables are the API\'s', async () => {
     await open('/geo');
     const geo = await server.api.get('/v1/market/geo');
     const map = await chart('geo-map');
@@ -238,8 +242,32 @@ describe.skipIf(!hasChromium)('the dashboard in a browser', () => {
     expect(byCode.size).toBe(geo.countries.length);
     for (const c of geo.countries) expect(byCode.get(c.country)).toBeCloseTo(Number(c.bought) + Number(c.sold), 8);
     expect((await page.$$eval('[data-country]', (els) => els.map((e) => (e as HTMLElement).dataset.country))).sort()).toEqual(geo.countries.map((c: any) => c.country).sort());
-    const flows = new Set(geo.data.map((f: any) => `${f.buyerRegion}>${f.sellerRegion}`));
-    expect(new Set(await page.$$eval('[data-flow]', (els) => els.map((e) => (e as HTMLElement).dataset.flow)))).toEqual(flows);
+    // the flows chart: what the ECharts instance holds (getOption) is the API's country flows summed per
+    // buyer region -> seller region, in exact decimals (summed here in base units, not by the page's code)
+    const sums = new Map<string, { from: string; to: string; trades: number; units: bigint }>();
+    for (const f of geo.data) {
+      const k = `${f.buyerRegion}>${f.sellerRegion}`;
+      const cur = sums.get(k) ?? { from: f.buyerRegion, to: f.sellerRegion, trades: 0, units: 0n };
+      cur.trades += f.trades; cur.units += parseAmount(f.volume);
+      sums.set(k, cur);
+    }
+    const want = [...sums.values()].map((f) => ({ source: `buy:${f.from}`, target: `sell:${f.to}`, value: Number(formatAmount(f.units)), trades: f.trades, volume: formatAmount(f.units) }));
+    expect(want.length).toBeGreaterThan(1);
+    expect(want.some((f) => f.source.slice(4) === f.target.slice(5)), 'the seeded market has a flow inside one region').toBe(true);
+    const drawn = await page.evaluate(() => {
+      const s = (window as any).__echarts['geo-flows'].getOption().series[0];
+      return { type: s.type, nodes: s.data.map((n: any) => n.name), links: s.links.map((l: any) => ({ source: l.source, target: l.target, value: l.value, trades: l.trades, volume: l.volume })) };
+    });
+    const byKey = (a: { source: string; target: string }, b: { source: string; target: string }) => (a.source + a.target < b.source + b.target ? -1 : 1);
+    expect(drawn.type).toBe('sankey');
+    expect([...drawn.links].sort(byKey)).toEqual([...want].sort(byKey));
+    expect([...drawn.nodes].sort()).toEqual([...new Set(want.flatMap((f) => [f.source, f.target]))].sort());
+    // the table fallback: the same flows, largest volume first, amounts as AITBC decimals
+    const rows = await page.$$eval('[data-flow]', (els) => els.map((e) => ({ flow: (e as HTMLElement).dataset.flow, trades: e.querySelector('[data-trades]')!.textContent, volume: e.querySelector('[data-volume]')!.textContent })));
+    expect([...rows].sort((a, b) => (a.flow! < b.flow! ? -1 : 1))).toEqual([...sums.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, f]) => ({ flow: k, trades: int(f.trades), volume: amount(formatAmount(f.units)) })));
+    const order = rows.map((r) => sums.get(r.flow!)!.units);
+    expect(order.every((u, i) => i === 0 || order[i - 1]! >= u), 'largest flow first').toBe(true);
+    expect(await page.getAttribute('[data-chart="geo-flows"]', 'aria-label')).toContain(`${want[0]!.source.slice(4)} to ${want[0]!.target.slice(5)}`);
     // the measure picker by keyboard
     await page.focus('[data-picker="metric"] button[data-value="agents"]');
     await page.keyboard.press('Space');
@@ -247,6 +275,23 @@ describe.skipIf(!hasChromium)('the dashboard in a browser', () => {
     const agents = await chart('geo-map');
     for (const c of geo.countries) expect(agents.series[0].data.find((d: any) => d.code === c.country).value).toBe(c.newAgents);
     expect((await tabThrough(12)).inMain).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('geography with no trades in the period: the flows chart says so instead of drawing nothing', async () => {
+    // the page's geography request answered by the real API for a day with no market (before any seeding)
+    const empty = `${server.url}/v1/market/geo?from=2020-01-01T00:00:00.000Z&to=2020-01-02T00:00:00.000Z`;
+    const body = await server.api.get(empty.slice(server.url.length));
+    expect(body.data).toEqual([]);
+    await page.route('**/v1/market/geo', (r) => r.continue({ url: empty }));
+    try {
+      await open('/geo');
+      expect(await page.textContent('[data-section="flows"] .state.empty')).toMatch(/^No trades in the last 30 days, so no flows between regions yet/);
+      expect(await page.$$('[data-chart="geo-flows"]')).toHaveLength(0);
+      expect(await page.textContent('[data-section="flows-table"] .state.empty')).toBe('No trades between regions yet.');
+    } finally {
+      await page.unroute('**/v1/market/geo');
+    }
     expect(errors).toEqual([]);
   });
 

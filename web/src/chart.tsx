@@ -1,7 +1,7 @@
 /**
  * One ECharts chart. Only the chart types and components the pages use are registered (echarts/core), to
- * keep the bundle small. Each chart's option is kept in `window.__charts[name]` so the browser tests can
- * compare the drawn data with the API's.
+ * keep the bundle small. Each chart's option is kept in `window.__charts[name]`, and its ECharts instance in
+ * `window.__echarts[name]`, so the browser tests can compare the drawn data (getOption()) with the API's.
  */
 import { useEffect, useRef } from 'preact/hooks';
 import * as echarts from 'echarts/core';
@@ -16,7 +16,7 @@ export type Option = echarts.EChartsCoreOption;
 export { echarts };
 
 declare global {
-  interface Window { __charts?: Record<string, Option>; __drawn?: Record<string, number> }
+  interface Window { __charts?: Record<string, Option>; __drawn?: Record<string, number>; __echarts?: Record<string, echarts.ECharts> }
 }
 
 export function palette(dark: boolean) {
@@ -34,9 +34,10 @@ export function Chart(props: { name: string; option: Option; height?: number; la
     if (!el.current) return;
     const c = echarts.init(el.current, undefined, { renderer: 'canvas' });
     chart.current = c;
+    (window.__echarts ??= {})[props.name] = c;
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(el.current);
-    return () => { ro.disconnect(); c.dispose(); chart.current = null; };
+    return () => { ro.disconnect(); c.dispose(); chart.current = null; if (window.__echarts?.[props.name] === c) delete window.__echarts[props.name]; };
   }, []);
   useEffect(() => {
     const c = chart.current;

@@ -1,11 +1,11 @@
-/** The world map: the map chart, the visual map and the world-atlas TopoJSON, in a chunk of its own (the geography page loads it). */
+/** The geography page's charts: the map chart, the visual map, the world-atlas TopoJSON and the flows' sankey, in a chunk of its own (the page loads it). */
 import { feature } from 'topojson-client';
-import { MapChart } from 'echarts/charts';
+import { MapChart, SankeyChart } from 'echarts/charts';
 import { VisualMapComponent } from 'echarts/components';
 import world from 'world-atlas/countries-110m.json';
 import { echarts } from './chart.js';
 
-echarts.use([MapChart, VisualMapComponent]);
+echarts.use([MapChart, SankeyChart, VisualMapComponent]);
 const t = world as any;
 const geo = feature(t, t.objects.countries) as any;
 // Antarctica takes a fifth of the height and says nothing here; Fiji and Russia's far east cross the

@@ -4,6 +4,7 @@ import { amount, int } from '../format.js';
 import { Async, Empty, Section, Segmented } from '../ui.js';
 import { Chart, palette } from '../chart.js';
 import { useTheme } from '../theme.js';
+import { flowsOption, regionFlows } from '../flows.js';
 
 type Metric = 'volume' | 'agents';
 
@@ -54,14 +55,32 @@ export function Geo() {
       }],
     };
   }, [res.data, world, metric, dark]);
+  const flows = useMemo(() => (res.data ? regionFlows(res.data.data) : null), [res.data]);
+  const flowOption = useMemo(() => {
+    if (!flows || !world) return null;
+    const p = palette(dark);
+    return flowsOption(flows, { dark, text: p.text, muted: p.muted });
+  }, [flows, world, dark]);
   return (
     <>
       <h1 tabIndex={-1}>Geography</h1>
-      <p class="lede">Where the market is: agents registered and AITBC traded per country over the last 30 days, and the flows from buyers' to sellers' regions.</p>
+      <p class="lede">Where the market is: agents registered and AITBC traded per country over the last 30 days, and the AITBC flowing from buyers' regions to sellers' regions.</p>
       <Section title="World map" id="map" actions={<Segmented name="metric" label="Measure" value={metric} options={[{ value: 'volume', label: 'Volume' }, { value: 'agents', label: 'New agents' }] as const} onChange={setMetric} />}>
         {mapError ? <p class="state error" role="alert">The map could not be drawn ({mapError}); the table below has the same figures.</p> : null}
         <Async res={res} what="the geography">
           {(d) => d.countries.length === 0 ? <Empty>No agents or trades in the last 30 days.</Empty> : option ? <Chart name="geo-map" label="World map of market activity per country" option={option} height={420} /> : <p class="state loading">Drawing the map…</p>}
+        </Async>
+      </Section>
+      <Section title="Flows between regions" id="flows">
+        <Async res={res} what="the flows">
+          {(d) => flows && flows.length === 0 ? <Empty>No trades in the last 30 days, so no flows between regions yet. They appear here as trades settle.</Empty>
+            : mapError ? <p class="state error" role="alert">The flows chart could not be drawn ({mapError}); the table below has the same figures.</p>
+            : flowOption ? (
+              <>
+                <p class="flow-axes" aria-hidden="true"><span>Buyers' regions</span><span>Sellers' regions</span></p>
+                <Chart name="geo-flows" label={`Sankey chart of AITBC volume from buyers' regions to sellers' regions over the last 30 days: ${flows!.map((f) => `${f.from} to ${f.to}, ${amount(f.volume)} AITBC`).join('; ')}`} option={flowOption} height={Math.max(220, 56 * Math.max(new Set(flows!.map((f) => f.from)).size, new Set(flows!.map((f) => f.to)).size))} />
+              </>
+            ) : <p class="state loading">Drawing the flows…</p>}
         </Async>
       </Section>
       <div class="grid2">
@@ -77,21 +96,14 @@ export function Geo() {
             )}
           </Async>
         </Section>
-        <Section title="Flows between regions" id="flows">
+        <Section title="Flows between regions (table)" id="flows-table">
           <Async res={res} what="the flows">
             {(d) => {
-              const m = new Map<string, { from: string; to: string; trades: number; volume: number }>();
-              for (const f of d.data) {
-                const k = `${f.buyerRegion}→${f.sellerRegion}`;
-                const cur = m.get(k) ?? { from: f.buyerRegion, to: f.sellerRegion, trades: 0, volume: 0 };
-                cur.trades += f.trades; cur.volume += Number(f.volume);
-                m.set(k, cur);
-              }
-              const rows = [...m.values()].sort((a, b) => b.volume - a.volume);
+              const rows = regionFlows(d.data);
               return rows.length === 0 ? <Empty>No trades between regions yet.</Empty> : (
                 <div class="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways on small screens)"><table data-table="flows">
                   <thead><tr><th scope="col">Buyer region → seller region</th><th scope="col" class="num">Trades</th><th scope="col" class="num">Volume (AITBC)</th></tr></thead>
-                  <tbody>{rows.map((r) => <tr key={`${r.from}-${r.to}`} data-flow={`${r.from}>${r.to}`}><td>{r.from} → {r.to}{r.from === r.to ? ' (within)' : ''}</td><td class="num">{int(r.trades)}</td><td class="num">{amount(r.volume)}</td></tr>)}</tbody>
+                  <tbody>{rows.map((r) => <tr key={`${r.from}-${r.to}`} data-flow={`${r.from}>${r.to}`}><td>{r.from} → {r.to}{r.from === r.to ? ' (within)' : ''}</td><td class="num" data-trades>{int(r.trades)}</td><td class="num" data-volume>{amount(r.volume)}</td></tr>)}</tbody>
                 </table></div>
               );
             }}
