@@ -122,6 +122,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
   agents.contributors.push({ section: 'reputation', contribute: (agent) => reputation.profile(agent.id) });
   const risk = createRiskService({ database, clock, outbox, accounts: agents, trust: reputation });
   escrow.settlementHold = risk.guards.settlementHeld;
+  ledger.spendGuard = risk.spendGuard;
   // before trading (its matching asks certification levels); its sources are read only when it evaluates
   const certification = createCertificationModule({
     database, clock, outbox, exists: (id) => agents.exists(id),
