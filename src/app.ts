@@ -130,6 +130,7 @@ export function createServices(deps: Pick<AppDeps, 'database' | 'clock'> & { con
     reviewHooks: [(tx, d) => rewards.held.onReview(tx, d)],
   });
   escrow.settlementHold = risk.guards.settlementHeld;
+  ledger.spendGuard = risk.spendGuard;
   // before trading (its matching asks certification levels); its sources are read only when it evaluates
   const certification = createCertificationModule({
     database, clock, outbox, exists: (id) => agents.exists(id),

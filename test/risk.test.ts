@@ -100,7 +100,7 @@ describe('spend mandates', () => {
     // 6 x 2 = 12 > perTrade 10
     const big = await pending(buyer, seller, listing.id, 6);
     const r = await t.post(`/v1/agreements/${big.id}/fund`, buyer.auth);
-    expect(r.statusCode).toBe(422);
+    expect(r.statusCode).toBe(409);
     expect(problem(r).code).toBe('mandate_exceeded');
     expect((problem(r) as Json).limit).toBe('perTrade');
     expect(await t.balance(buyer)).toBe('1000');
@@ -110,7 +110,7 @@ describe('spend mandates', () => {
       const a = await pending(buyer, seller, listing.id, 5); // 10 each
       const f = await t.post(`/v1/agreements/${a.id}/fund`, buyer.auth);
       if (i < 2) { expect(f.statusCode).toBe(200); paid.push(a.id); } else {
-        expect(f.statusCode).toBe(422);
+        expect(f.statusCode).toBe(409);
         expect((problem(f) as Json).limit).toBe('perDay');
       }
     }
@@ -228,7 +228,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('races (PostgreSQL)', () => {
     const res = await Promise.all(agreements.map((a) => t.post(`/v1/agreements/${a.id}/fund`, buyer.auth)));
     const codes = res.map((r) => r.statusCode).sort();
     expect(codes.filter((c) => c === 200)).toHaveLength(3);
-    expect(codes.filter((c) => c !== 200 && c !== 422)).toEqual([]);
+    expect(codes.filter((c) => c !== 200 && c !== 409)).toEqual([]);
     expect(await t.balance(buyer)).toBe('970');
     expect((await t.get(`/v1/agents/${buyer.id}/mandate`, buyer.auth)).json().spentToday).toBe('30');
   });

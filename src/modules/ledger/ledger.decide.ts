@@ -26,8 +26,8 @@ export interface GroupState {
 }
 
 export interface Decided {
-  /** Each call's outcomes, in the order of its inputs. */
-  results: Outcome[][];
+  /** Each call's outcomes, in the order of its inputs; or the error that refused the whole call (its spend gate), nothing of it stored. */
+  results: (Outcome[] | Error)[];
   transfers: Array<NewTransfer & { batchId: string | null }>;
   entries: NewEntry[];
   rejections: Array<{ id: string; code: RejectCode }>;
@@ -51,10 +51,20 @@ export function fieldsHash(i: TransferInput): string {
 const conflict = (id: string): Outcome => ({ id, status: 'rejected', code: 'exists_with_different_fields' });
 
 /**
+ * A check on calls' new transfers, asked in the order the calls are decided: `admit` before a call's new
+ * transfers are applied (an error refuses the whole call: nothing of it is stored, its ids stay free),
+ * `made` with those that were created.
+ */
+export interface CallGate {
+  admit(call: Call, fresh: readonly TransferInput[]): Error | null;
+  made(call: Call, created: readonly NewTransfer[]): void;
+}
+
+/**
  * Decides the calls in order. Ids seen before (stored, or decided earlier in this group) keep their first
  * outcome; `state`'s accounts and holds are updated in place by what is created.
  */
-export function decideGroup(state: GroupState, calls: readonly Call[], now: Date): Decided {
+export function decideGroup(state: GroupState, calls: readonly Call[], now: Date, gate?: CallGate): Decided {
   const hashes = new Map<string, string>();
   const decidedNow = new Map<string, { hash: string; outcome: Outcome }>();
   const decided: Decided = { results: [], transfers: [], entries: [], rejections: [], hashes };
@@ -81,7 +91,14 @@ export function decideGroup(state: GroupState, calls: readonly Call[], now: Date
       decided.results.push(call.inputs.map((i) => outcomes.get(i.id) ?? { id: i.id, status: 'rejected', code: 'linked_transfer_failed' }));
       continue;
     }
+    const refused = gate && fresh.length ? gate.admit(call, fresh) : null;
+    if (refused) {
+      for (const i of fresh) hashes.delete(i.id);
+      decided.results.push(refused);
+      continue;
+    }
     const applied = applyTransfers(state.accounts, state.pendings, fresh, now.getTime(), atomic);
+    gate?.made(call, applied.transfers);
     const batchId = call.opts.batchId ?? null;
     for (const t of applied.transfers) decided.transfers.push({ ...t, batchId });
     decided.entries.push(...applied.entries);

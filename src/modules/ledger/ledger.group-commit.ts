@@ -25,8 +25,8 @@ export class GroupCommit {
 
   constructor(
     private readonly database: Database,
-    /** Decides and writes a group's calls inside the transaction; one outcome list per call. */
-    private readonly write: (tx: Tx, calls: readonly Call[]) => Promise<Outcome[][]>,
+    /** Decides and writes a group's calls inside the transaction; one outcome list per call, or the error refusing that call alone. */
+    private readonly write: (tx: Tx, calls: readonly Call[]) => Promise<(Outcome[] | Error)[]>,
     /** Runs after each group commits. */
     private readonly committed: () => void,
   ) {}
@@ -67,7 +67,11 @@ export class GroupCommit {
     this.database.transaction((tx) => this.write(tx, group))
       .then((results) => {
         this.committed();
-        group.forEach((c, i) => c.resolve(results[i]!));
+        group.forEach((c, i) => {
+          const r = results[i]!;
+          if (r instanceof Error) c.reject(r);
+          else c.resolve(r);
+        });
       }, (err) => group.forEach((c) => c.reject(err)))
       .finally(() => {
         this.flushing--;

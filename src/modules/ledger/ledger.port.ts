@@ -12,7 +12,7 @@ import type { ExecuteOptions, HistoryRow, Outcome, EscrowView, Tx } from './ledg
 import type { EscrowActOptions, EscrowActor, EscrowCreate } from './escrow.service.js';
 import type { EscrowAction, EscrowState } from './escrow.js';
 import type { TransferInput } from './ledger.engine.js';
-export type { Tx, Outcome, RecordedTransfer, EscrowView, EscrowEventView, ReleaseSplit, ReleaseSplitter, ExecuteOptions, HistoryRow } from './ledger.types.js';
+export type { Tx, Outcome, RecordedTransfer, EscrowView, EscrowEventView, ReleaseSplit, ReleaseSplitter, ExecuteOptions, HistoryRow, SpendGate, SpendGuard, SpendPayment } from './ledger.types.js';
 export type { EscrowActor, EscrowCreate, EscrowActOptions } from './escrow.service.js';
 export type { EscrowAction, EscrowState } from './escrow.js';
 export type { TransferInput } from './ledger.engine.js';

@@ -68,7 +68,9 @@ export async function ledgerRoutes(fastify: FastifyInstance, opts: { ledger: Led
       tags, summary: 'Pay another agent', headers: IdemHeader, body: TransferCreate, security: AuthHeader,
       description: 'Moves tokens from the caller\'s wallet to another agent\'s wallet. The transfer id is its idempotency key: ' +
         'a retry with the same id and fields returns the original outcome (201 first, 200 after), including an original rejection; ' +
-        'the same id with other fields is 409.',
+        'the same id with other fields is 409. The payer\'s spend mandate (`PUT /v1/agents/{id}/mandate`) binds it as it binds escrow funding, ' +
+        'against the same daily budget: over `perTrade` or today\'s `perDay`, or after the mandate\'s `expiresAt`, it is refused with 409 mandate_exceeded ' +
+        'naming the `limit` (nothing moves; such a refusal is not stored, so the id stays free). A suspended agent gets 409 risk_restricted.',
       response: { 201: Transfer, 200: Transfer, ...errors(400, 401, 403, 404, 409, 422) },
     },
     config: { auth: 'agent' },

@@ -16,12 +16,12 @@ import type { Principal } from '../../platform/http/auth.js';
 import type { EventOutbox } from '../../platform/events/outbox.js';
 import type { TransferInput } from './ledger.engine.js';
 import { accountIdFromKey, escrowAccountId, walletAccountId } from './ledger.accounts.js';
-import { checkUniqueIds, decideGroup, type Call } from './ledger.decide.js';
+import { checkUniqueIds, decideGroup, type Call, type CallGate } from './ledger.decide.js';
 import { recordedOrThrow, requirePositiveAmount } from './ledger.errors.js';
 import { transferEvents, type TransferEventColumns } from './ledger.events.js';
 import { GroupCommit } from './ledger.group-commit.js';
 import { LedgerRepository } from './ledger.repository.js';
-import type { AuditReport, ExecuteOptions, HistoryRow, Outcome, RecordedTransfer, StoredTransfer, Tx, WalletBalance } from './ledger.types.js';
+import type { AuditReport, ExecuteOptions, HistoryRow, Outcome, RecordedTransfer, SpendGate, SpendGuard, SpendPayment, StoredTransfer, Tx, WalletBalance } from './ledger.types.js';
 
 // What other modules import from here.
 export { SYSTEM_ACCOUNTS, walletAccountId } from './ledger.accounts.js';
@@ -33,6 +33,27 @@ interface AccountTotals { seq: string; earned: bigint; spent: bigint; refunds: b
 const TOTALS_CACHE_MAX = 10_000;
 
 const NO_EVENTS: TransferEventColumns = { types: [], senders: [], receivers: [], dataJson: '[]' };
+
+/** The ledger's side of a spend gate: a spender's call's new transfers out of its wallet are its payments. */
+function spendGate(gate: SpendGate): CallGate {
+  const payments = (call: Call, ts: readonly { id: string; kind: string; debitAccountId?: string; amount?: bigint }[]): SpendPayment[] => {
+    const agent = call.opts.spender;
+    if (!agent) return [];
+    const wallet = walletAccountId(agent);
+    return ts.filter((t) => (t.kind === 'posted' || t.kind === 'pending') && t.debitAccountId === wallet)
+      .map((t) => ({ transferId: t.id, payerAgentId: agent, amount: t.amount ?? 0n }));
+  };
+  return {
+    admit: (call, fresh) => {
+      const ps = payments(call, fresh);
+      return ps.length ? gate.check(ps) : null;
+    },
+    made: (call, created) => {
+      const ps = payments(call, created);
+      if (ps.length) gate.count(ps);
+    },
+  };
+}
 
 /** One transfer of an operator batch, its accounts named by key (`wallet:<agentId>`, `system:rewards`, ...). */
 export interface BatchTransfer {
@@ -47,6 +68,8 @@ export interface BatchTransfer {
 export class LedgerService {
   private readonly repository: LedgerRepository;
   private readonly groups: GroupCommit;
+  /** What limits agents' own payments (`pay`): risk's mandates, handed over by app.ts; none by default. */
+  spendGuard: SpendGuard | null = null;
 
   constructor(
     private readonly database: Database,
@@ -86,19 +109,28 @@ export class LedgerService {
   async executeIn(tx: Tx, inputs: TransferInput[], opts: ExecuteOptions = {}): Promise<Outcome[]> {
     if (inputs.length === 0) return [];
     checkUniqueIds(inputs);
-    return (await this.decideAndWrite(tx, [{ inputs, opts }]))[0]!;
+    const r = (await this.decideAndWrite(tx, [{ inputs, opts }]))[0]!;
+    if (r instanceof Error) throw r;
+    return r;
   }
 
-  /** Several calls' transfers in one transaction: locked and read together, decided call by call, written together. */
-  private async decideAndWrite(tx: Tx, calls: readonly Call[]): Promise<Outcome[][]> {
+  /**
+   * Several calls' transfers in one transaction: locked and read together, decided call by call, written
+   * together. The spenders' guard is opened first (their mandates locked before the accounts, the order the
+   * escrow funding path takes too) and asked about each spender's call where the group decides it.
+   */
+  private async decideAndWrite(tx: Tx, calls: readonly Call[]): Promise<(Outcome[] | Error)[]> {
     const now = this.clock.now();
+    const spenders = [...new Set(calls.flatMap((c) => (c.opts.spender ? [c.opts.spender] : [])))].sort();
+    const gate = spenders.length && this.spendGuard ? await this.spendGuard.open(tx, spenders) : null;
     const state = await this.repository.lockGroup(tx, calls.flatMap((c) => c.inputs));
-    const decided = decideGroup(state, calls, now);
+    const decided = decideGroup(state, calls, now, gate ? spendGate(gate) : undefined);
     if (decided.transfers.length || decided.rejections.length) {
       const touched = [...new Set(decided.entries.map((e) => e.accountId))].sort().map((id) => state.accounts.get(id)!);
       const events = this.outbox ? transferEvents(decided.transfers, state.agentOf, now) : NO_EVENTS;
       await this.repository.writeGroup(tx, now, decided, touched, events);
     }
+    if (gate) await gate.close(tx);
     return decided.results;
   }
 
@@ -111,7 +143,7 @@ export class LedgerService {
     const [o] = await this.execute([{
       id: input.id ?? uuidv7(this.clock), kind: 'posted', debitAccountId: walletAccountId(input.fromAgentId), creditAccountId: walletAccountId(input.toAgentId),
       amount: input.amount, code: 'payment', reference: input.memo ?? null,
-    }]);
+    }], { spender: input.fromAgentId });
     return recordedOrThrow(o, { agentId: input.toAgentId });
   }
 

@@ -20,6 +20,32 @@ export interface ExecuteOptions {
   /** Linked transfers: all succeed or all fail. */
   atomic?: boolean;
   batchId?: string;
+  /**
+   * An agent's own payment: the call's transfers out of this agent's wallet pass the spend guard (its
+   * mandate) where the group decides them. Set by `pay` (POST /v1/transfers).
+   */
+  spender?: string;
+}
+
+/** A payment out of an agent's wallet, as the spend guard sees it. */
+export interface SpendPayment { transferId: string; payerAgentId: string; amount: bigint }
+
+/**
+ * What limits an agent's own payments (risk's mandates), asked inside the group commit's transaction before
+ * the accounts are locked: `open` locks and reads what it needs for these payers (null: nothing limits them).
+ */
+export interface SpendGuard {
+  open(tx: Tx, payerAgentIds: readonly string[]): Promise<SpendGate | null>;
+}
+
+/** A spend guard's view of one group, in the order the ledger decides the group's calls. */
+export interface SpendGate {
+  /** Before a call's payments are applied: the error refusing the whole call, or null. Synchronous: the group is decided in memory. */
+  check(payments: readonly SpendPayment[]): Error | null;
+  /** The call's payments that the ledger created. */
+  count(payments: readonly SpendPayment[]): void;
+  /** Writes what was counted, in the group's transaction (after its transfers). */
+  close(tx: Tx): Promise<void>;
 }
 
 /** A transfer that is stored, and whether this call created it (false: an earlier call with the same id did). */

@@ -7,7 +7,7 @@ import { riskRoutes as routes } from './risk.routes.js';
 import type { RiskPort } from './risk.port.js';
 
 export { RiskService };
-export { addSuspensionHook, SUSPENDED_REFUSED } from './risk.suspension.js';
+export { addSuspensionHook, riskRestrictedRoutes, GUARDED_ROUTES, SUSPENDED_REFUSED } from './risk.suspension.js';
 export type { RiskPort };
 
 export function createRiskService(deps: Omit<RiskDeps, 'market'> & { market?: RiskDeps['market'] }): RiskService & { jobs: BackgroundJob[] } {

@@ -111,6 +111,11 @@ export const riskRepository = {
     const s = db.selectFrom('risk_mandates').selectAll().where('agent_id', '=', agentId);
     return (lock ? s.forUpdate() : s).executeTakeFirst();
   },
+  /** The mandates of these agents, locked in agent order (concurrent groups lock them in one order). */
+  lockMandates(tx: Tx, agentIds: readonly string[]) {
+    if (!agentIds.length) return Promise.resolve([]);
+    return tx.selectFrom('risk_mandates').selectAll().where('agent_id', 'in', [...agentIds]).orderBy('agent_id').forUpdate().execute();
+  },
   async putMandate(tx: Tx, m: { agentId: string; perDay: bigint | null; perTrade: bigint | null; categories: string[] | null; minSellerTrust: number | null; maxOpenAgreements: number | null; expiresAt: Date | null; by: string; at: Date }) {
     const v = {
       per_day: m.perDay === null ? null : m.perDay.toString(), per_trade: m.perTrade === null ? null : m.perTrade.toString(), categories: JSON.stringify(m.categories),

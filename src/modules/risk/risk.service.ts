@@ -28,6 +28,8 @@ import { riskRepository as repo, type FactRow } from './risk.repository.js';
 import type { InterventionKind, RiskAlertsTable, RiskInterventionsTable, RiskMandatesTable } from './risk.tables.js';
 import type { ReviewDecisionHook } from './risk.port.js';
 import type { Selectable } from 'kysely';
+import type { SpendGate, SpendGuard, SpendPayment } from '../ledger/ledger.port.js';
+import { MandateSpend, refusalError, refusalEvent, type MandateRefusal } from './risk.mandates.js';
 
 export interface RiskAccounts {
   accountAttributes(opts?: { since: Date | null; ids: readonly string[] }): Promise<{ id: string; display_name: string; type: string; country: string; region: string; categories: string[]; public_key: string | null; created_at: Date }[]>;
@@ -66,8 +68,6 @@ const TYPES = ['agreement.settled', 'agreement.refunded', 'agreement.resolved', 
 const LOOKBACK = 1_000;
 const PAGE = 2_000;
 const WINDOW_LIMIT = 200_000;
-/** A mandate's near-limit event: at 80 % of the day's budget. */
-export const NEAR_LIMIT = 0.8;
 /** How long a trust score read before a payment counts for it. */
 const TRUST_TTL_MS = 60_000;
 
@@ -396,51 +396,83 @@ export class RiskService {
     return repo.getMandate(this.deps.database.db, agentId);
   }
 
-  /** The buyer's mandate against a payment, in the payment's transaction (the mandate row locked). */
+  /** The buyer's mandate against a payment into escrow, in the funding transaction (the mandate row locked): the shared spending limits, then the trade-only ones. */
   private async checkMandate(tx: Tx, p: PaymentCheck): Promise<void> {
     const m = await repo.getMandate(tx, p.buyerId, true);
     if (!m) return;
     const now = this.deps.clock.now();
-    const refuse = (limit: string, detail: string, extra: Record<string, unknown> = {}): never => {
-      this.announceLater([{ type: 'mandate.limit_reached', agentIds: [p.buyerId], data: { agentId: p.buyerId, limit, agreementId: p.agreementId, amount: formatAmount(p.amount), refused: true, ...extra }, at: now.toISOString() }]);
-      throw new AppError('mandate_exceeded', detail, { limit, ...extra });
+    const budget = new MandateSpend(m, now);
+    const refuse = (r: MandateRefusal): never => {
+      this.announceLater([refusalEvent(p.buyerId, r, p.amount, now, { agreementId: p.agreementId })]);
+      throw refusalError(r);
     };
-    if (m.expires_at && m.expires_at.getTime() <= now.getTime()) refuse('expiresAt', `the spend mandate expired at ${m.expires_at.toISOString()}`);
-    if (m.per_trade !== null && p.amount > BigInt(m.per_trade)) refuse('perTrade', `the payment of ${formatAmount(p.amount)} AITBC exceeds the mandate's per-trade limit of ${formatAmount(BigInt(m.per_trade))}`, { max: formatAmount(BigInt(m.per_trade)) });
+    const spending = budget.refusal(p.amount);
+    if (spending) refuse(spending);
     const cats = m.categories as string[] | null;
-    if (cats && !cats.includes(p.category)) refuse('categories', `category ${p.category} is not allowed by the mandate (allowed: ${cats.join(', ')})`, { allowed: cats });
+    if (cats && !cats.includes(p.category)) refuse({ limit: 'categories', detail: `category ${p.category} is not allowed by the mandate (allowed: ${cats.join(', ')})`, extra: { allowed: cats } });
     if (m.min_seller_trust !== null) {
       // read before the transaction (`prepare`): reputation's read would wait for this transaction's connection on PGlite
       const cached = this.trustCache.get(p.sellerId);
-      if (!cached || now.getTime() - cached.at > TRUST_TTL_MS) refuse('minSellerTrust', "the seller's trust score is not known here: fund the agreement with POST /v1/agreements/{id}/fund");
+      if (!cached || now.getTime() - cached.at > TRUST_TTL_MS) refuse({ limit: 'minSellerTrust', detail: "the seller's trust score is not known here: fund the agreement with POST /v1/agreements/{id}/fund", extra: {} });
       const trust = cached!.score;
-      if (trust < m.min_seller_trust) refuse('minSellerTrust', `the seller's trust score ${trust} is below the mandate's minimum ${m.min_seller_trust}`, { trust, min: m.min_seller_trust });
+      if (trust < m.min_seller_trust) refuse({ limit: 'minSellerTrust', detail: `the seller's trust score ${trust} is below the mandate's minimum ${m.min_seller_trust}`, extra: { trust, min: m.min_seller_trust } });
     }
     if (m.max_open_agreements !== null) {
       const open = await p.openAgreements();
-      if (open >= m.max_open_agreements) refuse('maxOpenAgreements', `the agent has ${open} open agreements, the mandate allows ${m.max_open_agreements}`, { open, max: m.max_open_agreements });
-    }
-    const day = now.toISOString().slice(0, 10);
-    const spent = m.day && m.day.toISOString().slice(0, 10) === day ? BigInt(m.spent_today) : 0n;
-    const near = m.day && m.day.toISOString().slice(0, 10) === day ? m.near_notified : false;
-    if (m.per_day !== null && spent + p.amount > BigInt(m.per_day)) {
-      refuse('perDay', `the payment of ${formatAmount(p.amount)} AITBC would bring today's spend to ${formatAmount(spent + p.amount)}, over the mandate's daily budget of ${formatAmount(BigInt(m.per_day))}`, { spentToday: formatAmount(spent), max: formatAmount(BigInt(m.per_day)) });
+      if (open >= m.max_open_agreements) refuse({ limit: 'maxOpenAgreements', detail: `the agent has ${open} open agreements, the mandate allows ${m.max_open_agreements}`, extra: { open, max: m.max_open_agreements } });
     }
     if (!await repo.recordPayment(tx, { agreementId: p.agreementId, agentId: p.buyerId, amount: p.amount, at: now })) return;
-    const total = spent + p.amount;
-    let nearNow = near;
-    const events: OutboxEvent[] = [];
-    if (m.per_day !== null) {
-      const budget = BigInt(m.per_day);
-      if (total === budget) events.push({ type: 'mandate.limit_reached', agentIds: [p.buyerId], data: { agentId: p.buyerId, limit: 'perDay', spentToday: formatAmount(total), max: formatAmount(budget), refused: false }, at: now.toISOString() });
-      else if (!near && Number(total) >= NEAR_LIMIT * Number(budget)) {
-        nearNow = true;
-        events.push({ type: 'mandate.near_limit', agentIds: [p.buyerId], data: { agentId: p.buyerId, limit: 'perDay', spentToday: formatAmount(total), max: formatAmount(budget) }, at: now.toISOString() });
-      }
-    }
-    await repo.setSpend(tx, p.buyerId, day, total, nearNow);
+    const events = budget.add(p.amount);
+    await budget.write(tx);
     await this.deps.outbox.append(tx, events);
   }
+
+  /**
+   * The ledger's spend guard (direct transfers, POST /v1/transfers): opened in the group commit's transaction
+   * before the wallets are locked, it locks the payers' mandates and keeps each one's budget while the ledger
+   * decides the group's payments in order, so two payments in one group count against one budget. A refused
+   * payment moves nothing and is announced in the same transaction.
+   */
+  readonly spendGuard: SpendGuard = {
+    open: async (tx: Tx, payerIds: readonly string[]): Promise<SpendGate | null> => {
+      const rows = await repo.lockMandates(tx, payerIds);
+      if (!rows.length) return null;
+      const now = this.deps.clock.now();
+      const budgets = new Map(rows.map((m) => [m.agent_id, new MandateSpend(m, now)]));
+      const counted: { p: SpendPayment; b: MandateSpend }[] = [];
+      const events: OutboxEvent[] = [];
+      return {
+        check: (ps) => {
+          const before = new Map<string, bigint>();
+          for (const p of ps) {
+            const b = budgets.get(p.payerAgentId);
+            if (!b) continue;
+            // the call's earlier payments count against the day's budget too
+            const r = b.refusal(p.amount, before.get(p.payerAgentId) ?? 0n);
+            before.set(p.payerAgentId, (before.get(p.payerAgentId) ?? 0n) + p.amount);
+            if (r) {
+              events.push(refusalEvent(p.payerAgentId, r, p.amount, now, { transferId: p.transferId }));
+              return refusalError(r);
+            }
+          }
+          return null;
+        },
+        count: (ps) => {
+          for (const p of ps) {
+            const b = budgets.get(p.payerAgentId);
+            if (!b) continue;
+            events.push(...b.add(p.amount));
+            counted.push({ p, b });
+          }
+        },
+        close: async (w: Tx) => {
+          for (const { p } of counted) await repo.recordPayment(w, { agreementId: `transfer:${p.transferId}`, agentId: p.payerAgentId, amount: p.amount, at: now });
+          for (const b of new Set(counted.map((c) => c.b))) await b.write(w);
+          await this.deps.outbox.append(w, events);
+        },
+      };
+    },
+  };
 
   /** An event about a refused payment: its transaction rolls back, so it is appended on its own afterwards. */
   private announceLater(events: OutboxEvent[]): void {

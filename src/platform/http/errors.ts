@@ -24,7 +24,7 @@ export const ERROR_STATUS = {
   insufficient_funds: 422,
   unprocessable: 422,
   rate_limited: 429,
-  mandate_exceeded: 422,
+  mandate_exceeded: 409,
   risk_restricted: 409,
   tier_limit: 409,
   internal_error: 500,
