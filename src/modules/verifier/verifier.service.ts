@@ -81,8 +81,10 @@ export interface VerifierConfig {
   dailyBudget: bigint;
   feeShareBps: number;
   cooldownHours: number;
-  /** a record with fewer observations than this is thin (challenged more often) */
+  /** a record with fewer observations than this is thin (challenged more often, first after newcomers) */
   thinObservations: number;
+  /** the least time between two challenges of a seller whose record is thin; set, thin records are topped up first (-1, the default: off) */
+  thinCooldownHours: number;
   /** a challenge's request deadline (and so its delivery deadline), from its start */
   deadlineMinutes: number;
 }
@@ -188,7 +190,7 @@ export class VerifierService {
       enabled: typeof o.enabled === 'boolean' ? o.enabled : true,
       challengesPerRun: n('challengesPerRun', d.challengesPerRun), maxPrice: amt('maxPrice', d.maxPrice), dailyBudget: amt('dailyBudget', d.dailyBudget),
       feeShareBps: n('feeShareBps', d.feeShareBps), cooldownHours: n('cooldownHours', d.cooldownHours),
-      thinObservations: n('thinObservations', 10), deadlineMinutes: n('deadlineMinutes', 120),
+      thinObservations: n('thinObservations', 10), thinCooldownHours: n('thinCooldownHours', -1), deadlineMinutes: n('deadlineMinutes', 120),
     };
   }
 
@@ -307,7 +309,7 @@ export class VerifierService {
     if (cfg.challengesPerRun === 0 || pos.available - pos.reserved <= 0n || pos.committed24h >= cfg.dailyBudget) return summary;
     const targets = selectTargets(await this.candidates(id, opts.sellerIds), {
       count: cfg.challengesPerRun, now: this.deps.clock.now().getTime(), maxPrice: cfg.maxPrice, cooldownMs: cfg.cooldownHours * 3600_000,
-      thinObservations: cfg.thinObservations,
+      thinObservations: cfg.thinObservations, thinCooldownMs: cfg.thinCooldownHours >= 0 ? cfg.thinCooldownHours * 3600_000 : undefined,
     }, this.rng());
     for (const t of targets) {
       const r = await this.start(id, cfg, t).catch((err: unknown) => ({ skipped: err instanceof AppError ? err.message : 'failed' }));
