@@ -139,12 +139,6 @@ interface Ask {
  * `challengesPerRun` a simulated hour (it runs hourly with the service's jobs), any listing up to maxPrice per unit.
  */
 const VERIFIER_COOLDOWN_HOURS = 48;
-/**
- * Top-up of thin records: a provider with fewer observations than this (about two per challenge: the trade
- * and the probe) is challenged again after VERIFIER_THIN_COOLDOWN_HOURS, before the sample of the others.
- */
-const VERIFIER_THIN_OBSERVATIONS = 40;
-const VERIFIER_THIN_COOLDOWN_HOURS = 12;
 const VERIFIER_MAX_PRICE = 40;
 /** The escrow's default platform fee (2.5%), at which the report states what each kind of agent paid in fees. */
 const PLATFORM_FEE_RATE = 0.025;
@@ -283,24 +277,21 @@ class MarketRun {
 
   /**
    * The operator sets up the built-in verifier (there are no simulated probe agents): every provider may be
-   * challenged every other day, and one whose record is thin (fewer than VERIFIER_THIN_OBSERVATIONS
-   * observations) every VERIFIER_THIN_COOLDOWN_HOURS, thin records first; the daily budget is a quarter more
-   * than one unit of every provider's (attackers' included) list price per thin cooldown; the wallet is
-   * funded for the whole run. The verifier then
+   * challenged every other day, so the daily budget is a quarter more than half of one unit of every
+   * provider's (attackers' included) list price; the wallet is funded for the whole run. The verifier then
    * runs with the service's background jobs (hourly here) and trades like any buyer.
    */
   private async setUpVerifier(): Promise<void> {
     const providers = this.o.withoutAttackers ? this.world.providers.filter((s) => !MALICIOUS_KINDS.has(s.kind)) : this.world.providers;
     const affordable = providers.map(priceOf).filter((x) => x <= VERIFIER_MAX_PRICE);
-    // sized for every provider topped up (thin) at the thin cooldown
-    const perDay = affordable.reduce((a, b) => a + b, 0) * (24 / VERIFIER_THIN_COOLDOWN_HOURS) * 1.25;
+    const perDay = affordable.reduce((a, b) => a + b, 0) * (24 / VERIFIER_COOLDOWN_HOURS) * 1.25;
     this.verifierDaily = Math.max(1, Math.ceil(perDay));
-    this.verifierPerRun = Math.max(1, Math.ceil((providers.length * 24) / VERIFIER_THIN_COOLDOWN_HOURS / 24 * 1.5));
+    this.verifierPerRun = Math.max(1, Math.ceil((providers.length * 24) / VERIFIER_COOLDOWN_HOURS / 24 * 1.5));
     const cfg = expectStatus(await this.api.call<{ agentId: string }>('PUT', '/v1/admin/verifier', {
       key: this.admin,
       body: {
         enabled: true, challengesPerRun: this.verifierPerRun, cooldownHours: VERIFIER_COOLDOWN_HOURS, maxPrice: fmt8(VERIFIER_MAX_PRICE),
-        dailyBudget: fmt8(this.verifierDaily), thinObservations: VERIFIER_THIN_OBSERVATIONS, thinCooldownHours: VERIFIER_THIN_COOLDOWN_HOURS,
+        dailyBudget: fmt8(this.verifierDaily),
       },
     }), 'verifier config', 200);
     this.verifierId = cfg.agentId;
