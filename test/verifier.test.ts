@@ -11,7 +11,7 @@ import { buildTestApp, problem, type TestApp } from './helpers/test-app.js';
 import { onPostgres } from './helpers/test-db.js';
 import { createServices } from '../src/app.js';
 import { createDatabase } from '../src/platform/db/database.js';
-import { jobDigest, type JobSpec } from '../src/modules/verifier/workloads.js';
+import { itemDigestsOf, jobDigest, type JobSpec } from '../src/modules/verifier/workloads.js';
 import { SYSTEM_ACCOUNTS, walletAccountId } from '../src/modules/ledger/ledger.service.js';
 import { formatAmount } from '../src/platform/money.js';
 
@@ -157,6 +157,27 @@ describe('challenges', () => {
       expect(a.state).toBe('disputed');
       expect(a.dispute).toMatchObject({ measurements: { accepted: false } });
     }
+  });
+
+  it('a graded answer (item digests) with one wrong item is a failed probe whose accuracy is the share of items right', async () => {
+    const partial = await seller('0.2', 'inference');
+    await run({ sellerIds: [partial.id] });
+    const list = await ok(get(`/v1/agreements?role=seller&state=funded`, partial.auth));
+    expect(list.data).toHaveLength(1);
+    const req = await ok(get(`/v1/trade-requests/${list.data[0].requestId}`, partial.auth));
+    const items = itemDigestsOf(req.job as JobSpec);
+    items[0] = 'cd'.repeat(32);
+    await ok(post(`/v1/agreements/${list.data[0].id}/deliver`, partial.auth, { usage: 1, resultDigest: 'ab'.repeat(32), itemDigests: items }));
+    expect((await run({ sellerIds: [partial.id] })).failed).toBe(1);
+    const ev = await probes(partial.id);
+    expect(ev).toHaveLength(1);
+    expect((ev[0]!.data as { accuracy: number }).accuracy).toBeCloseTo((items.length - 1) / items.length, 9);
+    const ch = (await ok(get('/v1/admin/verifier/budget', t.admin))).history.find((c: any) => c.sellerId === partial.id);
+    expect(ch).toMatchObject({ state: 'failed', result: { reason: 'wrong_digest', itemsRight: items.length - 1, items: items.length } });
+    // the right digest with item digests is a pass at accuracy 1; bad item digests are a 400 naming the field
+    const r = await post(`/v1/agreements/${list.data[0].id}/deliver`, partial.auth, { itemDigests: ['zz'] });
+    expect(r.statusCode).toBe(400);
+    expect(r.body).toContain('itemDigests');
   });
 
   it('nothing delivered by the deadline is a failed probe that says unavailable; the escrow refunds the budget', async () => {

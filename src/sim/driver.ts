@@ -23,7 +23,7 @@ import { expectStatus, type Transport } from './transport.js';
 import { Spool } from './spool.js';
 import { REGION_COUNTRY, type SimAgentRecord, type SimRequestRecord, type SimTradeRecord } from './metrics.js';
 import { HOUR, TradeDesk, fmt8, priceOf, type LiveBuyer, type LiveProvider } from './trades.js';
-import { simulatedAnswer, type JobSpec } from '../modules/verifier/workloads.js';
+import { simulatedItems, type JobSpec } from '../modules/verifier/workloads.js';
 import { Certifier, buyerMeasurements, type CertificationStats } from './certify.js';
 import type { CertificationSummary, LoggedTrade } from './checks.js';
 import { certificationReadout, marketDataCheck, rewardsReadout, riskReadout, verifierTrades, type MarketDataCheck, type RewardsReadout, type RiskReadout } from './readouts.js';
@@ -535,7 +535,7 @@ class MarketRun {
    * Agreements funded by buyers outside the simulation (the built-in verifier's challenge jobs). Each seller's
    * agent treats them as it treats every job: it delivers or not by its hidden behaviour (hiddenPerformance,
    * as for any buyer's job of that size), and answers the request's checkable job with the right digest with
-   * the probability of its hidden quality (`simulatedAnswer`); a milker cheats on big jobs only, a spoofer
+   * item by item, each item right with the probability of its hidden quality (`simulatedItems`, a graded answer); a milker cheats on big jobs only, a spoofer
    * never delivers. Nothing here looks at who the buyer is: the harness only needs to know which agreements its
    * own buyers do not drive. Deliveries are made in order of the sellers' response times, advancing the
    * virtual clock between them, so the platform measures each challenge's delivery time as its seller's
@@ -558,7 +558,7 @@ class MarketRun {
       }
       return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     };
-    const deliveries: Array<{ a: Ag; seller: LiveProvider; latencyMs: number; waitMs: number; accuracy: number; resultDigest?: string }> = [];
+    const deliveries: Array<{ a: Ag; seller: LiveProvider; latencyMs: number; waitMs: number; accuracy: number; resultDigest?: string; itemDigests?: string[] }> = [];
     for (const a of await foreign('funded')) {
       if (this.foreignHandled.has(a.id)) continue;
       this.foreignHandled.add(a.id);
@@ -567,21 +567,23 @@ class MarketRun {
       const job = this.hiddenPerformance(seller, Number(a.amount), day);
       if (!job.willDeliver) continue; // the deadline passes: the verifier records it as unavailable
       let resultDigest: string | undefined;
+      let itemDigests: string[] | undefined;
       let jobOf: JobSpec | null = null;
       if (a.requestId) {
         const req = await this.api.call<{ job: JobSpec | null }>('GET', `/v1/trade-requests/${a.requestId}`, { key: seller.key });
         if (req.status === 200 && req.body.job) {
           jobOf = req.body.job;
           const milking = seller.spec.kind === 'milker' && day >= this.milkFromDay && Number(a.amount) >= CATEGORY_COST[seller.spec.category] * 4;
-          const answer = simulatedAnswer(req.body.job, milking || !seller.spec.online ? 0.05 : seller.spec.quality, this.rng());
+          const answer = simulatedItems(req.body.job, milking || !seller.spec.online ? 0.05 : seller.spec.quality, this.rng);
           resultDigest = answer.resultDigest;
+          itemDigests = answer.itemDigests;
           this.answered++;
           if (answer.correct) this.answeredCorrectly++;
         } else if (req.status !== 200) this.errors.push(`request: HTTP ${req.status}`);
       }
       // a reference-prompts job is one request per prompt, each at the seller's latency
       const requests = jobOf?.workload === 'reference-prompts' ? jobOf.size : 1;
-      deliveries.push({ a, seller, latencyMs: job.latencyMs, waitMs: job.latencyMs * requests, accuracy: job.accuracy, ...(resultDigest ? { resultDigest } : {}) });
+      deliveries.push({ a, seller, latencyMs: job.latencyMs, waitMs: job.latencyMs * requests, accuracy: job.accuracy, ...(resultDigest ? { resultDigest } : {}), ...(itemDigests ? { itemDigests } : {}) });
     }
     deliveries.sort((x, y) => x.waitMs - y.waitMs || (x.a.id < y.a.id ? -1 : 1));
     let waited = 0;
@@ -589,7 +591,7 @@ class MarketRun {
       if (this.o.tick && d.waitMs > waited) { this.o.tick(d.waitMs - waited); waited = d.waitMs; }
       const r = await this.api.call('POST', `/v1/agreements/${d.a.id}/deliver`, {
         key: d.seller.key,
-        body: { usage: 1, latencyMs: d.latencyMs, accuracy: d.accuracy, availability: d.accuracy > 0.5 ? 0.999 : 0.9, ...(d.resultDigest ? { resultDigest: d.resultDigest } : {}) },
+        body: { usage: 1, latencyMs: d.latencyMs, accuracy: d.accuracy, availability: d.accuracy > 0.5 ? 0.999 : 0.9, ...(d.resultDigest ? { resultDigest: d.resultDigest } : {}), ...(d.itemDigests ? { itemDigests: d.itemDigests } : {}) },
       });
       if (r.status !== 200) this.errors.push(`deliver (challenge): HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 160)}`);
       else d.seller.activeDays.add(day);

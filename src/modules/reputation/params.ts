@@ -56,6 +56,12 @@ export interface ReputationParams {
   readonly trustReferenceFraction: number;
   /** Confidence pseudo-counts: confidence = mass / (mass + k). */
   readonly kPerformance: number;
+  /**
+   * Confidence saturates: a channel whose mass / (mass + k) reaches this counts as fully confident (its value
+   * is then 2 x goodness - 1, so goodness ranks, not volume); below, confidence is mass / (mass + k) / this.
+   * 1: no saturation (confidence only approaches 1).
+   */
+  readonly confidenceFullAt: number;
   readonly kSuccess: number;
   readonly kRatings: number;
   readonly kDisputes: number;
@@ -101,6 +107,7 @@ export const DEFAULT_PARAMS: ReputationParams = {
   trustMaxIterations: 60,
   trustReferenceFraction: 0.5,
   kPerformance: 4,
+  confidenceFullAt: 1,
   kSuccess: 8,
   kRatings: 5,
   kDisputes: 8,
@@ -197,14 +204,15 @@ export function clamp01(x: number): number {
  * favourable evidence in the confidence makes the value exactly monotone: bad evidence leaves the
  * confidence unchanged and lowers the mean; good evidence raises both. Equal to -1 with no evidence.
  */
-export function channelValue(goodMass: number, goodness: number, k: number): number {
-  const conf = confidence(goodMass, k);
+export function channelValue(goodMass: number, goodness: number, k: number, fullAt = 1): number {
+  const conf = confidence(goodMass, k, fullAt);
   return conf * (2 * goodness - 1) + (1 - conf) * -1;
 }
 
-export function confidence(mass: number, k: number): number {
+export function confidence(mass: number, k: number, fullAt = 1): number {
   const m = mass > 0 ? mass : 0;
-  return m / (m + k);
+  const c = m / (m + k);
+  return fullAt >= 1 ? c : Math.min(1, c / fullAt);
 }
 
 /** Points per community action kind (plan) and per reliability kind (plan). */

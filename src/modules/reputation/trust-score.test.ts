@@ -145,3 +145,30 @@ describe('trustLevel', () => {
     expect(trustLevel(100, 3)).toBe('bronze');
   });
 });
+
+describe('saturating confidence (confidenceFullAt)', () => {
+  const perf = (tm: number, pm: number, acc: number, p = makeParams({ confidenceFullAt: 0.5 })) => {
+    const s = new Float64Array(STAT_FIELDS);
+    s[F.tradeMass] = tm; s[F.tradeLatency] = tm * 0.8; s[F.tradeAccuracy] = tm * acc; s[F.tradeSuccess] = tm;
+    s[F.probeMass] = pm; s[F.probeLatency] = pm * 0.8; s[F.probeAccuracy] = pm * acc; s[F.probeAvailable] = pm;
+    return componentsFromDetail(componentDetail(s, 0, 1, p)).performance;
+  };
+
+  it('past the minimum of evidence, goodness ranks the performance component, not volume; below it, volume still counts', () => {
+    // probe mass 5 (about 25 challenges) at accuracy 0.97 against 40 trades' mass at 0.92
+    expect(perf(0, 5, 0.97)).toBeGreaterThan(perf(40, 5, 0.92));
+    // without saturation the volume wins
+    expect(perf(0, 5, 0.97, P)).toBeLessThan(perf(40, 5, 0.92, P));
+    // at full confidence more mass changes nothing; below it, more mass raises the value
+    expect(perf(0, 5, 0.97)).toBeCloseTo(perf(0, 50, 0.97), 9);
+    expect(perf(0, 1, 0.97)).toBeLessThan(perf(0, 2, 0.97));
+  });
+
+  it('keeps the fast path identical and a newcomer at the floor', () => {
+    const p = makeParams({ confidenceFullAt: 0.5 });
+    fc.assert(fc.property(stats, (s) => {
+      expect(rawScoreFast(s, 0, 1, p)).toBeCloseTo(rawScore(s, 0, 1, p), 9);
+    }), { numRuns: 200 });
+    expect(newcomerScore(p)).toBe(0);
+  });
+});

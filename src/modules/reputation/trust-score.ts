@@ -95,12 +95,12 @@ const W_ACTIONS = 0.3;
  * One channel: `sum` is the weighted sum of the measure over `mass`; `goodMass` the weighted amount of
  * favourable evidence (= sum for measures where 1 is best). Rounding residues below 1e-9 count as 0.
  */
-function channel(mass: number, sum: number, k: number, curve: (x: number) => number, goodMass: number = sum): ChannelDetail {
+function channel(mass: number, sum: number, k: number, curve: (x: number) => number, goodMass: number = sum, fullAt = 1): ChannelDetail {
   const m = mass > 1e-9 ? mass : 0;
   const mean = m > 0 ? Math.min(1, Math.max(0, sum / m)) : null;
   const goodness = mean === null ? 0 : curve(mean);
   const gm = m > 0 && goodMass > 0 ? Math.min(goodMass, m) : 0;
-  return { mass: m, mean, goodness, confidence: confidence(gm, k), value: channelValue(gm, goodness, k) };
+  return { mass: m, mean, goodness, confidence: confidence(gm, k, fullAt), value: channelValue(gm, goodness, k, fullAt) };
 }
 
 const identity = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
@@ -113,9 +113,9 @@ export function componentDetail(s: ArrayLike<number>, o: number, scale: number, 
   const g = (i: number): number => s[o + i]! * scale;
   const tM = g(F.tradeMass);
   const pM = g(F.probeMass);
-  const latency = channel(tM + pM, g(F.tradeLatency) + g(F.probeLatency), p.kPerformance, identity);
-  const accuracy = channel(tM + pM, g(F.tradeAccuracy) + g(F.probeAccuracy), p.kPerformance, accuracyCurve);
-  const availability = channel(pM, g(F.probeAvailable), p.kPerformance, availabilityCurve);
+  const latency = channel(tM + pM, g(F.tradeLatency) + g(F.probeLatency), p.kPerformance, identity, undefined, p.confidenceFullAt);
+  const accuracy = channel(tM + pM, g(F.tradeAccuracy) + g(F.probeAccuracy), p.kPerformance, accuracyCurve, undefined, p.confidenceFullAt);
+  const availability = channel(pM, g(F.probeAvailable), p.kPerformance, availabilityCurve, undefined, p.confidenceFullAt);
   const longRun = channel(tM, g(F.tradeSuccess), p.kSuccess, successCurve);
   // recent window: its statistics decay faster (scale^ratio); shrunk toward the long run by the
   // confidence of its *failed* value, so recent successes never lower and failures never raise it
@@ -184,11 +184,11 @@ export function rawScore(s: ArrayLike<number>, o: number, scale: number, p: Repu
 }
 
 /** Value of `channel(...)` without building the detail object (same arithmetic, same result). */
-function channelValueOnly(mass: number, sum: number, k: number, curve: (x: number) => number, goodMass: number = sum): number {
+function channelValueOnly(mass: number, sum: number, k: number, curve: (x: number) => number, goodMass: number = sum, fullAt = 1): number {
   const m = mass > 1e-9 ? mass : 0;
   const goodness = m > 0 ? curve(Math.min(1, Math.max(0, sum / m))) : 0;
   const gm = m > 0 && goodMass > 0 ? Math.min(goodMass, m) : 0;
-  return channelValue(gm, goodness, k);
+  return channelValue(gm, goodness, k, fullAt);
 }
 
 const RP = [RELIABILITY_POINTS.uptime, RELIABILITY_POINTS.maintenance, RELIABILITY_POINTS.security, RELIABILITY_POINTS.backup];
@@ -216,9 +216,9 @@ const CP = [COMMUNITY_POINTS.forum, COMMUNITY_POINTS.knowledge_sharing, COMMUNIT
 export function rawScoreFast(s: ArrayLike<number>, o: number, scale: number, p: ReputationParams): number {
   const tM = s[o + F.tradeMass]! * scale;
   const pM = s[o + F.probeMass]! * scale;
-  const lat = channelValueOnly(tM + pM, s[o + F.tradeLatency]! * scale + s[o + F.probeLatency]! * scale, p.kPerformance, identity);
-  const acc = channelValueOnly(tM + pM, s[o + F.tradeAccuracy]! * scale + s[o + F.probeAccuracy]! * scale, p.kPerformance, accuracyCurve);
-  const avail = channelValueOnly(pM, s[o + F.probeAvailable]! * scale, p.kPerformance, availabilityCurve);
+  const lat = channelValueOnly(tM + pM, s[o + F.tradeLatency]! * scale + s[o + F.probeLatency]! * scale, p.kPerformance, identity, undefined, p.confidenceFullAt);
+  const acc = channelValueOnly(tM + pM, s[o + F.tradeAccuracy]! * scale + s[o + F.probeAccuracy]! * scale, p.kPerformance, accuracyCurve, undefined, p.confidenceFullAt);
+  const avail = channelValueOnly(pM, s[o + F.probeAvailable]! * scale, p.kPerformance, availabilityCurve, undefined, p.confidenceFullAt);
   const okSum = s[o + F.tradeSuccess]! * scale;
   let success = channelValueOnly(tM, okSum, p.kSuccess, successCurve);
   const rs = scale === 1 ? 1 : Math.pow(scale, p.halfLifeMs / p.recentHalfLifeMs);

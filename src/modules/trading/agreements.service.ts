@@ -35,6 +35,8 @@ export interface DeliveryReport {
   accuracy?: number | undefined;
   /** the result digest of the request's job, if it has one */
   resultDigest?: string | undefined;
+  /** the graded answer: one digest per item of the job */
+  itemDigests?: string[] | undefined;
   note?: string | undefined;
 }
 

@@ -328,6 +328,9 @@ export const DeliverBody = Type.Object({
   availability: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Measured availability' })),
   accuracy: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   resultDigest: Type.Optional(Type.String({ pattern: DIGEST_PATTERN, errorMessage: 'must be 64 hex characters (SHA-256)', description: 'The result digest of the request\'s `job`, if it has one' })),
+  itemDigests: Type.Optional(Type.Array(Type.String({ pattern: DIGEST_PATTERN, errorMessage: 'must be 64 hex characters (SHA-256)' }), {
+    maxItems: 64, description: 'The graded answer to the request\'s `job`: one digest per item (hash-chain checkpoints, one per prompt, record chunks), so a buyer can score the share right',
+  })),
   note: Type.Optional(Type.String({ maxLength: 500 })),
 }, { additionalProperties: false, description: 'The seller\'s claims about the delivery: evidence only where the buyer does not contradict them' });
 export const ConfirmBody = Type.Object({

@@ -38,4 +38,19 @@ describe('challenge selection', () => {
     expect(counts.thin!).toBeGreaterThan(counts.steady! * 1.5);
     expect(counts.moved!).toBeGreaterThan(counts.steady! * 1.5);
   });
+
+  it('tops up thin records: a thin record is eligible after the thin cooldown and comes before the sample, most uncertain first', () => {
+    const o = { ...opts, count: 3, cooldownMs: 2 * DAY, thinCooldownMs: DAY / 2 };
+    const cands = [
+      c('thick', { observations: 50, last: { at: now - 3 * DAY, score: 500 } }),
+      c('thin7', { observations: 7, last: { at: now - DAY, score: 500 } }),
+      c('thin3', { observations: 3, last: { at: now - DAY, score: 500 } }),
+      c('thinRecent', { observations: 2, last: { at: now - 3600_000, score: 500 } }),
+      c('thickRecent', { observations: 50, last: { at: now - DAY, score: 500 } }),
+    ];
+    const out = selectTargets(cands, o, mulberry32(1));
+    expect(out.map((x) => [x.sellerId, x.reason])).toEqual([['thin3', 'thin'], ['thin7', 'thin'], ['thick', 'sample']]);
+    // without a thin cooldown the thin records wait the ordinary cooldown
+    expect(selectTargets(cands, { ...o, thinCooldownMs: undefined }, mulberry32(1)).map((x) => x.sellerId)).toEqual(['thick']);
+  });
 });

@@ -3,9 +3,12 @@
  * list out).
  *
  * 1. Eligible: a listing the verifier can afford (price per unit <= maxPrice), no challenge of the
- *    seller in flight, and the seller's last challenge at least `cooldownMs` ago.
+ *    seller in flight, and the seller's last challenge at least `cooldownMs` ago (`thinCooldownMs` for a
+ *    thin record: fewer than `thinObservations` observations, so thin records are topped up more often).
  * 2. Newcomers first: sellers never challenged, fewest observations first, then newest listing first.
- * 3. Then a weighted sample of everyone else (without replacement), weight
+ * 3. With a thin cooldown set (top-up mode): then thin records, the most uncertain first (fewest
+ *    observations, then the longest since challenged).
+ * 4. Then a weighted sample of everyone else (without replacement), weight
  *      1 + 2 * thinness + 2 * change + staleness
  *    thinness = max(0, 1 - observations / thinObservations) (a thin record needs more evidence),
  *    change   = min(1, |score now - score at the last challenge| / 100) (a record that moved recently),
@@ -32,11 +35,13 @@ export interface SelectionOptions {
   now: number;
   maxPrice: bigint;
   cooldownMs: number;
+  /** the cooldown of a thin record (default: cooldownMs) */
+  thinCooldownMs?: number | undefined;
   thinObservations: number;
 }
 
 export interface Selected extends Candidate {
-  reason: 'newcomer' | 'sample';
+  reason: 'newcomer' | 'thin' | 'sample';
   weight: number;
 }
 
@@ -55,7 +60,8 @@ export function selectTargets(candidates: readonly Candidate[], o: SelectionOpti
   const bySeller = new Map<string, Candidate>();
   for (const c of candidates) {
     if (c.inFlight || c.pricePerUnit > o.maxPrice || c.pricePerUnit <= 0n) continue;
-    if (c.last && o.now - c.last.at < o.cooldownMs) continue;
+    const thin = c.observations < o.thinObservations;
+    if (c.last && o.now - c.last.at < (thin ? o.thinCooldownMs ?? o.cooldownMs : o.cooldownMs)) continue;
     const cur = bySeller.get(c.sellerId);
     if (!cur || c.pricePerUnit < cur.pricePerUnit || (c.pricePerUnit === cur.pricePerUnit && c.listingId < cur.listingId)) bySeller.set(c.sellerId, c);
   }
@@ -63,7 +69,13 @@ export function selectTargets(candidates: readonly Candidate[], o: SelectionOpti
   const newcomers = eligible.filter((c) => c.last === null)
     .sort((a, b) => a.observations - b.observations || b.listedAt - a.listedAt || (a.sellerId < b.sellerId ? -1 : 1));
   const out: Selected[] = newcomers.slice(0, o.count).map((c) => ({ ...c, reason: 'newcomer', weight: challengeWeight(c, o) }));
-  const pool = eligible.filter((c) => c.last !== null).map((c) => ({ c, w: challengeWeight(c, o) }));
+  // top-up mode (a thin cooldown is set): thin records first, then the sample of the others
+  const topUp = o.thinCooldownMs !== undefined;
+  const isThin = (c: Candidate) => topUp && c.observations < o.thinObservations;
+  const thin = eligible.filter((c) => c.last !== null && isThin(c))
+    .sort((a, b) => a.observations - b.observations || a.last!.at - b.last!.at || (a.sellerId < b.sellerId ? -1 : 1));
+  for (const c of thin) if (out.length < o.count) out.push({ ...c, reason: 'thin', weight: challengeWeight(c, o) });
+  const pool = eligible.filter((c) => c.last !== null && !isThin(c)).map((c) => ({ c, w: challengeWeight(c, o) }));
   while (out.length < o.count && pool.length > 0) {
     const total = pool.reduce((s, p) => s + p.w, 0);
     let x = rng() * total;

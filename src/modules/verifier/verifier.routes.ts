@@ -32,7 +32,7 @@ export async function verifierRoutes(fastify: FastifyInstance, opts: { verifier:
   app.put('/v1/admin/verifier', {
     schema: {
       tags, summary: 'Change the verifier\'s configuration (operator)', headers: IdemHeader, body: VerifierConfigPatch, security: AuthHeader,
-      description: 'Rate (challengesPerRun), budget (dailyBudget, maxPrice, feeShareBps) and selection (cooldownHours, thinObservations). Overrides the VERIFIER_* defaults.',
+      description: 'Rate (challengesPerRun), budget (dailyBudget, maxPrice, feeShareBps) and selection (cooldownHours, thinObservations, thinCooldownHours). Overrides the VERIFIER_* defaults.',
       response: { 200: VerifierConfigSchema, ...errors(400, 401, 403) },
     },
     config: { auth: 'admin' },

@@ -10,6 +10,7 @@ const ConfigFields = {
   feeShareBps: Type.Integer({ minimum: 0, maximum: 10_000, description: 'Share of all platform fees swept into the budget (basis points)' }),
   cooldownHours: Type.Integer({ minimum: 0, maximum: 8760, description: 'Least time between two challenges of one seller' }),
   thinObservations: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'A record with fewer observations is thin and challenged more often' }),
+  thinCooldownHours: Type.Integer({ minimum: -1, maximum: 8760, description: 'Least time between two challenges of a seller whose record is thin; when set, thin records are topped up first, after newcomers, most uncertain first (-1, the default: off)' }),
   deadlineMinutes: Type.Integer({ minimum: 5, maximum: 10_080, description: 'Delivery deadline of a challenge, from its start' }),
 };
 

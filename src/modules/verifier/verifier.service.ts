@@ -2,7 +2,8 @@
  * The built-in verifier: the platform's probe agent. It buys small challenge jobs from sellers through the
  * ordinary trade flow (a trade request with a `job`, a negotiation at the listing's price, escrow funding,
  * the delivery, then confirm or dispute), checks the delivered `resultDigest` against the digest it
- * computed itself (workloads.ts), and records a probe measurement: accuracy 1 or 0, the platform-measured
+ * computed itself (workloads.ts), and records a probe measurement: accuracy 1 for the right digest, else the
+ * share of the job's items right when the seller also delivered `itemDigests` (graded, 0 without), the platform-measured
  * time from funding to delivery as the response time, and availability false when nothing was delivered
  * by the deadline.
  *
@@ -35,7 +36,7 @@ import { SYSTEM_ACCOUNTS, walletAccountId, type Outcome, type WalletLedger, type
 import type { ReputationProbes } from '../reputation/index.js';
 import { listingJson, type TradingFlow } from '../trading/trading.port.js';
 import type { BackgroundJob } from '../module.js';
-import { challengeResponseMs, checkDigest, jobDigest, workloadFor, type JobSpec, type Workload } from './workloads.js';
+import { challengeResponseMs, gradeItems, jobDigest, workloadFor, type JobSpec, type Workload } from './workloads.js';
 import { selectTargets, type Candidate, type Selected } from './selection.js';
 import { personaFrom } from './persona.js';
 import type { ChallengeState, VerifierChallengesTable } from './verifier.tables.js';
@@ -80,8 +81,10 @@ export interface VerifierConfig {
   dailyBudget: bigint;
   feeShareBps: number;
   cooldownHours: number;
-  /** a record with fewer observations than this is thin (challenged more often) */
+  /** a record with fewer observations than this is thin (challenged more often, first after newcomers) */
   thinObservations: number;
+  /** the least time between two challenges of a seller whose record is thin; set, thin records are topped up first (-1, the default: off) */
+  thinCooldownHours: number;
   /** a challenge's request deadline (and so its delivery deadline), from its start */
   deadlineMinutes: number;
 }
@@ -187,7 +190,7 @@ export class VerifierService {
       enabled: typeof o.enabled === 'boolean' ? o.enabled : true,
       challengesPerRun: n('challengesPerRun', d.challengesPerRun), maxPrice: amt('maxPrice', d.maxPrice), dailyBudget: amt('dailyBudget', d.dailyBudget),
       feeShareBps: n('feeShareBps', d.feeShareBps), cooldownHours: n('cooldownHours', d.cooldownHours),
-      thinObservations: n('thinObservations', 10), deadlineMinutes: n('deadlineMinutes', 120),
+      thinObservations: n('thinObservations', 10), thinCooldownHours: n('thinCooldownHours', -1), deadlineMinutes: n('deadlineMinutes', 120),
     };
   }
 
@@ -306,7 +309,7 @@ export class VerifierService {
     if (cfg.challengesPerRun === 0 || pos.available - pos.reserved <= 0n || pos.committed24h >= cfg.dailyBudget) return summary;
     const targets = selectTargets(await this.candidates(id, opts.sellerIds), {
       count: cfg.challengesPerRun, now: this.deps.clock.now().getTime(), maxPrice: cfg.maxPrice, cooldownMs: cfg.cooldownHours * 3600_000,
-      thinObservations: cfg.thinObservations,
+      thinObservations: cfg.thinObservations, thinCooldownMs: cfg.thinCooldownHours >= 0 ? cfg.thinCooldownHours * 3600_000 : undefined,
     }, this.rng());
     for (const t of targets) {
       const r = await this.start(id, cfg, t).catch((err: unknown) => ({ skipped: err instanceof AppError ? err.message : 'failed' }));
@@ -472,7 +475,7 @@ export class VerifierService {
     const buyer: Principal = { kind: 'agent', agentId: id.buyerId };
     const now = this.deps.clock.now();
     const job: JobSpec = { workload: row.workload as Workload, seed: row.seed, size: row.size };
-    const d = (a.delivery ?? null) as { resultDigest?: string; platform?: { deliveryMs?: number | null; fundedAt?: string | null } } | null;
+    const d = (a.delivery ?? null) as { resultDigest?: string; itemDigests?: unknown; platform?: { deliveryMs?: number | null; fundedAt?: string | null } } | null;
     const delivered = d !== null;
     // the verifier does the job itself (it stored the digest at the start; recomputing it times the workload),
     // timed on the service's clock, the clock the turnaround is measured on: wall time in a server, none under
@@ -481,6 +484,9 @@ export class VerifierService {
     const expected = jobDigest(job);
     const computeMs = this.deps.clock.now().getTime() - t0;
     const pass = delivered && typeof d.resultDigest === 'string' && d.resultDigest.toLowerCase() === expected;
+    // graded: the share of the job's items right when the seller delivered item digests; all or nothing otherwise
+    const graded = delivered && Array.isArray(d.itemDigests) ? gradeItems(job, d.itemDigests) : null;
+    const accuracy = pass ? 1 : graded && graded.total > 0 ? graded.right / graded.total : 0;
     const fundedAt = d?.platform?.fundedAt ? Date.parse(d.platform.fundedAt) : row.updated_at.getTime();
     // the platform's measurement of the delivery; without one, how long the verifier waited
     const turnaroundMs = d?.platform?.deliveryMs ?? Math.max(0, Math.min(now.getTime(), a.delivery_deadline.getTime()) - fundedAt);
@@ -488,12 +494,12 @@ export class VerifierService {
     const responseMs = delivered ? challengeResponseMs(job, turnaroundMs, computeMs) : turnaroundMs;
     const reason = !delivered ? 'not_delivered' : d.resultDigest === undefined ? 'missing_digest' : pass ? 'digest_ok' : 'wrong_digest';
     // claim the verdict first (a concurrent run finds the challenge moved and stops)
-    const moved = await this.setChallenge(row, { state: pass ? 'passed' : 'failed', finished_at: now, result: { reason, responseMs, turnaroundMs, computeMs, delivered, agreementState: a.state } }, 'funded');
+    const moved = await this.setChallenge(row, { state: pass ? 'passed' : 'failed', finished_at: now, result: { reason, responseMs, turnaroundMs, computeMs, delivered, agreementState: a.state, ...(graded ? { itemsRight: graded.right, items: graded.total } : {}) } }, 'funded');
     if (a.state === 'delivered') {
       if (pass) await this.deps.trading.agreements.confirm(buyer, a.id, { measurements: { accepted: true } });
       else {
         await this.deps.trading.agreements.dispute(buyer, a.id, {
-          reason: d?.resultDigest === undefined ? 'no result was delivered for the job' : 'the delivered result does not match the job', measurements: { accepted: false },
+          reason: d?.resultDigest === undefined ? 'no result was delivered for the job' : 'the delivered result does not match the job', measurements: { accepted: false, accuracy },
         });
       }
     }
@@ -501,7 +507,7 @@ export class VerifierService {
     // that never measured anything leaves the trust graph's seed as the operator configured it
     await this.deps.reputation.addProbe(id.probeId);
     await this.deps.reputation.submitEvidence({ kind: 'agent', agentId: id.probeId }, {
-      type: 'probe', agentId: moved.seller_id, responseMs, available: delivered, accuracy: pass ? 1 : 0,
+      type: 'probe', agentId: moved.seller_id, responseMs, available: delivered, accuracy,
     });
     return pass ? 'passed' : 'failed';
   }

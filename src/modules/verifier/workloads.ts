@@ -183,6 +183,113 @@ export function checkDigest(job: JobSpec, delivered: unknown): boolean {
   return typeof delivered === 'string' && /^[0-9a-fA-F]{64}$/.test(delivered) && delivered.toLowerCase() === jobDigest(job);
 }
 
+// ------------------------------------------------------------------------------------ graded items
+
+/** Items of a hash-chain or record-set job (prompts: one item each): at most this many. */
+export const GRADED_ITEMS = 10;
+
+/** The item boundaries of a job: hash-chain checkpoint rounds, record-set chunk ends, one per prompt. */
+function itemEnds(job: JobSpec): number[] {
+  const k = job.workload === 'reference-prompts' ? job.size : Math.min(job.size, GRADED_ITEMS);
+  return Array.from({ length: k }, (_, j) => Math.round(((j + 1) * job.size) / k));
+}
+
+const chainFrom = (h: Buffer, rounds: number): Buffer => {
+  for (let i = 0; i < rounds; i++) h = sha256(h);
+  return h;
+};
+
+/**
+ * The item digests of a job, what an honest seller returns as `itemDigests` beside `resultDigest` (a graded
+ * answer: the verifier scores the share of items right, not only all-or-nothing):
+ * - hash-chain: the chain's checkpoints h(r_j) at rounds r_j = round(j * size / K), K = min(size, 10); the
+ *   last is the result digest. No extra work: the seller notes the chain at K rounds.
+ * - reference-prompts: SHA-256("i<TAB>normalised answer") per prompt.
+ * - record-set: the digest (as `recordsDigest`) of each of K consecutive chunks of the sorted record set.
+ */
+export function itemDigestsOf(job: JobSpec): string[] {
+  jobDigest(job); // validates the job
+  const ends = itemEnds(job);
+  switch (job.workload) {
+    case 'hash-chain': {
+      let h = sha256(`ae/hash-chain/v1:${job.seed}`);
+      let at = 0;
+      return ends.map((r) => { h = chainFrom(h, r - at); at = r; return h.toString('hex'); });
+    }
+    case 'reference-prompts':
+      return promptsOf(job.seed, job.size).map((p, i) => sha256(`${i}\t${normaliseAnswer(p.answer)}`).toString('hex'));
+    case 'record-set': {
+      const recs = recordsOf(job.seed, job.size);
+      let at = 0;
+      return ends.map((e) => { const d = recordsDigest(recs.slice(at, e)); at = e; return d; });
+    }
+  }
+}
+
+/**
+ * Grades delivered item digests: how many of the job's items are right. A hash-chain segment is judged from
+ * the seller's own previous checkpoint (segment j is right when h^(r_j - r_{j-1}) of the delivered checkpoint
+ * j-1 equals the delivered checkpoint j), so one wrong segment costs one item, not every later one; the
+ * verifier's work is the chain's length either way. Missing, extra or malformed entries are wrong items.
+ */
+export function gradeItems(job: JobSpec, delivered: unknown): { right: number; total: number } {
+  const expected = itemDigestsOf(job);
+  const total = expected.length;
+  if (!Array.isArray(delivered)) return { right: 0, total };
+  const ok = (x: unknown): x is string => typeof x === 'string' && /^[0-9a-fA-F]{64}$/.test(x);
+  let right = 0;
+  if (job.workload === 'hash-chain') {
+    const ends = itemEnds(job);
+    let prev: Buffer = sha256(`ae/hash-chain/v1:${job.seed}`);
+    let at = 0;
+    for (let j = 0; j < total; j++) {
+      const d = delivered[j];
+      const want = chainFrom(prev, ends[j]! - at).toString('hex');
+      if (ok(d) && d.toLowerCase() === want) right++;
+      // the next segment starts from what the seller delivered (if well-formed), else from the true checkpoint
+      prev = ok(d) ? Buffer.from(d, 'hex') : Buffer.from(want, 'hex');
+      at = ends[j]!;
+    }
+    return { right, total };
+  }
+  for (let j = 0; j < total; j++) {
+    const d = delivered[j];
+    if (ok(d) && d.toLowerCase() === expected[j]) right++;
+  }
+  return { right, total };
+}
+
+/**
+ * How a simulated provider answers a job item by item: each item (a hash-chain segment, a prompt, a chunk of
+ * records) right with the chance of its hidden quality (the share of its work that is right, as an ordinary
+ * trade's accuracy is), one uniform draw from `rng` per item. A wrong hash-chain segment continues from the
+ * wrong value (the seller does not know it erred). The result digest is the right one only when every item is.
+ */
+export function simulatedItems(job: JobSpec, quality: number, rng: () => number): { resultDigest: string; itemDigests: string[]; right: number; correct: boolean } {
+  const q = Math.min(1, Math.max(0, quality));
+  const truth = itemDigestsOf(job);
+  const wrong = (d: string) => createHash('sha256').update(`ae/botched:${d}`).digest('hex');
+  const items: string[] = [];
+  let right = 0;
+  if (job.workload === 'hash-chain') {
+    const ends = itemEnds(job);
+    let prev = sha256(`ae/hash-chain/v1:${job.seed}`);
+    let at = 0;
+    for (const e of ends) {
+      const good = chainFrom(prev, e - at).toString('hex');
+      const d = rng() < q ? (right++, good) : wrong(good);
+      items.push(d);
+      prev = Buffer.from(d, 'hex');
+      at = e;
+    }
+  } else {
+    for (const t of truth) items.push(rng() < q ? (right++, t) : wrong(t));
+  }
+  const correct = right === truth.length;
+  const full = jobDigest(job);
+  return { resultDigest: job.workload === 'hash-chain' ? items[items.length - 1]! : correct ? full : wrong(full), itemDigests: items, right, correct };
+}
+
 /**
  * How a simulated provider answers a job, given its hidden quality (0..1, the chance of doing the job
  * right) and a uniform draw `roll` in [0, 1) from the simulator's seeded RNG: with probability
