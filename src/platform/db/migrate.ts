@@ -23,8 +23,8 @@ import * as m0016 from './migrations/0016-reports.js';
 import * as m0017 from './migrations/0017-certification-job-markers.js';
 import * as m0020 from './migrations/0020-analytics-active-bits.js';
 import * as m0021 from './migrations/0021-agreements-seller-open-index.js';
-import * as m0024 from './migrations/0024-evidence-trade-created-index.js';
 import * as m0022 from './migrations/0022-rewards-held-decisions.js';
+import * as m0024 from './migrations/0024-evidence-trade-created-index.js';
 
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -46,8 +46,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0017-certification-job-markers': m0017,
   '0020-analytics-active-bits': m0020,
   '0021-agreements-seller-open-index': m0021,
-  '0024-evidence-trade-created-index': m0024,
   '0022-rewards-held-decisions': m0022,
+  '0024-evidence-trade-created-index': m0024,
 };
 
 /**
