@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './helpers/net.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -24,14 +24,6 @@ const CLIENTS = 4;
 const AGENTS = 6;
 const MINT = 1_000n * 100_000_000n; // 1,000 AITBC each
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port;
-    s.close(() => resolve(port));
-  });
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Sent { id: string; from: number; to: number; units: bigint; state: 'acked' | 'refused' | 'unknown'; status?: number }

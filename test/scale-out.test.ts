@@ -21,7 +21,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './helpers/net.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -48,14 +48,6 @@ const RACE_WINDOW_S = 1;
 type Mode = 'confirm' | 'auto' | 'race';
 const modeOf = (k: number): Mode => (['confirm', 'auto', 'race'] as const)[k % 3]!;
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port;
-    s.close(() => resolve(port));
-  });
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, ms: number, ok: () => boolean | Promise<boolean>, every = 100): Promise<void> {
