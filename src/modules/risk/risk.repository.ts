@@ -81,12 +81,6 @@ export const riskRepository = {
     return db.selectFrom('risk_interventions').select(['id', 'target', 'reason']).where('kind', '=', kind).where('target', 'in', [...targets])
       .where('lifted_at', 'is', null).where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).limit(1).executeTakeFirst();
   },
-  /** Every target of an intervention of this kind in force at `now` (a few rows: the index holds unlifted ones only). */
-  async activeTargets(db: Executor, kind: InterventionKind, now: Date): Promise<string[]> {
-    const rows = await db.selectFrom('risk_interventions').select('target').distinct().where('kind', '=', kind).where('lifted_at', 'is', null)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])).execute();
-    return rows.map((r) => r.target);
-  },
   /** The targets of the interventions of this kind in force at `now`, oldest first. */
   activeOfKind(db: Executor, kind: InterventionKind, now: Date) {
     return db.selectFrom('risk_interventions').select(['id', 'target', 'created_at']).where('kind', '=', kind).where('lifted_at', 'is', null)

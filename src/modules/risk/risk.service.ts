@@ -268,7 +268,7 @@ export class RiskService {
 
   /** Every agent whose settlements are held for review now: isHeld for all agents in one query (reward epochs). */
   async heldAgents(db: Executor = this.deps.database.db): Promise<Set<string>> {
-    return new Set(await repo.activeTargets(db, 'hold_settlements', this.deps.clock.now()));
+    return new Set((await repo.activeOfKind(db, 'hold_settlements', this.deps.clock.now())).map((r) => r.target));
   }
 
   /** The suspend_agent intervention in force on the agent, if any (risk.suspension.ts: what it refuses). */
